@@ -1,0 +1,6 @@
+r"""SkeletonMAE (Yan et al., ICCV 2023) as a PyTorch Geometric extension."""
+from torch_skeleton_mae import graph, data
+
+__version__ = '0.1.0'
+
+__all__ = ['graph', 'data', '__version__']
