@@ -1,6 +1,7 @@
 r"""Conversions between sequence tensors and PyG frame batches."""
 from .frame_batch import (
     absent_persons,
+    as_sequence,
     check_sequence,
     from_frame_batch,
     to_frame_batch,
@@ -10,5 +11,6 @@ __all__ = [
     'to_frame_batch',
     'from_frame_batch',
     'absent_persons',
+    'as_sequence',
     'check_sequence',
 ]

@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from torch import Tensor
@@ -16,6 +16,30 @@ def check_sequence(x: Tensor, skeleton: Skeleton, name: str = 'x') -> None:
             f"Expected '{name}' of shape (N, C, T, V, M) with "
             f"V = {skeleton.num_joints} joints of layout '{skeleton.name}', "
             f"got {tuple(x.shape)}")
+
+
+def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton) -> Tensor:
+    r"""Returns a model input as a checked :obj:`(N, C, T, V, M)` tensor.
+
+    Args:
+        x (Tensor or Batch): A sequence batch :obj:`(N, C, T, V, M)` or a
+            frame batch made by :func:`to_frame_batch`.
+        skeleton (Skeleton): The layout the model was built for.
+
+    Raises:
+        ValueError: on a wrong shape, another layout's batch, or NaN / inf.
+    """
+    if isinstance(x, Batch):
+        layout = getattr(x, 'skeleton', skeleton.name)
+        if layout != skeleton.name:
+            raise ValueError(f"The frame batch holds layout '{layout}' but "
+                             f"the model expects '{skeleton.name}'")
+        x = from_frame_batch(x)
+    check_sequence(x, skeleton)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"'x' holds {int((~torch.isfinite(x)).sum())} NaN "
+                         f"or inf values; expected finite joint features")
+    return x
 
 
 def absent_persons(x: Tensor) -> Tensor:

@@ -1,0 +1,109 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from torch_skeleton_mae.graph import get_skeleton
+from torch_skeleton_mae.nn import (
+    MAEDecoder,
+    SkeletonMAELoss,
+    edge_reconstruction_error,
+    scaled_cosine_error,
+)
+
+
+def test_scaled_cosine_error_by_hand():
+    target = torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    pred = torch.tensor([[1.0, 1.0], [0.0, 5.0], [-1.0, -1.0]])
+    # cosines: 1/sqrt(2), 1, -1
+    errors = torch.tensor([1 - 1 / math.sqrt(2), 0.0, 2.0])
+    assert torch.isclose(scaled_cosine_error(pred, target, beta=1.0),
+                         errors.mean())
+    assert torch.isclose(scaled_cosine_error(pred, target),
+                         errors.pow(2).mean())
+    mask = torch.tensor([True, False, True])
+    assert torch.isclose(scaled_cosine_error(pred, target, mask),
+                         errors[mask].pow(2).mean())
+
+
+def test_scaled_cosine_error_properties():
+    target = torch.randn(50, 3)
+    mask = torch.rand(50) > 0.5
+    assert scaled_cosine_error(target.clone(), target, mask) < 1e-6
+    # Scale invariant; grows with the angular error.
+    assert scaled_cosine_error(2.5 * target, target, mask) < 1e-6
+    noise = torch.randn(50, 3)
+    losses = [scaled_cosine_error(target + s * noise, target, mask).item()
+              for s in (0.1, 0.5, 2.0)]
+    assert losses[0] < losses[1] < losses[2]
+    # Only masked joints count.
+    pred = target + noise
+    other = pred.clone()
+    other[~mask] = torch.randn(int((~mask).sum()), 3)
+    assert torch.equal(scaled_cosine_error(pred, target, mask),
+                       scaled_cosine_error(other, target, mask))
+    empty = scaled_cosine_error(pred.requires_grad_(), target,
+                                torch.zeros(50, dtype=torch.bool))
+    assert empty == 0 and empty.requires_grad
+    with pytest.raises(ValueError, match="'beta' must be >= 1"):
+        scaled_cosine_error(pred, target, beta=0.5)
+
+
+def test_edge_reconstruction_error_by_hand():
+    adjacency = get_skeleton('coco').adjacency(self_loops=False)[0]
+    logits = torch.randn(4, 17, 17)
+    mask = torch.zeros(4, 17, dtype=torch.bool)
+    mask[0, 3] = mask[2, 9] = True
+    rows = []
+    for b, v in [(0, 3), (2, 9)]:
+        keep = torch.arange(17) != v
+        rows.append((logits[b, v][keep], adjacency[v][keep]))
+    expected = F.binary_cross_entropy_with_logits(
+        torch.cat([r[0] for r in rows]), torch.cat([r[1] for r in rows]))
+    assert torch.isclose(edge_reconstruction_error(logits, adjacency, mask),
+                         expected)
+
+
+def test_loss_module():
+    target = torch.randn(2, 17, 3)
+    mask = torch.rand(2, 17) > 0.5
+    assert SkeletonMAELoss()(target, target, mask).loss < 1e-6
+    adjacency = get_skeleton('coco').adjacency(self_loops=False)[0]
+    logits = torch.randn(2, 17, 17)
+    terms = SkeletonMAELoss(edge_weight=0.5)(target + 1, target, mask, logits,
+                                             adjacency)
+    assert torch.isclose(terms.loss, terms.joint_loss + 0.5 * terms.edge_loss)
+    assert terms.edge_loss > 0
+    with pytest.raises(ValueError, match="needs 'edge_logits'"):
+        SkeletonMAELoss(edge_weight=0.5)(target, target, mask)
+    with pytest.raises(ValueError, match="'edge_weight' must be >= 0"):
+        SkeletonMAELoss(edge_weight=-1)
+
+
+@pytest.mark.parametrize('remask', [True, False])
+def test_decoder_remasking(remask):
+    edge_index = get_skeleton('coco').edge_index()
+    decoder = MAEDecoder(16, 3, remask=remask).eval()
+    h = torch.randn(5, 17, 16)
+    mask = torch.rand(5, 17) > 0.5
+    out = decoder(h, edge_index, mask)
+    assert out.x.shape == (5, 17, 3) and out.edge_logits is None
+    changed = h.clone()
+    changed[mask] = torch.randn(int(mask.sum()), 16)
+    same = torch.allclose(decoder(changed, edge_index, mask).x, out.x)
+    # Re-masked, the decoder cannot see the encoder output at masked joints.
+    assert same == remask
+
+
+def test_decoder_edges_and_flat_input():
+    edge_index = get_skeleton('coco').edge_index()
+    decoder = MAEDecoder(16, 3, reconstruct_edges=True)
+    out = decoder(torch.randn(5, 17, 16), edge_index)
+    assert out.edge_logits.shape == (5, 17, 17)
+    assert torch.allclose(out.edge_logits, out.edge_logits.transpose(1, 2))
+    flat = MAEDecoder(16, 3)(torch.randn(34, 16),
+                             torch.cat([edge_index, edge_index + 17], 1))
+    assert flat.x.shape == (34, 3)
+    assert str(decoder) == ('MAEDecoder(16, 3, remask=True, '
+                            'reconstruct_edges=True)')

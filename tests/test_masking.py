@@ -1,0 +1,96 @@
+import pytest
+import torch
+
+from torch_skeleton_mae.graph import get_skeleton
+from torch_skeleton_mae.nn import JointEdgeMasker
+
+
+@pytest.mark.parametrize('layout', ['coco', 'ntu-rgb+d', 'openpose'])
+@pytest.mark.parametrize('k', [1, 3, 5])
+def test_part_masking_masks_whole_parts(layout, k):
+    skeleton = get_skeleton(layout)
+    masker = JointEdgeMasker(layout, channels=4, num_masked_parts=k)
+    mask = masker.sample((500, ))
+    assert mask.shape == (500, skeleton.num_joints)
+    for row in mask.tolist():
+        masked_parts = [name for name, joints in skeleton.parts.items()
+                        if all(row[j] for j in joints)]
+        touched = [name for name, joints in skeleton.parts.items()
+                   if any(row[j] for j in joints)]
+        assert masked_parts == touched  # whole parts only
+        assert len(masked_parts) == k
+
+
+def test_parts_are_chosen_uniformly():
+    masker = JointEdgeMasker('coco', channels=4, num_masked_parts=3)
+    mask = masker.sample((6000, ))
+    part_rate = torch.stack([mask[:, list(joints)].all(dim=1)
+                             for joints in masker.skeleton.parts.values()],
+                            dim=1).float().mean(dim=0)
+    assert torch.allclose(part_rate, torch.full((6, ), 0.5), atol=0.03)
+
+
+@pytest.mark.parametrize('ratio,count', [(0.3, 5), (0.5, 8), (0.9, 15)])
+def test_random_masking_ratio(ratio, count):
+    masker = JointEdgeMasker('coco', channels=4, strategy='random',
+                             mask_ratio=ratio)
+    mask = masker.sample((200, 3))
+    assert (mask.sum(dim=-1) == count).all()
+    assert mask.float().mean(dim=(0, 1)).min() > 0  # every joint is drawn
+
+
+def test_mask_token_and_edges():
+    skeleton = get_skeleton('ntu-rgb+d')
+    masker = JointEdgeMasker(skeleton, channels=6)
+    with torch.no_grad():
+        masker.mask_token.copy_(torch.arange(6.0))
+    x = torch.randn(10, 4, 25, 6)
+    out = masker(x)
+    assert out.joint_mask.shape == (10, 4, 25)
+    masked = out.joint_mask
+    assert torch.equal(out.x[masked], masker.mask_token.expand(
+        int(masked.sum()), 6))
+    assert torch.equal(out.x[~masked], x[~masked])
+
+    row, col = skeleton.edge_index()
+    expected = masked[..., row] | masked[..., col]
+    assert torch.equal(out.edge_mask, expected)
+
+    kept, dropped = out.kept_edge_index(), out.masked_edge_index()
+    assert kept.size(1) + dropped.size(1) == 40 * row.numel()
+    flat_mask = masked.reshape(-1)
+    assert not flat_mask[kept].any()  # no kept edge touches a masked joint
+    assert flat_mask[dropped].any(dim=0).all()
+    # Edges stay within their own graph.
+    assert torch.equal(kept[0] // 25, kept[1] // 25)
+
+    # A given mask broadcasts (one draw per sequence over all frames).
+    per_sequence = masker.sample((10, 1))
+    out = masker(x, per_sequence)
+    assert torch.equal(out.joint_mask, per_sequence.expand(10, 4, 25))
+    assert out.x.requires_grad  # the token is learnable
+    out.x.sum().backward()
+    assert masker.mask_token.grad.abs().sum() > 0
+
+
+def test_deterministic_under_generator():
+    masker = JointEdgeMasker('coco', channels=4)
+    draws = [masker.sample((64, ), torch.Generator().manual_seed(s))
+             for s in (7, 7, 8)]
+    assert torch.equal(draws[0], draws[1])
+    assert not torch.equal(draws[0], draws[2])
+
+
+def test_errors_and_repr():
+    with pytest.raises(ValueError, match="Unknown masking strategy 'block'"):
+        JointEdgeMasker('coco', 4, strategy='block')
+    with pytest.raises(ValueError, match=r"in \[0, 6\] for layout 'coco'"):
+        JointEdgeMasker('coco', 4, num_masked_parts=7)
+    with pytest.raises(ValueError, match=r"'mask_ratio' must be in \[0, 1\]"):
+        JointEdgeMasker('coco', 4, strategy='random', mask_ratio=1.5)
+    masker = JointEdgeMasker('coco', 4)
+    with pytest.raises(ValueError, match=r"\(\*, 17, 4\) for layout 'coco', "
+                                         r"got \(2, 25, 4\)"):
+        masker(torch.randn(2, 25, 4))
+    assert str(masker) == ("JointEdgeMasker('coco', channels=4, "
+                           "strategy='part', num_masked_parts=3)")

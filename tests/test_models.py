@@ -1,0 +1,149 @@
+import pytest
+import torch
+
+from torch_skeleton_mae.data import to_frame_batch
+from torch_skeleton_mae.nn import STRL, SkeletonMAE
+
+
+def sequences(N=4, C=3, T=8, V=17, M=2):
+    x = torch.randn(N, C, T, V, M)
+    x[1, ..., 1] = 0  # one sequence with a single person
+    return x
+
+
+def test_one_step_lowers_the_loss():
+    model = SkeletonMAE('coco', in_channels=3)
+    x = sequences()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(2):
+        out = model(x, generator=torch.Generator().manual_seed(0))
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        losses.append(out.loss.item())
+    assert losses[1] < losses[0]
+    assert all(p.grad is not None for p in model.encoder.parameters())
+
+
+def test_output_and_loss_mask():
+    model = SkeletonMAE('coco', in_channels=3, num_masked_parts=2)
+    x = sequences()
+    x[0, :, 3] = 0  # a missing frame
+    out = model(x)
+    assert out.reconstruction.shape == x.shape
+    assert out.joint_mask.shape == (4, 8, 17, 2)
+    # The same parts in every frame of a person.
+    assert (out.joint_mask == out.joint_mask[:, :1]).all()
+    assert out.joint_mask[0, 0, :, 0].sum() in (2 * 2, 2 + 5, 2 + 4, 5 + 4)
+    # Zero padding never counts.
+    assert not out.loss_mask[1, ..., 1].any()
+    assert not out.loss_mask[0, 3].any()
+    assert torch.equal(out.loss_mask, out.joint_mask & (x != 0).any(1))
+    assert out.edge_loss == 0
+    assert torch.isclose(out.loss, out.joint_loss)
+
+
+def test_batch_input_equals_tensor_input():
+    model = SkeletonMAE('ntu-rgb+d', in_channels=3)
+    x = sequences(V=25)
+    a = model(x, generator=torch.Generator().manual_seed(3))
+    b = model(to_frame_batch(x, 'ntu-rgb+d', drop_absent=True),
+              generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a.joint_mask, b.joint_mask)
+    assert torch.allclose(a.loss, b.loss)
+    model.eval()
+    assert torch.allclose(model.encode(x),
+                          model.encode(to_frame_batch(x, 'ntu-rgb+d')))
+
+
+def test_edge_options():
+    x = sequences()
+    model = SkeletonMAE('coco', 3, edge_loss_weight=0.5, mask_edges=True)
+    out = model(x, generator=torch.Generator().manual_seed(0))
+    assert out.edge_loss > 0
+    assert torch.isclose(out.loss, out.joint_loss + 0.5 * out.edge_loss)
+    out.loss.backward()
+    assert model.decoder.edge_proj.weight.grad.abs().sum() > 0
+
+    # A masked joint loses all its edges, so its encoding cannot depend on
+    # the input at all; with the paper's setting (edges kept) it does.
+    for mask_edges in (True, False):
+        model = SkeletonMAE('coco', 3, mask_edges=mask_edges).eval()
+        outputs = []
+        model.encoder.register_forward_hook(
+            lambda module, args, out: outputs.append(out))
+        for _ in range(2):
+            model(torch.randn(4, 3, 8, 17, 2),
+                  generator=torch.Generator().manual_seed(0))
+        mask = model(x, generator=torch.Generator().manual_seed(0)).joint_mask
+        mask = mask.permute(0, 3, 1, 2)  # (N, M, T, V)
+        same = torch.allclose(outputs[0][mask], outputs[1][mask])
+        assert same == mask_edges
+    assert SkeletonMAE('coco', 3).decoder.edge_proj is None
+
+
+def test_bad_input():
+    model = SkeletonMAE('coco', in_channels=3)
+    x = sequences()
+    x[0, 0, 0, 0, 0] = float('nan')
+    with pytest.raises(ValueError, match='1 NaN or inf'):
+        model(x)
+    with pytest.raises(ValueError, match="V = 17 joints of layout 'coco'"):
+        model(torch.randn(2, 3, 8, 25, 1))
+    with pytest.raises(ValueError, match="holds layout 'ntu-rgb\\+d' but the "
+                                         "model expects 'coco'"):
+        model(to_frame_batch(torch.randn(1, 3, 2, 25, 1), 'ntu-rgb+d'))
+
+
+def test_strl_output_and_loading(tmp_path):
+    mae = SkeletonMAE('coco', in_channels=3)
+    model = STRL('coco', in_channels=3, num_classes=5)
+    x = sequences()
+    assert model(x).shape == (4, 5)
+    assert model(to_frame_batch(x, 'coco')).shape == (4, 5)
+
+    before = model.layers[0].encoder.convs[0].nn.lin1.weight.clone()
+    path = tmp_path / 'mae.pt'
+    torch.save({'model': mae.state_dict(), 'config': mae.config}, path)
+    model.load_pretrained(path)
+    expected = mae.encoder.state_dict()
+    for layer in model.layers:
+        for key, value in layer.encoder.state_dict().items():
+            assert torch.equal(value, expected[key]), key
+    assert not torch.equal(before, expected['convs.0.nn.lin1.weight'])
+    assert torch.equal(model.embedding.lin.weight, mae.embedding.lin.weight)
+
+
+def test_strl_mismatched_checkpoint():
+    model = STRL('coco', in_channels=3, num_classes=5)
+    with pytest.raises(ValueError, match="pre-trained on layout 'ntu-rgb\\+d'"
+                                         " but this model uses 'coco'"):
+        model.load_pretrained(SkeletonMAE('ntu-rgb+d', 3))
+    with pytest.raises(ValueError, match=r"'embedding.lin.weight' has shape "
+                                         r"\(64, 2\) but this model expects "
+                                         r"\(64, 3\)"):
+        model.load_pretrained(SkeletonMAE('coco', 2))
+    with pytest.raises(ValueError, match=r"missing \['encoder.acts.2.weight'"):
+        model.load_pretrained(SkeletonMAE('coco', 3, num_layers=2).state_dict())
+
+
+@pytest.mark.parametrize('frozen', [True, False])
+def test_strl_freezing(frozen):
+    model = STRL('coco', 3, num_classes=5, freeze_encoder=frozen)
+    model.load_pretrained(SkeletonMAE('coco', 3))
+    model.train()
+    encoder_state = {k: v.clone() for k, v in
+                     model.layers[1].encoder.state_dict().items()}
+    head = model.classifier[0].weight.clone()
+    optimizer = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.1)
+    loss = torch.nn.functional.cross_entropy(model(sequences()),
+                                             torch.tensor([0, 1, 2, 3]))
+    loss.backward()
+    optimizer.step()
+    unchanged = all(torch.equal(v, model.layers[1].encoder.state_dict()[k])
+                    for k, v in encoder_state.items())
+    assert unchanged == frozen  # weights and batch-norm statistics
+    assert not torch.equal(head, model.classifier[0].weight)
+    assert repr(model).endswith(f'freeze_encoder={frozen})')

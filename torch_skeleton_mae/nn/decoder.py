@@ -1,0 +1,87 @@
+import math
+from typing import NamedTuple, Optional
+
+from torch import Tensor
+from torch.nn import Linear, Module
+from torch_geometric.typing import Adj
+
+from torch_skeleton_mae.nn.conv import SkeletonGCNConv
+
+
+class Reconstruction(NamedTuple):
+    r"""What :class:`MAEDecoder` returns: reconstructed joint features
+    :obj:`(*, V, C)` and, with :obj:`reconstruct_edges`, joint-pair logits
+    :obj:`(*, V, V)` (else :obj:`None`)."""
+    x: Tensor
+    edge_logits: Optional[Tensor]
+
+
+class MAEDecoder(Module):
+    r"""SkeletonMAE's light decoder :math:`G_D` (Sec. 3.1.2): a linear map of
+    the encoder output, re-masking (the masked joints' features are zeroed,
+    as in GraphMAE, so that they must be inferred from their neighbors), and
+    one :class:`SkeletonGCNConv` that reconstructs the input joint features.
+
+    With :obj:`reconstruct_edges=True` it also scores every joint pair,
+    :math:`s_{ij} = \mathbf{z}_i^\top \mathbf{z}_j / \sqrt{d}` with
+    :math:`\mathbf{z}` a linear map of the decoder layer's aggregated
+    neighborhood, to reconstruct the masked joints' edges (an option: the
+    paper's loss uses joint features only).
+
+    Args:
+        in_channels (int): Encoder output size :math:`D_h`.
+        out_channels (int): Size of the reconstructed features.
+        remask (bool, optional): Zero the masked joints before decoding.
+            (default: :obj:`True`)
+        reconstruct_edges (bool, optional): Also return pair logits.
+            (default: :obj:`False`)
+        act (str, optional): Activation of the layer's MLP.
+            (default: :obj:`"prelu"`)
+        norm (str, optional): Normalization of the layer's MLP.
+            (default: :obj:`"batch"`)
+
+    Shapes:
+        - **input:** encoder output :math:`(*, V, D_h)` (or flat
+          :math:`(|\mathcal{V}|, D_h)` without edge reconstruction),
+          adjacency as in :class:`SkeletonGCNConv`, joint mask :math:`(*, V)`
+          *(optional)*
+        - **output:** :class:`Reconstruction`
+    """
+    def __init__(self, in_channels: int, out_channels: int,
+                 remask: bool = True, reconstruct_edges: bool = False,
+                 act: str = 'prelu', norm: Optional[str] = 'batch'):
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.remask = remask
+        self.proj = Linear(in_channels, in_channels, bias=False)
+        self.conv = SkeletonGCNConv(in_channels, out_channels,
+                                    hidden_channels=in_channels, act=act,
+                                    norm=norm)
+        self.edge_proj = (Linear(in_channels, in_channels)
+                          if reconstruct_edges else None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters of the module."""
+        self.proj.reset_parameters()
+        self.conv.reset_parameters()
+        if self.edge_proj is not None:
+            self.edge_proj.reset_parameters()
+
+    def forward(self, h: Tensor, edge_index: Adj,
+                joint_mask: Optional[Tensor] = None) -> Reconstruction:
+        h = self.proj(h)
+        if self.remask and joint_mask is not None:
+            h = h.masked_fill(joint_mask.unsqueeze(-1), 0.0)
+        aggregated = self.conv.aggregate_neighbors(h, edge_index)
+        edge_logits = None
+        if self.edge_proj is not None:
+            z = self.edge_proj(aggregated)
+            edge_logits = z @ z.transpose(-1, -2) / math.sqrt(z.size(-1))
+        return Reconstruction(self.conv.nn(aggregated), edge_logits)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}, remask={self.remask}, '
+                f'reconstruct_edges={self.edge_proj is not None})')

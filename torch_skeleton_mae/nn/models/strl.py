@@ -1,0 +1,279 @@
+import os
+from typing import Any, Dict, Optional, Union
+
+import torch
+from torch import Tensor
+from torch.nn import (
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Linear,
+    MaxPool2d,
+    Module,
+    ModuleList,
+    Parameter,
+    ReLU,
+    Sequential,
+)
+from torch_geometric.data import Batch
+
+from torch_skeleton_mae.data import absent_persons, as_sequence
+from torch_skeleton_mae.graph import get_skeleton
+from torch_skeleton_mae.nn.encoder import GINEncoder, JointEmbedding
+from torch_skeleton_mae.nn.mlp import freeze_
+
+
+class MultiScaleTemporalConv(Module):
+    r"""Multi-scale temporal convolution (CTR-GCN's, the paper's [5]): four
+    branches of :obj:`channels // 4` outputs (kernel-3 convolutions with
+    dilations 1 and 2, a max-pool, a 1x1) concatenated.
+
+    Shapes:
+        - **input:** :math:`(B, C, T, V)`
+        - **output:** :math:`(B, C, T, V)`
+    """
+    def __init__(self, channels: int, kernel_size: int = 3):
+        super().__init__()
+        if channels % 4 != 0:
+            raise ValueError(f"'channels' must be divisible by 4, got "
+                             f"{channels}")
+        width = channels // 4
+
+        def reduce():
+            return [Conv2d(channels, width, 1), BatchNorm2d(width), ReLU()]
+
+        self.branches = ModuleList([
+            Sequential(*reduce(),
+                       Conv2d(width, width, (kernel_size, 1),
+                              padding=((kernel_size - 1) * d // 2, 0),
+                              dilation=(d, 1)), BatchNorm2d(width))
+            for d in (1, 2)
+        ] + [
+            Sequential(*reduce(), MaxPool2d((3, 1), 1, (1, 0)),
+                       BatchNorm2d(width)),
+            Sequential(Conv2d(channels, width, 1), BatchNorm2d(width)),
+        ])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
+class STRLLayer(Module):
+    r"""One layer of Spatial-Temporal Representation Learning (Sec. 3.2.1).
+
+    Spatial modeling (Eq. 3): the SkeletonMAE encoder :math:`G_E` maps every
+    frame graph, its output is sum-pooled over the joints of all persons in
+    the frame (the persons' interaction), repeated to every joint and
+    concatenated with the input; then :math:`\sigma(\mathrm{SM}(\mathbf{H})
+    \mathbf{W})` (Eq. 4), a multi-scale temporal convolution, and a 1x1
+    residual connection from the layer's input (Fig. 3b).
+
+    Args:
+        channels (int): Feature size :obj:`D` in and out.
+        encoder (GINEncoder): The (pre-trained) spatial encoder.
+
+    Shapes:
+        - **input:** :math:`(N, M, T, V, D)`, adjacency, presence :math:`(N,
+          M)` (boolean)
+        - **output:** :math:`(N, M, T, V, D)`
+    """
+    def __init__(self, channels: int, encoder: GINEncoder):
+        super().__init__()
+        self.encoder = encoder
+        self.lin = Linear(channels + encoder.hidden_channels, channels)
+        self.temporal = MultiScaleTemporalConv(channels)
+        self.residual = Conv2d(channels, channels, 1)
+
+    def forward(self, h: Tensor, edge_index: Tensor,
+                present: Tensor) -> Tensor:
+        N, M, T, V, D = h.shape
+        g = self.encoder(h, edge_index)
+        g = g * present.view(N, M, 1, 1, 1).to(g.dtype)
+        pooled = g.sum(dim=(1, 3), keepdim=True).expand(N, M, T, V, -1)
+        out = torch.relu(self.lin(torch.cat([h, pooled], dim=-1)))
+        # Temporal modeling in (N * M, D, T, V) layout.
+        out = out.reshape(N * M, T, V, D).permute(0, 3, 1, 2)
+        res = self.residual(h.reshape(N * M, T, V, D).permute(0, 3, 1, 2))
+        out = torch.relu(self.temporal(out) + res)
+        return out.permute(0, 2, 3, 1).reshape(N, M, T, V, D)
+
+
+class STRL(Module):
+    r"""The Skeleton Sequence Learning (SSL) classifier of Yan et al. (ICCV
+    2023, Sec. 3.2): the pre-trained SkeletonMAE embedding and encoder inside
+    :obj:`num_layers` (the paper's :math:`M = 3`) :class:`STRLLayer` blocks,
+    a learnable temporal position embedding, pooling over frames, joints and
+    persons, and an MLP classifier.
+
+    Every layer holds its own copy of the encoder; :meth:`load_pretrained`
+    copies a SkeletonMAE's weights into all of them. With
+    :obj:`freeze_encoder=True` (linear-evaluation style) the embedding and
+    the encoders keep their weights and batch-norm statistics.
+
+    Args:
+        skeleton (Skeleton or str): The layout.
+        in_channels (int): Channels per joint :obj:`C`.
+        num_classes (int): Action classes.
+        hidden_channels (int, optional): :math:`D`, as in the pre-trained
+            SkeletonMAE. (default: :obj:`64`)
+        num_layers (int, optional): STRL layers :math:`M`.
+            (default: :obj:`3`)
+        encoder_layers (int, optional): GIN layers :math:`L_D` of each
+            encoder. (default: :obj:`3`)
+        max_frames (int, optional): Length of the temporal position
+            embedding. (default: :obj:`300`)
+        dropout (float, optional): Dropout before the classifier's last
+            layer. (default: :obj:`0.`)
+        joint_embedding (bool, optional): As in :class:`SkeletonMAE`.
+            (default: :obj:`True`)
+        act (str, optional): Encoder activation. (default: :obj:`"prelu"`)
+        norm (str, optional): Encoder normalization.
+            (default: :obj:`"batch"`)
+        freeze_encoder (bool, optional): Freeze embedding and encoders.
+            (default: :obj:`False`)
+
+    Shapes:
+        - **input:** :math:`(N, C, T, V, M)` or a frame
+          :class:`~torch_geometric.data.Batch`
+        - **output:** logits :math:`(N, \text{num\_classes})`
+
+    Example:
+        >>> import torch
+        >>> from torch_skeleton_mae.nn import STRL, SkeletonMAE
+        >>> mae = SkeletonMAE('coco', in_channels=3)
+        >>> model = STRL('coco', in_channels=3, num_classes=60)
+        >>> model = model.load_pretrained(mae)
+        >>> model(torch.randn(2, 3, 16, 17, 2)).shape
+        torch.Size([2, 60])
+    """
+    def __init__(self, skeleton, in_channels: int, num_classes: int,
+                 hidden_channels: int = 64, num_layers: int = 3,
+                 encoder_layers: int = 3, max_frames: int = 300,
+                 dropout: float = 0.0, joint_embedding: bool = True,
+                 act: str = 'prelu', norm: Optional[str] = 'batch',
+                 freeze_encoder: bool = False):
+        super().__init__()
+        self.skeleton = get_skeleton(skeleton)
+        self.config = dict(
+            skeleton=self.skeleton.name, in_channels=in_channels,
+            num_classes=num_classes, hidden_channels=hidden_channels,
+            num_layers=num_layers, encoder_layers=encoder_layers,
+            max_frames=max_frames, dropout=dropout,
+            joint_embedding=joint_embedding, act=act, norm=norm,
+            freeze_encoder=freeze_encoder)
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        self.embedding = JointEmbedding(in_channels, hidden_channels,
+                                        self.skeleton.num_joints,
+                                        positional=joint_embedding)
+        self.temporal_embedding = Parameter(
+            torch.zeros(max_frames, 1, hidden_channels))
+        self.layers = ModuleList([
+            STRLLayer(hidden_channels,
+                      GINEncoder(hidden_channels, hidden_channels,
+                                 encoder_layers, act=act, norm=norm))
+            for _ in range(num_layers)
+        ])
+        self.classifier = Sequential(
+            Linear(hidden_channels, hidden_channels), ReLU(),
+            Dropout(dropout), Linear(hidden_channels, num_classes))
+        self.register_buffer('edge_index', self.skeleton.edge_index(),
+                             persistent=False)
+        self.freeze_encoder = freeze_encoder
+        if freeze_encoder:
+            for module in self.pretrained_modules():
+                freeze_(module)
+
+    def pretrained_modules(self):
+        r"""The modules :meth:`load_pretrained` fills: the embedding and every
+        layer's encoder."""
+        return [self.embedding] + [layer.encoder for layer in self.layers]
+
+    def train(self, mode: bool = True) -> 'STRL':
+        super().train(mode)
+        if self.freeze_encoder:  # keep frozen batch-norm statistics
+            for module in self.pretrained_modules():
+                module.eval()
+        return self
+
+    def forward(self, x: Union[Tensor, Batch]) -> Tensor:
+        x = as_sequence(x, self.skeleton)
+        T = x.size(2)
+        if T > self.temporal_embedding.size(0):
+            raise ValueError(f"Sequences have {T} frames but 'max_frames' "
+                             f"is {self.temporal_embedding.size(0)}")
+        present = ~absent_persons(x)  # (N, M)
+        h = self.embedding(x.permute(0, 4, 2, 3, 1))  # (N, M, T, V, D)
+        h = h + self.temporal_embedding[:T]
+        for layer in self.layers:
+            h = layer(h, self.edge_index, present)
+        # Mean over frames and joints, then over the persons present.
+        h = h.mean(dim=(2, 3))
+        weight = present.to(h.dtype).unsqueeze(-1)
+        h = (h * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1)
+        return self.classifier(h)
+
+    def load_pretrained(self, source: Union[Module, Dict[str, Any], str,
+                                            os.PathLike]) -> 'STRL':
+        r"""Copies a pre-trained SkeletonMAE's embedding and encoder into this
+        model's embedding and every layer's encoder.
+
+        Args:
+            source: A :class:`SkeletonMAE`, its :obj:`state_dict`, a
+                checkpoint dict holding one under :obj:`"model"` (and its
+                :obj:`"config"`), or the path of such a checkpoint.
+
+        Raises:
+            ValueError: naming what differs when the checkpoint's layout or
+                shapes do not fit this model.
+        """
+        if isinstance(source, (str, os.PathLike)):
+            source = torch.load(source, map_location='cpu', weights_only=True)
+        config = getattr(source, 'config', None)
+        if isinstance(source, Module):
+            state = source.state_dict()
+        else:
+            config = source.get('config', config)
+            state = source.get('model', source)
+        if config is not None and config.get('skeleton') not in (
+                None, self.skeleton.name):
+            raise ValueError(f"The checkpoint was pre-trained on layout "
+                             f"'{config['skeleton']}' but this model uses "
+                             f"'{self.skeleton.name}'")
+        parts = {'embedding': self.embedding}
+        for i, layer in enumerate(self.layers):
+            parts[f'layers.{i}.encoder'] = layer.encoder
+        for name, module in parts.items():
+            prefix = 'embedding.' if name == 'embedding' else 'encoder.'
+            sub = {k[len(prefix):]: v for k, v in state.items()
+                   if k.startswith(prefix)}
+            _load_checked(module, sub, prefix)
+        return self
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}('{self.skeleton.name}', "
+                f"in_channels={self.in_channels}, "
+                f"num_classes={self.num_classes}, "
+                f"num_layers={len(self.layers)}, "
+                f"freeze_encoder={self.freeze_encoder})")
+
+
+def _load_checked(module: Module, state: Dict[str, Tensor],
+                  prefix: str) -> None:
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise ValueError(
+            f"The checkpoint does not fit this model's '{prefix}*': missing "
+            f"{[prefix + k for k in missing]}, unexpected "
+            f"{[prefix + k for k in unexpected]} (a different number of "
+            f"layers or joint_embedding setting?)")
+    for key, value in state.items():
+        if value.shape != expected[key].shape:
+            raise ValueError(
+                f"The checkpoint's '{prefix}{key}' has shape "
+                f"{tuple(value.shape)} but this model expects "
+                f"{tuple(expected[key].shape)} (in_channels or "
+                f"hidden_channels differ)")
+    module.load_state_dict(state)
