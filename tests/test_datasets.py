@@ -1,0 +1,280 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from torch_skeleton_mae import transforms as T
+from torch_skeleton_mae.data import to_frame_batch
+from torch_skeleton_mae.datasets import (
+    NTURGBD,
+    NpzSkeletonDataset,
+    PysklDataset,
+    SyntheticSkeletons,
+    missing_skeletons,
+    parse_ntu_name,
+    read_ntu_skeleton,
+    select_bodies,
+)
+
+
+def write_skeleton(path, frames):
+    """An NTU .skeleton writer following read_skeleton_file.m: frames is a
+    list of {body_id: (25, 3) xyz array}."""
+    lines = [str(len(frames))]
+    for bodies in frames:
+        lines.append(str(len(bodies)))
+        for body_id, xyz in bodies.items():
+            lines.append(f'{body_id} 0 1 1 1 1 0 0.1 0.2 2')
+            lines.append('25')
+            for x, y, z in xyz:
+                lines.append(f'{x:.6f} {y:.6f} {z:.6f} 1 2 3 4 0 0 0 0 2')
+    path.write_text('\n'.join(lines) + '\n')
+    return path
+
+
+def joints(seed):
+    return np.random.default_rng(seed).standard_normal((25, 3)).round(6)
+
+
+def test_read_ntu_skeleton_two_bodies_and_empty_frames(tmp_path):
+    a, b = [joints(i) for i in range(3)], [joints(10 + i) for i in range(3)]
+    frames = [{'72057594037931101': a[0]},
+              {},  # a frame with no body
+              {'72057594037931101': a[1], '72057594037931102': b[0]},
+              {'72057594037931102': b[1]}]
+    path = write_skeleton(tmp_path / 'S001C002P003R002A013.skeleton', frames)
+    x, tracking = read_ntu_skeleton(path, return_tracking=True)
+    assert x.shape == (2, 4, 25, 3) and x.dtype == np.float32
+    assert np.allclose(x[0, 0], a[0], atol=1e-6)
+    assert (x[:, 1] == 0).all()
+    assert np.allclose(x[0, 2], a[1], atol=1e-6)
+    assert np.allclose(x[1, 2], b[0], atol=1e-6)
+    assert np.allclose(x[1, 3], b[1], atol=1e-6) and (x[0, 3] == 0).all()
+    assert (tracking[0, 0] == 2).all() and (tracking[0, 3] == 0).all()
+    assert parse_ntu_name(path.name) == dict(setup=1, camera=2, performer=3,
+                                             replication=2, action=13)
+
+
+@pytest.mark.parametrize('corrupt,message', [
+    (lambda t: '\n'.join(t.split('\n')[:20]),
+     r'truncated at line 21, expected joint 16 of frame 0'),
+    (lambda t: t.replace('\n25\n', '\n24\n', 1), r':4: expected 25 joints'),
+    (lambda t: t.replace('1 2 3 4 0 0 0 0 2', '1 2 3 4 0 0 0 2', 1),
+     r':5: expected joint 0 of frame 0 \(12 values\), got 11'),
+    (lambda t: t.replace('\n1\n', '\nx\n', 1), r":2: expected the body count"),
+])
+def test_read_ntu_skeleton_bad_files(tmp_path, corrupt, message):
+    path = write_skeleton(tmp_path / 'S001C001P001R001A001.skeleton',
+                          [{'1': joints(0)}, {'1': joints(1)}])
+    path.write_text(corrupt(path.read_text()))
+    with pytest.raises(ValueError, match=str(path.name) + '.*' + message):
+        read_ntu_skeleton(path)
+
+
+def test_read_ntu_skeleton_nan(tmp_path):
+    bad = joints(0)
+    bad[3, 1] = np.nan
+    path = write_skeleton(tmp_path / 'S001C001P001R001A001.skeleton',
+                          [{'1': bad}])
+    with pytest.raises(ValueError, match='frame 0 holds NaN'):
+        read_ntu_skeleton(path)
+
+
+def test_select_bodies_keeps_the_two_that_move_most():
+    rng = np.random.default_rng(0)
+    x = np.zeros((3, 10, 25, 3), np.float32)
+    x[0] = 1 + 0.01 * rng.standard_normal((10, 25, 3))  # barely moves
+    x[1] = rng.standard_normal((10, 25, 3))
+    x[2] = 3 * rng.standard_normal((10, 25, 3))
+    out = select_bodies(x)
+    assert np.array_equal(out, x[1:])
+    single = select_bodies(x[:1])
+    assert single.shape == (2, 10, 25, 3) and (single[1] == 0).all()
+
+
+def test_ntu_dataset(tmp_path):
+    root = tmp_path / 'nturgbd'
+    root.mkdir()
+    names = ['S001C001P001R001A001', 'S001C002P003R001A002',
+             'S002C003P001R002A060', 'S001C001P007R001A003']
+    for i, name in enumerate(names):
+        frames = [{'1': joints(i + t), '2': joints(20 + t),
+                   '3': joints(40 + t) * (1 + t)} for t in range(5)]
+        write_skeleton(root / f'{name}.skeleton', frames)
+    excluded = sorted(missing_skeletons())[0]
+    write_skeleton(root / f'{excluded}.skeleton', [{'1': joints(0)}])
+    write_skeleton(root / 'S003C001P002R001A004.skeleton', [{}, {}])
+
+    train = NTURGBD(root, 'xsub', 'train', max_frames=8)
+    val = NTURGBD(root, 'xsub', 'val', max_frames=8)
+    # Sorted by file name; performer 1 trains, 3 and 7 do not (xsub).
+    assert [m['name'] for m in train.meta] == [names[0], names[2]]
+    assert [m['name'] for m in val.meta] == [names[3], names[1]]
+    assert train.skipped == {'missing_skeleton_list': [excluded],
+                             'no_body': ['S003C001P002R001A004']}
+    x, label = train[1]
+    assert x.shape == (3, 8, 25, 2) and label == 59
+    raw = select_bodies(read_ntu_skeleton(root / f'{names[2]}.skeleton'))
+    assert torch.allclose(x[:, :5], torch.from_numpy(raw).permute(3, 1, 2, 0))
+    assert (x[:, 5:] == 0).all()
+    xview = NTURGBD(root, 'xview', 'train', max_frames=8)
+    assert [m['camera'] for m in xview.meta] == [2, 3]
+    with pytest.raises(ValueError, match="Unknown benchmark 'xsetup'"):
+        NTURGBD(root, 'xsetup')
+
+
+def write_pyskl(path, two_d=True, num=6, V=17):
+    rng = np.random.default_rng(0)
+    annotations = []
+    for i in range(num):
+        M, T_ = 1 + i % 2, 5 + i
+        ann = dict(frame_dir=f'clip{i}', total_frames=T_, label=i % 3,
+                   keypoint=rng.standard_normal((M, T_, V, 2 if two_d else 3))
+                   .astype(np.float32))
+        if two_d:
+            ann['keypoint_score'] = rng.uniform(0, 1, (M, T_, V)).astype(
+                np.float32)
+            ann['img_shape'] = ann['original_shape'] = (1080, 1920)
+        annotations.append(ann)
+    data = dict(split={'xsub_train': ['clip0', 'clip1', 'clip2', 'clip3'],
+                       'xsub_val': ['clip4', 'clip5']},
+                annotations=annotations)
+    with open(path, 'wb') as f:
+        pickle.dump(data, f)
+    return data
+
+
+def test_pyskl_2d_and_3d(tmp_path):
+    data = write_pyskl(tmp_path / 'ntu60_hrnet.pkl')
+    train = PysklDataset(tmp_path / 'ntu60_hrnet.pkl', 'xsub_train')
+    assert train.skeleton.name == 'coco' and len(train) == 4
+    x, label = train[1]
+    ann = data['annotations'][1]
+    assert x.shape == (3, 6, 17, 2) and label == 1
+    assert torch.equal(x[:2, ..., :2], torch.from_numpy(
+        ann['keypoint']).permute(3, 1, 2, 0))
+    assert torch.equal(x[2, ..., :2], torch.from_numpy(
+        ann['keypoint_score']).permute(1, 2, 0))
+    assert (train[0][0][..., 1] == 0).all()  # one person, padded
+
+    write_pyskl(tmp_path / 'ntu3d.pkl', two_d=False, V=25)
+    three = PysklDataset(tmp_path / 'ntu3d.pkl', 'xsub_val')
+    assert three.skeleton.name == 'nturgb+d'
+    assert three[0][0].shape == (3, 9, 25, 2)
+
+
+def test_pyskl_bad_input(tmp_path):
+    path = tmp_path / 'bad.pkl'
+    data = write_pyskl(path)
+    with pytest.raises(ValueError, match="no split 'xview_train'"):
+        PysklDataset(path, 'xview_train')
+    with pytest.raises(ValueError, match=r"label 2 of 'clip2' is out of "
+                                         r"range \[0, 2\)"):
+        PysklDataset(path, num_classes=2)
+    del data['annotations'][3]['label']
+    path.write_bytes(pickle.dumps(data))
+    with pytest.raises(ValueError, match="annotation 3 has no 'label'"):
+        PysklDataset(path)
+    path.write_bytes(pickle.dumps({'annotations': []}))
+    with pytest.raises(ValueError, match="'split' is missing"):
+        PysklDataset(path)
+    write_pyskl(path)
+    with pytest.raises(ValueError, match=r"keypoint has shape .* expected "
+                                         r"\(M, T, 25, C\)"):
+        PysklDataset(path, layout='ntu-rgb+d')[0]
+
+
+def test_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 12, 150)).astype(np.float32)
+    y = np.eye(60)[[0, 5, 59, 3, 3]]
+    np.savez(tmp_path / 'NTU60_CS.npz', x_train=x, y_train=y, x_test=x[:2],
+             y_test=y[:2])
+    data = NpzSkeletonDataset(tmp_path / 'NTU60_CS.npz', 'train')
+    assert len(data) == 5 and data.num_classes == 60
+    sample, label = data[2]
+    assert sample.shape == (3, 12, 25, 2) and label == 59
+    # (N, T, 2 bodies, 25 joints, xyz) -> (C, T, V, M)
+    expected = x[2].reshape(12, 2, 25, 3).transpose(3, 0, 2, 1)
+    assert np.array_equal(sample.numpy(), expected)
+    assert len(NpzSkeletonDataset(tmp_path / 'NTU60_CS.npz', 'test')) == 2
+
+    np.savez(tmp_path / 'bad.npz', x_train=x[:, :, :75], y_train=y)
+    with pytest.raises(ValueError, match=r"bad.npz: 'x_train' has shape "
+                                         r"\(5, 12, 75\); expected"):
+        NpzSkeletonDataset(tmp_path / 'bad.npz')
+    with pytest.raises(ValueError, match="key 'x_test' is missing"):
+        NpzSkeletonDataset(tmp_path / 'bad.npz', 'test')
+    x[1, 3, 7] = np.inf
+    np.savez(tmp_path / 'inf.npz', x_train=x, y_train=y)
+    with pytest.raises(ValueError, match='sequence 1 .* NaN or inf'):
+        NpzSkeletonDataset(tmp_path / 'inf.npz')
+
+
+@pytest.mark.parametrize('layout,V', [('ntu-rgb+d', 25), ('coco', 17),
+                                      ('openpose', 18)])
+def test_synthetic(layout, V):
+    data = SyntheticSkeletons(40, layout, num_frames=16, seed=3)
+    x, label = data[5]
+    assert x.shape == (3, 16, V, 2) and 0 <= label < 10
+    assert torch.equal(x, SyntheticSkeletons(400, layout, 16, seed=3)[5][0])
+    assert not torch.equal(x, SyntheticSkeletons(40, layout, 16, seed=4)[5][0])
+    assert torch.isfinite(x).all()
+    labels = [data[i][1] for i in range(len(data))]
+    assert sorted(set(labels)) == list(range(10))
+    # The two-person action always has a second person.
+    handshake = [i for i in range(len(data)) if labels[i] == 9]
+    assert all((data[i][0][..., 1] != 0).any() for i in handshake)
+    batch = next(iter(DataLoader(data, batch_size=8)))
+    assert batch[0].shape == (8, 3, 16, V, 2)
+    assert to_frame_batch(batch[0], layout).num_graphs == 8 * 2 * 16
+
+
+def test_synthetic_bone_lengths_are_plausible():
+    data = SyntheticSkeletons(20, 'ntu-rgb+d', num_frames=32, noise=0.0)
+    x = data[0][0][..., 0]
+    present = (x != 0).any(dim=0).all(dim=1)
+    forearm = (x[:, present, 9] - x[:, present, 10]).norm(dim=0)
+    assert forearm.std() < 1e-4  # rigid bones under motion
+    assert 0.15 < forearm.mean() < 0.4
+
+
+def test_synthetic_splits():
+    train = SyntheticSkeletons(300, split='train')
+    val = SyntheticSkeletons(300, split='val')
+    assert len(train) + len(val) == 300
+    assert max(m['performer'] for m in train.meta) <= 28
+    assert min(m['performer'] for m in val.meta) > 28
+    xview = SyntheticSkeletons(300, split='val', benchmark='xview')
+    assert {m['camera'] for m in xview.meta} == {1}
+    with pytest.raises(ValueError, match="'split' must be"):
+        SyntheticSkeletons(10, split='test')
+
+
+def test_transforms():
+    x = torch.zeros(3, 10, 25, 2)
+    x[:, 2:8, :, 0] = torch.randn(3, 6, 25) + 5
+    centered = T.CenterSequence('ntu-rgb+d')(x)
+    assert torch.allclose(centered[:, 2, 20, 0], torch.zeros(3))
+    assert (centered[:, :2] == 0).all() and (centered[..., 1] == 0).all()
+
+    sampled = T.UniformSampleFrames(4, train=False)(x)
+    assert torch.equal(sampled, x[:, [2, 4, 5, 7]])  # middles of 6 / 4
+    long = T.UniformSampleFrames(12, train=True,
+                                 generator=torch.Generator().manual_seed(0))(x)
+    assert long.shape == (3, 12, 25, 2) and (long != 0).any(dim=(0, 2, 3)).all()
+
+    rotated = T.RandomRotation(30)(centered)
+    norms = centered[..., 0].norm(dim=0)
+    assert torch.allclose(rotated[..., 0].norm(dim=0), norms, atol=1e-5)
+    assert (rotated[..., 1] == 0).all()
+
+    bone = T.JointToBone('ntu-rgb+d')(centered)
+    assert torch.equal(bone[:, :, 20], torch.zeros(3, 10, 2))
+    assert torch.allclose(bone[:, :, 3], centered[:, :, 3] - centered[:, :, 2])
+    motion = T.ToMotion()(x)
+    assert torch.equal(motion[:, 3], x[:, 4] - x[:, 3])
+    with pytest.raises(ValueError, match=r'\(C, T, V, M\), got \(10, 25\)'):
+        T.ToMotion()(torch.zeros(10, 25))

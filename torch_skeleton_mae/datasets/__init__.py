@@ -1,0 +1,67 @@
+r"""Skeleton-action datasets: raw NTU RGB+D, pyskl pickles, CTR-GCN npz and
+a built-in synthetic set. Every item is :obj:`(x, label)` with :obj:`x` of
+shape :obj:`(C, T, V, M)`; per-sample metadata is in :obj:`dataset.meta`."""
+from pathlib import Path
+from typing import Optional
+
+from torch_skeleton_mae import transforms as T
+from .ntu import (
+    NTURGBD,
+    in_train_split,
+    missing_skeletons,
+    parse_ntu_name,
+    read_ntu_skeleton,
+    select_bodies,
+)
+from .npz import NpzSkeletonDataset
+from .pyskl import PysklDataset
+from .synthetic import ACTIONS, SyntheticSkeletons
+
+
+def load_dataset(path, benchmark: str, part: str, num_frames: int,
+                 layout: Optional[str] = None):
+    r"""Opens a pyskl pickle (:obj:`.pkl`, split :obj:`"{benchmark}_train"`
+    / :obj:`"{benchmark}_val"`, or :obj:`"train"` / :obj:`"val"` for FineGym
+    and Diving48 when :obj:`benchmark` is :obj:`"none"`), a CTR-GCN
+    :obj:`.npz` or a folder of raw NTU :obj:`.skeleton` files, with the
+    standard transforms: centering and uniform sampling of
+    :obj:`num_frames` frames (random in training)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"--data '{path}' does not exist")
+    train = part == 'train'
+
+    def pipeline(skeleton, coords):
+        return T.Compose([T.CenterSequence(skeleton, coords),
+                          T.UniformSampleFrames(num_frames, train=train)])
+
+    if path.suffix == '.pkl':
+        split = part if benchmark == 'none' else f'{benchmark}_{part}'
+        data = PysklDataset(path, split, layout=layout)
+        coords = 2 if data.skeleton.name in ('coco', 'openpose') else 3
+        data.transform = pipeline(data.skeleton, coords)
+    elif path.suffix == '.npz':
+        data = NpzSkeletonDataset(path, part, layout=layout or 'ntu-rgb+d')
+        data.transform = pipeline(data.skeleton, 3)
+    elif path.is_dir():
+        data = NTURGBD(path, benchmark, part)
+        data.transform = pipeline(data.skeleton, 3)
+    else:
+        raise ValueError(f"--data '{path}': expected a pyskl .pkl, a .npz or "
+                         f"a folder of .skeleton files")
+    return data
+
+
+__all__ = [
+    'SyntheticSkeletons',
+    'ACTIONS',
+    'NTURGBD',
+    'PysklDataset',
+    'NpzSkeletonDataset',
+    'read_ntu_skeleton',
+    'parse_ntu_name',
+    'in_train_split',
+    'missing_skeletons',
+    'select_bodies',
+    'load_dataset',
+]

@@ -1,0 +1,296 @@
+import json
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from torch_skeleton_mae.graph import get_skeleton
+
+NUM_JOINTS = 25
+_NAME = re.compile(r'S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})')
+
+# Training performers / setups of the standard benchmarks (1-based ids).
+NTU60_XSUB_TRAIN = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28,
+                    31, 34, 35, 38)
+NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN + (
+    45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81,
+    82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103)
+BENCHMARKS = ('xsub', 'xview', 'xsub120', 'xset')
+
+
+def parse_ntu_name(name: str) -> Dict[str, int]:
+    r"""Reads setup, camera, performer, replication and action (1-based)
+    from an NTU file name such as :obj:`"S001C002P003R002A013.skeleton"`."""
+    match = _NAME.search(Path(name).name)
+    if match is None:
+        raise ValueError(f"'{name}' is not an NTU RGB+D name "
+                         f"(SsssCcccPpppRrrrAaaa)")
+    keys = ('setup', 'camera', 'performer', 'replication', 'action')
+    return dict(zip(keys, map(int, match.groups())))
+
+
+def in_train_split(meta: Dict[str, int], benchmark: str) -> bool:
+    r"""Whether a sample (see :func:`parse_ntu_name`) is in the training part
+    of :obj:`benchmark`: NTU-60 :obj:`"xsub"` / :obj:`"xview"` (cameras 2
+    and 3), NTU-120 :obj:`"xsub120"` / :obj:`"xset"` (even setups)."""
+    if benchmark == 'xsub':
+        return meta['performer'] in NTU60_XSUB_TRAIN
+    if benchmark == 'xview':
+        return meta['camera'] in (2, 3)
+    if benchmark == 'xsub120':
+        return meta['performer'] in NTU120_XSUB_TRAIN
+    if benchmark == 'xset':
+        return meta['setup'] % 2 == 0
+    raise ValueError(f"Unknown benchmark '{benchmark}'; expected one of "
+                     f"{BENCHMARKS}")
+
+
+def missing_skeletons() -> frozenset:
+    r"""The official NTU RGB+D 60 list of samples with missing skeletons
+    (302 names), which the standard benchmarks exclude."""
+    text = resources.files('torch_skeleton_mae.datasets').joinpath(
+        'resources/ntu60_missing_skeletons.txt').read_text()
+    return frozenset(text.split())
+
+
+def read_ntu_skeleton(path: Union[str, os.PathLike],
+                      return_tracking: bool = False):
+    r"""Parses one raw NTU RGB+D :obj:`.skeleton` file (the layout of the
+    official :obj:`read_skeleton_file.m`).
+
+    Args:
+        path (str): The file.
+        return_tracking (bool, optional): Also return every joint's tracking
+            state. (default: :obj:`False`)
+
+    Returns:
+        A float32 array :obj:`(M, T, 25, 3)` of xyz joints, one row per body
+        ID in order of first appearance, zeros where a body is absent (and
+        :obj:`(M, T, 25)` tracking states if asked). A file with no body has
+        :obj:`M = 0`.
+
+    Raises:
+        ValueError: naming the file and line on a truncated or malformed
+            file, a joint count other than 25, or NaN / inf coordinates.
+    """
+    path = Path(path)
+    lines = path.read_text().split('\n')
+    cursor = 0
+
+    def take(what: str, count: Optional[int] = None) -> List[str]:
+        nonlocal cursor
+        if cursor >= len(lines) or not lines[cursor].strip():
+            raise ValueError(f"{path}: truncated at line {cursor + 1}, "
+                             f"expected {what}")
+        fields = lines[cursor].split()
+        if count is not None and len(fields) != count:
+            raise ValueError(f"{path}:{cursor + 1}: expected {what} "
+                             f"({count} values), got {len(fields)}")
+        cursor += 1
+        return fields
+
+    def integer(what: str) -> int:
+        fields = take(what, 1)
+        try:
+            return int(fields[0])
+        except ValueError:
+            raise ValueError(f"{path}:{cursor}: expected {what}, got "
+                             f"'{fields[0]}'") from None
+
+    num_frames = integer('the frame count')
+    bodies: Dict[str, int] = {}
+    frames: List[Tuple[int, int, np.ndarray]] = []
+    for t in range(num_frames):
+        for _ in range(integer(f'the body count of frame {t}')):
+            body_id = take('a body line', 10)[0]
+            joints = integer('the joint count')
+            if joints != NUM_JOINTS:
+                raise ValueError(f"{path}:{cursor}: expected {NUM_JOINTS} "
+                                 f"joints, got {joints}")
+            rows = [take(f'joint {v} of frame {t}', 12)
+                    for v in range(NUM_JOINTS)]
+            try:
+                values = np.array(rows, dtype=np.float64)
+            except ValueError:
+                raise ValueError(f"{path}:{cursor - NUM_JOINTS + 1}: joint "
+                                 f"values are not numbers") from None
+            if not np.isfinite(values).all():
+                raise ValueError(f"{path}: frame {t} holds NaN or inf "
+                                 f"coordinates")
+            m = bodies.setdefault(body_id, len(bodies))
+            frames.append((m, t, values))
+    joints = np.zeros((len(bodies), num_frames, NUM_JOINTS, 3), np.float32)
+    tracking = np.zeros((len(bodies), num_frames, NUM_JOINTS), np.int8)
+    for m, t, values in frames:
+        joints[m, t] = values[:, :3]
+        tracking[m, t] = values[:, 11]
+    return (joints, tracking) if return_tracking else joints
+
+
+def select_bodies(joints: np.ndarray, max_bodies: int = 2) -> np.ndarray:
+    r"""Keeps the :obj:`max_bodies` bodies with the largest motion (the sum
+    over joints and coordinates of the variance over the frames where the
+    body is present), in their original order, zero-padded to
+    :obj:`max_bodies`: the standard NTU preprocessing.
+
+    Args:
+        joints (np.ndarray): :obj:`(M, T, V, C)`.
+
+    Returns:
+        :obj:`(max_bodies, T, V, C)`.
+    """
+    M = joints.shape[0]
+    if M > max_bodies:
+        motion = []
+        for body in joints:
+            present = (body != 0).any(axis=(1, 2))
+            motion.append(body[present].var(axis=0).sum()
+                          if present.sum() > 1 else 0.0)
+        keep = np.sort(np.argsort(motion)[::-1][:max_bodies])
+        joints = joints[keep]
+    out = np.zeros((max_bodies, ) + joints.shape[1:], joints.dtype)
+    out[:len(joints)] = joints
+    return out
+
+
+def _parse(path: str) -> Tuple[np.ndarray, int]:
+    joints = read_ntu_skeleton(path)
+    return select_bodies(joints), joints.shape[0]
+
+
+class NTURGBD(Dataset):
+    r"""NTU RGB+D 60 / 120 from the raw :obj:`.skeleton` files.
+
+    The first use parses every file of :obj:`root` in parallel (with a
+    progress bar) into :obj:`cache_dir`: one float32 array
+    :obj:`(num_samples, 3, max_frames, 25, 2)` read back memory-mapped, and
+    an index of names, frame counts and what was skipped. Files on the
+    official missing-skeleton list and files with no body at all are
+    skipped and counted (:attr:`skipped`); more than two bodies keep the two
+    that move most (:func:`select_bodies`).
+
+    Args:
+        root (str): Folder of :obj:`.skeleton` files (searched recursively).
+        benchmark (str, optional): :obj:`"xsub"`, :obj:`"xview"` (NTU-60),
+            :obj:`"xsub120"`, :obj:`"xset"` (NTU-120). (default: :obj:`"xsub"`)
+        split (str, optional): :obj:`"train"`, :obj:`"val"` or :obj:`None`
+            for all. (default: :obj:`"train"`)
+        cache_dir (str, optional): Where the parsed arrays go.
+            (default: :obj:`root/.torch_skeleton_mae`)
+        max_frames (int, optional): Longer sequences are cut, shorter ones
+            zero-padded. (default: :obj:`300`)
+        num_workers (int, optional): Parsing processes. (default: :obj:`2`)
+        transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
+
+    Shapes:
+        - **item:** :obj:`(x, label)`, :obj:`x` of shape
+          :obj:`(3, max_frames, 25, 2)`, label 0-based
+    """
+    num_joints = NUM_JOINTS
+
+    def __init__(self, root, benchmark: str = 'xsub',
+                 split: Optional[str] = 'train', cache_dir=None,
+                 max_frames: int = 300, num_workers: int = 2,
+                 transform=None):
+        if benchmark not in BENCHMARKS:
+            raise ValueError(f"Unknown benchmark '{benchmark}'; expected one "
+                             f"of {BENCHMARKS}")
+        if split not in ('train', 'val', None):
+            raise ValueError(f"'split' must be 'train', 'val' or None, got "
+                             f"'{split}'")
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"NTU RGB+D folder '{root}' does not "
+                                    f"exist")
+        self.skeleton = get_skeleton('ntu-rgb+d')
+        self.transform = transform
+        cache = Path(cache_dir) if cache_dir else (self.root /
+                                                   '.torch_skeleton_mae')
+        index_path = cache / f'index_T{max_frames}.json'
+        if not index_path.exists():
+            self.preprocess(self.root, cache, max_frames, num_workers)
+        index = json.loads(index_path.read_text())
+        self.skipped = index['skipped']
+        self.data = np.load(cache / f'joints_T{max_frames}.npy',
+                            mmap_mode='r')
+        self.meta = []
+        self.rows = []
+        for row, name in enumerate(index['names']):
+            meta = dict(parse_ntu_name(name), name=name)
+            if split is None or in_train_split(meta, benchmark) == (
+                    split == 'train'):
+                self.meta.append(meta)
+                self.rows.append(row)
+        actions = 120 if benchmark in ('xsub120', 'xset') else 60
+        self.num_classes = actions
+
+    @staticmethod
+    def preprocess(root: Path, cache: Path, max_frames: int = 300,
+                   num_workers: int = 2) -> Dict[str, List[str]]:
+        r"""Parses every :obj:`.skeleton` file below :obj:`root` once into
+        :obj:`cache`; returns and stores what was skipped, by reason."""
+        files = sorted(root.rglob('*.skeleton'))
+        if not files:
+            raise FileNotFoundError(f"No .skeleton files below '{root}'")
+        excluded = missing_skeletons()
+        skipped = {'missing_skeleton_list': [], 'no_body': []}
+        todo = []
+        for f in files:
+            name = f.name.split('.')[0]
+            parse_ntu_name(name)
+            if name in excluded:
+                skipped['missing_skeleton_list'].append(name)
+            else:
+                todo.append(f)
+        cache.mkdir(parents=True, exist_ok=True)
+        out = np.lib.format.open_memmap(
+            cache / f'joints_T{max_frames}.tmp.npy', mode='w+',
+            dtype=np.float32, shape=(len(todo), 3, max_frames, NUM_JOINTS, 2))
+        names = []
+        with ProcessPoolExecutor(max(1, num_workers)) as pool:
+            results = pool.map(_parse, map(str, todo), chunksize=16)
+            for f, (joints, bodies) in tqdm(zip(todo, results),
+                                            total=len(todo),
+                                            desc='parsing .skeleton files'):
+                name = f.name.split('.')[0]
+                if bodies == 0:
+                    skipped['no_body'].append(name)
+                    continue
+                x = joints[:, :max_frames].transpose(3, 1, 2, 0)
+                out[len(names), :, :x.shape[1]] = x
+                names.append(name)
+        out.flush()
+        del out
+        # Drop the rows of skipped files, then publish atomically.
+        full = np.load(cache / f'joints_T{max_frames}.tmp.npy', mmap_mode='r')
+        np.save(cache / f'joints_T{max_frames}.tmp2.npy', full[:len(names)])
+        del full
+        os.replace(cache / f'joints_T{max_frames}.tmp2.npy',
+                   cache / f'joints_T{max_frames}.npy')
+        os.remove(cache / f'joints_T{max_frames}.tmp.npy')
+        index = dict(names=names, skipped=skipped)
+        tmp = cache / 'index.tmp.json'
+        tmp.write_text(json.dumps(index))
+        os.replace(tmp, cache / f'index_T{max_frames}.json')
+        print(f"NTU RGB+D: parsed {len(names)} of {len(files)} files; "
+              f"skipped {len(skipped['missing_skeleton_list'])} on the "
+              f"missing-skeleton list and {len(skipped['no_body'])} with no "
+              f"body")
+        return skipped
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, idx: int) -> Tuple[Tensor, int]:
+        x = torch.from_numpy(np.array(self.data[self.rows[idx]]))
+        if self.transform is not None:
+            x = self.transform(x)
+        return x, self.meta[idx]['action'] - 1

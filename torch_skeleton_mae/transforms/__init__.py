@@ -1,0 +1,227 @@
+r"""Per-sample transforms on :obj:`(C, T, V, M)` skeleton tensors, composable
+like PyG's transforms and pyskl's pipeline."""
+import math
+from typing import Callable, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from torch_skeleton_mae.graph import get_skeleton
+
+
+class Compose:
+    r"""Applies transforms in order.
+
+    Example:
+        >>> import torch
+        >>> from torch_skeleton_mae import transforms as T
+        >>> t = T.Compose([T.CenterSequence('ntu-rgb+d'), T.ToMotion()])
+        >>> t(torch.randn(3, 8, 25, 2)).shape
+        torch.Size([3, 8, 25, 2])
+    """
+    def __init__(self, transforms: Sequence[Callable[[Tensor], Tensor]]):
+        self.transforms = list(transforms)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        for transform in self.transforms:
+            x = transform(x)
+        return x
+
+    def __repr__(self) -> str:
+        inner = ', '.join(repr(t) for t in self.transforms)
+        return f'{self.__class__.__name__}([{inner}])'
+
+
+def _check(x: Tensor, name: str) -> None:
+    if x.dim() != 4:
+        raise ValueError(f"{name} expects a sample of shape (C, T, V, M), "
+                         f"got {tuple(x.shape)}")
+
+
+def valid_frames(x: Tensor) -> Tensor:
+    r"""Marks frames where any joint of any person is non-zero, :obj:`(T,)`
+    for :obj:`x` of shape :obj:`(C, T, V, M)`."""
+    return (x != 0).any(dim=0).any(dim=-1).any(dim=-1)
+
+
+class CenterSequence:
+    r"""Moves the origin to the center joint of the first person in the first
+    non-empty frame (pyskl's :obj:`PreNormalize3D` / :obj:`PreNormalize2D`
+    centering); zero (absent) joints stay zero. Only the first
+    :obj:`num_coords` channels move (a 2D confidence score does not).
+
+    Args:
+        skeleton (Skeleton or str): Gives the center joint.
+        num_coords (int, optional): Coordinate channels, 3 for xyz, 2 for
+            xy + score. (default: :obj:`3`)
+    """
+    def __init__(self, skeleton, num_coords: int = 3):
+        self.skeleton = get_skeleton(skeleton)
+        self.num_coords = num_coords
+
+    def __call__(self, x: Tensor) -> Tensor:
+        _check(x, 'CenterSequence')
+        valid = valid_frames(x).nonzero()
+        if valid.numel() == 0:
+            return x
+        origin = x[:self.num_coords, valid[0, 0], self.skeleton.center, 0]
+        out = x.clone()
+        present = (x != 0).any(dim=0, keepdim=True)
+        out[:self.num_coords] -= origin.view(-1, 1, 1, 1)
+        return out * present
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}('{self.skeleton.name}', "
+                f"num_coords={self.num_coords})")
+
+
+class UniformSampleFrames:
+    r"""Samples :obj:`num_frames` frames uniformly over the non-empty span of a
+    sequence (pyskl's :obj:`UniformSampleFrames`): the span is cut into equal
+    segments and one frame is taken from each, at random in training, at
+    the segment middle otherwise. Short sequences repeat frames.
+
+    Args:
+        num_frames (int): Output length :obj:`T`.
+        train (bool, optional): Random offsets. (default: :obj:`True`)
+        generator (torch.Generator, optional): Source of the offsets.
+    """
+    def __init__(self, num_frames: int, train: bool = True,
+                 generator: Optional[torch.Generator] = None):
+        if num_frames < 1:
+            raise ValueError(f"'num_frames' must be >= 1, got {num_frames}")
+        self.num_frames = num_frames
+        self.train = train
+        self.generator = generator
+
+    def __call__(self, x: Tensor) -> Tensor:
+        _check(x, 'UniformSampleFrames')
+        valid = valid_frames(x).nonzero()
+        start, stop = ((int(valid[0]), int(valid[-1]) + 1)
+                       if valid.numel() else (0, x.size(1)))
+        length = stop - start
+        edges = torch.linspace(0, length, self.num_frames + 1)
+        if self.train:
+            offset = torch.rand(self.num_frames, generator=self.generator)
+        else:
+            offset = torch.full((self.num_frames, ), 0.5)
+        index = (edges[:-1] + offset * (edges[1:] - edges[:-1])).long()
+        return x[:, start + index.clamp(max=length - 1)]
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.num_frames}, '
+                f'train={self.train})')
+
+
+class RandomRotation:
+    r"""Rotates 3D joints by random angles about the x, y and z axes, each
+    uniform in :obj:`[-max_degrees, max_degrees]` (the usual augmentation of
+    NTU pipelines); zero joints stay zero.
+
+    Args:
+        max_degrees (float or sequence): Per axis, or one for all.
+            (default: :obj:`15.`)
+        generator (torch.Generator, optional): Source of the angles.
+    """
+    def __init__(self, max_degrees=15.0,
+                 generator: Optional[torch.Generator] = None):
+        if isinstance(max_degrees, (int, float)):
+            max_degrees = (max_degrees, ) * 3
+        self.max_degrees = tuple(float(d) for d in max_degrees)
+        self.generator = generator
+
+    def __call__(self, x: Tensor) -> Tensor:
+        _check(x, 'RandomRotation')
+        if x.size(0) < 3:
+            raise ValueError(f"RandomRotation needs 3D joints (C >= 3), got "
+                             f"C = {x.size(0)}")
+        u = torch.rand(3, generator=self.generator) * 2 - 1
+        angles = u * torch.tensor(self.max_degrees) * math.pi / 180
+        rotation = torch.eye(3)
+        for axis, angle in enumerate(angles.tolist()):
+            c, s = math.cos(angle), math.sin(angle)
+            i, j = [k for k in range(3) if k != axis]
+            r = torch.eye(3)
+            r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
+            rotation = r @ rotation
+        out = x.clone()
+        out[:3] = torch.einsum('ij,jtvm->itvm', rotation, x[:3])
+        return out
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(max_degrees={self.max_degrees})'
+
+
+class RandomScale:
+    r"""Scales the coordinate channels by a factor uniform in
+    :obj:`[1 - amount, 1 + amount]` per channel.
+
+    Args:
+        amount (float, optional): (default: :obj:`0.1`)
+        num_coords (int, optional): Channels to scale. (default: :obj:`3`)
+        generator (torch.Generator, optional): Source of the factors.
+    """
+    def __init__(self, amount: float = 0.1, num_coords: int = 3,
+                 generator: Optional[torch.Generator] = None):
+        self.amount = amount
+        self.num_coords = num_coords
+        self.generator = generator
+
+    def __call__(self, x: Tensor) -> Tensor:
+        _check(x, 'RandomScale')
+        u = torch.rand(self.num_coords, generator=self.generator) * 2 - 1
+        out = x.clone()
+        out[:self.num_coords] *= (1 + self.amount * u).view(-1, 1, 1, 1)
+        return out
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(amount={self.amount})'
+
+
+class JointToBone:
+    r"""The bone stream: every joint minus its parent (the neighbor one hop
+    closer to the skeleton's center); the center joint becomes zero.
+
+    Args:
+        skeleton (Skeleton or str): The layout.
+    """
+    def __init__(self, skeleton):
+        self.skeleton = get_skeleton(skeleton)
+        hop = self.skeleton.hop_distance()
+        parent = torch.arange(self.skeleton.num_joints)
+        for src, dst in self.skeleton.edge_index().t().tolist():
+            if hop[src] == hop[dst] - 1:
+                parent[dst] = src
+        self.parent = parent
+
+    def __call__(self, x: Tensor) -> Tensor:
+        _check(x, 'JointToBone')
+        return x - x[:, :, self.parent]
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}('{self.skeleton.name}')"
+
+
+class ToMotion:
+    r"""The motion stream: frame :obj:`t + 1` minus frame :obj:`t`, the last
+    frame zero."""
+    def __call__(self, x: Tensor) -> Tensor:
+        _check(x, 'ToMotion')
+        out = torch.zeros_like(x)
+        out[:, :-1] = x[:, 1:] - x[:, :-1]
+        return out
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}()'
+
+
+__all__ = [
+    'Compose',
+    'CenterSequence',
+    'UniformSampleFrames',
+    'RandomRotation',
+    'RandomScale',
+    'JointToBone',
+    'ToMotion',
+    'valid_frames',
+]
