@@ -15,17 +15,34 @@ from .ntu import (
 )
 from .npz import NpzSkeletonDataset
 from .pyskl import PysklDataset
+from .subsets import (
+    dataset_labels,
+    label_fraction_indices,
+    label_fraction_subset,
+)
 from .synthetic import ACTIONS, SyntheticSkeletons
 
 
 def load_dataset(path, benchmark: str, part: str, num_frames: int,
-                 layout: Optional[str] = None):
+                 layout: Optional[str] = None,
+                 num_classes: Optional[int] = None):
     r"""Opens a pyskl pickle (:obj:`.pkl`, split :obj:`"{benchmark}_train"`
     / :obj:`"{benchmark}_val"`, or :obj:`"train"` / :obj:`"val"` for FineGym
     and Diving48 when :obj:`benchmark` is :obj:`"none"`), a CTR-GCN
     :obj:`.npz` or a folder of raw NTU :obj:`.skeleton` files, with the
     standard transforms: centering and uniform sampling of
-    :obj:`num_frames` frames (random in training)."""
+    :obj:`num_frames` frames (random in training).
+
+    Args:
+        path (str or PathLike): The file or folder.
+        benchmark (str): :obj:`"xsub"`, :obj:`"xview"`, :obj:`"xset"`,
+            :obj:`"xsub120"` (raw NTU-120 folders) or :obj:`"none"`.
+        part (str): :obj:`"train"` or :obj:`"val"`.
+        num_frames (int): Frames :obj:`T` per sample.
+        layout (str, optional): Overrides the reader's default layout.
+        num_classes (int, optional): Classes of a pyskl pickle (default:
+            its largest label + 1).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"--data '{path}' does not exist")
@@ -37,7 +54,8 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
 
     if path.suffix == '.pkl':
         split = part if benchmark == 'none' else f'{benchmark}_{part}'
-        data = PysklDataset(path, split, layout=layout)
+        data = PysklDataset(path, split, layout=layout,
+                            num_classes=num_classes)
         coords = 2 if data.skeleton.name in ('coco', 'openpose') else 3
         data.transform = pipeline(data.skeleton, coords)
     elif path.suffix == '.npz':
@@ -64,4 +82,7 @@ __all__ = [
     'missing_skeletons',
     'select_bodies',
     'load_dataset',
+    'dataset_labels',
+    'label_fraction_indices',
+    'label_fraction_subset',
 ]

@@ -225,6 +225,7 @@ class NTURGBD(Dataset):
         self.rows = []
         for row, name in enumerate(index['names']):
             meta = dict(parse_ntu_name(name), name=name)
+            meta['label'] = meta['action'] - 1
             if split is None or in_train_split(meta, benchmark) == (
                     split == 'train'):
                 self.meta.append(meta)
@@ -293,4 +294,4 @@ class NTURGBD(Dataset):
         x = torch.from_numpy(np.array(self.data[self.rows[idx]]))
         if self.transform is not None:
             x = self.transform(x)
-        return x, self.meta[idx]['action'] - 1
+        return x, self.meta[idx]['label']

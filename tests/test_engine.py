@@ -1,0 +1,200 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+from torch_skeleton_mae.datasets import (
+    SyntheticSkeletons,
+    dataset_labels,
+    label_fraction_indices,
+    label_fraction_subset,
+)
+from torch_skeleton_mae.engine import (
+    ClassificationObjective,
+    CSVLogger,
+    MAEObjective,
+    Trainer,
+    autocast_dtype,
+    classification_report,
+    load_checkpoint,
+    make_loader,
+    save_checkpoint,
+    train_linear_classifier,
+)
+from torch_skeleton_mae.nn import STRL, SkeletonMAE
+
+CPU = torch.device('cpu')
+
+
+def test_classification_report_by_hand():
+    logits = torch.tensor([
+        [9., 8., 7., 6., 5., 4.],  # true 5: only in the top-6, not top-5
+        [1., 9., 2., 3., 4., 5.],  # true 1: top-1
+        [9., 1., 8., 0., 0., 0.],  # true 2: top-2
+        [0., 0., 0., 0., 9., 0.],  # true 4: top-1
+    ])
+    labels = torch.tensor([5, 1, 2, 4])
+    report = classification_report(logits, labels, 6)
+    assert report.top1 == 0.5 and report.top5 == 0.75
+    expected = torch.zeros(6, 6, dtype=torch.long)
+    expected[5, 0] = expected[1, 1] = expected[2, 0] = expected[4, 4] = 1
+    assert torch.equal(report.confusion, expected)
+    per_class = report.per_class.tolist()
+    assert math.isnan(per_class[0]) and math.isnan(per_class[3])
+    assert per_class[1] == 1 and per_class[2] == 0 and per_class[5] == 0
+    assert report.summary()['mean_class_acc'] == 0.5  # over 4 classes
+    ce = torch.nn.functional.cross_entropy(logits, labels).item()
+    assert report.loss == pytest.approx(ce)
+    with pytest.raises(ValueError, match=r'Labels must lie in \[0, 3\)'):
+        classification_report(logits[:, :3], labels, 3)
+
+
+def test_linear_classifier_folds_standardization():
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(200) % 2
+    # Far from the origin and badly scaled: separable only after scaling.
+    x = torch.randn(200, 3, generator=gen) * torch.tensor([1e3, 1., 1.])
+    x[:, 1] += 4 * y - 2 + 100
+    classifier = train_linear_classifier(x, y, 2, epochs=200, lr=0.05)
+    assert (classifier(x).argmax(1) == y).float().mean() > 0.95
+
+
+def test_label_fraction_indices_per_class_and_deterministic():
+    labels = np.array([0] * 100 + [1] * 40 + [2] * 3)
+    idx = label_fraction_indices(labels, 0.1, seed=0)
+    assert np.bincount(labels[idx]).tolist() == [10, 4, 1]
+    assert np.array_equal(idx, label_fraction_indices(labels, 0.1, seed=0))
+    assert not np.array_equal(idx, label_fraction_indices(labels, 0.1, 1))
+    assert np.all(np.diff(idx) > 0)
+    one = label_fraction_indices(labels, 0.01)
+    assert np.bincount(labels[one]).tolist() == [1, 1, 1]
+    with pytest.raises(ValueError, match=r"'fraction' must lie in"):
+        label_fraction_indices(labels, 0.0)
+
+
+def test_dataset_labels_follow_subsets():
+    data = SyntheticSkeletons(60, num_frames=8, split='train')
+    labels = dataset_labels(data)
+    assert labels.tolist() == [data[i][1] for i in range(len(data))]
+    subset = label_fraction_subset(data, 0.2)
+    assert dataset_labels(subset).tolist() == [y for _, y in subset]
+    with pytest.raises(TypeError, match="no per-item 'meta'"):
+        dataset_labels(TensorDataset(torch.zeros(3)))
+
+
+def test_csv_logger_widens_header_and_truncates(tmp_path):
+    logger = CSVLogger(tmp_path / 'log.csv')
+    logger.log(epoch=1, loss=0.5)
+    logger.log(epoch=2, loss=0.4, val_top1=0.7)
+    logger.log(epoch=3, loss=0.3)
+    rows = logger.rows()
+    assert [r['val_top1'] for r in rows] == ['', '0.7', '']
+    logger.truncate('epoch', 2)
+    assert [r['epoch'] for r in logger.rows()] == ['1', '2']
+
+
+def test_checkpoint_mismatch_errors(tmp_path):
+    model = SkeletonMAE('coco', 3)
+    save_checkpoint(tmp_path / 'a.pt', model, epoch=1)
+    loaded = SkeletonMAE('coco', 3)
+    state = load_checkpoint(tmp_path / 'a.pt', loaded)
+    assert state['epoch'] == 1 and state['config'] == model.config
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[key])
+    with pytest.raises(ValueError, match=r"skeleton: 'coco' in .*a\.pt, "
+                       r"'ntu-rgb\+d' in the model"):
+        load_checkpoint(tmp_path / 'a.pt', SkeletonMAE('ntu-rgb+d', 3))
+    with pytest.raises(ValueError, match=r"num_layers: 3 in .*, 2 in the"):
+        load_checkpoint(tmp_path / 'a.pt', SkeletonMAE('coco', 3,
+                                                       num_layers=2))
+    state['config'] = None  # no config: the weights are still compared
+    torch.save(state, tmp_path / 'b.pt')
+    with pytest.raises(ValueError, match=r"missing \[.*encoder\.convs\.3"):
+        load_checkpoint(tmp_path / 'b.pt', SkeletonMAE('coco', 3,
+                                                       num_layers=4))
+    with pytest.raises(FileNotFoundError, match=r"'.*nope\.pt' does not"):
+        load_checkpoint(tmp_path / 'nope.pt')
+    torch.save({'weights': 1}, tmp_path / 'c.pt')
+    with pytest.raises(ValueError, match=r"not a torch_skeleton_mae check"):
+        load_checkpoint(tmp_path / 'c.pt')
+
+
+def test_autocast_dtype_by_device():
+    cuda = torch.device('cuda')
+    assert autocast_dtype(CPU, 'auto') is None
+    assert autocast_dtype(CPU, 'fp32') is None
+    assert autocast_dtype(CPU, 'bf16') == torch.bfloat16
+    assert autocast_dtype(cuda, 'fp16') == torch.float16
+    with pytest.raises(ValueError, match="'precision' must be one of"):
+        autocast_dtype(CPU, 'fp8')
+
+
+def test_bf16_autocast_trains_on_cpu(tmp_path):
+    data = SyntheticSkeletons(16, 'coco', num_frames=8)
+    model = SkeletonMAE('coco', 3)
+    before = model.embedding.lin.weight.detach().clone()
+    trainer = Trainer(model, MAEObjective(),
+                      torch.optim.Adam(model.parameters(), 1e-3),
+                      make_loader(data, 8, CPU), CPU, tmp_path,
+                      precision='bf16')
+    history = trainer.fit(1)
+    assert math.isfinite(history[0]['loss'])
+    assert model.embedding.lin.weight.dtype == torch.float32
+    assert not torch.equal(before, model.embedding.lin.weight)
+
+
+def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
+         monkeypatch=None, workers=0):
+    data = SyntheticSkeletons(24, num_frames=8)
+    torch.manual_seed(0)  # the same initial weights in every run
+    model = STRL('ntu-rgb+d', 3, 10, num_layers=1, dropout=0.5)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
+    trainer = Trainer(model, ClassificationObjective(0.1), optimizer,
+                      make_loader(data, 8, CPU, num_workers=workers, seed=3),
+                      CPU, tmp_path, scheduler=scheduler, seed=3)
+    if interrupt_after is not None:
+        real_save = Trainer.save
+
+        def save_then_die(self, epoch, metrics):
+            real_save(self, epoch, metrics)
+            if epoch == interrupt_after:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(Trainer, 'save', save_then_die)
+    try:
+        trainer.fit(epochs, resume=resume)
+    except KeyboardInterrupt:
+        pass
+    return model
+
+
+@pytest.mark.parametrize('workers', [0, 1])
+def test_resume_is_exact(tmp_path, monkeypatch, workers):
+    full = _fit(tmp_path / 'full', 3, workers=workers)
+    _fit(tmp_path / 'cut', 3, interrupt_after=1, monkeypatch=monkeypatch,
+         workers=workers)
+    monkeypatch.undo()
+    assert load_checkpoint(tmp_path / 'cut' / 'last.pt')['epoch'] == 1
+    resumed = _fit(tmp_path / 'cut', 3, resume=True, workers=workers)
+    for (key, a), b in zip(full.state_dict().items(),
+                           resumed.state_dict().values()):
+        assert torch.equal(a, b), key
+    rows = CSVLogger(tmp_path / 'cut' / 'train.csv').rows()
+    assert [r['epoch'] for r in rows] == ['1', '2', '3']
+    assert [float(r['lr']) for r in rows] == [0.1, 0.05, 0.025]
+    full_rows = CSVLogger(tmp_path / 'full' / 'train.csv').rows()
+    assert [r['loss'] for r in rows] == [r['loss'] for r in full_rows]
+
+
+def test_resume_from_weights_only_checkpoint_is_refused(tmp_path):
+    model = STRL('ntu-rgb+d', 3, 10, num_layers=1)
+    save_checkpoint(tmp_path / 'w.pt', model)
+    trainer = Trainer(model, ClassificationObjective(),
+                      torch.optim.SGD(model.parameters(), 0.1),
+                      make_loader(SyntheticSkeletons(8, num_frames=8), 4,
+                                  CPU), CPU, tmp_path)
+    with pytest.raises(ValueError, match='no optimizer state'):
+        trainer.fit(2, resume=tmp_path / 'w.pt')

@@ -1,0 +1,189 @@
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from torch_skeleton_mae.engine import load_checkpoint
+from torch_skeleton_mae.engine.protocols import (
+    finetune,
+    linear_eval,
+    parse_args,
+    pretrain,
+)
+from torch_skeleton_mae.nn import STRL, SkeletonMAE
+
+ROOT = Path(__file__).parents[1]
+TINY = ['--samples', '60', '--frames', '8', '--workers', '0',
+        '--batch-size', '16']
+
+
+def rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope='module')
+def pretrained(tmp_path_factory):
+    out = tmp_path_factory.mktemp('pretrain')
+    result = pretrain(TINY + ['--epochs', '2', '--out', str(out)])
+    return out, result
+
+
+def test_pretrain_end_to_end(pretrained):
+    out, result = pretrained
+    assert 0 <= result['probe'] <= 1 and 0 <= result['random_probe'] <= 1
+    log = rows(out / 'pretrain.csv')
+    assert [r['epoch'] for r in log] == ['1', '2']
+    assert all(float(r['masked_joint_error']) > 0 and float(r['seq_per_s']) > 0
+               for r in log)
+    checkpoint = load_checkpoint(out / 'last.pt')
+    assert checkpoint['epoch'] == 2 and checkpoint['args']['samples'] == 60
+    assert checkpoint['config']['skeleton'] == 'ntu-rgb+d'
+    assert not list(out.glob('.*.tmp*'))  # written atomically
+    probe = json.loads((out / 'probe.json').read_text())
+    assert probe['top1'] == pytest.approx(result['probe'])
+    assert len(probe['per_class']) == 10
+    assert (out / 'probe.png').stat().st_size > 0
+    assert (out / 'probe.csv').read_text().count('\n') == 10
+    model = STRL('ntu-rgb+d', 3, 10).load_pretrained(out / 'last.pt')
+    assert torch.equal(model.embedding.lin.weight,
+                       checkpoint['model']['embedding.lin.weight'])
+
+
+def test_pretrain_resume_at_last_epoch_does_nothing(pretrained, tmp_path):
+    out, _ = pretrained
+    result = pretrain(TINY + ['--epochs', '2', '--out', str(out), '--resume',
+                              '--no-probe'])
+    assert result['history'] == []
+    assert len(rows(out / 'pretrain.csv')) == 2
+
+
+def test_linear_eval(pretrained, tmp_path):
+    out, result = pretrained
+    summary = linear_eval(TINY + ['--pretrained', str(out / 'last.pt'),
+                                  '--out', str(tmp_path)])
+    # The same features, classifier and seed as the pre-training probe.
+    assert summary['top1'] == pytest.approx(result['probe'])
+    assert summary['top5'] >= summary['top1']
+    assert (tmp_path / 'linear_eval.png').exists()
+
+
+def test_linear_eval_refuses_another_layout(pretrained, tmp_path):
+    out, _ = pretrained
+    with pytest.raises(ValueError, match=r"trained on layout 'ntu-rgb\+d' "
+                       r"with 3 channels, the data has 'coco'"):
+        linear_eval(TINY + ['--pretrained', str(out / 'last.pt'),
+                            '--layout', 'coco', '--out', str(tmp_path)])
+
+
+def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
+    out, _ = pretrained
+    result = finetune(TINY + ['--pretrained', str(out / 'last.pt'),
+                              '--semi', '0.1', '--epochs', '2',
+                              '--eval-every', '1', '--out', str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert 'train=10 ' in printed  # 1 of ~4 per class, 10 classes
+    log = rows(tmp_path / 'finetune.csv')
+    assert [r['epoch'] for r in log] == ['1', '2']
+    assert all(r['val_top1'] != '' for r in log)
+    assert float(log[-1]['val_top1']) == pytest.approx(result['top1'])
+    # QUICK_SEMI schedule: warm-up 1 epoch at lr 0.05, then 0.05.
+    assert [float(r['lr']) for r in log] == [0.05, 0.05]
+    assert (tmp_path / 'finetune_eval.png').exists()
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--split', 'xset'], "the synthetic dataset has 'xsub' and 'xview'"),
+    (['--data', 'missing.pkl'], '--data missing.pkl: no such file'),
+    (['--epochs', '0'], '--epochs must be positive, got 0'),
+    (['--semi', '1.5'], '--semi must lie in (0, 1], got 1.5'),
+    (['--pretrained', 'nope.pt'], '--pretrained nope.pt: no such checkpoint'),
+    (['--precision', 'fp8'], "invalid choice: 'fp8'"),
+])
+def test_bad_flags(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        parse_args('finetune', argv)
+    err = capsys.readouterr().err
+    assert message in err, err
+
+
+def test_bad_flags_need_data_and_checkpoint(tmp_path, capsys):
+    data = tmp_path / 'ntu120.pkl'
+    data.write_bytes(b'')
+    with pytest.raises(SystemExit):
+        parse_args('finetune', ['--data', str(data), '--dataset', 'ntu120',
+                                '--split', 'xview'])
+    assert "--dataset ntu120 has ['xsub', 'xset']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args('linear', [])
+    assert 'needs --pretrained' in capsys.readouterr().err
+
+
+def test_paper_defaults_with_data(tmp_path):
+    data = tmp_path / 'ntu60.pkl'
+    data.write_bytes(b'')
+    args = parse_args('finetune', ['--data', str(data)])
+    assert (args.epochs, args.batch_size, args.lr, args.momentum,
+            args.warmup, args.milestones, args.label_smoothing,
+            args.frames) == (110, 128, 0.1, 0.9, 5, [90, 100], 0.1, 64)
+    args = parse_args('pretrain', ['--data', str(data)])
+    assert (args.epochs, args.batch_size, args.lr) == (50, 1024, 1.5e-4)
+
+
+def _torchrun(script, *args, cwd):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--standalone',
+         '--nproc_per_node=2', str(script), *args], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=300)
+
+
+def test_ddp_two_gloo_processes_keep_replicas_in_sync(tmp_path):
+    script = tmp_path / 'worker.py'
+    script.write_text(textwrap.dedent('''
+        import sys, torch
+        from torch_skeleton_mae.datasets import SyntheticSkeletons
+        from torch_skeleton_mae.engine import (MAEObjective, Trainer,
+                                               init_distributed, make_loader)
+        from torch_skeleton_mae.nn import SkeletonMAE
+        context, device = init_distributed()
+        torch.manual_seed(0)
+        data = SyntheticSkeletons(32, 'coco', num_frames=8)
+        model = SkeletonMAE('coco', 3)
+        loader = make_loader(data, 8, device, context=context)
+        seen = [i for i in loader.sampler]
+        trainer = Trainer(model, MAEObjective(),
+                          torch.optim.Adam(model.parameters(), 1e-3), loader,
+                          device, sys.argv[1], context=context)
+        trainer.fit(2)
+        torch.save(dict(state=model.state_dict(), seen=seen),
+                   f'{sys.argv[1]}/rank{context.rank}.pt')
+    '''))
+    done = _torchrun(script, str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f'rank{r}.pt') for r in (0, 1)]
+    assert sorted(ranks[0]['seen'] + ranks[1]['seen']) == list(range(32))
+    for key, value in ranks[0]['state'].items():
+        if value.is_floating_point() and 'running' not in key:
+            assert torch.equal(value, ranks[1]['state'][key]), key
+    assert [r['epoch'] for r in rows(tmp_path / 'train.csv')] == ['1', '2']
+    checkpoint = load_checkpoint(tmp_path / 'last.pt')
+    assert checkpoint['world_size'] == 2 and len(checkpoint['rng']) == 2
+
+
+def test_torchrun_launches_the_example(tmp_path):
+    done = _torchrun(ROOT / 'examples' / 'ntu60_pretrain.py', *TINY,
+                     '--epochs', '1', '--no-probe', '--out', str(tmp_path),
+                     cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count('pre-training done') == 1  # rank 0 only
+    assert 'processes=2' in done.stdout
+    assert len(rows(tmp_path / 'pretrain.csv')) == 1
+    model = SkeletonMAE('ntu-rgb+d', 3)
+    load_checkpoint(tmp_path / 'last.pt', model)

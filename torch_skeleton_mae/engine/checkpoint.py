@@ -1,0 +1,141 @@
+r"""Atomic checkpoints that resume exactly: weights, config, optimizer,
+scheduler, gradient scaler, epoch and every random number generator."""
+import os
+import random
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import numpy as np
+import torch
+from torch.nn import Module
+
+import torch_skeleton_mae
+
+CHECKPOINT_VERSION = 2
+
+PathLike = Union[str, os.PathLike]
+
+
+def seed_everything(seed: int) -> None:
+    r"""Seeds Python, NumPy and PyTorch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> Dict[str, Any]:
+    r"""The state of the Python, NumPy, PyTorch CPU and CUDA generators."""
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    # Plain types and tensors only, so that ``weights_only`` loading works.
+    state = dict(python=random.getstate(),
+                 numpy=(name, torch.from_numpy(keys.astype(np.int64)), pos,
+                        has_gauss, gauss),
+                 torch=torch.get_rng_state())
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Dict[str, Any]) -> None:
+    r"""Restores what :func:`rng_state` returned."""
+    random.setstate(state['python'])
+    name, keys, pos, has_gauss, gauss = state['numpy']
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos,
+                         has_gauss, gauss))
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
+def unwrap(model: Module) -> Module:
+    r"""The module inside a :class:`~torch.nn.parallel.
+    DistributedDataParallel` (or :obj:`torch.compile`) wrapper."""
+    while hasattr(model, 'module') or hasattr(model, '_orig_mod'):
+        model = getattr(model, 'module', None) or model._orig_mod
+    return model
+
+
+def save_checkpoint(path: PathLike, model: Module, **extra: Any) -> None:
+    r"""Writes :obj:`{"model": state_dict, "config": model.config,
+    "version", "package_version", **extra}` atomically: to a temporary file
+    in the same folder, then renamed over :obj:`path`, so that a killed run
+    never leaves a truncated checkpoint.
+
+    Args:
+        path (str or PathLike): Destination.
+        model (Module): Saved through :func:`unwrap`.
+        **extra: Anything else :func:`torch.save` can write (epoch,
+            optimizer state, RNG state, metrics, ...).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = unwrap(model)
+    state = dict(model=model.state_dict(),
+                 config=getattr(model, 'config', None),
+                 version=CHECKPOINT_VERSION,
+                 package_version=torch_skeleton_mae.__version__, **extra)
+    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: PathLike, model: Optional[Module] = None,
+                    map_location: Union[str, torch.device] = 'cpu'
+                    ) -> Dict[str, Any]:
+    r"""Reads a checkpoint written by :func:`save_checkpoint` and, given a
+    :obj:`model`, loads its weights after checking that the architecture
+    matches.
+
+    Args:
+        path (str or PathLike): The checkpoint.
+        model (Module, optional): Receives the weights.
+        map_location: Where tensors are loaded. (default: :obj:`"cpu"`)
+
+    Returns:
+        The checkpoint dictionary.
+
+    Raises:
+        FileNotFoundError: if :obj:`path` does not exist.
+        ValueError: naming the differing settings, or the missing,
+            unexpected and mis-shaped weights, when the checkpoint was
+            written for another architecture or layout.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Checkpoint '{path}' does not exist")
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(state, dict) or 'model' not in state:
+        raise ValueError(f"'{path}' is not a torch_skeleton_mae checkpoint "
+                         f"(no 'model' entry)")
+    if model is not None:
+        load_weights(model, state, source=str(path))
+    return state
+
+
+def load_weights(model: Module, checkpoint: Dict[str, Any],
+                 source: str = 'the checkpoint') -> None:
+    r"""Loads :obj:`checkpoint["model"]` into :obj:`model`, first comparing
+    :obj:`checkpoint["config"]` with :obj:`model.config` and every weight's
+    shape, so that a mismatch says what differs."""
+    model = unwrap(model)
+    config, expected = checkpoint.get('config'), getattr(model, 'config',
+                                                          None)
+    if config is not None and expected is not None:
+        differs = [f'{key}: {config.get(key)!r} in {source}, '
+                   f'{expected.get(key)!r} in the model'
+                   for key in sorted(set(config) | set(expected))
+                   if config.get(key) != expected.get(key)]
+        if differs:
+            raise ValueError(f"{source} was written for a different "
+                             f"{type(model).__name__}: " + '; '.join(differs))
+    state, own = checkpoint['model'], model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}'
+              for k in sorted(set(state) & set(own))
+              if state[k].shape != own[k].shape]
+    if missing or unexpected or shapes:
+        raise ValueError(f"{source} does not fit {type(model).__name__}: "
+                         f"missing {missing}, unexpected {unexpected}, "
+                         f"shapes (checkpoint vs model) {shapes}")
+    model.load_state_dict(state)

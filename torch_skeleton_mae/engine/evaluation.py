@@ -1,0 +1,200 @@
+r"""Evaluation: top-k accuracy, per-class accuracy, confusion matrices,
+feature extraction and the linear probe."""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import Linear, Module
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from torch_skeleton_mae.engine.precision import autocast
+
+
+@dataclass
+class ClassificationReport:
+    r"""Accuracy of a classifier on one dataset.
+
+    Attributes:
+        top1 (float): Top-1 accuracy in :math:`[0, 1]`.
+        top5 (float): Top-5 accuracy (top-:obj:`num_classes` when there are
+            fewer than 5 classes).
+        loss (float): Mean cross-entropy.
+        per_class (Tensor): Accuracy of every class :obj:`(K,)` (NaN for a
+            class without samples).
+        confusion (Tensor): Counts :obj:`(K, K)`, rows true, columns
+            predicted.
+    """
+    top1: float
+    top5: float
+    loss: float
+    per_class: Tensor
+    confusion: Tensor
+
+    def summary(self) -> dict:
+        r"""The scalar metrics, for logs."""
+        return dict(top1=self.top1, top5=self.top5, loss=self.loss,
+                    mean_class_acc=float(np.nanmean(self.per_class.numpy())))
+
+
+def classification_report(logits: Tensor, labels: Tensor,
+                          num_classes: int) -> ClassificationReport:
+    r"""Scores logits :obj:`(N, K)` against labels :obj:`(N,)`.
+
+    Example:
+        >>> import torch
+        >>> logits = torch.tensor([[2., 1., 0.], [0., 2., 1.], [0., 2., 1.]])
+        >>> report = classification_report(logits, torch.tensor([0, 1, 2]), 3)
+        >>> round(report.top1, 3), report.per_class.tolist()
+        (0.667, [1.0, 1.0, 0.0])
+        >>> report.confusion.tolist()
+        [[1, 0, 0], [0, 1, 0], [0, 1, 0]]
+    """
+    logits, labels = logits.float(), labels.long()
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"Labels must lie in [0, {num_classes}), got "
+                         f"[{labels.min()}, {labels.max()}]")
+    k = min(5, num_classes)
+    top = logits.topk(k, dim=1).indices
+    top1 = (top[:, 0] == labels).float().mean().item()
+    top5 = (top == labels[:, None]).any(dim=1).float().mean().item()
+    loss = torch.nn.functional.cross_entropy(logits, labels).item()
+    confusion = torch.bincount(labels * num_classes + top[:, 0],
+                               minlength=num_classes**2).view(
+                                   num_classes, num_classes)
+    total = confusion.sum(dim=1)
+    per_class = confusion.diagonal() / total.where(total > 0,
+                                                   torch.nan).double()
+    return ClassificationReport(top1, top5, loss, per_class.float(),
+                                confusion)
+
+
+@torch.no_grad()
+def predict(model: Module, loader: DataLoader, device: torch.device,
+            precision: Optional[str] = None) -> Tuple[Tensor, Tensor]:
+    r"""Logits :obj:`(N, K)` and labels :obj:`(N,)` of a classifier over a
+    loader of :obj:`(x, label)` batches."""
+    model.eval()
+    logits, labels = [], []
+    for x, y in tqdm(loader, desc='evaluate', leave=False):
+        with autocast(device, precision):
+            logits.append(model(x.to(device, non_blocking=True)).float().cpu())
+        labels.append(torch.as_tensor(y))
+    return torch.cat(logits), torch.cat(labels)
+
+
+def evaluate(model: Module, loader: DataLoader, device: torch.device,
+             num_classes: int, precision: Optional[str] = None
+             ) -> ClassificationReport:
+    r"""Runs :func:`predict` and :func:`classification_report`."""
+    return classification_report(*predict(model, loader, device, precision),
+                                 num_classes)
+
+
+@torch.no_grad()
+def extract_features(model: Module, loader: DataLoader,
+                     device: torch.device) -> Tuple[Tensor, Tensor]:
+    r"""Encodes every sequence with :obj:`model.encode` (no masking) and
+    pools it.
+
+    Returns:
+        Features :obj:`(num_samples, 2 * D_h)` (mean and max over frames,
+        joints and persons) and labels :obj:`(num_samples,)`.
+    """
+    model.eval()
+    features, labels = [], []
+    for x, y in tqdm(loader, desc='features', leave=False):
+        h = model.encode(x.to(device, non_blocking=True))
+        features.append(torch.cat([h.mean(dim=(2, 3, 4)),
+                                   h.amax(dim=(2, 3, 4))], dim=1).cpu())
+        labels.append(torch.as_tensor(y))
+    return torch.cat(features), torch.cat(labels)
+
+
+def train_linear_classifier(features: Tensor, labels: Tensor,
+                            num_classes: int, epochs: int = 300,
+                            lr: float = 1e-2, weight_decay: float = 1e-4,
+                            seed: int = 0) -> Linear:
+    r"""Fits a linear classifier to frozen features (full batch, Adam, on
+    standardized features; the standardization is folded into the returned
+    layer, so it applies to raw features).
+
+    Args:
+        features (Tensor): :obj:`(N, F)`.
+        labels (Tensor): :obj:`(N,)`.
+        num_classes (int): :obj:`K`.
+
+    Returns:
+        :class:`torch.nn.Linear` mapping :obj:`(*, F)` to :obj:`(*, K)`.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    mean, std = features.mean(0), features.std(0) + 1e-6
+    x = (features - mean) / std
+    classifier = Linear(x.size(1), num_classes)
+    with torch.no_grad():
+        classifier.weight.normal_(0, 0.01, generator=generator)
+        classifier.bias.zero_()
+    optimizer = torch.optim.Adam(classifier.parameters(), lr=lr,
+                                 weight_decay=weight_decay)
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(classifier(x), labels).backward()
+        optimizer.step()
+    with torch.no_grad():  # W((f - mean) / std) + b == (W / std) f + b'
+        classifier.bias -= classifier.weight @ (mean / std)
+        classifier.weight /= std
+    return classifier
+
+
+def linear_probe(train: Tuple[Tensor, Tensor], val: Tuple[Tensor, Tensor],
+                 num_classes: int, **kwargs) -> ClassificationReport:
+    r"""Fits :func:`train_linear_classifier` on :obj:`train` features and
+    labels and scores it on :obj:`val`."""
+    classifier = train_linear_classifier(*train, num_classes, **kwargs)
+    with torch.no_grad():
+        return classification_report(classifier(val[0]), val[1],
+                                     num_classes)
+
+
+def save_confusion_matrix(confusion: Tensor, path,
+                          class_names: Optional[Sequence[str]] = None,
+                          title: str = 'Confusion matrix') -> Path:
+    r"""Writes a confusion matrix :obj:`(K, K)` (rows true) as a PNG with
+    row-normalized colours, and its counts as CSV beside it.
+
+    Returns:
+        The PNG's path. Needs :obj:`matplotlib` (the :obj:`viz` extra).
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts = confusion.numpy()
+    np.savetxt(path.with_suffix('.csv'), counts, fmt='%d', delimiter=',')
+    K = counts.shape[0]
+    names = list(class_names) if class_names else [str(i) for i in range(K)]
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = min(4 + 0.35 * K, 24)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(rates, cmap='Blues', vmin=0, vmax=1)
+    ax.set_xticks(range(K), names, rotation=90, fontsize=8)
+    ax.set_yticks(range(K), names, fontsize=8)
+    if K <= 20:
+        for i in range(K):
+            for j in range(K):
+                if counts[i, j]:
+                    ax.text(j, i, counts[i, j], ha='center', va='center',
+                            fontsize=7,
+                            color='white' if rates[i, j] > 0.5 else 'black')
+    ax.set_xlabel('predicted')
+    ax.set_ylabel('true')
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

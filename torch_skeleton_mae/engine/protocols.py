@@ -1,0 +1,432 @@
+r"""The four protocols of the paper as command-line programs: pre-training,
+linear evaluation, fine-tuning and semi-supervised fine-tuning. The scripts
+in ``examples/`` are thin front ends over :func:`pretrain`,
+:func:`linear_eval` and :func:`finetune`."""
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+from torch.nn import Module
+
+from torch_skeleton_mae import transforms as T
+from torch_skeleton_mae.datasets import (
+    ACTIONS,
+    SyntheticSkeletons,
+    label_fraction_subset,
+    load_dataset,
+)
+from torch_skeleton_mae.engine.checkpoint import (
+    load_checkpoint,
+    load_weights,
+    seed_everything,
+)
+from torch_skeleton_mae.engine.distributed import (
+    DistributedContext,
+    cleanup_distributed,
+    init_distributed,
+)
+from torch_skeleton_mae.engine.evaluation import (
+    ClassificationReport,
+    evaluate,
+    extract_features,
+    linear_probe,
+    save_confusion_matrix,
+)
+from torch_skeleton_mae.engine.precision import PRECISIONS
+from torch_skeleton_mae.engine.schedule import warmup_multistep
+from torch_skeleton_mae.engine.trainer import (
+    ClassificationObjective,
+    MAEObjective,
+    Trainer,
+    make_loader,
+)
+from torch_skeleton_mae.nn import STRL, SkeletonMAE
+
+#: Benchmarks: classes, benchmark names, and what raw NTU folders call them.
+DATASETS = {
+    'ntu60': dict(num_classes=60, benchmarks=('xsub', 'xview')),
+    'ntu120': dict(num_classes=120, benchmarks=('xsub', 'xset')),
+    'finegym': dict(num_classes=99, benchmarks=('none', )),
+    'diving48': dict(num_classes=48, benchmarks=('none', )),
+}
+
+#: The paper's recipes (Sec. 4.2), used with --data. Linear evaluation is
+#: not specified by the paper; ours fits a linear layer to frozen features.
+PAPER = {
+    'pretrain': dict(epochs=50, batch_size=1024, lr=1.5e-4, weight_decay=0.0,
+                     frames=64),
+    'finetune': dict(epochs=110, batch_size=128, lr=0.1, weight_decay=5e-4,
+                     frames=64, warmup=5, milestones=[90, 100]),
+    'linear': dict(batch_size=256, lr=1e-2, weight_decay=1e-4, frames=64,
+                   epochs=300),
+}
+
+#: Quick settings on the built-in synthetic set: minutes on a 2-core CPU.
+QUICK = {
+    'pretrain': dict(epochs=5, batch_size=64, lr=1e-3, weight_decay=0.0,
+                     frames=32, samples=2000),
+    'finetune': dict(epochs=10, batch_size=32, lr=0.05, weight_decay=5e-4,
+                     frames=32, warmup=1, milestones=[7, 9], samples=1000),
+    'linear': dict(batch_size=256, lr=1e-2, weight_decay=1e-4, frames=32,
+                   epochs=300, samples=2000),
+}
+
+#: Semi-supervised runs see few batches per epoch: more epochs by default.
+QUICK_SEMI = dict(epochs=40, milestones=[30, 35], samples=2000)
+
+
+def build_parser(protocol: str) -> argparse.ArgumentParser:
+    r"""The command-line flags of :obj:`protocol` (:obj:`"pretrain"`,
+    :obj:`"linear"` or :obj:`"finetune"`). Unset numeric flags take the
+    paper's values with :obj:`--data` and quick values without."""
+    parser = argparse.ArgumentParser(
+        description=f'SkeletonMAE {protocol}. Without --data: the built-in '
+        f'synthetic dataset, quick settings. With --data: the paper\'s '
+        f'recipe.')
+    add = parser.add_argument
+    add('--dataset', default='ntu60', choices=sorted(DATASETS),
+        help='benchmark of --data: its classes and split names')
+    add('--data', type=Path, default=None,
+        help='pyskl .pkl, CTR-GCN .npz or a folder of raw NTU .skeleton '
+        'files; the synthetic dataset if unset')
+    add('--split', default=None,
+        help='benchmark: xsub or xview (ntu60), xsub or xset (ntu120); '
+        'FineGym and Diving48 have one split')
+    add('--layout', default=None,
+        help="skeleton layout (default: the reader's, 'ntu-rgb+d' for "
+        "synthetic data)")
+    add('--samples', type=int, default=None,
+        help='synthetic sequences (without --data)')
+    add('--frames', type=int, default=None, help='frames T per sample')
+    add('--epochs', type=int, default=None)
+    add('--batch-size', type=int, default=None)
+    add('--lr', type=float, default=None)
+    add('--weight-decay', type=float, default=None)
+    add('--workers', type=int, default=2, help='DataLoader workers')
+    add('--device', default=None, help='default: cuda if available')
+    add('--precision', default='auto', choices=PRECISIONS,
+        help='autocast: auto = bf16/fp16 on CUDA, fp32 on the CPU')
+    add('--seed', type=int, default=0)
+    add('--out', type=Path, default=Path(f'runs/{protocol}'),
+        help='folder of logs, checkpoints and figures')
+    if protocol != 'linear':
+        add('--resume', action='store_true',
+            help='continue from OUT/last.pt')
+        add('--eval-every', type=int, default=5,
+            help='evaluate every this many epochs (and after the last)')
+    if protocol == 'pretrain':
+        add('--num-masked-parts', type=int, default=3)
+        add('--probe', action=argparse.BooleanOptionalAction, default=True,
+            help='linear probe of the pre-trained and of a random encoder '
+            'at the end')
+    else:
+        add('--pretrained', type=Path, default=None,
+            help='SkeletonMAE checkpoint (from the pre-training script)')
+    if protocol == 'linear':
+        add('--random-init', action='store_true',
+            help='probe a randomly initialized encoder (the baseline)')
+    if protocol == 'finetune':
+        add('--semi', type=float, default=None,
+            help='fraction of training labels, e.g. 0.01 or 0.1, chosen '
+            'deterministically per class')
+        add('--momentum', type=float, default=0.9)
+        add('--warmup', type=int, default=None, help='warm-up epochs')
+        add('--milestones', type=int, nargs='+', default=None,
+            help='epochs after which the rate is divided by 10')
+        add('--label-smoothing', type=float, default=0.1)
+        add('--dropout', type=float, default=0.0)
+        add('--freeze-encoder', action='store_true',
+            help='keep the pre-trained encoders fixed')
+    return parser
+
+
+def parse_args(protocol: str,
+               argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    r"""Parses and checks :obj:`argv`, filling unset values from
+    :data:`PAPER` or :data:`QUICK`; errors name the flag."""
+    parser = build_parser(protocol)
+    args = parser.parse_args(argv)
+    args.protocol = protocol
+    synthetic = args.data is None
+    defaults = dict((QUICK if synthetic else PAPER)[protocol])
+    if synthetic and getattr(args, 'semi', None):
+        defaults.update(QUICK_SEMI)
+    for key, value in defaults.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    benchmarks = DATASETS[args.dataset]['benchmarks']
+    if args.split is None:
+        args.split = 'xsub' if synthetic else benchmarks[0]
+    if synthetic and args.split not in ('xsub', 'xview'):
+        parser.error(f"--split {args.split}: the synthetic dataset has "
+                     f"'xsub' and 'xview'")
+    if not synthetic and args.split not in benchmarks:
+        parser.error(f"--split {args.split}: --dataset {args.dataset} has "
+                     f"{list(benchmarks)}")
+    if not synthetic and not args.data.exists():
+        parser.error(f"--data {args.data}: no such file or folder")
+    for flag in ('epochs', 'batch_size', 'frames', 'workers', 'samples'):
+        value = getattr(args, flag, None)
+        if value is not None and value < (0 if flag == 'workers' else 1):
+            parser.error(f"--{flag.replace('_', '-')} must be positive, got "
+                         f"{value}")
+    if args.lr <= 0:
+        parser.error(f'--lr must be positive, got {args.lr}')
+    if getattr(args, 'semi', None) is not None and not 0 < args.semi <= 1:
+        parser.error(f'--semi must lie in (0, 1], got {args.semi}')
+    pretrained = getattr(args, 'pretrained', None)
+    if pretrained is not None and not pretrained.is_file():
+        parser.error(f'--pretrained {pretrained}: no such checkpoint')
+    if (protocol == 'linear' and pretrained is None
+            and not args.random_init):
+        parser.error('linear evaluation needs --pretrained CHECKPOINT (or '
+                     '--random-init for the baseline)')
+    return args
+
+
+def load_data(args: argparse.Namespace):
+    r"""Training and evaluation sets, the layout name, channels and classes
+    for :obj:`args` (see :func:`parse_args`)."""
+    if args.data is None:
+        layout = args.layout or 'ntu-rgb+d'
+        center = T.CenterSequence(layout)
+        train, val = (SyntheticSkeletons(args.samples, layout, args.frames,
+                                         seed=0, split=part,
+                                         benchmark=args.split,
+                                         transform=center)
+                      for part in ('train', 'val'))
+        names = list(ACTIONS)
+    else:
+        benchmark = args.split
+        if args.data.is_dir() and args.dataset == 'ntu120':
+            benchmark = {'xsub': 'xsub120'}.get(benchmark, benchmark)
+        num_classes = DATASETS[args.dataset]['num_classes']
+        train, val = (load_dataset(args.data, benchmark, part, args.frames,
+                                   layout=args.layout,
+                                   num_classes=num_classes)
+                      for part in ('train', 'val'))
+        names = None
+    num_classes = train.num_classes
+    return train, val, train.skeleton.name, train[0][0].size(0), num_classes, \
+        names
+
+
+def _announce(args: argparse.Namespace, context: DistributedContext,
+              train, val, layout: str, channels: int, num_classes: int,
+              device: torch.device) -> None:
+    if not context.is_main:
+        return
+    if args.data is None:
+        print(f'No --data given: {args.protocol} on the built-in synthetic '
+              f'dataset ({args.samples} sequences of {args.frames} frames, '
+              f'{args.epochs} epochs): a few minutes on a CPU. Pass --data '
+              f'for NTU RGB+D, FineGym or Diving48.')
+    print(f'layout={layout} C={channels} train={len(train)} val={len(val)} '
+          f'classes={num_classes} device={device} '
+          f'processes={context.world_size}')
+
+
+def _write_report(report: ClassificationReport, out: Path, stem: str,
+                  names: Optional[List[str]]) -> Dict[str, Any]:
+    summary = report.summary()
+    summary['per_class'] = [None if math.isnan(a) else a
+                            for a in report.per_class.tolist()]
+    (out / f'{stem}.json').write_text(json.dumps(summary, indent=1))
+    try:
+        path = save_confusion_matrix(report.confusion, out / f'{stem}.png',
+                                     names, title=stem.replace('_', ' '))
+        print(f'confusion matrix: {path}')
+    except ImportError:
+        print('matplotlib is not installed (pip install '
+              'torch_skeleton_mae[viz]): confusion matrix PNG skipped')
+    return summary
+
+
+def _probe(model: Module, loaders, device: torch.device, num_classes: int,
+           args: argparse.Namespace) -> ClassificationReport:
+    features = [extract_features(model, loader, device) for loader in loaders]
+    return linear_probe(*features, num_classes, epochs=args.epochs
+                        if args.protocol == 'linear' else 300,
+                        lr=args.lr if args.protocol == 'linear' else 1e-2,
+                        weight_decay=args.weight_decay
+                        if args.protocol == 'linear' else 1e-4,
+                        seed=args.seed)
+
+
+def _eval_loaders(train, val, args, device):
+    return [make_loader(d, 256, device, train=False, num_workers=args.workers)
+            for d in (train, val)]
+
+
+def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    r"""SkeletonMAE pre-training (Adam), then, with :obj:`--probe`, linear
+    probes of the pre-trained encoder and of a randomly initialized one.
+    Writes :obj:`OUT/last.pt`, :obj:`OUT/pretrain.csv` and the probes'
+    reports. Launch with :obj:`torchrun` for several processes.
+
+    Returns:
+        :obj:`probe` and :obj:`random_probe` top-1 (main process, with
+        :obj:`--probe`) and the training history.
+    """
+    args = parse_args('pretrain', argv)
+    context, device = init_distributed(args.device)
+    try:
+        seed_everything(args.seed)
+        train, val, layout, channels, num_classes, names = load_data(args)
+        _announce(args, context, train, val, layout, channels, num_classes,
+                  device)
+        model = SkeletonMAE(layout, channels,
+                            num_masked_parts=args.num_masked_parts)
+        if context.is_main:
+            print(f'{model}: {sum(p.numel() for p in model.parameters())} '
+                  f'parameters')
+        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
+                                     weight_decay=args.weight_decay)
+        loader = make_loader(train, args.batch_size, device, True,
+                             args.workers, args.seed, context)
+        trainer = Trainer(model, MAEObjective(), optimizer, loader, device,
+                          args.out, name='pretrain', precision=args.precision,
+                          seed=args.seed, context=context,
+                          extra_state=dict(args=_plain(args)))
+        history = trainer.fit(args.epochs, resume=args.resume)
+        result: Dict[str, Any] = dict(history=history)
+        if context.is_main and history:
+            print(f"pre-training done: loss {history[-1]['loss']:.4f}; "
+                  f"checkpoint {trainer.checkpoint_path}")
+        if context.is_main and args.probe:
+            loaders = _eval_loaders(train, val, args, device)
+            report = _probe(model, loaders, device, num_classes, args)
+            with torch.random.fork_rng():
+                torch.manual_seed(args.seed)
+                baseline = SkeletonMAE(**model.config).to(device)
+            random_report = _probe(baseline, loaders, device, num_classes,
+                                   args)
+            _write_report(report, args.out, 'probe', names)
+            _write_report(random_report, args.out, 'probe_random', names)
+            print(f'linear probe top-1: pre-trained encoder '
+                  f'{100 * report.top1:.1f}%, random encoder '
+                  f'{100 * random_report.top1:.1f}% (chance '
+                  f'{100 / num_classes:.1f}%)')
+            result.update(probe=report.top1, random_probe=random_report.top1)
+        return result
+    finally:
+        cleanup_distributed()
+
+
+def linear_eval(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    r"""Linear evaluation: the frozen SkeletonMAE encoder of
+    :obj:`--pretrained` (or a random one with :obj:`--random-init`) encodes
+    every sequence once; a linear classifier is fitted to the pooled
+    features of the training set and scored on the evaluation set (top-1,
+    top-5, per-class accuracy, confusion matrix in :obj:`OUT`).
+
+    Returns:
+        The evaluation summary.
+    """
+    args = parse_args('linear', argv)
+    context, device = init_distributed(args.device)
+    try:
+        if not context.is_main:  # one process does the (cheap) work
+            return {}
+        seed_everything(args.seed)
+        train, val, layout, channels, num_classes, names = load_data(args)
+        _announce(args, context, train, val, layout, channels, num_classes,
+                  device)
+        if args.random_init:
+            model = SkeletonMAE(layout, channels)
+        else:
+            checkpoint = load_checkpoint(args.pretrained)
+            config = checkpoint.get('config') or {}
+            if config.get('skeleton') != layout or config.get(
+                    'in_channels') != channels:
+                raise ValueError(
+                    f"--pretrained {args.pretrained} was trained on layout "
+                    f"'{config.get('skeleton')}' with "
+                    f"{config.get('in_channels')} channels, the data has "
+                    f"'{layout}' with {channels}")
+            model = SkeletonMAE(**config)
+            load_weights(model, checkpoint, str(args.pretrained))
+        model.to(device)
+        args.out.mkdir(parents=True, exist_ok=True)
+        report = _probe(model, _eval_loaders(train, val, args, device),
+                        device, num_classes, args)
+        summary = _write_report(report, args.out, 'linear_eval', names)
+        print(f'linear evaluation: top-1 {100 * report.top1:.1f}%, top-5 '
+              f'{100 * report.top5:.1f}%, mean class accuracy '
+              f"{100 * summary['mean_class_acc']:.1f}%")
+        return summary
+    finally:
+        cleanup_distributed()
+
+
+def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    r"""Fine-tuning of :class:`~torch_skeleton_mae.nn.STRL` (SGD with
+    momentum, warm-up and step decay, label smoothing), from the
+    SkeletonMAE checkpoint :obj:`--pretrained` or from scratch; with
+    :obj:`--semi FRACTION` on a deterministic per-class subset of the
+    training labels. Evaluates every :obj:`--eval-every` epochs and writes
+    the final report and confusion matrix to :obj:`OUT`.
+
+    Returns:
+        The final evaluation summary (main process) and the history.
+    """
+    args = parse_args('finetune', argv)
+    context, device = init_distributed(args.device)
+    try:
+        seed_everything(args.seed)
+        train, val, layout, channels, num_classes, names = load_data(args)
+        if args.semi is not None:
+            train = label_fraction_subset(train, args.semi, seed=0)
+        _announce(args, context, train, val, layout, channels, num_classes,
+                  device)
+        model = STRL(layout, channels, num_classes, max_frames=max(
+            300, args.frames), dropout=args.dropout,
+                     freeze_encoder=args.freeze_encoder)
+        if args.pretrained is not None:
+            model.load_pretrained(args.pretrained)
+        elif context.is_main:
+            print('No --pretrained checkpoint: training from scratch')
+        optimizer = torch.optim.SGD(
+            [p for p in model.parameters() if p.requires_grad], lr=args.lr,
+            momentum=args.momentum, weight_decay=args.weight_decay)
+        scheduler = warmup_multistep(optimizer, args.warmup, args.milestones)
+        val_loader = make_loader(val, 256, device, train=False,
+                                 num_workers=args.workers)
+
+        def validate(module: Module) -> Dict[str, float]:
+            report = evaluate(module, val_loader, device, num_classes,
+                              args.precision)
+            return {f'val_{k}': v for k, v in report.summary().items()}
+
+        loader = make_loader(train, args.batch_size, device, True,
+                             args.workers, args.seed, context)
+        trainer = Trainer(model, ClassificationObjective(
+            args.label_smoothing), optimizer, loader, device, args.out,
+                          name='finetune', scheduler=scheduler,
+                          precision=args.precision, evaluate=validate,
+                          eval_every=args.eval_every, seed=args.seed,
+                          context=context,
+                          extra_state=dict(args=_plain(args)))
+        history = trainer.fit(args.epochs, resume=args.resume)
+        result: Dict[str, Any] = dict(history=history)
+        if context.is_main:
+            report = evaluate(model, val_loader, device, num_classes,
+                              args.precision)
+            result.update(_write_report(report, args.out, 'finetune_eval',
+                                        names))
+            print(f'fine-tuning: top-1 {100 * report.top1:.1f}%, top-5 '
+                  f'{100 * report.top5:.1f}% on {len(val)} sequences')
+        return result
+    finally:
+        cleanup_distributed()
+
+
+def _plain(args: argparse.Namespace) -> Dict[str, Any]:
+    r"""The arguments as plain values (checkpoints load with
+    :obj:`weights_only=True`)."""
+    return {k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()}
+

@@ -1,0 +1,237 @@
+r"""The training loop shared by every protocol: objectives, data loaders,
+mixed precision, DDP, metrics logs and exact resume."""
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+from torch.nn import Module
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from tqdm.auto import tqdm
+
+from torch_skeleton_mae.engine.checkpoint import (
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+)
+from torch_skeleton_mae.engine.distributed import DistributedContext
+from torch_skeleton_mae.engine.logger import MetricsLogger
+from torch_skeleton_mae.engine.precision import autocast, grad_scaler
+
+
+class MAEObjective:
+    r"""SkeletonMAE pre-training: the model's own loss; logs the cosine
+    reconstruction error on the masked joints. Labels are ignored."""
+    def __call__(self, model: Module, x: Tensor,
+                 y: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        out = model(x)
+        return out.loss, {'masked_joint_error': out.joint_loss}
+
+
+class ClassificationObjective:
+    r"""Cross-entropy with label smoothing; logs training top-1.
+
+    Args:
+        label_smoothing (float, optional): (default: :obj:`0.`)
+    """
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = label_smoothing
+
+    def __call__(self, model: Module, x: Tensor,
+                 y: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        logits = model(x)
+        loss = torch.nn.functional.cross_entropy(
+            logits.float(), y, label_smoothing=self.label_smoothing)
+        return loss, {'train_top1': (logits.argmax(1) == y).float().mean()}
+
+
+def make_loader(dataset: Dataset, batch_size: int, device: torch.device,
+                train: bool = True, num_workers: int = 0, seed: int = 0,
+                context: DistributedContext = DistributedContext()
+                ) -> DataLoader:
+    r"""A :class:`~torch.utils.data.DataLoader` for :class:`Trainer`: in
+    training, a :class:`~torch.utils.data.DistributedSampler` (one replica
+    in a single process) whose order depends only on :obj:`seed` and the
+    epoch, so that a resumed run sees the same batches; pinned memory on
+    CUDA."""
+    sampler = None
+    if train:
+        sampler = DistributedSampler(dataset, context.world_size,
+                                     context.rank, shuffle=True, seed=seed)
+    per_rank = len(dataset) // context.world_size
+    return DataLoader(dataset, batch_size, sampler=sampler,
+                      num_workers=num_workers,
+                      pin_memory=device.type == 'cuda',
+                      drop_last=train and per_rank > batch_size,
+                      persistent_workers=False)
+
+
+class Trainer:
+    r"""Runs epochs of :obj:`objective` over :obj:`loader`, with mixed
+    precision by device (see :func:`~torch_skeleton_mae.engine.autocast`),
+    DDP when :obj:`context` has several processes, a progress bar, metrics
+    logs (loss, objective metrics, learning rate, sequences/s and whatever
+    :obj:`evaluate` returns) and an atomic checkpoint :obj:`{out}/last.pt`
+    after every epoch from which :meth:`fit` resumes exactly.
+
+    Args:
+        model (Module): The model (wrapped in DDP here if distributed).
+        objective (callable): :obj:`(model, x, y) -> (loss, metrics)`.
+        optimizer (Optimizer): Its optimizer.
+        loader (DataLoader): Training batches :obj:`(x, y)`, :obj:`x` of
+            shape :obj:`(N, C, T, V, M)` (see :func:`make_loader`).
+        device (torch.device): Where to train.
+        out (str or PathLike): Folder of the logs and checkpoints.
+        name (str, optional): Stem of the CSV log. (default: :obj:`"train"`)
+        scheduler (optional): Stepped once per epoch.
+        precision (str, optional): :obj:`"auto"`, :obj:`"fp32"`,
+            :obj:`"bf16"` or :obj:`"fp16"`. (default: :obj:`"auto"`)
+        evaluate (callable, optional): :obj:`(model) -> dict` of metrics,
+            run on the main process after every :obj:`eval_every` epochs and
+            after the last.
+        eval_every (int, optional): (default: :obj:`1`)
+        seed (int, optional): Seeds the generators (offset by the rank).
+            (default: :obj:`0`)
+        context (DistributedContext, optional): This process's rank.
+        extra_state (dict, optional): Saved in every checkpoint (*e.g.* the
+            command-line arguments).
+    """
+    def __init__(self, model: Module, objective: Callable, optimizer,
+                 loader: DataLoader, device: torch.device,
+                 out: Union[str, Path], name: str = 'train',
+                 scheduler=None, precision: str = 'auto',
+                 evaluate: Optional[Callable[[Module], Dict]] = None,
+                 eval_every: int = 1, seed: int = 0,
+                 context: DistributedContext = DistributedContext(),
+                 extra_state: Optional[Dict[str, Any]] = None):
+        self.module = model.to(device)
+        self.model = model
+        if context.enabled:
+            self.model = DistributedDataParallel(
+                model, device_ids=[device] if device.type == 'cuda' else None)
+        self.objective = objective
+        self.optimizer = optimizer
+        self.loader = loader
+        self.device = device
+        self.out = Path(out)
+        self.scheduler = scheduler
+        self.precision = precision
+        self.scaler = grad_scaler(device, precision)
+        self.evaluate = evaluate
+        self.eval_every = eval_every
+        self.seed = seed
+        self.context = context
+        self.extra_state = extra_state or {}
+        self.logger = (MetricsLogger(self.out, name)
+                       if context.is_main else None)
+        self.checkpoint_path = self.out / 'last.pt'
+
+    def fit(self, epochs: int,
+            resume: Union[bool, str, Path] = False) -> List[Dict[str, float]]:
+        r"""Trains until epoch :obj:`epochs`.
+
+        Args:
+            epochs (int): The last epoch (counting from 1).
+            resume (bool or path, optional): Continue from :obj:`last.pt` in
+                :obj:`out` (:obj:`True`) or from a given checkpoint.
+
+        Returns:
+            The metrics of every epoch this call ran.
+        """
+        start = 1
+        seed_everything(self.seed + self.context.rank)
+        if resume:
+            start = self.load(self.checkpoint_path if resume is True
+                              else resume) + 1
+        history = []
+        for epoch in range(start, epochs + 1):
+            metrics = self.train_epoch(epoch, epochs)
+            if self.scheduler is not None:
+                self.scheduler.step()
+            if (self.evaluate is not None and self.context.is_main
+                    and (epoch % self.eval_every == 0 or epoch == epochs)):
+                metrics.update(self.evaluate(self.module))
+            self.save(epoch, metrics)
+            history.append(metrics)
+            if self.context.is_main:
+                print(f'epoch {epoch}/{epochs}: ' + ' '.join(
+                    f'{k}={v:.4g}' for k, v in metrics.items()))
+        if self.logger is not None:
+            self.logger.close()
+        return history
+
+    def train_epoch(self, epoch: int, epochs: int) -> Dict[str, float]:
+        r"""One pass over :obj:`loader`; returns the mean loss and objective
+        metrics over all processes, the learning rate and sequences/s."""
+        if isinstance(getattr(self.loader, 'sampler', None),
+                      DistributedSampler):
+            self.loader.sampler.set_epoch(epoch)
+        self.model.train()
+        lr = self.optimizer.param_groups[0]['lr']
+        sums: Dict[str, float] = {}
+        count, begin = 0, time.perf_counter()
+        progress = tqdm(self.loader, desc=f'epoch {epoch}/{epochs}',
+                        leave=False, disable=not self.context.is_main)
+        for x, y in progress:
+            x = x.to(self.device, non_blocking=True)
+            y = torch.as_tensor(y).to(self.device, non_blocking=True)
+            with autocast(self.device, self.precision):
+                loss, extra = self.objective(self.model, x, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            n = x.size(0)
+            for key, value in {'loss': loss, **extra}.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach()) * n
+            count += n
+            progress.set_postfix(loss=f'{loss.item():.4f}')
+        elapsed = time.perf_counter() - begin
+        keys = sorted(sums)
+        totals = self.context.all_sum([sums[k] for k in keys] + [count])
+        metrics = {k: v / max(totals[-1], 1) for k, v in zip(keys, totals)}
+        metrics.update(lr=lr, seq_per_s=totals[-1] / max(elapsed, 1e-9))
+        return metrics
+
+    def save(self, epoch: int, metrics: Dict[str, float]) -> None:
+        r"""Logs :obj:`metrics` and writes :obj:`last.pt` (main process);
+        gathers every process's RNG state into it."""
+        rng = self.context.gather(rng_state())
+        if self.context.is_main:
+            self.logger.log(epoch, **metrics)
+            save_checkpoint(
+                self.checkpoint_path, self.module, epoch=epoch,
+                optimizer=self.optimizer.state_dict(),
+                scheduler=(self.scheduler.state_dict()
+                           if self.scheduler is not None else None),
+                scaler=self.scaler.state_dict(), rng=rng, metrics=metrics,
+                world_size=self.context.world_size, **self.extra_state)
+        self.context.barrier()
+
+    def load(self, path: Union[str, Path]) -> int:
+        r"""Restores weights, optimizer, scheduler, scaler and this process's
+        RNG state from :obj:`path`; returns the checkpoint's epoch."""
+        state = load_checkpoint(path, self.module)
+        if 'optimizer' not in state:
+            raise ValueError(f"'{path}' holds weights only (no optimizer "
+                             f"state): it cannot be resumed from")
+        self.optimizer.load_state_dict(state['optimizer'])
+        if self.scheduler is not None and state.get('scheduler'):
+            self.scheduler.load_state_dict(state['scheduler'])
+        self.scaler.load_state_dict(state['scaler'])
+        if state.get('world_size') == self.context.world_size:
+            set_rng_state(state['rng'][self.context.rank])
+        else:
+            warnings.warn(f"'{path}' was written by "
+                          f"{state.get('world_size')} process(es), this run "
+                          f"has {self.context.world_size}: the random streams "
+                          f"are re-seeded, so the run is not bit-exact")
+            seed_everything(self.seed + self.context.rank + state['epoch'])
+        if self.logger is not None:
+            self.logger.csv.truncate('epoch', state['epoch'])
+        return state['epoch']
