@@ -69,7 +69,7 @@ QUICK = {
     'pretrain': dict(epochs=5, batch_size=64, lr=1e-3, weight_decay=0.0,
                      frames=32, samples=2000),
     'finetune': dict(epochs=10, batch_size=32, lr=0.05, weight_decay=5e-4,
-                     frames=32, warmup=1, milestones=[7, 9], samples=1000),
+                     frames=16, warmup=1, milestones=[7, 9], samples=2000),
     'linear': dict(batch_size=256, lr=1e-2, weight_decay=1e-4, frames=32,
                    epochs=300, samples=2000),
 }
@@ -117,6 +117,8 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             help='continue from OUT/last.pt')
         add('--eval-every', type=int, default=5,
             help='evaluate every this many epochs (and after the last)')
+        add('--compile', action='store_true',
+            help='train through torch.compile')
     if protocol == 'pretrain':
         add('--num-masked-parts', type=int, default=3)
         add('--probe', action=argparse.BooleanOptionalAction, default=True,
@@ -290,7 +292,8 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         trainer = Trainer(model, MAEObjective(), optimizer, loader, device,
                           args.out, name='pretrain', precision=args.precision,
                           seed=args.seed, context=context,
-                          extra_state=dict(args=_plain(args)))
+                          extra_state=dict(args=_plain(args)),
+                          compile=args.compile)
         history = trainer.fit(args.epochs, resume=args.resume)
         result: Dict[str, Any] = dict(history=history)
         if context.is_main and history:
@@ -409,7 +412,8 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                           precision=args.precision, evaluate=validate,
                           eval_every=args.eval_every, seed=args.seed,
                           context=context,
-                          extra_state=dict(args=_plain(args)))
+                          extra_state=dict(args=_plain(args)),
+                          compile=args.compile)
         history = trainer.fit(args.epochs, resume=args.resume)
         result: Dict[str, Any] = dict(history=history)
         if context.is_main:

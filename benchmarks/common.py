@@ -1,0 +1,215 @@
+r"""Shared by the benchmark scripts: the two reference implementations our
+layers are measured against, interleaved timing with medians, peak memory,
+and the table / JSON output.
+
+* *stock PyG*: every :class:`SkeletonGCNConv` of a model is replaced by
+  :class:`torch_geometric.nn.GINConv` (with a plain ``Sequential`` MLP)
+  over the flat node matrix of a block-diagonal frame :class:`Batch`, what
+  a user would write by hand. The block-diagonal ``edge_index`` is built
+  once per batch shape, outside the timed region (as a collate function
+  would).
+* *dense*: the same arithmetic as a dense einsum with the skeleton's
+  :math:`(V, V)` matrix :math:`\mathbf{A} + \mathbf{I}`, written here from
+  the bone list, independently of the package.
+
+Everything else in the models (embedding, masking, loss, STRL's temporal
+part) is shared, so the ratios isolate the graph layers, and every variant
+computes the same numbers (checked before timing).
+"""
+import copy
+import itertools
+import json
+import platform
+import statistics
+import time
+from typing import Callable, Dict, List
+
+import torch
+from torch import Tensor
+from torch.nn import BatchNorm1d, Linear, Module, PReLU, Sequential
+from torch_geometric.nn import GINConv
+
+from torch_skeleton_mae.nn import GINEncoder, SkeletonGCNConv
+
+
+def stock_mlp(conv: SkeletonGCNConv) -> Sequential:
+    r"""A plain ``Linear, BatchNorm1d, PReLU, Linear`` with :obj:`conv`'s
+    MLP weights."""
+    mlp = conv.nn
+    stock = Sequential(
+        Linear(mlp.lin1.in_features, mlp.lin1.out_features),
+        BatchNorm1d(mlp.lin1.out_features), PReLU(),
+        Linear(mlp.lin2.in_features, mlp.lin2.out_features))
+    for mine, theirs in zip((mlp.lin1, mlp.norm, mlp.act, mlp.lin2), stock):
+        theirs.load_state_dict(mine.state_dict())
+    return stock
+
+
+class BlockDiagonal:
+    r"""The :obj:`edge_index` of :obj:`num_graphs` copies of a skeleton (a
+    frame :class:`Batch`'s), cached per graph count."""
+    def __init__(self, edge_index: Tensor, num_nodes: int):
+        self.edge_index, self.num_nodes = edge_index, num_nodes
+        self.cache: Dict[int, Tensor] = {}
+
+    def __call__(self, num_graphs: int) -> Tensor:
+        if num_graphs not in self.cache:
+            offsets = torch.arange(num_graphs, device=self.edge_index.device)
+            ei = self.edge_index.unsqueeze(1) + offsets.view(
+                1, -1, 1) * self.num_nodes
+            self.cache[num_graphs] = ei.reshape(2, -1)
+        return self.cache[num_graphs]
+
+
+def dense_aggregation_matrix(skeleton, device=None) -> Tensor:
+    r""":math:`\mathbf{A} + \mathbf{I}` from the bone list, :obj:`[target,
+    source]` (symmetric here)."""
+    V = skeleton.num_joints
+    a = torch.eye(V, device=device)
+    for i, j in skeleton.bones:
+        a[i, j] = a[j, i] = 1.0
+    return a
+
+
+class StockAggregation(Module):
+    r""":math:`(1 + \epsilon) x_i + \sum_j x_j` by a stock :class:`GINConv`
+    (identity MLP) on the flattened nodes."""
+    def __init__(self, blocks: BlockDiagonal):
+        super().__init__()
+        self.gin = GINConv(torch.nn.Identity())
+        self.blocks = blocks
+
+    def forward(self, x: Tensor) -> Tensor:
+        V = x.size(-2)
+        flat = x.reshape(-1, x.size(-1))
+        out = self.gin(flat, self.blocks(flat.size(0) // V))
+        return out.view_as(x)
+
+
+class DenseAggregation(Module):
+    r"""The same by one einsum with :math:`\mathbf{A} + \mathbf{I}`."""
+    def __init__(self, matrix: Tensor):
+        super().__init__()
+        self.register_buffer('matrix', matrix)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.einsum('vw,...wc->...vc', self.matrix, x)
+
+
+class ReferenceConv(Module):
+    r"""Stands in for a :class:`SkeletonGCNConv` (same weights, same
+    :obj:`aggregate_neighbors` / :obj:`nn` interface) with a stock-PyG or a
+    dense aggregation and a plain MLP on flat rows."""
+    def __init__(self, conv: SkeletonGCNConv, aggregation: Module):
+        super().__init__()
+        self.aggregation = aggregation
+        self.mlp = stock_mlp(conv)
+
+    def aggregate_neighbors(self, x: Tensor, edge_index=None,
+                            edge_weight=None) -> Tensor:
+        return self.aggregation(x)
+
+    def nn(self, x: Tensor) -> Tensor:
+        return self.mlp(x.reshape(-1, x.size(-1))).view(*x.shape[:-1], -1)
+
+    def forward(self, x: Tensor, edge_index=None, edge_weight=None) -> Tensor:
+        return self.nn(self.aggregate_neighbors(x))
+
+
+def reference_model(model: Module, kind: str) -> Module:
+    r"""A deep copy of a SkeletonMAE or STRL whose every
+    :class:`SkeletonGCNConv` (in encoders and decoder) is replaced by a
+    :class:`ReferenceConv` of :obj:`kind` :obj:`"stock"` or
+    :obj:`"dense"`."""
+    model = copy.deepcopy(model)
+    skeleton = model.skeleton
+    V = skeleton.num_joints
+    blocks = BlockDiagonal(skeleton.edge_index(), V)
+    matrix = dense_aggregation_matrix(skeleton)
+
+    def make(conv):
+        aggregation = (StockAggregation(blocks) if kind == 'stock' else
+                       DenseAggregation(matrix))
+        return ReferenceConv(conv, aggregation)
+
+    for module in list(model.modules()):
+        if isinstance(module, GINEncoder):
+            module.convs = torch.nn.ModuleList(make(c) for c in module.convs)
+        if isinstance(getattr(module, 'conv', None), SkeletonGCNConv):
+            module.conv = make(module.conv)
+    assert not any(isinstance(m, SkeletonGCNConv) for m in model.modules())
+    return model
+
+
+def peak_memory(step: Callable[[], None], device: torch.device) -> int:
+    r"""Peak bytes allocated during :obj:`step` beyond what was live before
+    it: CUDA's allocator statistics on GPUs; on the CPU, the running sum of
+    the profiler's per-operator allocations and frees."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        step()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
+        step()
+    events = sorted(p.events(), key=lambda e: e.time_range.start)
+    return max(itertools.accumulate(e.self_cpu_memory_usage
+                                    for e in events))
+
+
+def time_interleaved(steps: Dict[str, Callable[[], None]], repeats: int,
+                     warmup: int, device: torch.device
+                     ) -> Dict[str, List[float]]:
+    r"""Seconds per call of every step, alternating between them in every
+    round so that machine noise hits all alike."""
+    def timed(step):
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        step()
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - start
+
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times: Dict[str, List[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            times[name].append(timed(step))
+    return times
+
+
+def median(values: List[float]) -> float:
+    return statistics.median(values)
+
+
+def machine() -> str:
+    r"""A one-line description of the machine and library versions."""
+    import torch_geometric
+    threads = torch.get_num_threads()
+    return (f'{platform.processor() or platform.machine()}, '
+            f'{threads} threads, torch {torch.__version__}, '
+            f'torch_geometric {torch_geometric.__version__}, '
+            f'python {platform.python_version()}')
+
+
+def print_table(rows: List[Dict[str, object]]) -> None:
+    r"""Prints rows of equal keys as an aligned text table."""
+    keys = list(rows[0])
+    cells = [[f'{r[k]:.4g}' if isinstance(r[k], float) else str(r[k])
+              for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells))
+              for i, k in enumerate(keys)]
+    print('  '.join(k.ljust(w) for k, w in zip(keys, widths)))
+    for c in cells:
+        print('  '.join(v.ljust(w) for v, w in zip(c, widths)))
+
+
+def write_json(path, payload) -> None:
+    with open(path, 'w') as f:
+        json.dump(payload, f, indent=1)

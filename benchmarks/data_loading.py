@@ -1,0 +1,82 @@
+r"""Samples/s of the data pipeline with the standard transforms (centering,
+uniform sampling of T frames, random in training) and a DataLoader with 2
+workers: the synthetic dataset and memory-mapped NTU RGB+D (after the
+one-time parse of generated .skeleton files). Compare with the training
+step's sequences/s from ``pretrain_step.py``.
+
+    python benchmarks/data_loading.py
+    python benchmarks/data_loading.py --smoke
+"""
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import DataLoader
+
+from common import machine, print_table, write_json
+from ntu_parse_rate import write_file
+from torch_skeleton_mae import transforms as T
+from torch_skeleton_mae.datasets import NTURGBD, SyntheticSkeletons
+
+
+def rate(dataset, batch_size: int, workers: int, batches: int) -> float:
+    r"""Samples/s over :obj:`batches` batches after the workers start."""
+    loader = DataLoader(dataset, batch_size, shuffle=True,
+                        num_workers=workers, drop_last=True)
+    it = iter(loader)
+    next(it)  # worker start-up is not counted
+    start, count = time.perf_counter(), 0
+    for _ in range(batches):
+        count += next(it)[0].size(0)
+    return count / (time.perf_counter() - start)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--frames', type=int, default=64)
+    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--batches', type=int, default=10)
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--files', type=int, default=800)
+    parser.add_argument('--json', default=None)
+    parser.add_argument('--smoke', action='store_true')
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.frames, args.batch_size, args.batches, args.files = 8, 4, 2, 16
+    print(f'data loading, {args.workers} workers, batch {args.batch_size}, '
+          f'T={args.frames}; {machine()}')
+    rows = []
+    needed = args.batch_size * (args.batches + 2)
+    for layout in ('ntu-rgb+d', 'coco'):
+        data = SyntheticSkeletons(needed, layout, args.frames,
+                                  transform=T.CenterSequence(layout))
+        rows.append(dict(dataset=f'synthetic {layout}',
+                         samples_per_s=rate(data, args.batch_size,
+                                            args.workers, args.batches)))
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / 'raw'
+        root.mkdir()
+        for i in range(args.files):
+            name = f'S001C001P{1 + i % 40:03d}R001A{1 + i % 60:03d}'
+            write_file(root / f'{name}_{i}.skeleton', 100, 1 + i % 2, rng)
+        data = NTURGBD(root, 'xsub', split=None, cache_dir=Path(tmp) / 'c',
+                       num_workers=args.workers)
+        data.transform = T.Compose([
+            T.CenterSequence('ntu-rgb+d'),
+            T.UniformSampleFrames(args.frames, train=True)])
+        batches = min(args.batches, len(data) // args.batch_size - 2)
+        rows.append(dict(dataset='NTU RGB+D (memory-mapped)',
+                         samples_per_s=rate(data, args.batch_size,
+                                            args.workers, batches)))
+    print_table(rows)
+    if args.json:
+        write_json(args.json, dict(args=vars(args), machine=machine(),
+                                   rows=rows))
+    return rows
+
+
+if __name__ == '__main__':
+    main()

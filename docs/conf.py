@@ -1,0 +1,27 @@
+import datetime
+
+import torch_skeleton_mae
+
+project = 'torch_skeleton_mae'
+author = 'torch_skeleton_mae contributors'
+copyright = f'{datetime.date.today().year}, {author}'
+version = release = torch_skeleton_mae.__version__
+
+extensions = [
+    'sphinx.ext.autodoc',
+    'sphinx.ext.autosummary',
+    'sphinx.ext.napoleon',
+    'sphinx.ext.mathjax',
+    'sphinx.ext.viewcode',
+]
+autosummary_generate = False
+autodoc_member_order = 'bysource'
+autodoc_typehints = 'none'
+autodoc_default_options = {'members': True, 'show-inheritance': False}
+napoleon_custom_sections = [('Shapes', 'params_style')]
+exclude_patterns = ['_build']
+html_theme = 'alabaster'
+html_static_path = []
+html_extra_path = []
+nitpicky = False
+suppress_warnings = ['ref.python']

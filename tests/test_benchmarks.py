@@ -1,0 +1,48 @@
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).parents[1] / 'benchmarks'
+sys.path.insert(0, str(BENCHMARKS))
+
+LAST_LINE = re.compile(r'^speedup_vs_stock_pyg=\d+\.\d+ slowdown_vs_dense='
+                       r'\d+\.\d+ peak_mem_ratio_vs_stock_pyg=\d+\.\d+$')
+
+
+@pytest.mark.parametrize('name', ['pretrain_step', 'finetune_step'])
+def test_step_benchmark_smoke(name, capsys, tmp_path):
+    module = __import__(name)
+    results = module.main(['--smoke', '--json', str(tmp_path / 'r.json')])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert LAST_LINE.match(lines[-1]), lines[-1]
+    assert set(results) == {'coco', 'ntu-rgb+d'}
+    assert (tmp_path / 'r.json').stat().st_size > 0
+
+
+def test_conv_and_data_loading_benchmarks_smoke(capsys):
+    rows = __import__('conv').main(['--smoke'])
+    inputs = {r['input'] for r in rows}
+    assert {'stock GINConv (flat Batch)', 'edge_index (dense path)',
+            'torch.sparse CSR', 'edge_index (flat Batch)'} <= inputs
+    rows = __import__('data_loading').main(['--smoke'])
+    assert all(r['samples_per_s'] > 0 for r in rows)
+
+
+def test_reference_models_compute_what_ours_computes():
+    import torch
+    from common import reference_model
+    from torch_skeleton_mae.nn import STRL, SkeletonMAE
+
+    x = torch.randn(2, 3, 4, 17, 2)
+    mae = SkeletonMAE('coco', 3)
+    expected = mae(x, generator=torch.Generator().manual_seed(1)).loss
+    for kind in ('stock', 'dense'):
+        ref = reference_model(mae, kind)
+        loss = ref(x, generator=torch.Generator().manual_seed(1)).loss
+        assert torch.allclose(loss, expected, atol=1e-5)
+    strl = STRL('coco', 3, 5).eval()
+    for kind in ('stock', 'dense'):
+        assert torch.allclose(reference_model(strl, kind).eval()(x), strl(x),
+                              atol=1e-4)

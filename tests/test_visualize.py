@@ -1,0 +1,85 @@
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip('matplotlib')
+from PIL import Image  # noqa: E402  (matplotlib depends on pillow)
+
+from torch_skeleton_mae import visualize as viz  # noqa: E402
+from torch_skeleton_mae.datasets import SyntheticSkeletons  # noqa: E402
+from torch_skeleton_mae.engine import CSVLogger  # noqa: E402
+from torch_skeleton_mae.engine.protocols import pretrain  # noqa: E402
+from torch_skeleton_mae.nn import SkeletonMAE  # noqa: E402
+
+ROOT = Path(__file__).parents[1]
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / 'examples' /
+                                                  f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def is_image(path, fmt):
+    with Image.open(path) as image:
+        return image.format == fmt and image.size[0] > 100
+
+
+def test_sequence_strip_and_gif(tmp_path):
+    x, _ = SyntheticSkeletons(10, 'coco', num_frames=6)[9]  # two persons
+    png = viz.plot_sequence(x, 'coco', tmp_path / 'a.png', num_frames=4)
+    assert is_image(png, 'PNG')
+    gif = viz.animate_sequence(x, 'coco', tmp_path / 'a.gif')
+    with Image.open(gif) as image:
+        assert image.format == 'GIF' and image.n_frames == 6
+    with pytest.raises(ValueError, match=r"\(C, T, 17, M\) for layout "
+                       r"'coco', got \(3, 6, 25, 2\)"):
+        viz.plot_sequence(torch.zeros(3, 6, 25, 2), 'coco', tmp_path / 'b')
+
+
+def test_reconstruction_curves_and_embedding(tmp_path):
+    x = torch.stack([SyntheticSkeletons(4, num_frames=8)[i][0]
+                     for i in range(4)])
+    out = SkeletonMAE('ntu-rgb+d', 3)(x)
+    path = viz.plot_reconstruction(x[0], out.reconstruction[0],
+                                   out.joint_mask[0], 'ntu-rgb+d',
+                                   tmp_path / 'rec.png')
+    assert is_image(path, 'PNG')
+    log = CSVLogger(tmp_path / 'pretrain.csv')
+    for epoch in (1, 2, 3):
+        log.log(epoch=epoch, loss=1 / epoch, lr=0.1)
+    assert is_image(viz.plot_training_curves([log.path],
+                                             tmp_path / 'curves.png'), 'PNG')
+    features = torch.randn(40, 8)
+    labels = torch.arange(40) % 4
+    assert is_image(viz.plot_embedding(features, labels, tmp_path / 'e.png'),
+                    'PNG')
+
+
+def test_visualize_example_from_a_run(tmp_path):
+    run = tmp_path / 'run'
+    pretrain(['--samples', '40', '--frames', '8', '--workers', '0',
+              '--epochs', '1', '--no-probe', '--out', str(run)])
+    written = load_example('visualize').main(
+        ['--run', str(run), '--out', str(tmp_path / 'fig'), '--samples',
+         '40'])
+    names = sorted(p.name for p in written)
+    assert names == sorted([
+        'sequence_wave.png', 'sequence_wave.gif', 'sequence_handshake.png',
+        'sequence_handshake.gif', 'reconstruction.png',
+        'training_curves.png', 'features_pretrained.png',
+        'features_random.png'])
+    assert all(p.stat().st_size > 1000 for p in written)
+
+
+def test_pyg_any_graph_example():
+    example = load_example('pyg_any_graph')
+    first, last = example.graph_mae(steps=20)
+    assert last < 0.5 * first
+    joint_mask, out = example.hand_layout()
+    assert joint_mask.shape == (4, 11)
+    assert out.reconstruction.shape == (4, 2, 16, 11, 1)
