@@ -278,3 +278,52 @@ def test_transforms():
     assert torch.equal(motion[:, 3], x[:, 4] - x[:, 3])
     with pytest.raises(ValueError, match=r'\(C, T, V, M\), got \(10, 25\)'):
         T.ToMotion()(torch.zeros(10, 25))
+
+
+def test_prenormalize3d_canonical_view():
+    from torch_skeleton_mae import transforms as T
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 6, 25, 2, generator=gen)
+    x[:, 0] = 0  # an empty first frame: the reference is frame 1
+    x[:, :, :, 1] = 0  # one person
+    y = T.PreNormalize3D('ntu-rgb+d')(x)
+    frame = y[:3, 1, :, 0].T
+    assert torch.allclose(frame[20], torch.zeros(3), atol=1e-6)  # centered
+    spine = frame[1] - frame[0]
+    assert torch.allclose(spine[:2], torch.zeros(2), atol=1e-5)
+    assert spine[2] > 0
+    shoulders = frame[4] - frame[8]
+    assert abs(shoulders[1]) < 1e-5 and shoulders[0] > 0
+    # A rotation of the centered input: pairwise distances are kept.
+    centered = T.CenterSequence('ntu-rgb+d')(x)[:3, 1:, :, 0]
+    flat_in = centered.reshape(3, -1).T
+    flat_out = y[:3, 1:, :, 0].reshape(3, -1).T
+    def distances(p):
+        return (p[:, None] - p[None]).norm(dim=-1)
+    assert torch.allclose(distances(flat_in), distances(flat_out), atol=1e-4)
+    assert torch.equal(y[:, 0], torch.zeros(3, 25, 2))
+    with pytest.raises(ValueError, match="no default axes for layout 'coco'"):
+        T.PreNormalize3D('coco')
+
+
+def test_random_shear_is_the_drawn_matrix():
+    from torch_skeleton_mae import transforms as T
+    x = torch.randn(3, 4, 17, 2)
+    shear = T.RandomShear(0.3, num_coords=2,
+                          generator=torch.Generator().manual_seed(5))
+    y = shear(x)
+    matrix = T.RandomShear(0.3, num_coords=2, generator=torch.Generator(
+    ).manual_seed(5)).matrix()
+    assert torch.equal(matrix.diagonal(), torch.ones(2))
+    assert (matrix - torch.eye(2)).abs().max() <= 0.3
+    expected = torch.einsum('ij,jtvm->itvm', matrix, x[:2])
+    assert torch.allclose(y[:2], expected) and torch.equal(y[2], x[2])
+
+
+def test_missing_skeleton_lists_of_ntu60_and_ntu120():
+    names = missing_skeletons()
+    assert len(names) == 535  # the NTU-120 list; NTU-60's 302 are in it
+    setups = sorted({int(n[1:4]) for n in names})
+    assert setups[0] == 1 and setups[-1] == 32 and 18 not in setups
+    assert sum(int(n[1:4]) <= 17 for n in names) == 302
+    assert all(parse_ntu_name(n) for n in names)

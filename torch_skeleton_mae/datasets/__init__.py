@@ -30,8 +30,9 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     / :obj:`"{benchmark}_val"`, or :obj:`"train"` / :obj:`"val"` for FineGym
     and Diving48 when :obj:`benchmark` is :obj:`"none"`), a CTR-GCN
     :obj:`.npz` or a folder of raw NTU :obj:`.skeleton` files, with the
-    standard transforms: centering and uniform sampling of
-    :obj:`num_frames` frames (random in training).
+    standard transforms: :class:`~torch_skeleton_mae.transforms.
+    PreNormalize3D` for 3D NTU joints (centering only for 2D data) and
+    uniform sampling of :obj:`num_frames` frames (random in training).
 
     Args:
         path (str or PathLike): The file or folder.
@@ -49,7 +50,10 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     train = part == 'train'
 
     def pipeline(skeleton, coords):
-        return T.Compose([T.CenterSequence(skeleton, coords),
+        normalize = (T.PreNormalize3D(skeleton) if coords == 3
+                     and skeleton.name in T.VIEW_AXES else
+                     T.CenterSequence(skeleton, coords))
+        return T.Compose([normalize,
                           T.UniformSampleFrames(num_frames, train=train)])
 
     if path.suffix == '.pkl':

@@ -113,6 +113,124 @@ class UniformSampleFrames:
                 f'train={self.train})')
 
 
+#: pyskl's PreNormalize3D axes of the NTU layouts: the spine (base of spine
+#: to middle of spine) becomes the z axis, the shoulders (right to left) the
+#: x axis.
+VIEW_AXES = {'ntu-rgb+d': ((0, 1), (8, 4)), 'nturgb+d': ((0, 1), (8, 4))}
+
+
+def _rotation_onto(vector: Tensor, target: Tensor) -> Tensor:
+    r"""The rotation matrix :obj:`(3, 3)` that turns :obj:`vector` towards
+    :obj:`target` about their common normal (Rodrigues' formula)."""
+    v = vector / vector.norm().clamp(min=1e-12)
+    axis = torch.linalg.cross(v, target)
+    sin, cos = axis.norm(), torch.dot(v, target)
+    if sin < 1e-8:  # parallel (or opposite: turn about any normal)
+        if cos > 0:
+            return torch.eye(3, dtype=vector.dtype)
+        normal = torch.linalg.cross(target, torch.tensor(
+            [0., 1., 0.] if abs(float(target[1])) < 0.9 else [1., 0., 0.],
+            dtype=vector.dtype))
+        axis, sin, cos = normal / normal.norm(), torch.tensor(0.), -1.0
+    else:
+        axis = axis / sin
+    k = torch.zeros(3, 3, dtype=vector.dtype)
+    k[0, 1], k[0, 2], k[1, 2] = -axis[2], axis[1], -axis[0]
+    k = k - k.T
+    return torch.eye(3, dtype=vector.dtype) + sin * k + (1 - cos) * (k @ k)
+
+
+class PreNormalize3D:
+    r"""pyskl's :obj:`PreNormalize3D`: centers the sequence on the center
+    joint of the first person in the first non-empty frame, then rotates it
+    so that, in that frame, the spine points along +z and the shoulders along
+    +x (a canonical view; zero joints stay zero).
+
+    Args:
+        skeleton (Skeleton or str): The layout.
+        zaxis (tuple, optional): Joints :obj:`(bottom, top)` of the bone
+            turned onto +z. (default: the spine, for NTU layouts)
+        xaxis (tuple, optional): Joints :obj:`(from, to)` of the bone turned
+            onto +x (after the z rotation, about z). (default: the
+            shoulders, right to left, for NTU layouts)
+    """
+    def __init__(self, skeleton, zaxis: Optional[Sequence[int]] = None,
+                 xaxis: Optional[Sequence[int]] = None):
+        self.center = CenterSequence(skeleton, 3)
+        self.skeleton = self.center.skeleton
+        defaults = VIEW_AXES.get(self.skeleton.name)
+        if (zaxis is None or xaxis is None) and defaults is None:
+            raise ValueError(f"PreNormalize3D has no default axes for layout "
+                             f"'{self.skeleton.name}'; pass 'zaxis' and "
+                             f"'xaxis' joint pairs")
+        self.zaxis = tuple(zaxis or defaults[0])
+        self.xaxis = tuple(xaxis or defaults[1])
+
+    def __call__(self, x: Tensor) -> Tensor:
+        _check(x, 'PreNormalize3D')
+        if x.size(0) < 3:
+            raise ValueError(f"PreNormalize3D needs 3D joints (C >= 3), got "
+                             f"C = {x.size(0)}")
+        x = self.center(x)
+        valid = valid_frames(x).nonzero()
+        if valid.numel() == 0:
+            return x
+        frame = x[:3, valid[0, 0], :, 0].T.double()  # (V, 3)
+        z = torch.tensor([0., 0., 1.], dtype=torch.float64)
+        rotation = _rotation_onto(frame[self.zaxis[1]] - frame[self.zaxis[0]],
+                                  z)
+        frame = frame @ rotation.T
+        shoulders = frame[self.xaxis[1]] - frame[self.xaxis[0]]
+        shoulders[2] = 0  # turn about z only, keeping the spine on z
+        if shoulders.norm() > 1e-8:
+            rotation = _rotation_onto(shoulders, torch.tensor(
+                [1., 0., 0.], dtype=torch.float64)) @ rotation
+        out = x.clone()
+        out[:3] = torch.einsum('ij,jtvm->itvm', rotation.to(x.dtype), x[:3])
+        return out * (x != 0).any(dim=0, keepdim=True)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}('{self.skeleton.name}', "
+                f"zaxis={self.zaxis}, xaxis={self.xaxis})")
+
+
+class RandomShear:
+    r"""Shears the coordinates: :math:`\mathbf{x} \mapsto \mathbf{S}
+    \mathbf{x}` with :math:`\mathbf{S}` the identity plus off-diagonal
+    entries uniform in :obj:`[-amount, amount]` (the shear augmentation of
+    AimCLR and CTR-GCN-style pipelines); zero joints stay zero.
+
+    Args:
+        amount (float, optional): (default: :obj:`0.5`)
+        num_coords (int, optional): Coordinate channels, 3 for xyz, 2 for
+            xy + score. (default: :obj:`3`)
+        generator (torch.Generator, optional): Source of the entries.
+    """
+    def __init__(self, amount: float = 0.5, num_coords: int = 3,
+                 generator: Optional[torch.Generator] = None):
+        self.amount = amount
+        self.num_coords = num_coords
+        self.generator = generator
+
+    def matrix(self) -> Tensor:
+        r"""Draws a shear matrix :obj:`(num_coords, num_coords)`."""
+        c = self.num_coords
+        off = (torch.rand(c, c, generator=self.generator) * 2 - 1) * \
+            self.amount
+        return torch.eye(c) + off * (1 - torch.eye(c))
+
+    def __call__(self, x: Tensor) -> Tensor:
+        _check(x, 'RandomShear')
+        c = self.num_coords
+        out = x.clone()
+        out[:c] = torch.einsum('ij,jtvm->itvm', self.matrix(), x[:c])
+        return out
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(amount={self.amount}, '
+                f'num_coords={self.num_coords})')
+
+
 class RandomRotation:
     r"""Rotates 3D joints by random angles about the x, y and z axes, each
     uniform in :obj:`[-max_degrees, max_degrees]` (the usual augmentation of
@@ -219,9 +337,12 @@ __all__ = [
     'Compose',
     'CenterSequence',
     'UniformSampleFrames',
+    'PreNormalize3D',
     'RandomRotation',
+    'RandomShear',
     'RandomScale',
     'JointToBone',
     'ToMotion',
     'valid_frames',
+    'VIEW_AXES',
 ]
