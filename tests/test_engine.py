@@ -198,3 +198,19 @@ def test_resume_from_weights_only_checkpoint_is_refused(tmp_path):
                                   CPU), CPU, tmp_path)
     with pytest.raises(ValueError, match='no optimizer state'):
         trainer.fit(2, resume=tmp_path / 'w.pt')
+
+
+def test_extract_features_pools_present_joints_only():
+    from torch_skeleton_mae.engine import extract_features
+
+    class Identity(torch.nn.Module):
+        def encode(self, x):
+            return x - 5.0  # every encoding, padding included, is non-zero
+
+    x = torch.zeros(2, 1, 3, 2, 2)
+    x[0, 0, :, :, 0] = torch.tensor([1., 2.])  # person 1 only
+    x[1, 0, 0, 0, 1] = 4.0  # one joint of person 2 in one frame
+    loader = [(x, torch.tensor([0, 1]))]
+    features, labels = extract_features(Identity(), loader, CPU)
+    assert features.tolist() == [[1.5 - 5, 2 - 5], [4 - 5, 4 - 5]]
+    assert labels.tolist() == [0, 1]

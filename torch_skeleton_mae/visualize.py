@@ -115,9 +115,9 @@ def animate_sequence(x: Tensor, skeleton, path: PathLike, fps: int = 10,
 def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
                         skeleton, path: PathLike, num_frames: int = 6,
                         person: int = 0) -> Path:
-    r"""Ground truth (grey) and the decoder's reconstruction (blue) of one
-    person over :obj:`num_frames` frames, masked joints marked by red
-    crosses.
+    r"""Ground truth (grey) and the decoder's reconstruction of the masked
+    joints (blue, marked by red crosses; the visible joints stay where they
+    are) of one person over :obj:`num_frames` frames.
 
     Args:
         x (Tensor): The input sequence :obj:`(C, T, V, M)`.
@@ -137,6 +137,9 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
     rec = torch.as_tensor(reconstruction).detach().cpu().float()
     rec = rec / rec.norm(dim=0, keepdim=True).clamp(min=1e-6) * x.norm(
         dim=0, keepdim=True)
+    # Only the masked joints are reconstructed (and scored); the others
+    # are drawn where they are.
+    rec = torch.where(torch.as_tensor(joint_mask).cpu(), rec, x)
     truth, present = _sequence(x, skeleton)
     recon, _ = _sequence(rec, skeleton)
     mask = torch.as_tensor(joint_mask).cpu().permute(2, 0, 1).numpy()

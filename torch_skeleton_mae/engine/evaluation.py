@@ -101,15 +101,22 @@ def extract_features(model: Module, loader: DataLoader,
     pools it.
 
     Returns:
-        Features :obj:`(num_samples, 2 * D_h)` (mean and max over frames,
-        joints and persons) and labels :obj:`(num_samples,)`.
+        Features :obj:`(num_samples, 2 * D_h)` (mean and max over the
+        present joints of all frames and persons: zero padding, absent
+        persons and missing frames are left out) and labels
+        :obj:`(num_samples,)`.
     """
     model.eval()
     features, labels = [], []
     for x, y in tqdm(loader, desc='features', leave=False):
-        h = model.encode(x.to(device, non_blocking=True))
-        features.append(torch.cat([h.mean(dim=(2, 3, 4)),
-                                   h.amax(dim=(2, 3, 4))], dim=1).cpu())
+        x = x.to(device, non_blocking=True)
+        h = model.encode(x)  # (N, D, T, V, M)
+        present = (x != 0).any(dim=1, keepdim=True)  # (N, 1, T, V, M)
+        count = present.sum(dim=(2, 3, 4)).clamp(min=1)
+        mean = (h * present).sum(dim=(2, 3, 4)) / count
+        top = h.masked_fill(~present, float('-inf')).amax(dim=(2, 3, 4))
+        top = top.masked_fill(count == 0, 0.0)
+        features.append(torch.cat([mean, top], dim=1).cpu())
         labels.append(torch.as_tensor(y))
     return torch.cat(features), torch.cat(labels)
 
