@@ -50,8 +50,8 @@ def main(argv=None):
     rows = []
     needed = args.batch_size * (args.batches + 2)
     for layout in ('ntu-rgb+d', 'coco'):
-        data = SyntheticSkeletons(needed, layout, args.frames,
-                                  transform=T.CenterSequence(layout))
+        data = SyntheticSkeletons(needed, layout, args.frames)
+        data.transform = T.CenterSequence(layout, data.num_coords)
         rows.append(dict(dataset=f'synthetic {layout}',
                          samples_per_s=rate(data, args.batch_size,
                                             args.workers, args.batches)))

@@ -33,8 +33,8 @@ def main(argv=None):
     model.eval()
     layout = model.skeleton.name
     frames = int(checkpoint.get('args', {}).get('frames', 32))
-    data = SyntheticSkeletons(args.samples, layout, frames, seed=0,
-                              transform=T.CenterSequence(layout))
+    data = SyntheticSkeletons(args.samples, layout, frames, seed=0)
+    data.transform = T.CenterSequence(layout, data.num_coords)
     written = []
     solo = next(i for i in range(len(data))
                 if ACTIONS[data[i][1]] != 'handshake')

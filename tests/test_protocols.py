@@ -187,3 +187,19 @@ def test_torchrun_launches_the_example(tmp_path):
     assert len(rows(tmp_path / 'pretrain.csv')) == 1
     model = SkeletonMAE('ntu-rgb+d', 3)
     load_checkpoint(tmp_path / 'last.pt', model)
+
+
+def test_synthetic_2d_layout_keeps_the_score_channel():
+    args = parse_args('pretrain', ['--layout', 'coco', '--samples', '20',
+                                   '--frames', '4'])
+    from torch_skeleton_mae.engine.protocols import load_data
+    train, _, layout, channels, _, _ = load_data(args)
+    assert (layout, channels) == ('coco', 3)
+    raw = train.generate(int(train.indices[0]))[0]  # (M, T, V, C)
+    x = train[0][0]
+    assert torch.equal(x[2], torch.from_numpy(raw[..., 2]).permute(1, 2, 0))
+
+
+def test_resume_without_checkpoint_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"'.*last\.pt' does not"):
+        pretrain(TINY + ['--epochs', '1', '--resume', '--out', str(tmp_path)])

@@ -203,6 +203,8 @@ class SyntheticSkeletons(Dataset):
         if num_frames < 2:
             raise ValueError(f"'num_frames' must be >= 2, got {num_frames}")
         self.skeleton = get_skeleton(layout)
+        #: Coordinate channels: 3 (xyz) or 2 (xy, then a score channel).
+        self.num_coords = _LAYOUT_DIMS[layout]
         self.num_frames = num_frames
         self.seed = seed
         self.noise = noise
