@@ -46,6 +46,7 @@ def test_pretrain_end_to_end(pretrained):
     assert checkpoint['epoch'] == 2 and checkpoint['args']['samples'] == 60
     assert checkpoint['config']['skeleton'] == 'ntu-rgb+d'
     assert not list(out.glob('.*.tmp*'))  # written atomically
+    assert list((out / 'tensorboard').glob('events.out.tfevents.*'))
     probe = json.loads((out / 'probe.json').read_text())
     assert probe['top1'] == pytest.approx(result['probe'])
     assert len(probe['per_class']) == 10

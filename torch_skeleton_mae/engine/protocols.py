@@ -74,8 +74,9 @@ QUICK = {
                    epochs=300, samples=2000),
 }
 
-#: Semi-supervised runs see few batches per epoch: more epochs by default.
-QUICK_SEMI = dict(epochs=40, milestones=[30, 35], samples=2000)
+#: Semi-supervised runs see few sequences: smaller batches, more epochs.
+QUICK_SEMI = dict(epochs=60, batch_size=16, milestones=[45, 55],
+                  samples=2000)
 
 
 def build_parser(protocol: str) -> argparse.ArgumentParser:
@@ -130,10 +131,11 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
     if protocol == 'linear':
         add('--random-init', action='store_true',
             help='probe a randomly initialized encoder (the baseline)')
-    if protocol == 'finetune':
+    if protocol != 'pretrain':
         add('--semi', type=float, default=None,
             help='fraction of training labels, e.g. 0.01 or 0.1, chosen '
             'deterministically per class')
+    if protocol == 'finetune':
         add('--momentum', type=float, default=0.9)
         add('--warmup', type=int, default=None, help='warm-up epochs')
         add('--milestones', type=int, nargs='+', default=None,
@@ -154,7 +156,7 @@ def parse_args(protocol: str,
     args.protocol = protocol
     synthetic = args.data is None
     defaults = dict((QUICK if synthetic else PAPER)[protocol])
-    if synthetic and getattr(args, 'semi', None):
+    if synthetic and protocol == 'finetune' and args.semi:
         defaults.update(QUICK_SEMI)
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
@@ -325,8 +327,9 @@ def linear_eval(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     r"""Linear evaluation: the frozen SkeletonMAE encoder of
     :obj:`--pretrained` (or a random one with :obj:`--random-init`) encodes
     every sequence once; a linear classifier is fitted to the pooled
-    features of the training set and scored on the evaluation set (top-1,
-    top-5, per-class accuracy, confusion matrix in :obj:`OUT`).
+    features of the training set (of its :obj:`--semi` fraction of labels)
+    and scored on the evaluation set (top-1, top-5, per-class accuracy,
+    confusion matrix in :obj:`OUT`).
 
     Returns:
         The evaluation summary.
@@ -338,6 +341,8 @@ def linear_eval(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             return {}
         seed_everything(args.seed)
         train, val, layout, channels, num_classes, names = load_data(args)
+        if args.semi is not None:
+            train = label_fraction_subset(train, args.semi, seed=0)
         _announce(args, context, train, val, layout, channels, num_classes,
                   device)
         if args.random_init:
