@@ -213,3 +213,13 @@ def print_table(rows: List[Dict[str, object]]) -> None:
 def write_json(path, payload) -> None:
     with open(path, 'w') as f:
         json.dump(payload, f, indent=1)
+
+
+def report(rows: List[Dict[str, object]], args):
+    r"""Prints :obj:`rows` as a table, writes them to :obj:`args.json` if
+    set, and returns them."""
+    print_table(rows)
+    if args.json:
+        write_json(args.json, dict(args=vars(args), machine=machine(),
+                                   rows=rows))
+    return rows

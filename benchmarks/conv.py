@@ -18,10 +18,9 @@ from common import (
     BlockDiagonal,
     machine,
     median,
-    print_table,
+    report,
     stock_mlp,
     time_interleaved,
-    write_json,
 )
 from torch_geometric.nn import GINConv
 from torch_skeleton_mae.graph import get_skeleton
@@ -100,11 +99,7 @@ def main(argv=None):
                 rows.append(dict(graphs=graphs, channels=channels,
                                  input=name, median_ms=1e3 * median(values),
                                  speedup_vs_stock=base / median(values)))
-    print_table(rows)
-    if args.json:
-        write_json(args.json, dict(args=vars(args), machine=machine(),
-                                   rows=rows))
-    return rows
+    return report(rows, args)
 
 
 if __name__ == '__main__':

@@ -12,11 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from torch.utils.data import DataLoader
 
-from common import machine, print_table, write_json
-from ntu_parse_rate import write_file
+from common import machine, report
+from ntu_parse_rate import write_files
 from torch_skeleton_mae import transforms as T
 from torch_skeleton_mae.datasets import NTURGBD, SyntheticSkeletons
 
@@ -55,13 +54,8 @@ def main(argv=None):
         rows.append(dict(dataset=f'synthetic {layout}',
                          samples_per_s=rate(data, args.batch_size,
                                             args.workers, args.batches)))
-    rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / 'raw'
-        root.mkdir()
-        for i in range(args.files):
-            name = f'S001C001P{1 + i % 40:03d}R001A{1 + i % 60:03d}'
-            write_file(root / f'{name}_{i}.skeleton', 100, 1 + i % 2, rng)
+        root = write_files(Path(tmp) / 'raw', args.files, 100)
         data = NTURGBD(root, 'xsub', split=None, cache_dir=Path(tmp) / 'c',
                        num_workers=args.workers)
         data.transform = T.Compose([
@@ -71,11 +65,7 @@ def main(argv=None):
         rows.append(dict(dataset='NTU RGB+D (memory-mapped)',
                          samples_per_s=rate(data, args.batch_size,
                                             args.workers, batches)))
-    print_table(rows)
-    if args.json:
-        write_json(args.json, dict(args=vars(args), machine=machine(),
-                                   rows=rows))
-    return rows
+    return report(rows, args)
 
 
 if __name__ == '__main__':

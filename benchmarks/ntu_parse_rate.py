@@ -26,20 +26,24 @@ def write_file(path: Path, frames: int, bodies: int, rng) -> None:
     path.write_text('\n'.join(lines) + '\n')
 
 
+def write_files(root: Path, count: int, frames: int) -> Path:
+    r"""Writes :obj:`count` files of 1 or 2 bodies into :obj:`root`."""
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        name = f'S001C001P{1 + i % 40:03d}R001A{1 + i % 60:03d}'
+        write_file(root / f'{name}_{i}.skeleton', frames, 1 + i % 2, rng)
+    return root
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--files', type=int, default=400)
     parser.add_argument('--frames', type=int, default=100)
     parser.add_argument('--workers', type=int, default=2)
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / 'raw'
-        root.mkdir()
-        for i in range(args.files):
-            name = f'S001C001P{1 + i % 40:03d}R001A{1 + i % 60:03d}'
-            write_file(root / f'{name}_{i}.skeleton', args.frames,
-                       1 + i % 2, rng)
+        root = write_files(Path(tmp) / 'raw', args.files, args.frames)
         start = time.perf_counter()
         NTURGBD.preprocess(root, Path(tmp) / 'cache', 300, args.workers)
         seconds = time.perf_counter() - start

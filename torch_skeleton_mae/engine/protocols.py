@@ -192,8 +192,9 @@ def parse_args(protocol: str,
 
 
 def load_data(args: argparse.Namespace):
-    r"""Training and evaluation sets, the layout name, channels and classes
-    for :obj:`args` (see :func:`parse_args`)."""
+    r"""Training and evaluation sets (the training set cut to
+    :obj:`args.semi` of its labels when set), the layout name, channels,
+    classes and class names for :obj:`args` (see :func:`parse_args`)."""
     if args.data is None:
         layout = args.layout or 'ntu-rgb+d'
         train, val = (SyntheticSkeletons(args.samples, layout, args.frames,
@@ -215,9 +216,10 @@ def load_data(args: argparse.Namespace):
                                    num_classes=num_classes)
                       for part in ('train', 'val'))
         names = None
-    num_classes = train.num_classes
-    return train, val, train.skeleton.name, train[0][0].size(0), num_classes, \
-        names
+    info = (train.skeleton.name, train[0][0].size(0), train.num_classes, names)
+    if getattr(args, 'semi', None) is not None:
+        train = label_fraction_subset(train, args.semi, seed=0)
+    return (train, val) + info
 
 
 def _announce(args: argparse.Namespace, context: DistributedContext,
@@ -341,8 +343,6 @@ def linear_eval(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             return {}
         seed_everything(args.seed)
         train, val, layout, channels, num_classes, names = load_data(args)
-        if args.semi is not None:
-            train = label_fraction_subset(train, args.semi, seed=0)
         _announce(args, context, train, val, layout, channels, num_classes,
                   device)
         if args.random_init:
@@ -388,8 +388,6 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     try:
         seed_everything(args.seed)
         train, val, layout, channels, num_classes, names = load_data(args)
-        if args.semi is not None:
-            train = label_fraction_subset(train, args.semi, seed=0)
         _announce(args, context, train, val, layout, channels, num_classes,
                   device)
         model = STRL(layout, channels, num_classes, max_frames=max(
