@@ -8,10 +8,12 @@ from torch.utils.data import DataLoader
 from torch_skeleton_mae import transforms as T
 from torch_skeleton_mae.data import to_frame_batch
 from torch_skeleton_mae.datasets import (
+    ACTIONS,
     NTURGBD,
     NpzSkeletonDataset,
     PysklDataset,
     SyntheticSkeletons,
+    TWO_PERSON_ACTIONS,
     missing_skeletons,
     parse_ntu_name,
     read_ntu_skeleton,
@@ -218,15 +220,18 @@ def test_npz(tmp_path):
 def test_synthetic(layout, V):
     data = SyntheticSkeletons(40, layout, num_frames=16, seed=3)
     x, label = data[5]
-    assert x.shape == (3, 16, V, 2) and 0 <= label < 10
+    assert x.shape == (3, 16, V, 2) and 0 <= label < 17
     assert torch.equal(x, SyntheticSkeletons(400, layout, 16, seed=3)[5][0])
     assert not torch.equal(x, SyntheticSkeletons(40, layout, 16, seed=4)[5][0])
     assert torch.isfinite(x).all()
     labels = [data[i][1] for i in range(len(data))]
-    assert sorted(set(labels)) == list(range(10))
-    # The two-person action always has a second person.
-    handshake = [i for i in range(len(data)) if labels[i] == 9]
-    assert all((data[i][0][..., 1] != 0).any() for i in handshake)
+    assert sorted(set(labels)) == list(range(17)) == list(range(
+        data.num_classes))
+    # The two-person actions always have a second person.
+    pairs = [i for i in range(len(data))
+             if ACTIONS[labels[i]] in TWO_PERSON_ACTIONS]
+    assert len(pairs) == 4
+    assert all((data[i][0][..., 1] != 0).any() for i in pairs)
     batch = next(iter(DataLoader(data, batch_size=8)))
     assert batch[0].shape == (8, 3, 16, V, 2)
     assert to_frame_batch(batch[0], layout).num_graphs == 8 * 2 * 16

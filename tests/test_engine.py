@@ -149,7 +149,7 @@ def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
          monkeypatch=None, workers=0):
     data = SyntheticSkeletons(24, num_frames=8)
     torch.manual_seed(0)  # the same initial weights in every run
-    model = STRL('ntu-rgb+d', 3, 10, num_layers=1, dropout=0.5)
+    model = STRL('ntu-rgb+d', 3, data.num_classes, num_layers=1, dropout=0.5)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
     trainer = Trainer(model, ClassificationObjective(0.1), optimizer,

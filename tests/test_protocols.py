@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from torch_skeleton_mae.datasets import ACTIONS
 from torch_skeleton_mae.engine import load_checkpoint
 from torch_skeleton_mae.engine.protocols import (
     finetune,
@@ -49,10 +50,10 @@ def test_pretrain_end_to_end(pretrained):
     assert list((out / 'tensorboard').glob('events.out.tfevents.*'))
     probe = json.loads((out / 'probe.json').read_text())
     assert probe['top1'] == pytest.approx(result['probe'])
-    assert len(probe['per_class']) == 10
+    assert len(probe['per_class']) == len(ACTIONS) == 17
     assert (out / 'probe.png').stat().st_size > 0
-    assert (out / 'probe.csv').read_text().count('\n') == 10
-    model = STRL('ntu-rgb+d', 3, 10).load_pretrained(out / 'last.pt')
+    assert (out / 'probe.csv').read_text().count('\n') == 17
+    model = STRL('ntu-rgb+d', 3, 17).load_pretrained(out / 'last.pt')
     assert torch.equal(model.embedding.lin.weight,
                        checkpoint['model']['embedding.lin.weight'])
 
@@ -89,7 +90,7 @@ def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
                               '--semi', '0.1', '--epochs', '2',
                               '--eval-every', '1', '--out', str(tmp_path)])
     printed = capsys.readouterr().out
-    assert 'train=10 ' in printed  # 1 of ~4 per class, 10 classes
+    assert 'train=17 ' in printed  # 1 of ~2.5 per class, 17 classes
     log = rows(tmp_path / 'finetune.csv')
     assert [r['epoch'] for r in log] == ['1', '2']
     assert all(r['val_top1'] != '' for r in log)

@@ -30,7 +30,7 @@ def is_image(path, fmt):
 
 
 def test_sequence_strip_and_gif(tmp_path):
-    x, _ = SyntheticSkeletons(10, 'coco', num_frames=6)[9]  # two persons
+    x, _ = SyntheticSkeletons(16, 'coco', num_frames=6)[15]  # handshake
     png = viz.plot_sequence(x, 'coco', tmp_path / 'a.png', num_frames=4)
     assert is_image(png, 'PNG')
     gif = viz.animate_sequence(x, 'coco', tmp_path / 'a.gif')

@@ -20,7 +20,7 @@ from .subsets import (
     label_fraction_indices,
     label_fraction_subset,
 )
-from .synthetic import ACTIONS, SyntheticSkeletons
+from .synthetic import ACTIONS, TWO_PERSON_ACTIONS, SyntheticSkeletons
 
 
 def load_dataset(path, benchmark: str, part: str, num_frames: int,
@@ -77,6 +77,7 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
 __all__ = [
     'SyntheticSkeletons',
     'ACTIONS',
+    'TWO_PERSON_ACTIONS',
     'NTURGBD',
     'PysklDataset',
     'NpzSkeletonDataset',
