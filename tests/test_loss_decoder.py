@@ -96,6 +96,34 @@ def test_decoder_remasking(remask):
     assert same == remask
 
 
+def test_decoder_position_tells_masked_joints_apart():
+    coco = get_skeleton('coco')
+    arm = list(coco.parts['left_arm'])  # elbow and wrist: a masked chain
+    h = torch.randn(4, 17, 16)
+    mask = torch.zeros(4, 17, dtype=torch.bool)
+    mask[:, arm] = True
+    mask[:, 5] = True  # and the shoulder: the wrist sees no visible joint
+    wrist = arm[-1]
+    plain = MAEDecoder(16, 3).eval()(h, coco.edge_index(), mask).x
+    # Without position: every masked joint whose neighbors are all masked
+    # decodes to the same vector, whatever the sample.
+    assert torch.allclose(plain[:, wrist], plain[0, wrist].expand(4, 3))
+    assert torch.allclose(plain[:, wrist], plain[:, arm[0]])
+    decoder = MAEDecoder(16, 3, num_joints=17).eval()
+    with torch.no_grad():
+        decoder.position.copy_(torch.randn(17, 16))
+    out = decoder(h, coco.edge_index(), mask).x
+    assert not torch.allclose(out[0, wrist], out[0, arm[0]])
+    # By hand: position added after re-masking, then the GIN layer.
+    z = decoder.proj(h).masked_fill(mask.unsqueeze(-1), 0) + decoder.position
+    A = coco.adjacency(self_loops=False)[0].to_dense()
+    expected = decoder.conv.nn(A @ z + (1 + decoder.conv.eps) * z)
+    assert torch.allclose(out, expected, atol=1e-5)
+    with pytest.raises(ValueError, match=r"embedding of 17 joints expects "
+                       r"\(\*, 17, 16\), got \(4, 25, 16\)"):
+        decoder(torch.randn(4, 25, 16), get_skeleton('ntu-rgb+d').edge_index())
+
+
 def test_decoder_edges_and_flat_input():
     edge_index = get_skeleton('coco').edge_index()
     decoder = MAEDecoder(16, 3, reconstruct_edges=True)

@@ -1,8 +1,9 @@
 import math
 from typing import NamedTuple, Optional
 
+import torch
 from torch import Tensor
-from torch.nn import Linear, Module
+from torch.nn import Linear, Module, Parameter
 from torch_geometric.typing import Adj
 
 from torch_skeleton_mae.nn.conv import SkeletonGCNConv
@@ -28,6 +29,12 @@ class MAEDecoder(Module):
     neighborhood, to reconstruct the masked joints' edges (an option: the
     paper's loss uses joint features only).
 
+    With :obj:`num_joints` set, a learnable per-joint embedding is added
+    after re-masking (as MAE adds position embeddings to its decoder's mask
+    tokens): when a whole body part is masked, its inner joints have no
+    visible neighbor, and without it they would all decode to the same
+    vector.
+
     Args:
         in_channels (int): Encoder output size :math:`D_h`.
         out_channels (int): Size of the reconstructed features.
@@ -35,6 +42,9 @@ class MAEDecoder(Module):
             (default: :obj:`True`)
         reconstruct_edges (bool, optional): Also return pair logits.
             (default: :obj:`False`)
+        num_joints (int, optional): Joints :obj:`V` of a per-joint
+            embedding added after re-masking (input :math:`(*, V, D_h)`);
+            :obj:`None` for none. (default: :obj:`None`)
         act (str, optional): Activation of the layer's MLP.
             (default: :obj:`"prelu"`)
         norm (str, optional): Normalization of the layer's MLP.
@@ -49,12 +59,15 @@ class MAEDecoder(Module):
     """
     def __init__(self, in_channels: int, out_channels: int,
                  remask: bool = True, reconstruct_edges: bool = False,
-                 act: str = 'prelu', norm: Optional[str] = 'batch'):
+                 num_joints: Optional[int] = None, act: str = 'prelu',
+                 norm: Optional[str] = 'batch'):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.remask = remask
         self.proj = Linear(in_channels, in_channels, bias=False)
+        self.position = (None if num_joints is None else
+                         Parameter(torch.empty(num_joints, in_channels)))
         self.conv = SkeletonGCNConv(in_channels, out_channels,
                                     hidden_channels=in_channels, act=act,
                                     norm=norm)
@@ -65,15 +78,24 @@ class MAEDecoder(Module):
     def reset_parameters(self):
         r"""Resets all learnable parameters of the module."""
         self.proj.reset_parameters()
+        if self.position is not None:
+            torch.nn.init.trunc_normal_(self.position, std=0.02)
         self.conv.reset_parameters()
         if self.edge_proj is not None:
             self.edge_proj.reset_parameters()
 
     def forward(self, h: Tensor, edge_index: Adj,
                 joint_mask: Optional[Tensor] = None) -> Reconstruction:
+        if self.position is not None and h.shape[-2:] != self.position.shape:
+            raise ValueError(
+                f'MAEDecoder: its embedding of {self.position.size(0)} joints '
+                f'expects (*, {self.position.size(0)}, '
+                f'{self.position.size(1)}), got {tuple(h.shape)}')
         h = self.proj(h)
         if self.remask and joint_mask is not None:
             h = h.masked_fill(joint_mask.unsqueeze(-1), 0.0)
+        if self.position is not None:
+            h = h + self.position
         aggregated = self.conv.aggregate_neighbors(h, edge_index)
         edge_logits = None
         if self.edge_proj is not None:

@@ -69,7 +69,8 @@ class SkeletonMAE(Module):
         edge_loss_weight (float, optional): Weight of the edge
             reconstruction term; :obj:`0` trains as the paper does.
             (default: :obj:`0.`)
-        joint_embedding (bool, optional): Learnable per-joint embedding.
+        joint_embedding (bool, optional): Learnable per-joint embeddings of
+            the encoder's input and of the decoder's (re-masked) input.
             (default: :obj:`True`)
         act (str, optional): Activation. (default: :obj:`"prelu"`)
         norm (str, optional): Normalization. (default: :obj:`"batch"`)
@@ -118,6 +119,7 @@ class SkeletonMAE(Module):
                                   num_layers, act=act, norm=norm)
         self.decoder = MAEDecoder(hidden_channels, in_channels, remask=remask,
                                   reconstruct_edges=edge_loss_weight > 0,
+                                  num_joints=V if joint_embedding else None,
                                   act=act, norm=norm)
         self.criterion = SkeletonMAELoss(beta, edge_loss_weight)
         self.register_buffer('edge_index', self.skeleton.edge_index(),
