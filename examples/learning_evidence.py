@@ -1,8 +1,10 @@
 r"""Does pre-training help? On the synthetic dataset, for several seeds:
 linear-probe top-1 of the pre-trained encoder vs a randomly initialized one
 (with all training labels and with 10% of them), and fine-tuning on 10% of
-the labels from the pre-trained encoder vs from scratch. Prints a table of
-means and standard deviations. A seed whose pre-training checkpoint is
+the labels from the pre-trained encoder vs from scratch; beside them, the
+linear probe of the input coordinates themselves, pooled per joint (what
+any encoder's features have to beat). Prints a table of means and standard
+deviations. A seed whose pre-training checkpoint is
 already complete in OUT is not pre-trained again.
 
     python examples/learning_evidence.py --seeds 0 1 2 --out runs/evidence
@@ -12,7 +14,39 @@ import json
 import statistics
 from pathlib import Path
 
-from torch_skeleton_mae.engine.protocols import finetune, linear_eval, pretrain
+import torch
+
+from torch_skeleton_mae.engine import extract_features, linear_probe, make_loader
+from torch_skeleton_mae.engine.protocols import (
+    finetune,
+    linear_eval,
+    load_data,
+    parse_args,
+    pretrain,
+)
+
+
+class InputCoordinates(torch.nn.Module):
+    r"""An identity "encoder": probing it probes the input itself."""
+    def encode(self, x):
+        return x
+
+
+def input_probe(argv):
+    r"""Top-1 of a linear probe of the input coordinates, mean and max over
+    frames and persons of every joint (the linear evaluation's data, flags
+    and classifier)."""
+    args = parse_args('linear', list(argv) + ['--random-init'])
+    train, val, _, _, num_classes, _ = load_data(args)
+    cpu = torch.device('cpu')
+    features = [
+        extract_features(InputCoordinates(), make_loader(
+            data, 256, cpu, train=False, num_workers=args.workers), cpu,
+                         per_joint=True) for data in (train, val)
+    ]
+    return linear_probe(*features, num_classes, epochs=args.epochs,
+                        lr=args.lr, weight_decay=args.weight_decay,
+                        seed=args.seed).top1
 
 
 def main(argv=None):
@@ -25,9 +59,9 @@ def main(argv=None):
     args, extra = parser.parse_known_args(argv)
     common = ['--workers', str(args.workers)] + extra
     scores = {k: [] for k in (
-        'probe_pretrained', 'probe_random', 'probe_semi_pretrained',
-        'probe_semi_random', 'finetune_semi_pretrained',
-        'finetune_semi_scratch')}
+        'probe_pretrained', 'probe_random', 'probe_input',
+        'probe_semi_pretrained', 'probe_semi_random', 'probe_semi_input',
+        'finetune_semi_pretrained', 'finetune_semi_scratch')}
     for seed in args.seeds:
         run = args.out / f'seed{seed}'
         checkpoint = run / 'pretrain' / 'last.pt'
@@ -36,7 +70,10 @@ def main(argv=None):
                                              str(run / 'pretrain')])
         scores['probe_pretrained'].append(result['probe'])
         scores['probe_random'].append(result['random_probe'])
+        scores['probe_input'].append(input_probe(common + ['--seed',
+                                                          str(seed)]))
         semi = ['--semi', str(args.semi), '--seed', str(seed)]
+        scores['probe_semi_input'].append(input_probe(common + semi))
         for name, encoder in (('pretrained', ['--pretrained',
                                               str(checkpoint)]),
                               ('random', ['--random-init'])):

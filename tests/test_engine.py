@@ -214,3 +214,8 @@ def test_extract_features_pools_present_joints_only():
     features, labels = extract_features(Identity(), loader, CPU)
     assert features.tolist() == [[1.5 - 5, 2 - 5], [4 - 5, 4 - 5]]
     assert labels.tolist() == [0, 1]
+    features, _ = extract_features(Identity(), loader, CPU, per_joint=True)
+    # (mean of joint 0, of joint 1, max of joint 0, of joint 1); a joint
+    # never present pools to 0 in both.
+    assert features.tolist() == [[1 - 5, 2 - 5, 1 - 5, 2 - 5],
+                                 [4 - 5, 0, 4 - 5, 0]]

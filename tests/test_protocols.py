@@ -1,4 +1,5 @@
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -95,8 +96,8 @@ def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
     assert [r['epoch'] for r in log] == ['1', '2']
     assert all(r['val_top1'] != '' for r in log)
     assert float(log[-1]['val_top1']) == pytest.approx(result['top1'])
-    # QUICK_SEMI schedule: warm-up 1 epoch at lr 0.05, then 0.05.
-    assert [float(r['lr']) for r in log] == [0.05, 0.05]
+    # QUICK_SEMI schedule: lr 0.1 * 16 / 128, the first 2 of 5 warm-up steps.
+    assert [float(r['lr']) for r in log] == pytest.approx([0.0025, 0.005])
     assert (tmp_path / 'finetune_eval.png').exists()
 
 
@@ -205,3 +206,20 @@ def test_synthetic_2d_layout_keeps_the_score_channel():
 def test_resume_without_checkpoint_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"'.*last\.pt' does not"):
         pretrain(TINY + ['--epochs', '1', '--resume', '--out', str(tmp_path)])
+
+
+def test_learning_evidence_example(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'learning_evidence', ROOT / 'examples' / 'learning_evidence.py')
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    table = example.main(['--seeds', '0', '--semi', '0.5', '--out',
+                          str(tmp_path)] + TINY + ['--epochs', '1'])
+    assert list(table) == [
+        'probe_pretrained', 'probe_random', 'probe_input',
+        'probe_semi_pretrained', 'probe_semi_random', 'probe_semi_input',
+        'finetune_semi_pretrained', 'finetune_semi_scratch'
+    ]
+    assert all(len(row['runs']) == 1 and 0 <= row['mean'] <= 1
+               for row in table.values())
+    assert json.loads((tmp_path / 'evidence.json').read_text()) == table

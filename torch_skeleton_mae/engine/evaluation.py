@@ -95,28 +95,38 @@ def evaluate(model: Module, loader: DataLoader, device: torch.device,
 
 
 @torch.no_grad()
-def extract_features(model: Module, loader: DataLoader,
-                     device: torch.device) -> Tuple[Tensor, Tensor]:
+def extract_features(model: Module, loader: DataLoader, device: torch.device,
+                     per_joint: bool = False) -> Tuple[Tensor, Tensor]:
     r"""Encodes every sequence with :obj:`model.encode` (no masking) and
-    pools it.
+    pools it over the present joints only (zero padding, absent persons and
+    missing frames are left out).
+
+    Args:
+        model (Module): Has :obj:`encode` mapping :obj:`(N, C, T, V, M)` to
+            :obj:`(N, D, T, V, M)`.
+        loader (DataLoader): Yields :obj:`(x, y)`.
+        device (torch.device): Where to encode.
+        per_joint (bool, optional): Pool over frames and persons only and
+            keep the joints apart (default: :obj:`False`: pool over joints
+            too).
 
     Returns:
-        Features :obj:`(num_samples, 2 * D_h)` (mean and max over the
-        present joints of all frames and persons: zero padding, absent
-        persons and missing frames are left out) and labels
+        Features :obj:`(num_samples, 2 * D)` (or :obj:`(num_samples,
+        2 * D * V)` with :obj:`per_joint`): the mean and the max, and labels
         :obj:`(num_samples,)`.
     """
     model.eval()
+    dims = (2, 4) if per_joint else (2, 3, 4)
     features, labels = [], []
     for x, y in tqdm(loader, desc='features', leave=False):
         x = x.to(device, non_blocking=True)
         h = model.encode(x)  # (N, D, T, V, M)
         present = (x != 0).any(dim=1, keepdim=True)  # (N, 1, T, V, M)
-        count = present.sum(dim=(2, 3, 4)).clamp(min=1)
-        mean = (h * present).sum(dim=(2, 3, 4)) / count
-        top = h.masked_fill(~present, float('-inf')).amax(dim=(2, 3, 4))
-        top = top.masked_fill(count == 0, 0.0)
-        features.append(torch.cat([mean, top], dim=1).cpu())
+        count = present.sum(dim=dims).clamp(min=1)
+        mean = (h * present).sum(dim=dims) / count
+        top = h.masked_fill(~present, float('-inf')).amax(dim=dims)
+        top = top.masked_fill(present.sum(dim=dims) == 0, 0.0)
+        features.append(torch.cat([mean, top], dim=1).flatten(1).cpu())
         labels.append(torch.as_tensor(y))
     return torch.cat(features), torch.cat(labels)
 
