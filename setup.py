@@ -29,7 +29,6 @@ setup(
     install_requires=install_requires,
     extras_require=extras_require,
     classifiers=[
-        'License :: OSI Approved :: MIT License',
         'Programming Language :: Python :: 3',
         'Topic :: Scientific/Engineering :: Artificial Intelligence',
     ],

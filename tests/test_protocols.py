@@ -223,3 +223,12 @@ def test_learning_evidence_example(tmp_path):
     assert all(len(row['runs']) == 1 and 0 <= row['mean'] <= 1
                for row in table.values())
     assert json.loads((tmp_path / 'evidence.json').read_text()) == table
+    # The table reports the runs' own evaluation files.
+    for row, report in (('probe_pretrained', 'pretrain/probe.json'),
+                        ('probe_random', 'pretrain/probe_random.json'),
+                        ('probe_semi_random',
+                         'probe_semi_random/linear_eval.json'),
+                        ('finetune_semi_pretrained',
+                         'finetune_semi_pretrained/finetune_eval.json')):
+        top1 = json.loads((tmp_path / 'seed0' / report).read_text())['top1']
+        assert table[row]['runs'] == [pytest.approx(top1)]
