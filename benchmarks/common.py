@@ -188,11 +188,23 @@ def median(values: List[float]) -> float:
     return statistics.median(values)
 
 
+def cpu_model() -> str:
+    r"""The CPU's model name (from ``/proc/cpuinfo`` where there is one)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
     r"""A one-line description of the machine and library versions."""
     import torch_geometric
     threads = torch.get_num_threads()
-    return (f'{platform.processor() or platform.machine()}, '
+    return (f'{cpu_model()} ({platform.machine()}), '
             f'{threads} threads, torch {torch.__version__}, '
             f'torch_geometric {torch_geometric.__version__}, '
             f'python {platform.python_version()}')

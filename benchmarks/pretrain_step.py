@@ -40,7 +40,7 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--compile', action='store_true',
-                        help='also time torch.compile of our model')
+                        help='also time torch.compile of ours and of stock')
     parser.add_argument('--json', default=None, help='write results here')
     parser.add_argument('--smoke', action='store_true',
                         help='tiny sizes, one repeat: checks it runs')
@@ -80,6 +80,8 @@ def variants(layout, args, device):
     steps = {name: make_step(m) for name, m in models.items()}
     if args.compile:
         steps['ours_compiled'] = make_step(torch.compile(ours))
+        steps['stock_pyg_compiled'] = make_step(
+            torch.compile(models['stock_pyg']))
     return steps, losses
 
 

@@ -7,6 +7,11 @@ from torch_geometric.data import Batch
 from torch_skeleton_mae.graph import Skeleton, get_skeleton
 
 
+def _is_compiling() -> bool:
+    compiler = getattr(torch, 'compiler', None)  # torch >= 2.3 has the flag
+    return bool(getattr(compiler, 'is_compiling', lambda: False)())
+
+
 def check_sequence(x: Tensor, skeleton: Skeleton, name: str = 'x') -> None:
     r"""Raises a :class:`ValueError` unless :obj:`x` is a sequence batch of
     shape :obj:`(N, C, T, V, M)` with :obj:`V` the joints of
@@ -27,7 +32,8 @@ def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton) -> Tensor:
         skeleton (Skeleton): The layout the model was built for.
 
     Raises:
-        ValueError: on a wrong shape, another layout's batch, or NaN / inf.
+        ValueError: on a wrong shape, another layout's batch, or NaN / inf
+            (the last not inside :func:`torch.compile`).
     """
     if isinstance(x, Batch):
         layout = getattr(x, 'skeleton', skeleton.name)
@@ -36,7 +42,9 @@ def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton) -> Tensor:
                              f"the model expects '{skeleton.name}'")
         x = from_frame_batch(x)
     check_sequence(x, skeleton)
-    if not bool(torch.isfinite(x).all()):
+    # The readers check their files; under torch.compile this data-dependent
+    # check would split the graph, so a compiled model skips it.
+    if not _is_compiling() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"'x' holds {int((~torch.isfinite(x)).sum())} NaN "
                          f"or inf values; expected finite joint features")
     return x

@@ -31,11 +31,13 @@ def scaled_cosine_error(pred: Tensor, target: Tensor,
     if beta < 1:
         raise ValueError(f"'beta' must be >= 1, got {beta}")
     error = (1 - F.cosine_similarity(pred, target, dim=-1)).pow(beta)
-    if mask is not None:
-        error = error[mask]
-    if error.numel() == 0:
-        return pred.sum() * 0.0
-    return error.mean()
+    if mask is None:
+        return error.mean()
+    # A weighted mean rather than error[mask]: no data-dependent shape, so
+    # torch.compile keeps the whole step in one graph.
+    mask = mask.expand_as(error)
+    total = torch.where(mask, error, 0.0).sum()
+    return total / mask.sum().clamp(min=1)
 
 
 def edge_reconstruction_error(logits: Tensor, adjacency: Tensor,
