@@ -46,6 +46,7 @@ def test_scaled_cosine_error_properties():
     empty = scaled_cosine_error(pred.requires_grad_(), target,
                                 torch.zeros(50, dtype=torch.bool))
     assert empty == 0 and empty.requires_grad
+    assert scaled_cosine_error(torch.zeros(0, 3), torch.zeros(0, 3)) == 0
     with pytest.raises(ValueError, match="'beta' must be >= 1"):
         scaled_cosine_error(pred, target, beta=0.5)
 

@@ -31,10 +31,10 @@ def scaled_cosine_error(pred: Tensor, target: Tensor,
     if beta < 1:
         raise ValueError(f"'beta' must be >= 1, got {beta}")
     error = (1 - F.cosine_similarity(pred, target, dim=-1)).pow(beta)
+    # A masked sum over a count rather than error[mask]: no data-dependent
+    # shape, so torch.compile keeps the whole step in one graph.
     if mask is None:
-        return error.mean()
-    # A weighted mean rather than error[mask]: no data-dependent shape, so
-    # torch.compile keeps the whole step in one graph.
+        mask = torch.ones_like(error, dtype=torch.bool)
     mask = mask.expand_as(error)
     total = torch.where(mask, error, 0.0).sum()
     return total / mask.sum().clamp(min=1)
