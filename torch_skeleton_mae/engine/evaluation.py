@@ -122,10 +122,10 @@ def extract_features(model: Module, loader: DataLoader, device: torch.device,
         x = x.to(device, non_blocking=True)
         h = model.encode(x)  # (N, D, T, V, M)
         present = (x != 0).any(dim=1, keepdim=True)  # (N, 1, T, V, M)
-        count = present.sum(dim=dims).clamp(min=1)
-        mean = (h * present).sum(dim=dims) / count
+        count = present.sum(dim=dims)
+        mean = (h * present).sum(dim=dims) / count.clamp(min=1)
         top = h.masked_fill(~present, float('-inf')).amax(dim=dims)
-        top = top.masked_fill(present.sum(dim=dims) == 0, 0.0)
+        top = top.masked_fill(count == 0, 0.0)
         features.append(torch.cat([mean, top], dim=1).flatten(1).cpu())
         labels.append(torch.as_tensor(y))
     return torch.cat(features), torch.cat(labels)
