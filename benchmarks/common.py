@@ -29,17 +29,17 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, Linear, Module, PReLU, Sequential
 from torch_geometric.nn import GINConv
 
-from torch_skeleton_mae.nn import GINEncoder, SkeletonGCNConv
+from torch_skeleton_mae.nn import GraphEncoder, SkeletonGCNConv
 
 
 def stock_mlp(conv: SkeletonGCNConv) -> Sequential:
     r"""A plain ``Linear, BatchNorm1d, PReLU, Linear`` with :obj:`conv`'s
     MLP weights."""
     mlp = conv.nn
-    stock = Sequential(
-        Linear(mlp.lin1.in_features, mlp.lin1.out_features),
-        BatchNorm1d(mlp.lin1.out_features), PReLU(),
-        Linear(mlp.lin2.in_features, mlp.lin2.out_features))
+    (hidden, in_channels), (out_channels, _) = (mlp.lin1.weight.shape,
+                                                mlp.lin2.weight.shape)
+    stock = Sequential(Linear(in_channels, hidden), BatchNorm1d(hidden),
+                       PReLU(), Linear(hidden, out_channels))
     for mine, theirs in zip((mlp.lin1, mlp.norm, mlp.act, mlp.lin2), stock):
         theirs.load_state_dict(mine.state_dict())
     return stock
@@ -47,18 +47,19 @@ def stock_mlp(conv: SkeletonGCNConv) -> Sequential:
 
 class BlockDiagonal:
     r"""The :obj:`edge_index` of :obj:`num_graphs` copies of a skeleton (a
-    frame :class:`Batch`'s), cached per graph count."""
+    frame :class:`Batch`'s), cached per graph count and device."""
     def __init__(self, edge_index: Tensor, num_nodes: int):
         self.edge_index, self.num_nodes = edge_index, num_nodes
-        self.cache: Dict[int, Tensor] = {}
+        self.cache: Dict[tuple, Tensor] = {}
 
-    def __call__(self, num_graphs: int) -> Tensor:
-        if num_graphs not in self.cache:
-            offsets = torch.arange(num_graphs, device=self.edge_index.device)
-            ei = self.edge_index.unsqueeze(1) + offsets.view(
+    def __call__(self, num_graphs: int, device: torch.device) -> Tensor:
+        key = (num_graphs, str(device))
+        if key not in self.cache:
+            offsets = torch.arange(num_graphs, device=device)
+            ei = self.edge_index.to(device).unsqueeze(1) + offsets.view(
                 1, -1, 1) * self.num_nodes
-            self.cache[num_graphs] = ei.reshape(2, -1)
-        return self.cache[num_graphs]
+            self.cache[key] = ei.reshape(2, -1)
+        return self.cache[key]
 
 
 def dense_aggregation_matrix(skeleton, device=None) -> Tensor:
@@ -82,7 +83,7 @@ class StockAggregation(Module):
     def forward(self, x: Tensor) -> Tensor:
         V = x.size(-2)
         flat = x.reshape(-1, x.size(-1))
-        out = self.gin(flat, self.blocks(flat.size(0) // V))
+        out = self.gin(flat, self.blocks(flat.size(0) // V, flat.device))
         return out.view_as(x)
 
 
@@ -98,22 +99,18 @@ class DenseAggregation(Module):
 
 class ReferenceConv(Module):
     r"""Stands in for a :class:`SkeletonGCNConv` (same weights, same
-    :obj:`aggregate_neighbors` / :obj:`nn` interface) with a stock-PyG or a
-    dense aggregation and a plain MLP on flat rows."""
+    static-graph forward) with a stock-PyG or a dense aggregation and a
+    plain MLP on flat rows."""
+    supports_static_graph = True
+
     def __init__(self, conv: SkeletonGCNConv, aggregation: Module):
         super().__init__()
         self.aggregation = aggregation
         self.mlp = stock_mlp(conv)
 
-    def aggregate_neighbors(self, x: Tensor, edge_index=None,
-                            edge_weight=None) -> Tensor:
-        return self.aggregation(x)
-
-    def nn(self, x: Tensor) -> Tensor:
-        return self.mlp(x.reshape(-1, x.size(-1))).view(*x.shape[:-1], -1)
-
     def forward(self, x: Tensor, edge_index=None, edge_weight=None) -> Tensor:
-        return self.nn(self.aggregate_neighbors(x))
+        out = self.aggregation(x)
+        return self.mlp(out.reshape(-1, out.size(-1))).view(*x.shape[:-1], -1)
 
 
 def reference_model(model: Module, kind: str) -> Module:
@@ -133,7 +130,7 @@ def reference_model(model: Module, kind: str) -> Module:
         return ReferenceConv(conv, aggregation)
 
     for module in list(model.modules()):
-        if isinstance(module, GINEncoder):
+        if isinstance(module, GraphEncoder):
             module.convs = torch.nn.ModuleList(make(c) for c in module.convs)
         if isinstance(getattr(module, 'conv', None), SkeletonGCNConv):
             module.conv = make(module.conv)

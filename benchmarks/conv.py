@@ -56,8 +56,8 @@ def adjacencies(skeleton, graphs):
         'edge_index (dense path)': ('static', edge_index),
         'torch.sparse CSR': ('static', torch.sparse_coo_tensor(
             edge_index.flip(0), value, (V, V)).to_sparse_csr()),
-        'edge_index (flat Batch)': ('flat', BlockDiagonal(edge_index,
-                                                          V)(graphs)),
+        'edge_index (flat Batch)': ('flat', BlockDiagonal(edge_index, V)(
+            graphs, edge_index.device)),
     }
     if importlib.util.find_spec('torch_sparse'):
         from torch_sparse import SparseTensor
@@ -80,7 +80,7 @@ def main(argv=None):
             stock = GINConv(stock_mlp(conv))
             x = torch.randn(graphs, V, channels, requires_grad=True)
             flat = x.detach().reshape(-1, channels).requires_grad_()
-            block = BlockDiagonal(skeleton.edge_index(), V)(graphs)
+            block = BlockDiagonal(skeleton.edge_index(), V)(graphs, x.device)
 
             def run(fn, inp):
                 def step():

@@ -59,7 +59,7 @@ def main(argv=None):
     needed = args.batch_size * (args.batches + 2)
     for layout in ('ntu-rgb+d', 'coco'):
         data = SyntheticSkeletons(needed, layout, args.frames)
-        data.transform = T.CenterSequence(layout, data.num_coords)
+        data.transform = T.CenterSequence(layout)
         rows.append(dict(dataset=f'synthetic {layout}',
                          samples_per_s=rate(data, args.batch_size,
                                             args.workers, args.batches,

@@ -37,14 +37,14 @@ def input_probe(argv):
     frames and persons of every joint (the linear evaluation's data, flags
     and classifier)."""
     args = parse_args('linear', list(argv) + ['--random-init'])
-    train, val, _, _, num_classes, _ = load_data(args)
+    data = load_data(args)
     cpu = torch.device('cpu')
     features = [
         extract_features(InputCoordinates(), make_loader(
-            data, 256, cpu, train=False, num_workers=args.workers), cpu,
-                         per_joint=True) for data in (train, val)
+            part, 256, cpu, train=False, num_workers=args.workers), cpu,
+                         per_joint=True) for part in (data.train, data.val)
     ]
-    return linear_probe(*features, num_classes, epochs=args.epochs,
+    return linear_probe(*features, data.num_classes, epochs=args.epochs,
                         lr=args.lr, weight_decay=args.weight_decay,
                         seed=args.seed).top1
 

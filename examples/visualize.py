@@ -33,8 +33,10 @@ def main(argv=None):
     model.eval()
     layout = model.skeleton.name
     frames = int(checkpoint.get('args', {}).get('frames', 32))
-    data = SyntheticSkeletons(args.samples, layout, frames, seed=0)
-    data.transform = T.CenterSequence(layout, data.num_coords)
+    layout_coords = model.skeleton.coords
+    data = SyntheticSkeletons(args.samples, layout, frames, seed=0,
+                              score=model.in_channels > layout_coords)
+    data.transform = T.CenterSequence(layout)
     written = []
     solo = next(i for i in range(len(data))
                 if ACTIONS[data[i][1]] != 'handshake')
@@ -53,8 +55,9 @@ def main(argv=None):
     with torch.no_grad():
         out = model(x, generator=torch.Generator().manual_seed(0))
     written.append(viz.plot_reconstruction(
-        x[0], out.reconstruction[0], out.joint_mask[0], layout,
-        args.out / 'reconstruction.png'))
+        x[0], model.coordinates(out.reconstruction)[0], out.joint_mask[0],
+        layout, args.out / 'reconstruction.png',
+        rescale=model.target == 'input'))
     logs = sorted(args.run.glob('*.csv'))
     logs = [p for p in logs if p.stem in ('pretrain', 'finetune', 'train')]
     if logs:

@@ -1,7 +1,14 @@
 import pytest
 import torch
+from torch.nn import Linear as Lin
 from torch.nn import ReLU
+from torch.nn import Sequential as Seq
 from torch_geometric.nn import Sequential, global_add_pool
+from torch_geometric.utils import (
+    to_torch_coo_tensor,
+    to_torch_csc_tensor,
+    to_torch_csr_tensor,
+)
 
 from conftest import HAS_TORCH_SPARSE
 from torch_skeleton_mae.graph import get_skeleton
@@ -125,9 +132,23 @@ def test_gradients_flow_and_reset():
 
 def test_repr():
     assert str(SkeletonGCNConv(3, 64)) == (
-        'SkeletonGCNConv(3, 64, eps=0, train_eps=False)')
-    assert str(SkeletonGCNConv(2, 8, eps=0.5, train_eps=True)) == (
-        'SkeletonGCNConv(2, 8, eps=0.5, train_eps=True)')
+        "SkeletonGCNConv(nn=NodeMLP(3, 64, 64, act='prelu', norm='batch'), "
+        "eps=0, train_eps=False, aggr='add')")
+    assert str(SkeletonGCNConv(2, 8, hidden_channels=16, eps=0.5,
+                               train_eps=True, act='relu', norm=None,
+                               aggr='mean')) == (
+        "SkeletonGCNConv(nn=NodeMLP(2, 16, 8, act='relu', norm=None), "
+        "eps=0.5, train_eps=True, aggr='mean')")
+    assert str(SkeletonGCNConv(2, 8, mlp_layers=1)) == (
+        "SkeletonGCNConv(nn=NodeMLP(2, 8, num_layers=1), eps=0, "
+        "train_eps=False, aggr='add')")
+    nn = Seq(Lin(16, 32), ReLU(), Lin(32, 32))
+    assert str(SkeletonGCNConv(nn=nn)) == (
+        'SkeletonGCNConv(nn=Sequential(\n'
+        '  (0): Linear(in_features=16, out_features=32, bias=True)\n'
+        '  (1): ReLU()\n'
+        '  (2): Linear(in_features=32, out_features=32, bias=True)\n'
+        "), eps=0, train_eps=False, aggr='add')")
 
 
 def test_compile_equals_eager():
@@ -158,3 +179,170 @@ def test_drops_into_pyg_sequential_on_any_graph():
     assert out.shape == (2, 16)
     with pytest.raises(ValueError, match='num_layers 1 or 2'):
         SkeletonGCNConv(5, 16, mlp_layers=3)
+
+
+def reference(x_src, x_dst, edge_index, eps, aggr):
+    """GIN's update before the MLP, by a loop over targets: the aggregation
+    of each target's in-neighbors plus (1 + eps) x_dst (absent for None)."""
+    out = torch.zeros(x_dst.size(0) if x_dst is not None else
+                      int(edge_index[1].max()) + 1, x_src.size(-1))
+    for i in range(out.size(0)):
+        msgs = x_src[edge_index[0, edge_index[1] == i]]
+        if len(msgs):
+            out[i] = {'add': msgs.sum(0), 'mean': msgs.mean(0),
+                      'max': msgs.max(0).values}[aggr]
+    return out if x_dst is None else out + (1 + eps) * x_dst
+
+
+def target_major(edge_index, size):
+    """The PyG adjacency types of one graph, target-major (adj_t), as
+    PyG's conv tests build them: torch.sparse COO / CSR / CSC and the
+    SparseTensor when installed."""
+    out = {'coo': to_torch_coo_tensor(edge_index, size=size).t(),
+           'csr': to_torch_csc_tensor(edge_index, size=size).t(),
+           'csc': to_torch_csr_tensor(edge_index, size=size).t()}
+    if HAS_TORCH_SPARSE:
+        from torch_sparse import SparseTensor
+        out['SparseTensor'] = SparseTensor.from_edge_index(
+            edge_index, sparse_sizes=size).t()
+    return out
+
+
+@pytest.mark.parametrize('aggr', ['add', 'mean', 'max'])
+def test_pyg_contract_every_adjacency_size_and_aggr(aggr):
+    x1 = torch.randn(4, 16)
+    edge_index = torch.tensor([[0, 1, 2, 3, 1], [0, 0, 1, 1, 3]])
+    conv = SkeletonGCNConv(16, 32, eps=0.3, aggr=aggr).eval()
+    out = conv(x1, edge_index)
+    assert out.size() == (4, 32)
+    expected = conv.nn(reference(x1, x1, edge_index, 0.3, aggr))
+    assert torch.allclose(out, expected, atol=1e-5)
+    assert torch.allclose(conv(x1, edge_index, size=(4, 4)), out, atol=1e-5)
+    for name, adj_t in target_major(edge_index, (4, 4)).items():
+        if aggr == 'max' and name == 'csc':
+            continue  # torch.sparse has no max-reduction for CSC here
+        assert torch.allclose(conv(x1, adj_t), out, atol=1e-5), name
+
+
+@pytest.mark.parametrize('aggr', ['add', 'mean', 'max'])
+def test_bipartite(aggr):
+    x1, x2 = torch.randn(4, 16), torch.randn(2, 16)
+    edge_index = torch.tensor([[0, 1, 2, 3], [0, 0, 1, 1]])
+    conv = SkeletonGCNConv(16, 32, eps=0.1, aggr=aggr).eval()
+    out1 = conv((x1, x2), edge_index)
+    assert out1.size() == (2, 32)
+    assert torch.allclose(out1, conv.nn(
+        reference(x1, x2, edge_index, 0.1, aggr)), atol=1e-5)
+    assert torch.allclose(conv((x1, x2), edge_index, size=(4, 2)), out1,
+                          atol=1e-5)
+    out2 = conv((x1, None), edge_index, size=(4, 2))
+    assert out2.size() == (2, 32)
+    assert torch.allclose(out2, conv.nn(
+        reference(x1, None, edge_index, 0.1, aggr)), atol=1e-5)
+    for name, adj_t in target_major(edge_index, (4, 2)).items():
+        if aggr == 'max' and name == 'csc':
+            continue
+        assert torch.allclose(conv((x1, x2), adj_t), out1, atol=1e-5), name
+        assert torch.allclose(conv((x1, None), adj_t), out2, atol=1e-5), name
+    # Static-graph bipartite features (*, V_s, C) -> (*, V_t, C).
+    xs, xt = torch.randn(3, 4, 16), torch.randn(3, 2, 16)
+    static = conv((xs, xt), edge_index)
+    assert static.shape == (3, 2, 32)
+    for b in range(3):
+        assert torch.allclose(static[b], conv((xs[b], xt[b]), edge_index),
+                              atol=1e-5)
+    with pytest.raises(ValueError, match='one size; got 16 and 8'):
+        conv((x1, torch.randn(2, 8)), edge_index)
+
+
+@pytest.mark.parametrize('aggr', ['add', 'mean', 'max'])
+def test_static_graph_on_any_graph_every_aggr(aggr):
+    """(B, N, C) on a random (non-skeleton) graph equals a flat batch of B
+    copies, for each aggregation: the dense path must not sum where the
+    layer was asked to average or take the maximum."""
+    n, B = 12, 5
+    edge_index = random_graph(n, 40)
+    conv = SkeletonGCNConv(6, 8, eps=0.2, aggr=aggr, norm=None).eval()
+    x = torch.randn(B, n, 6)
+    flat_edges = torch.cat([edge_index + b * n for b in range(B)], dim=1)
+    flat = conv(x.reshape(-1, 6), flat_edges).view(B, n, 8)
+    assert torch.allclose(conv(x, edge_index), flat, atol=1e-5)
+    assert conv.takes_dense_path((x, x), edge_index) == (aggr == 'add')
+    expected = torch.stack([conv.nn(reference(x[b], x[b], edge_index, 0.2,
+                                              aggr)) for b in range(B)])
+    assert torch.allclose(flat, expected, atol=1e-5)
+
+
+def test_fast_path_refuses_edges_outside_the_graph():
+    conv = SkeletonGCNConv(3, 8)
+    x = torch.randn(4, 17, 3)
+    for bad in ([[0, 17], [1, 0]], [[0, -1], [1, 0]]):
+        with pytest.raises(ValueError, match='outside \\[0, 17\\)'):
+            conv(x, torch.tensor(bad))
+
+
+def test_lazy_in_channels_and_ready_nn():
+    conv = SkeletonGCNConv(-1, 32)
+    edge_index = torch.tensor([[0, 1, 2, 3], [0, 0, 1, 1]])
+    assert conv(torch.randn(4, 7), edge_index).shape == (4, 32)
+    assert str(conv).startswith('SkeletonGCNConv(nn=NodeMLP(7, 32, 32,')
+    conv.reset_parameters()  # an initialized lazy layer resets as usual
+    nn = Seq(Lin(16, 32), ReLU(), Lin(32, 32))
+    conv = SkeletonGCNConv(nn=nn, train_eps=True)
+    x = torch.randn(4, 16)
+    expected = nn(reference(x, x, edge_index, 0.0, 'add'))
+    assert torch.allclose(conv(x, edge_index), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="needs 'out_channels' or a ready"):
+        SkeletonGCNConv(16)
+    with pytest.raises(ValueError, match='cannot apply to a given'):
+        SkeletonGCNConv(nn=nn, norm=None)
+
+
+def test_to_hetero_forward_and_backward():
+    import torch_geometric.transforms as T
+    from torch_geometric.datasets import FakeHeteroDataset
+    from torch_geometric.nn import Linear, to_hetero
+
+    class GNN(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = Linear(-1, 16)
+            self.conv1 = SkeletonGCNConv(-1, 32)
+            self.conv2 = SkeletonGCNConv(-1, 8, aggr='mean')
+
+        def forward(self, x, edge_index):
+            x = self.lin(x)
+            x = self.conv1(x, edge_index).relu()
+            return self.conv2(x, edge_index)
+
+    # Reverse edges, so that every node type receives messages.
+    data = FakeHeteroDataset(num_graphs=1, avg_num_nodes=20,
+                             transform=T.ToUndirected())[0]
+    model = to_hetero(GNN(), data.metadata(), aggr='sum')
+    out = model(data.x_dict, data.edge_index_dict)
+    targets = {t for _, _, t in data.edge_types}
+    assert set(out) == targets
+    for node_type in targets:
+        assert out[node_type].shape == (data[node_type].num_nodes, 8)
+    sum(o.sum() for o in out.values()).backward()
+    grads = [p.grad for p in model.parameters()]
+    assert grads and all(g is not None for g in grads)
+
+
+@pytest.mark.skipif(not HAS_TORCH_SPARSE,
+                    reason='NeighborLoader needs torch-sparse or pyg-lib')
+def test_neighbor_loader_mini_batches():
+    from torch_geometric.data import Data
+    from torch_geometric.loader import NeighborLoader
+    n = 60
+    data = Data(x=torch.randn(n, 8), edge_index=random_graph(n, 240))
+    conv = SkeletonGCNConv(8, 16, norm=None).eval()
+    full = conv(data.x, data.edge_index)
+    loader = NeighborLoader(data, num_neighbors=[-1], batch_size=16)
+    seen = 0
+    for batch in loader:
+        out = conv(batch.x, batch.edge_index)[:batch.batch_size]
+        assert torch.allclose(out, full[batch.n_id[:batch.batch_size]],
+                              atol=1e-5)
+        seen += batch.batch_size
+    assert seen == n

@@ -154,9 +154,14 @@ def test_pyskl_2d_and_3d(tmp_path):
     assert train.skeleton.name == 'coco' and len(train) == 4
     x, label = train[1]
     ann = data['annotations'][1]
-    assert x.shape == (3, 6, 17, 2) and label == 1
-    assert torch.equal(x[:2, ..., :2], torch.from_numpy(
+    assert x.shape == (2, 6, 17, 2) and label == 1  # the paper's (x, y)
+    assert torch.equal(x[..., :2], torch.from_numpy(
         ann['keypoint']).permute(3, 1, 2, 0))
+    assert train.pixel_noise == 1.0
+    scored = PysklDataset(tmp_path / 'ntu60_hrnet.pkl', 'xsub_train',
+                          score=True)
+    x = scored[1][0]
+    assert x.shape == (3, 6, 17, 2)
     assert torch.equal(x[2, ..., :2], torch.from_numpy(
         ann['keypoint_score']).permute(1, 2, 0))
     assert (train[0][0][..., 1] == 0).all()  # one person, padded
@@ -220,7 +225,11 @@ def test_npz(tmp_path):
 def test_synthetic(layout, V):
     data = SyntheticSkeletons(40, layout, num_frames=16, seed=3)
     x, label = data[5]
-    assert x.shape == (3, 16, V, 2) and 0 <= label < 17
+    C = 3 if layout == 'ntu-rgb+d' else 2  # xyz, or the xy of 2D layouts
+    assert x.shape == (C, 16, V, 2) and 0 <= label < 17
+    if C == 2:
+        scored = SyntheticSkeletons(40, layout, 16, seed=3, score=True)[5][0]
+        assert torch.equal(scored[:2], x) and scored.shape[0] == 3
     assert torch.equal(x, SyntheticSkeletons(400, layout, 16, seed=3)[5][0])
     assert not torch.equal(x, SyntheticSkeletons(40, layout, 16, seed=4)[5][0])
     assert torch.isfinite(x).all()
@@ -233,7 +242,7 @@ def test_synthetic(layout, V):
     assert len(pairs) == 4
     assert all((data[i][0][..., 1] != 0).any() for i in pairs)
     batch = next(iter(DataLoader(data, batch_size=8)))
-    assert batch[0].shape == (8, 3, 16, V, 2)
+    assert batch[0].shape == (8, C, 16, V, 2)
     assert to_frame_batch(batch[0], layout).num_graphs == 8 * 2 * 16
 
 
@@ -279,10 +288,25 @@ def test_transforms():
     bone = T.JointToBone('ntu-rgb+d')(centered)
     assert torch.equal(bone[:, :, 20], torch.zeros(3, 10, 2))
     assert torch.allclose(bone[:, :, 3], centered[:, :, 3] - centered[:, :, 2])
-    motion = T.ToMotion()(x)
+    motion = T.ToMotion('ntu-rgb+d')(x)
     assert torch.equal(motion[:, 3], x[:, 4] - x[:, 3])
     with pytest.raises(ValueError, match=r'\(C, T, V, M\), got \(10, 25\)'):
-        T.ToMotion()(torch.zeros(10, 25))
+        T.ToMotion('ntu-rgb+d')(torch.zeros(10, 25))
+
+
+def test_bone_and_motion_keep_a_2d_score_a_score():
+    """The layout says which channels are coordinates: a COCO score is
+    averaged (as pyskl does), never differenced into negative values."""
+    from torch_skeleton_mae import transforms as T
+    x = torch.rand(3, 5, 17, 1) + 0.1  # x, y, score > 0
+    bone = T.JointToBone('coco')(x)
+    parent = T.JointToBone('coco').parent
+    assert torch.allclose(bone[:2], x[:2] - x[:2, :, parent])
+    assert torch.allclose(bone[2], (x[2] + x[2, :, parent]) / 2)
+    motion = T.ToMotion('coco')(x)
+    assert torch.allclose(motion[:2, :4], x[:2, 1:] - x[:2, :4])
+    assert torch.allclose(motion[2, :4], (x[2, 1:] + x[2, :4]) / 2)
+    assert (bone[2] > 0).all() and (motion[2, :4] > 0).all()
 
 
 def test_prenormalize3d_canonical_view():

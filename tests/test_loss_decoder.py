@@ -4,6 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from torch_geometric.nn import GCNConv, SAGEConv
+
+from torch_skeleton_mae.data import to_frame_batch
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import (
     MAEDecoder,
@@ -134,5 +137,25 @@ def test_decoder_edges_and_flat_input():
     flat = MAEDecoder(16, 3)(torch.randn(34, 16),
                              torch.cat([edge_index, edge_index + 17], 1))
     assert flat.x.shape == (34, 3)
-    assert str(decoder) == ('MAEDecoder(16, 3, remask=True, '
-                            'reconstruct_edges=True)')
+    assert str(decoder) == (
+        "MAEDecoder(16, 3, remask=True, reconstruct_edges=True, "
+        "conv=SkeletonGCNConv(nn=NodeMLP(16, 16, 3, act='prelu', "
+        "norm='batch'), eps=0, train_eps=False, aggr='add'))")
+
+
+@pytest.mark.parametrize('conv', ['gcn', 'gat', GCNConv(16, 3),
+                                  SAGEConv(16, 3)])
+def test_any_pyg_conv_stands_in_for_the_decoder_layer(conv):
+    """The decoder calls its layer only through the public forward: on
+    (*, V, C) features a PyG conv sees one block-diagonal batch, and the
+    result equals running it on a flat PyG Batch of the same frames."""
+    coco = get_skeleton('coco')
+    decoder = MAEDecoder(16, 3, conv=conv).eval()
+    h = torch.randn(4, 17, 16)
+    mask = torch.rand(4, 17) < 0.3
+    out = decoder(h, coco.edge_index(), mask).x
+    assert out.shape == (4, 17, 3)
+    z = decoder.proj(h).masked_fill(mask.unsqueeze(-1), 0)
+    batch = to_frame_batch(z.permute(2, 0, 1)[None, ..., None], coco)
+    expected = decoder.conv(batch.x, batch.edge_index)
+    assert torch.allclose(out, expected.view(4, 17, 3), atol=1e-5)

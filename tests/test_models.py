@@ -1,8 +1,11 @@
 import pytest
 import torch
 
+from torch_geometric.nn import SAGEConv
+
 from torch_skeleton_mae.data import to_frame_batch
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.nn.models.skeleton_mae import direction_spread
 
 
 def sequences(N=4, C=3, T=8, V=17, M=2):
@@ -49,11 +52,13 @@ def test_pretraining_step_compiles_to_one_graph(monkeypatch):
 
 
 def test_output_and_loss_mask():
-    model = SkeletonMAE('coco', in_channels=3, num_masked_parts=2)
+    model = SkeletonMAE('coco', in_channels=3, mask='random-parts:2',
+                        target='input')
     x = sequences()
     x[0, :, 3] = 0  # a missing frame
     out = model(x)
     assert out.reconstruction.shape == x.shape
+    assert torch.equal(out.target, x)
     assert out.joint_mask.shape == (4, 8, 17, 2)
     # The same parts in every frame of a person.
     assert (out.joint_mask == out.joint_mask[:, :1]).all()
@@ -105,8 +110,95 @@ def test_edge_options():
     assert SkeletonMAE('coco', 3).decoder.edge_proj is None
 
 
+def test_paper_defaults():
+    """SkeletonMAE('coco', 2): (x, y) input, regions V3 + V5 (right arm,
+    right leg) masked in every sample, the embedded joints as the target
+    (Eq. 2), a GIN encoder of 3 layers, no per-joint embedding."""
+    model = SkeletonMAE('coco', 2)
+    x = sequences(C=2)
+    out = model(x)
+    expected = torch.zeros(17, dtype=torch.bool)
+    expected[[8, 10, 14, 16]] = True
+    assert torch.equal(out.joint_mask, expected.view(1, 1, 17, 1).expand(
+        4, 8, 17, 2))
+    assert out.reconstruction.shape == out.target.shape == (4, 64, 8, 17, 2)
+    projected = model.embedding.project(x.permute(0, 4, 2, 3, 1))
+    assert torch.allclose(out.target, projected.permute(0, 4, 2, 3, 1))
+    assert not out.target.requires_grad  # stop-gradient on the target
+    assert model.embedding.position is None
+    assert model.decoder.position is None
+    assert model.encoder.conv == 'gin' and model.encoder.num_layers == 3
+    assert repr(model) == (
+        "SkeletonMAE('coco', in_channels=2, hidden_channels=64, "
+        "num_layers=3, encoder='gin', mask='parts:right_arm,right_leg', "
+        "target='embedding')")
+    literal = SkeletonMAE('coco', 2, stop_target_grad=False)
+    assert literal(x).target.requires_grad
+
+
+def test_direction_spread_by_hand():
+    mask = torch.ones(2, dtype=torch.bool)
+    same = torch.tensor([[1.0, 0.0], [3.0, 0.0]])
+    opposite = torch.tensor([[1.0, 0.0], [-2.0, 0.0]])
+    square = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert direction_spread(same, mask) == 0
+    assert direction_spread(opposite, mask) == 1
+    assert torch.isclose(direction_spread(square, mask), torch.tensor(0.5))
+    # Only the masked rows count.
+    assert direction_spread(opposite, torch.tensor([True, False])) == 0
+
+
+@pytest.mark.parametrize('encoder', ['gin', 'gcn', 'gat', SAGEConv])
+def test_every_encoder_trains_and_loads_into_strl(encoder):
+    model = SkeletonMAE('coco', 2, encoder=encoder)
+    x = sequences(C=2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(3):
+        out = model(x)
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        losses.append(out.loss.item())
+    assert losses[-1] < losses[0]
+    for name, p in model.encoder.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    strl = STRL('coco', 2, num_classes=5, encoder=encoder)
+    strl.load_pretrained(model)
+    for layer in strl.layers:
+        for key, value in layer.encoder.state_dict().items():
+            assert torch.equal(value, model.encoder.state_dict()[key]), key
+    assert strl(x).shape == (4, 5)
+    # The config names the conv so that a checkpoint rebuilds the model.
+    rebuilt = SkeletonMAE(**model.config)
+    rebuilt.load_state_dict(model.state_dict())
+
+
+def test_strl_person_pooling():
+    """Eq. 3 pools each person's joints; person_interaction=True pools the
+    joints of both persons of a frame."""
+    x = sequences(N=2)
+    x2 = x.clone()
+    x2[..., 1] = torch.randn_like(x2[..., 1])  # change person 1 only
+    for interaction in (False, True):
+        torch.manual_seed(0)
+        model = STRL('coco', 3, num_classes=5, num_layers=1,
+                     person_interaction=interaction).eval()
+        layer = model.layers[0]
+        h = [model.embedding(v.permute(0, 4, 2, 3, 1)) for v in (x, x2)]
+        present = torch.ones(2, 2, dtype=torch.bool)
+        out = [layer(v, model.edge_index, present) for v in h]
+        same_person0 = torch.allclose(out[0][:, 0], out[1][:, 0])
+        assert same_person0 != interaction
+
+
 def test_bad_input():
     model = SkeletonMAE('coco', in_channels=3)
+    with pytest.raises(ValueError, match=r"takes 3 channels per joint, the "
+                                         r"batch has 2"):
+        model(torch.randn(2, 2, 8, 17, 1))
+    with pytest.raises(ValueError, match=r"takes 3 channels per joint"):
+        STRL('coco', 3, num_classes=2)(torch.randn(2, 2, 8, 17, 1))
     x = sequences()
     x[0, 0, 0, 0, 0] = float('nan')
     with pytest.raises(ValueError, match='1 NaN or inf'):

@@ -46,7 +46,7 @@ def test_pretrain_end_to_end(pretrained):
                for r in log)
     checkpoint = load_checkpoint(out / 'last.pt')
     assert checkpoint['epoch'] == 2 and checkpoint['args']['samples'] == 60
-    assert checkpoint['config']['skeleton'] == 'ntu-rgb+d'
+    assert checkpoint['config']['skeleton'] == 'coco'
     assert not list(out.glob('.*.tmp*'))  # written atomically
     assert list((out / 'tensorboard').glob('events.out.tfevents.*'))
     probe = json.loads((out / 'probe.json').read_text())
@@ -54,7 +54,7 @@ def test_pretrain_end_to_end(pretrained):
     assert len(probe['per_class']) == len(ACTIONS) == 17
     assert (out / 'probe.png').stat().st_size > 0
     assert (out / 'probe.csv').read_text().count('\n') == 17
-    model = STRL('ntu-rgb+d', 3, 17).load_pretrained(out / 'last.pt')
+    model = STRL('coco', 2, 17).load_pretrained(out / 'last.pt')
     assert torch.equal(model.embedding.lin.weight,
                        checkpoint['model']['embedding.lin.weight'])
 
@@ -79,10 +79,10 @@ def test_linear_eval(pretrained, tmp_path):
 
 def test_linear_eval_refuses_another_layout(pretrained, tmp_path):
     out, _ = pretrained
-    with pytest.raises(ValueError, match=r"trained on layout 'ntu-rgb\+d' "
-                       r"with 3 channels, the data has 'coco'"):
+    with pytest.raises(ValueError, match=r"trained on layout 'coco' with 2 "
+                       r"channels, the data has 'ntu-rgb\+d' with 3"):
         linear_eval(TINY + ['--pretrained', str(out / 'last.pt'),
-                            '--layout', 'coco', '--out', str(tmp_path)])
+                            '--layout', 'ntu-rgb+d', '--out', str(tmp_path)])
 
 
 def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
@@ -158,7 +158,7 @@ def test_ddp_two_gloo_processes_keep_replicas_in_sync(tmp_path):
         context, device = init_distributed()
         torch.manual_seed(0)
         data = SyntheticSkeletons(32, 'coco', num_frames=8)
-        model = SkeletonMAE('coco', 3)
+        model = SkeletonMAE('coco', 2)
         loader = make_loader(data, 8, device, context=context)
         seen = [i for i in loader.sampler]
         trainer = Trainer(model, MAEObjective(),
@@ -188,18 +188,22 @@ def test_torchrun_launches_the_example(tmp_path):
     assert done.stdout.count('pre-training done') == 1  # rank 0 only
     assert 'processes=2' in done.stdout
     assert len(rows(tmp_path / 'pretrain.csv')) == 1
-    model = SkeletonMAE('ntu-rgb+d', 3)
+    model = SkeletonMAE('coco', 2)
     load_checkpoint(tmp_path / 'last.pt', model)
 
 
-def test_synthetic_2d_layout_keeps_the_score_channel():
-    args = parse_args('pretrain', ['--layout', 'coco', '--samples', '20',
-                                   '--frames', '4'])
+def test_synthetic_2d_input_is_xy_and_score_on_request():
     from torch_skeleton_mae.engine.protocols import load_data
-    train, _, layout, channels, _, _ = load_data(args)
-    assert (layout, channels) == ('coco', 3)
+    tiny = ['--layout', 'coco', '--samples', '20', '--frames', '4']
+    data = load_data(parse_args('pretrain', tiny))
+    assert (data.layout, data.channels) == ('coco', 2)  # the paper's (x, y)
+    assert data.pixel_noise == 0.01
+    data = load_data(parse_args('pretrain', tiny + ['--score']))
+    assert (data.layout, data.channels) == ('coco', 3)
+    train = data.train
     raw = train.generate(int(train.indices[0]))[0]  # (M, T, V, C)
     x = train[0][0]
+    # Centering moves the coordinates, never the score.
     assert torch.equal(x[2], torch.from_numpy(raw[..., 2]).permute(1, 2, 0))
 
 

@@ -1,4 +1,5 @@
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,16 @@ from torch_skeleton_mae.engine.protocols import pretrain  # noqa: E402
 from torch_skeleton_mae.nn import SkeletonMAE  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
+HAS_TORCH_SPARSE = importlib.util.find_spec('torch_sparse') is not None
 
 
 def load_example(name):
     spec = importlib.util.spec_from_file_location(name, ROOT / 'examples' /
                                                   f'{name}.py')
     module = importlib.util.module_from_spec(spec)
+    # Registered like an imported module: PyG's Sequential generates its
+    # forward in the namespace of the module that builds it.
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -44,11 +49,16 @@ def test_sequence_strip_and_gif(tmp_path):
 def test_reconstruction_curves_and_embedding(tmp_path):
     x = torch.stack([SyntheticSkeletons(4, num_frames=8)[i][0]
                      for i in range(4)])
-    out = SkeletonMAE('ntu-rgb+d', 3)(x)
-    path = viz.plot_reconstruction(x[0], out.reconstruction[0],
-                                   out.joint_mask[0], 'ntu-rgb+d',
-                                   tmp_path / 'rec.png')
+    model = SkeletonMAE('ntu-rgb+d', 3)
+    out = model(x)
+    path = viz.plot_reconstruction(x[0], model.coordinates(
+        out.reconstruction)[0], out.joint_mask[0], 'ntu-rgb+d',
+                                   tmp_path / 'rec.png', rescale=False)
     assert is_image(path, 'PNG')
+    with pytest.raises(ValueError, match=r'has shape \(64, 8, 25, 2\), the '
+                       r'input \(3, 8, 25, 2\); pass coordinates'):
+        viz.plot_reconstruction(x[0], out.reconstruction[0],
+                                out.joint_mask[0], 'ntu-rgb+d', tmp_path / 'r')
     log = CSVLogger(tmp_path / 'pretrain.csv')
     for epoch in (1, 2, 3):
         log.log(epoch=epoch, loss=1 / epoch, lr=0.1)
@@ -82,4 +92,23 @@ def test_pyg_any_graph_example():
     assert last < 0.5 * first
     joint_mask, out = example.hand_layout()
     assert joint_mask.shape == (4, 11)
-    assert out.reconstruction.shape == (4, 2, 16, 11, 1)
+    assert out.reconstruction.shape == (4, 64, 16, 11, 1)  # embedded joints
+    mask = out.joint_mask[0, 0, :, 0]
+    assert mask.nonzero().view(-1).tolist() == [1, 2, 3, 4]  # thumb, index
+
+
+def test_pyg_layers_in_pyg_models_example():
+    """Every use of docs/pyg.rst runs."""
+    example = load_example('pyg_any_graph')
+    assert example.sequential().shape == (8, 3)
+    assert example.basic_gnn().shape[1] == 8
+    out = example.heterogeneous()
+    assert out and all(o.size(-1) == 8 for o in out.values())
+    explanation = example.explain()
+    assert explanation.node_mask.shape == explanation.x.shape
+    assert explanation.edge_mask.shape == (explanation.edge_index.size(1), )
+    sampled = example.neighbor_sampling()
+    if HAS_TORCH_SPARSE:
+        assert sampled and all(o.size(-1) == 8 for o in sampled)
+    else:
+        assert sampled is None

@@ -114,29 +114,37 @@ def animate_sequence(x: Tensor, skeleton, path: PathLike, fps: int = 10,
 
 def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
                         skeleton, path: PathLike, num_frames: int = 6,
-                        person: int = 0) -> Path:
+                        person: int = 0, rescale: bool = True) -> Path:
     r"""Ground truth (grey) and the decoder's reconstruction of the masked
     joints (blue, marked by red crosses; the visible joints stay where they
     are) of one person over :obj:`num_frames` frames.
 
     Args:
         x (Tensor): The input sequence :obj:`(C, T, V, M)`.
-        reconstruction (Tensor): :obj:`(C, T, V, M)`, e.g.
-            :obj:`SkeletonMAEOutput.reconstruction[i]`.
+        reconstruction (Tensor): Coordinates :obj:`(C, T, V, M)`, e.g.
+            :obj:`model.coordinates(out.reconstruction)[i]` of a
+            :class:`~torch_skeleton_mae.nn.SkeletonMAE`.
         joint_mask (Tensor): Boolean :obj:`(T, V, M)`.
         skeleton (Skeleton or str): The layout.
         path (str or PathLike): The PNG.
-
-    A cosine-error model reconstructs directions, not lengths, so every
-    reconstructed joint is rescaled to the norm of its ground truth before
-    drawing.
+        num_frames (int, optional): Frames drawn. (default: :obj:`6`)
+        person (int, optional): The person drawn. (default: :obj:`0`)
+        rescale (bool, optional): Rescale every reconstructed joint to the
+            norm of its ground truth: a cosine error on raw coordinates
+            fixes their directions, not their lengths. (default:
+            :obj:`True`)
     """
     plt = _pyplot()
     skeleton = get_skeleton(skeleton)
     x = torch.as_tensor(x).detach().cpu().float()
     rec = torch.as_tensor(reconstruction).detach().cpu().float()
-    rec = rec / rec.norm(dim=0, keepdim=True).clamp(min=1e-6) * x.norm(
-        dim=0, keepdim=True)
+    if rec.shape != x.shape:
+        raise ValueError(f"plot_reconstruction: the reconstruction has shape "
+                         f"{tuple(rec.shape)}, the input {tuple(x.shape)}; "
+                         f"pass coordinates (SkeletonMAE.coordinates)")
+    if rescale:
+        rec = rec / rec.norm(dim=0, keepdim=True).clamp(min=1e-6) * x.norm(
+            dim=0, keepdim=True)
     # Only the masked joints are reconstructed (and scored); the others
     # are drawn where they are.
     rec = torch.where(torch.as_tensor(joint_mask).cpu(), rec, x)

@@ -7,7 +7,9 @@ from torch_geometric.data import Batch
 from torch_skeleton_mae.graph import Skeleton, get_skeleton
 
 
-def _is_compiling() -> bool:
+def is_compiling() -> bool:
+    r"""Whether the code runs inside :func:`torch.compile` tracing (where
+    data-dependent checks would split the graph)."""
     compiler = getattr(torch, 'compiler', None)  # torch >= 2.3 has the flag
     return bool(getattr(compiler, 'is_compiling', lambda: False)())
 
@@ -44,7 +46,7 @@ def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton) -> Tensor:
     check_sequence(x, skeleton)
     # The readers check their files; under torch.compile this data-dependent
     # check would split the graph, so a compiled model skips it.
-    if not _is_compiling() and not bool(torch.isfinite(x).all()):
+    if not is_compiling() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"'x' holds {int((~torch.isfinite(x)).sum())} NaN "
                          f"or inf values; expected finite joint features")
     return x

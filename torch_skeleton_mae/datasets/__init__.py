@@ -25,14 +25,15 @@ from .synthetic import ACTIONS, TWO_PERSON_ACTIONS, SyntheticSkeletons
 
 def load_dataset(path, benchmark: str, part: str, num_frames: int,
                  layout: Optional[str] = None,
-                 num_classes: Optional[int] = None):
+                 num_classes: Optional[int] = None, score: bool = False):
     r"""Opens a pyskl pickle (:obj:`.pkl`, split :obj:`"{benchmark}_train"`
     / :obj:`"{benchmark}_val"`, or :obj:`"train"` / :obj:`"val"` for FineGym
     and Diving48 when :obj:`benchmark` is :obj:`"none"`), a CTR-GCN
     :obj:`.npz` or a folder of raw NTU :obj:`.skeleton` files, with the
     standard transforms: :class:`~torch_skeleton_mae.transforms.
-    PreNormalize3D` for 3D NTU joints (centering only for 2D data) and
-    uniform sampling of :obj:`num_frames` frames (random in training).
+    PreNormalize3D` for layouts with view axes (the 3D NTU ones; centering
+    only otherwise) and uniform sampling of :obj:`num_frames` frames
+    (random in training).
 
     Args:
         path (str or PathLike): The file or folder.
@@ -43,34 +44,29 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
         layout (str, optional): Overrides the reader's default layout.
         num_classes (int, optional): Classes of a pyskl pickle (default:
             its largest label + 1).
+        score (bool, optional): Append a 2D pickle's confidence score as a
+            channel. (default: :obj:`False`)
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"--data '{path}' does not exist")
-    train = part == 'train'
-
-    def pipeline(skeleton, coords):
-        normalize = (T.PreNormalize3D(skeleton) if coords == 3
-                     and skeleton.name in T.VIEW_AXES else
-                     T.CenterSequence(skeleton, coords))
-        return T.Compose([normalize,
-                          T.UniformSampleFrames(num_frames, train=train)])
 
     if path.suffix == '.pkl':
         split = part if benchmark == 'none' else f'{benchmark}_{part}'
         data = PysklDataset(path, split, layout=layout,
-                            num_classes=num_classes)
-        coords = 2 if data.skeleton.name in ('coco', 'openpose') else 3
-        data.transform = pipeline(data.skeleton, coords)
+                            num_classes=num_classes, score=score)
     elif path.suffix == '.npz':
         data = NpzSkeletonDataset(path, part, layout=layout or 'ntu-rgb+d')
-        data.transform = pipeline(data.skeleton, 3)
     elif path.is_dir():
         data = NTURGBD(path, benchmark, part)
-        data.transform = pipeline(data.skeleton, 3)
     else:
         raise ValueError(f"--data '{path}': expected a pyskl .pkl, a .npz or "
                          f"a folder of .skeleton files")
+    skeleton = data.skeleton
+    normalize = (T.PreNormalize3D(skeleton) if skeleton.view_axes else
+                 T.CenterSequence(skeleton))
+    data.transform = T.Compose([normalize, T.UniformSampleFrames(
+        num_frames, train=part == 'train')])
     return data
 
 

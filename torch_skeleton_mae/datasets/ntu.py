@@ -200,6 +200,8 @@ class NTURGBD(Dataset):
           :obj:`(3, max_frames, 25, 2)`, label 0-based
     """
     num_joints = NUM_JOINTS
+    #: No training noise: the paper's pixel noise is for 2D poses.
+    pixel_noise = 0.0
 
     def __init__(self, root, benchmark: str = 'xsub',
                  split: Optional[str] = 'train', cache_dir=None,

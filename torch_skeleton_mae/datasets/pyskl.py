@@ -17,9 +17,10 @@ class PysklDataset(Dataset):
     [frame_dir, ...]}, annotations=[...])`, each annotation with
     :obj:`frame_dir`, :obj:`total_frames`, :obj:`label` (0-based) and
     :obj:`keypoint` :obj:`(M, T, V, C)`; 2D files add :obj:`keypoint_score`
-    :obj:`(M, T, V)`, appended as a channel (:obj:`C = 3`). This is the
-    format of the paper's data (``ntu60_hrnet.pkl``, ``ntu120_hrnet.pkl``,
-    ``gym_hrnet.pkl``, ``diving48_hrnet.pkl``).
+    :obj:`(M, T, V)`. This is the format of the paper's data
+    (``ntu60_hrnet.pkl``, ``ntu120_hrnet.pkl``, ``gym_hrnet.pkl``,
+    ``diving48_hrnet.pkl``), whose input is the :math:`(x, y)` coordinates
+    alone (Sec. 3.1.1); :obj:`score=True` appends the score as a channel.
 
     Args:
         path (str): The pickle.
@@ -30,6 +31,8 @@ class PysklDataset(Dataset):
         max_persons (int, optional): :obj:`M` of every item (more are cut,
             fewer zero-padded). (default: :obj:`2`)
         num_classes (int, optional): Defaults to the largest label + 1.
+        score (bool, optional): Append :obj:`keypoint_score` as a channel
+            (:obj:`C = 3`). (default: :obj:`False`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
 
     Shapes:
@@ -37,7 +40,8 @@ class PysklDataset(Dataset):
     """
     def __init__(self, path, split: Optional[str] = None,
                  layout: Optional[str] = None, max_persons: int = 2,
-                 num_classes: Optional[int] = None, transform=None):
+                 num_classes: Optional[int] = None, score: bool = False,
+                 transform=None):
         self.path = Path(path)
         with open(self.path, 'rb') as f:
             data = pickle.load(f)
@@ -75,9 +79,17 @@ class PysklDataset(Dataset):
                              f"[0, {self.num_classes})")
         self.annotations = annotations
         self.max_persons = max_persons
+        self.score = score
         self.transform = transform
         self.meta = [dict(name=a['frame_dir'], label=y)
                      for a, y in zip(annotations, labels)]
+
+    @property
+    def pixel_noise(self) -> float:
+        r"""Std of the training noise in the data's units: 1 pixel for 2D
+        poses (the paper's "pixel noise", Sec. 4.1, whose size it does not
+        give), none for 3D joints."""
+        return 1.0 if self.skeleton.coords == 2 else 0.0
 
     def __len__(self) -> int:
         return len(self.annotations)
@@ -92,7 +104,7 @@ class PysklDataset(Dataset):
                 f"{keypoint.shape}; expected (M, T, "
                 f"{self.skeleton.num_joints}, C) for layout "
                 f"'{self.skeleton.name}'")
-        if 'keypoint_score' in ann:
+        if self.score and 'keypoint_score' in ann:
             score = np.asarray(ann['keypoint_score'], np.float32)[..., None]
             keypoint = np.concatenate([keypoint, score], axis=-1)
         if not np.isfinite(keypoint).all():

@@ -42,7 +42,6 @@ _LAYOUT_POINTS = {
     'openpose': (25, 20, 8, 9, 10, 4, 5, 6, 16, 17, 18, 12, 13, 14, 27, 26,
                  29, 28),
 }
-_LAYOUT_DIMS = {'ntu-rgb+d': 3, 'nturgb+d': 3, 'coco': 2, 'openpose': 2}
 
 ACTIONS = ('wave', 'raise_hand', 'clap', 'punch', 'push', 'raise_arms',
            'squat', 'sit_down', 'bow', 'pick_up', 'kick', 'side_kick', 'jump',
@@ -182,8 +181,8 @@ class SyntheticSkeletons(Dataset):
     missing (all-zero) frames. A randomly initialized encoder does not solve
     it: its linear probe reaches about 64% (chance 5.9%, see the docs'
     results page).
-    NTU layouts hold 3D xyz joints, COCO and OpenPose 2D xy plus a
-    confidence score (:obj:`C = 3` either way).
+    NTU layouts hold 3D xyz joints, COCO and OpenPose 2D xy (the paper's
+    input), plus a random confidence score channel with :obj:`score=True`.
 
     Items are generated on access (so :class:`~torch.utils.data.DataLoader`
     workers share the work) and identical for the same :obj:`seed`,
@@ -201,26 +200,31 @@ class SyntheticSkeletons(Dataset):
             :obj:`"xview"` (cameras 2 and 3 train). (default: :obj:`"xsub"`)
         noise (float, optional): Std of the sensor noise in meters.
             (default: :obj:`0.03`)
+        score (bool, optional): Append a confidence score to 2D joints.
+            (default: :obj:`False`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`
             tensor.
 
     Shapes:
-        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(3, T, V, 2)`
+        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, 2)`
 
     Example:
         >>> from torch_skeleton_mae.datasets import SyntheticSkeletons
         >>> data = SyntheticSkeletons(20, layout='coco', num_frames=32)
         >>> x, label = data[0]
         >>> tuple(x.shape), data.num_classes
-        ((3, 32, 17, 2), 17)
+        ((2, 32, 17, 2), 17)
     """
     num_classes = len(ACTIONS)
     num_performers = 40
+    #: Training noise (meters) matching the paper's "pixel noise": 1 cm,
+    #: about 0.6% of a body's height, as 1 px is of a 200 px tall person.
+    pixel_noise = 0.01
 
     def __init__(self, num_samples: int, layout: str = 'ntu-rgb+d',
                  num_frames: int = 64, seed: int = 0,
                  split: Optional[str] = None, benchmark: str = 'xsub',
-                 noise: float = 0.03, transform=None):
+                 noise: float = 0.03, score: bool = False, transform=None):
         if layout not in _LAYOUT_POINTS:
             raise ValueError(f"SyntheticSkeletons supports layouts "
                              f"{sorted(_LAYOUT_POINTS)}, got '{layout}'")
@@ -233,8 +237,7 @@ class SyntheticSkeletons(Dataset):
         if num_frames < 2:
             raise ValueError(f"'num_frames' must be >= 2, got {num_frames}")
         self.skeleton = get_skeleton(layout)
-        #: Coordinate channels: 3 (xyz) or 2 (xy, then a score channel).
-        self.num_coords = _LAYOUT_DIMS[layout]
+        self.score = score and self.skeleton.coords == 2
         self.num_frames = num_frames
         self.seed = seed
         self.noise = noise
@@ -303,9 +306,11 @@ class SyntheticSkeletons(Dataset):
                                 rng.uniform(2.5, 3.5)])
         body = body + self.noise * rng.standard_normal(body.shape)
         points = body[:, :, _LAYOUT_POINTS[self.skeleton.name]]
-        if _LAYOUT_DIMS[self.skeleton.name] == 2:
+        if self.skeleton.coords == 2:
             score = rng.uniform(0.6, 1.0, points.shape[:-1] + (1, ))
-            points = np.concatenate([points[..., :2], score], axis=-1)
+            points = points[..., :2]
+            if self.score:
+                points = np.concatenate([points, score], axis=-1)
         out = np.zeros((2, ) + points.shape[1:], dtype=np.float32)
         out[:len(points)] = points
         missing = rng.random(T) < 0.03  # dropped sensor frames

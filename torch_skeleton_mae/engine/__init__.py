@@ -1,4 +1,4 @@
-r"""One training engine for the paper's protocols: the :class:`Trainer`
+r"""One training engine for every protocol: the :class:`Trainer`
 loop (mixed precision, DDP, logs, exact resume), atomic checkpoints,
 evaluation metrics and the command-line programs in
 :mod:`torch_skeleton_mae.engine.protocols`."""

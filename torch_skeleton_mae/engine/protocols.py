@@ -1,15 +1,18 @@
-r"""The four protocols of the paper as command-line programs: pre-training,
-linear evaluation, fine-tuning and semi-supervised fine-tuning. The scripts
-in ``examples/`` are thin front ends over :func:`pretrain`,
+r"""The training protocols as command-line programs: SkeletonMAE
+pre-training and fine-tuning (the paper's, Sec. 4.2), and the field's
+linear evaluation and semi-supervised fine-tuning (not in the paper). The
+scripts in ``examples/`` are thin front ends over :func:`pretrain`,
 :func:`linear_eval` and :func:`finetune`."""
 import argparse
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from torch.nn import Module
+from torch.utils.data import Dataset
 
 from torch_skeleton_mae import transforms as T
 from torch_skeleton_mae.datasets import (
@@ -36,6 +39,7 @@ from torch_skeleton_mae.engine.evaluation import (
     save_confusion_matrix,
 )
 from torch_skeleton_mae.engine.precision import PRECISIONS
+from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.engine.schedule import warmup_multistep
 from torch_skeleton_mae.engine.trainer import (
     ClassificationObjective,
@@ -43,7 +47,9 @@ from torch_skeleton_mae.engine.trainer import (
     Trainer,
     make_loader,
 )
-from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.nn import DEFAULT_MASK, STRL, SkeletonMAE
+from torch_skeleton_mae.nn.models.skeleton_mae import TARGETS
+from torch_skeleton_mae.transforms.batch import GaussianNoise
 
 #: Benchmarks: classes, benchmark names, and what raw NTU folders call them.
 DATASETS = {
@@ -98,15 +104,27 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
         help='benchmark: xsub or xview (ntu60), xsub or xset (ntu120); '
         'FineGym and Diving48 have one split')
     add('--layout', default=None,
-        help="skeleton layout (default: the reader's, 'ntu-rgb+d' for "
-        "synthetic data)")
+        help="skeleton layout (default: the reader's; 'coco' for synthetic "
+        "data, the paper's 2D COCO-17)")
+    add('--score', action='store_true',
+        help='append the 2D confidence score as an input channel (the '
+        'paper uses (x, y) only)')
+    paper, quick = PAPER[protocol], QUICK[protocol]
+
+    def default(key):
+        return (f"default: {paper[key]:g} with --data (the paper's), "
+                f"{quick[key]:g} without")
+
     add('--samples', type=int, default=None,
-        help='synthetic sequences (without --data)')
-    add('--frames', type=int, default=None, help='frames T per sample')
-    add('--epochs', type=int, default=None)
-    add('--batch-size', type=int, default=None)
-    add('--lr', type=float, default=None)
-    add('--weight-decay', type=float, default=None)
+        help=f"synthetic sequences without --data (default: "
+        f"{quick['samples']})")
+    add('--frames', type=int, default=None,
+        help=f'frames T per sample ({default("frames")})')
+    add('--epochs', type=int, default=None, help=default('epochs'))
+    add('--batch-size', type=int, default=None, help=default('batch_size'))
+    add('--lr', type=float, default=None, help=default('lr'))
+    add('--weight-decay', type=float, default=None,
+        help=default('weight_decay'))
     add('--workers', type=int, default=2, help='DataLoader workers')
     add('--device', default=None, help='default: cuda if available')
     add('--precision', default='auto', choices=PRECISIONS,
@@ -121,8 +139,29 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             help='evaluate every this many epochs (and after the last)')
         add('--compile', action='store_true',
             help='train through torch.compile')
+        add('--noise', type=float, default=None,
+            help="std of the training 'pixel noise' (Sec. 4.1) in the "
+            "data's units (default: the reader's: 1 px for 2D pickles, "
+            "1 cm for the synthetic set, 0 for 3D data)")
+        add('--encoder', default='gin',
+            help="encoder convolution: gin (the paper's), gcn, gat (Table "
+            "4c) or a PyG conv class's import path; with --pretrained, the "
+            "checkpoint's")
+        add('--encoder-layers', type=int, default=3,
+            help="GIN layers L_D of the encoder (Table 4a; default: 3)")
+        add('--joint-embedding', action='store_true',
+            help='learnable per-joint embeddings (not in the paper)')
     if protocol == 'pretrain':
-        add('--num-masked-parts', type=int, default=3)
+        add('--mask', default=DEFAULT_MASK,
+            help="what to mask: 'parts:I,J' (regions by index or name; "
+            "default: the paper's best, right arm + right leg = V3, V5), "
+            "'random-parts:K' or 'random-joints:RATIO'")
+        add('--target', default='embedding', choices=TARGETS,
+            help="reconstruct the embedded joints (Eq. 2) or the input "
+            "coordinates")
+        add('--literal-target', action='store_true',
+            help='let the gradient flow into the embedding target (Eq. 2 '
+            'read literally; it can collapse)')
         add('--probe', action=argparse.BooleanOptionalAction, default=True,
             help='linear probe of the pre-trained and of a random encoder '
             'at the end')
@@ -145,6 +184,11 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
         add('--dropout', type=float, default=0.0)
         add('--freeze-encoder', action='store_true',
             help='keep the pre-trained encoders fixed')
+        add('--strl-layers', type=int, default=3,
+            help='STRL layers M (Table 5a; default: 3)')
+        add('--person-interaction', action='store_true',
+            help="pool the spatial modelling over both persons of a frame "
+            "instead of each person's joints (Eq. 3)")
     return parser
 
 
@@ -192,20 +236,34 @@ def parse_args(protocol: str,
     return args
 
 
-def load_data(args: argparse.Namespace):
-    r"""Training and evaluation sets (the training set cut to
-    :obj:`args.semi` of its labels when set), the layout name, channels,
-    classes and class names for :obj:`args` (see :func:`parse_args`)."""
+@dataclass
+class ProtocolData:
+    r"""What :func:`load_data` returns: the training set (cut to
+    :obj:`args.semi` of its labels when set), the evaluation set, the
+    layout, input channels, classes, class names (or :obj:`None`) and the
+    reader's training noise (its :obj:`pixel_noise`)."""
+    train: Dataset
+    val: Dataset
+    layout: str
+    channels: int
+    num_classes: int
+    names: Optional[List[str]]
+    pixel_noise: float
+
+
+def load_data(args: argparse.Namespace) -> ProtocolData:
+    r"""The data of :obj:`args` (see :func:`parse_args`)."""
     if args.data is None:
-        layout = args.layout or 'ntu-rgb+d'
+        layout = args.layout or 'coco'
         train, val = (SyntheticSkeletons(args.samples, layout, args.frames,
                                          seed=0, split=part,
-                                         benchmark=args.split)
+                                         benchmark=args.split,
+                                         score=args.score)
                       for part in ('train', 'val'))
         # Centering only: the camera yaw is part of the synthetic task
-        # (cross-view); a 2D score channel stays put.
+        # (cross-view).
         for data in (train, val):
-            data.transform = T.CenterSequence(layout, data.num_coords)
+            data.transform = T.CenterSequence(layout)
         names = list(ACTIONS)
     else:
         benchmark = args.split
@@ -214,18 +272,18 @@ def load_data(args: argparse.Namespace):
         num_classes = DATASETS[args.dataset]['num_classes']
         train, val = (load_dataset(args.data, benchmark, part, args.frames,
                                    layout=args.layout,
-                                   num_classes=num_classes)
+                                   num_classes=num_classes, score=args.score)
                       for part in ('train', 'val'))
         names = None
-    info = (train.skeleton.name, train[0][0].size(0), train.num_classes, names)
+    out = ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
+                       train.num_classes, names, train.pixel_noise)
     if getattr(args, 'semi', None) is not None:
-        train = label_fraction_subset(train, args.semi, seed=0)
-    return (train, val) + info
+        out.train = label_fraction_subset(train, args.semi, seed=0)
+    return out
 
 
 def _announce(args: argparse.Namespace, context: DistributedContext,
-              train, val, layout: str, channels: int, num_classes: int,
-              device: torch.device) -> None:
+              data: ProtocolData, device: torch.device) -> None:
     if not context.is_main:
         return
     if args.data is None:
@@ -233,8 +291,8 @@ def _announce(args: argparse.Namespace, context: DistributedContext,
               f'dataset ({args.samples} sequences of {args.frames} frames, '
               f'{args.epochs} epochs): a few minutes on a CPU. Pass --data '
               f'for NTU RGB+D, FineGym or Diving48.')
-    print(f'layout={layout} C={channels} train={len(train)} val={len(val)} '
-          f'classes={num_classes} device={device} '
+    print(f'layout={data.layout} C={data.channels} train={len(data.train)} '
+          f'val={len(data.val)} classes={data.num_classes} device={device} '
           f'processes={context.world_size}')
 
 
@@ -265,9 +323,17 @@ def _probe(model: Module, loaders, device: torch.device, num_classes: int,
                         seed=args.seed)
 
 
-def _eval_loaders(train, val, args, device):
+def _eval_loaders(data: ProtocolData, args, device):
     return [make_loader(d, 256, device, train=False, num_workers=args.workers)
-            for d in (train, val)]
+            for d in (data.train, data.val)]
+
+
+def _training_noise(args: argparse.Namespace,
+                    data: ProtocolData) -> Optional[GaussianNoise]:
+    std = data.pixel_noise if args.noise is None else args.noise
+    if std == 0:
+        return None
+    return GaussianNoise(std, get_skeleton(data.layout).coords)
 
 
 def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
@@ -284,42 +350,47 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     context, device = init_distributed(args.device)
     try:
         seed_everything(args.seed)
-        train, val, layout, channels, num_classes, names = load_data(args)
-        _announce(args, context, train, val, layout, channels, num_classes,
-                  device)
-        model = SkeletonMAE(layout, channels,
-                            num_masked_parts=args.num_masked_parts)
+        data = load_data(args)
+        _announce(args, context, data, device)
+        model = SkeletonMAE(data.layout, data.channels,
+                            num_layers=args.encoder_layers,
+                            encoder=args.encoder, mask=args.mask,
+                            target=args.target,
+                            stop_target_grad=not args.literal_target,
+                            joint_embedding=args.joint_embedding)
         if context.is_main:
             print(f'{model}: {sum(p.numel() for p in model.parameters())} '
                   f'parameters')
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
                                      weight_decay=args.weight_decay)
-        loader = make_loader(train, args.batch_size, device, True,
+        loader = make_loader(data.train, args.batch_size, device, True,
                              args.workers, args.seed, context)
         trainer = Trainer(model, MAEObjective(), optimizer, loader, device,
                           args.out, name='pretrain', precision=args.precision,
                           seed=args.seed, context=context,
                           extra_state=dict(args=_plain(args)),
-                          compile=args.compile)
+                          compile=args.compile,
+                          batch_transform=_training_noise(args, data))
         history = trainer.fit(args.epochs, resume=args.resume)
         result: Dict[str, Any] = dict(history=history)
         if context.is_main and history:
             print(f"pre-training done: loss {history[-1]['loss']:.4f}; "
                   f"checkpoint {trainer.checkpoint_path}")
         if context.is_main and args.probe:
-            loaders = _eval_loaders(train, val, args, device)
-            report = _probe(model, loaders, device, num_classes, args)
+            loaders = _eval_loaders(data, args, device)
+            report = _probe(model, loaders, device, data.num_classes, args)
             with torch.random.fork_rng():
                 torch.manual_seed(args.seed)
                 baseline = SkeletonMAE(**model.config).to(device)
-            random_report = _probe(baseline, loaders, device, num_classes,
-                                   args)
-            _write_report(report, args.out, 'probe', names)
-            _write_report(random_report, args.out, 'probe_random', names)
+            random_report = _probe(baseline, loaders, device,
+                                   data.num_classes, args)
+            _write_report(report, args.out, 'probe', data.names)
+            _write_report(random_report, args.out, 'probe_random',
+                          data.names)
             print(f'linear probe top-1: pre-trained encoder '
                   f'{100 * report.top1:.1f}%, random encoder '
                   f'{100 * random_report.top1:.1f}% (chance '
-                  f'{100 / num_classes:.1f}%)')
+                  f'{100 / data.num_classes:.1f}%)')
             result.update(probe=report.top1, random_probe=random_report.top1)
         return result
     finally:
@@ -343,28 +414,19 @@ def linear_eval(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         if not context.is_main:  # one process does the (cheap) work
             return {}
         seed_everything(args.seed)
-        train, val, layout, channels, num_classes, names = load_data(args)
-        _announce(args, context, train, val, layout, channels, num_classes,
-                  device)
+        data = load_data(args)
+        _announce(args, context, data, device)
         if args.random_init:
-            model = SkeletonMAE(layout, channels)
+            model = SkeletonMAE(data.layout, data.channels)
         else:
-            checkpoint = load_checkpoint(args.pretrained)
-            config = checkpoint.get('config') or {}
-            if config.get('skeleton') != layout or config.get(
-                    'in_channels') != channels:
-                raise ValueError(
-                    f"--pretrained {args.pretrained} was trained on layout "
-                    f"'{config.get('skeleton')}' with "
-                    f"{config.get('in_channels')} channels, the data has "
-                    f"'{layout}' with {channels}")
-            model = SkeletonMAE(**config)
+            checkpoint = _pretrained_checkpoint(args, data)
+            model = SkeletonMAE(**checkpoint['config'])
             load_weights(model, checkpoint, str(args.pretrained))
         model.to(device)
         args.out.mkdir(parents=True, exist_ok=True)
-        report = _probe(model, _eval_loaders(train, val, args, device),
-                        device, num_classes, args)
-        summary = _write_report(report, args.out, 'linear_eval', names)
+        report = _probe(model, _eval_loaders(data, args, device), device,
+                        data.num_classes, args)
+        summary = _write_report(report, args.out, 'linear_eval', data.names)
         print(f'linear evaluation: top-1 {100 * report.top1:.1f}%, top-5 '
               f'{100 * report.top5:.1f}%, mean class accuracy '
               f"{100 * summary['mean_class_acc']:.1f}%")
@@ -388,29 +450,41 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     context, device = init_distributed(args.device)
     try:
         seed_everything(args.seed)
-        train, val, layout, channels, num_classes, names = load_data(args)
-        _announce(args, context, train, val, layout, channels, num_classes,
-                  device)
-        model = STRL(layout, channels, num_classes, max_frames=max(
-            300, args.frames), dropout=args.dropout,
-                     freeze_encoder=args.freeze_encoder)
+        data = load_data(args)
+        _announce(args, context, data, device)
+        encoder = dict(hidden_channels=64, encoder=args.encoder,
+                       encoder_layers=args.encoder_layers,
+                       joint_embedding=args.joint_embedding)
+        checkpoint = None
         if args.pretrained is not None:
-            model.load_pretrained(args.pretrained)
+            checkpoint = _pretrained_checkpoint(args, data)
+            config = checkpoint['config']
+            encoder = dict(hidden_channels=config['hidden_channels'],
+                           encoder=config['encoder'],
+                           encoder_layers=config['num_layers'],
+                           joint_embedding=config['joint_embedding'])
+        model = STRL(data.layout, data.channels, data.num_classes,
+                     num_layers=args.strl_layers,
+                     person_interaction=args.person_interaction,
+                     max_frames=max(300, args.frames), dropout=args.dropout,
+                     freeze_encoder=args.freeze_encoder, **encoder)
+        if checkpoint is not None:
+            model.load_pretrained(checkpoint)
         elif context.is_main:
             print('No --pretrained checkpoint: training from scratch')
         optimizer = torch.optim.SGD(
             [p for p in model.parameters() if p.requires_grad], lr=args.lr,
             momentum=args.momentum, weight_decay=args.weight_decay)
         scheduler = warmup_multistep(optimizer, args.warmup, args.milestones)
-        val_loader = make_loader(val, 256, device, train=False,
+        val_loader = make_loader(data.val, 256, device, train=False,
                                  num_workers=args.workers)
 
         def validate(module: Module) -> Dict[str, float]:
-            report = evaluate(module, val_loader, device, num_classes,
+            report = evaluate(module, val_loader, device, data.num_classes,
                               args.precision)
             return {f'val_{k}': v for k, v in report.summary().items()}
 
-        loader = make_loader(train, args.batch_size, device, True,
+        loader = make_loader(data.train, args.batch_size, device, True,
                              args.workers, args.seed, context)
         trainer = Trainer(model, ClassificationObjective(
             args.label_smoothing), optimizer, loader, device, args.out,
@@ -419,19 +493,35 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                           eval_every=args.eval_every, seed=args.seed,
                           context=context,
                           extra_state=dict(args=_plain(args)),
-                          compile=args.compile)
+                          compile=args.compile,
+                          batch_transform=_training_noise(args, data))
         history = trainer.fit(args.epochs, resume=args.resume)
         result: Dict[str, Any] = dict(history=history)
         if context.is_main:
-            report = evaluate(model, val_loader, device, num_classes,
+            report = evaluate(model, val_loader, device, data.num_classes,
                               args.precision)
             result.update(_write_report(report, args.out, 'finetune_eval',
-                                        names))
+                                        data.names))
             print(f'fine-tuning: top-1 {100 * report.top1:.1f}%, top-5 '
-                  f'{100 * report.top5:.1f}% on {len(val)} sequences')
+                  f'{100 * report.top5:.1f}% on {len(data.val)} sequences')
         return result
     finally:
         cleanup_distributed()
+
+
+def _pretrained_checkpoint(args: argparse.Namespace,
+                           data: ProtocolData) -> Dict[str, Any]:
+    r"""The :obj:`--pretrained` checkpoint, after checking that it was
+    pre-trained on the data's layout and channels."""
+    checkpoint = load_checkpoint(args.pretrained)
+    config = checkpoint.get('config') or {}
+    if (config.get('skeleton'), config.get('in_channels')) != (
+            data.layout, data.channels):
+        raise ValueError(
+            f"--pretrained {args.pretrained} was trained on layout "
+            f"'{config.get('skeleton')}' with {config.get('in_channels')} "
+            f"channels, the data has '{data.layout}' with {data.channels}")
+    return checkpoint
 
 
 def _plain(args: argparse.Namespace) -> Dict[str, Any]:

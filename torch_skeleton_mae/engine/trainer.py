@@ -5,6 +5,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import Module
@@ -26,11 +27,13 @@ from torch_skeleton_mae.engine.precision import autocast, grad_scaler
 
 class MAEObjective:
     r"""SkeletonMAE pre-training: the model's own loss; logs the cosine
-    reconstruction error on the masked joints. Labels are ignored."""
+    reconstruction error on the masked joints and the spread of the targets
+    (near 0 if they collapse to one direction). Labels are ignored."""
     def __call__(self, model: Module, x: Tensor,
                  y: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
         out = model(x)
-        return out.loss, {'masked_joint_error': out.joint_loss}
+        return out.loss, {'masked_joint_error': out.joint_loss,
+                          'target_spread': out.target_spread}
 
 
 class ClassificationObjective:
@@ -103,6 +106,10 @@ class Trainer:
         compile (bool, optional): Train through :func:`torch.compile`
             (a pre-training step takes about 40% less time on a CPU, after
             about a minute of compilation). (default: :obj:`False`)
+        batch_transform (callable, optional): :obj:`(x, generator) -> x`,
+            random augmentation of each training batch on :obj:`device`
+            (see :mod:`torch_skeleton_mae.transforms.batch`), drawn from a
+            generator seeded by :obj:`(seed, rank, epoch, step)`.
     """
     def __init__(self, model: Module, objective: Callable, optimizer,
                  loader: DataLoader, device: torch.device,
@@ -112,7 +119,8 @@ class Trainer:
                  eval_every: int = 1, seed: int = 0,
                  context: DistributedContext = DistributedContext(),
                  extra_state: Optional[Dict[str, Any]] = None,
-                 compile: bool = False):
+                 compile: bool = False,
+                 batch_transform: Optional[Callable] = None):
         self.module = model.to(device)
         self.model = model
         if context.enabled:
@@ -133,6 +141,7 @@ class Trainer:
         self.seed = seed
         self.context = context
         self.extra_state = extra_state or {}
+        self.batch_transform = batch_transform
         self.logger = (MetricsLogger(self.out, name)
                        if context.is_main else None)
         self.checkpoint_path = self.out / 'last.pt'
@@ -183,9 +192,11 @@ class Trainer:
         count, begin = 0, time.perf_counter()
         progress = tqdm(self.loader, desc=f'epoch {epoch}/{epochs}',
                         leave=False, disable=not self.context.is_main)
-        for x, y in progress:
+        for step, (x, y) in enumerate(progress):
             x = x.to(self.device, non_blocking=True)
             y = torch.as_tensor(y).to(self.device, non_blocking=True)
+            if self.batch_transform is not None:
+                x = self.batch_transform(x, self.step_generator(epoch, step))
             with autocast(self.device, self.precision):
                 loss, extra = self.objective(self.model, x, y)
             self.optimizer.zero_grad(set_to_none=True)
@@ -203,6 +214,14 @@ class Trainer:
         metrics = {k: v / max(totals[-1], 1) for k, v in zip(keys, totals)}
         metrics.update(lr=lr, seq_per_s=totals[-1] / max(elapsed, 1e-9))
         return metrics
+
+    def step_generator(self, epoch: int, step: int) -> torch.Generator:
+        r"""The generator of one training step's augmentation, on
+        :obj:`device`: a function of (seed, rank, epoch, step) alone, so a
+        resumed run draws what an uninterrupted one does."""
+        seed = np.random.SeedSequence(
+            [self.seed, self.context.rank, epoch, step]).generate_state(1)
+        return torch.Generator(self.device).manual_seed(int(seed[0]))
 
     def save(self, epoch: int, metrics: Dict[str, float]) -> None:
         r"""Logs :obj:`metrics` and writes :obj:`last.pt` (main process);

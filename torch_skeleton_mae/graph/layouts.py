@@ -1,9 +1,13 @@
 """Built-in skeleton layouts, as data: one table per layout, 0-based joints.
 
 Each table gives ``joint_names``, ``bones`` (undirected pairs), ``center``
-(the joint that hop distances and the ST-GCN partition are measured from) and
+(the joint that hop distances and the ST-GCN partition are measured from),
 ``parts``: the six body regions SkeletonMAE masks, in the paper's order
-head, torso, left arm, right arm, left leg, right leg (Fig. 2d).
+head, torso, left arm, right arm, left leg, right leg (Fig. 2d), and the
+facts of the layout's usual data: ``coords``, its coordinate channels (3 for
+the xyz of NTU's Kinect joints, 2 for the xy of COCO / OpenPose poses, whose
+files may add a confidence score), and ``view_axes``, the bones pyskl's
+``PreNormalize3D`` turns onto +z and +x (3D layouts only).
 """
 
 _NTU_BONES_1BASED = (
@@ -40,6 +44,10 @@ NTU_RGBD = dict(
         left_leg=(13, 14, 15),
         right_leg=(17, 18, 19),
     ),
+    coords=3,
+    # The spine (base to middle) onto +z, the shoulders (right to left)
+    # onto +x.
+    view_axes=((0, 1), (8, 4)),
 )
 
 NTURGBD_PYSKL = dict(
@@ -65,6 +73,7 @@ COCO = dict(
         left_leg=(13, 15),
         right_leg=(14, 16),
     ),
+    coords=2,
 )
 
 OPENPOSE = dict(  # the Kinetics-skeleton layout of ST-GCN
@@ -85,6 +94,7 @@ OPENPOSE = dict(  # the Kinetics-skeleton layout of ST-GCN
         left_leg=(12, 13),
         right_leg=(9, 10),
     ),
+    coords=2,
 )
 
 BUILTIN_LAYOUTS = {

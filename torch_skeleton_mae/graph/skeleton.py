@@ -1,5 +1,5 @@
 from dataclasses import dataclass, field
-from typing import Dict, Mapping, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -26,6 +26,13 @@ class Skeleton:
         center (int): The joint hop distances are measured from.
         parts (Mapping[str, Sequence[int]]): Ordered body parts (the regions
             :class:`~torch_skeleton_mae.nn.JointEdgeMasker` masks).
+        coords (int, optional): Coordinate channels of the layout's data, 3
+            (xyz) or 2 (xy; channels after them, such as a confidence score,
+            are not coordinates). (default: :obj:`3`)
+        view_axes (tuple, optional): Joint pairs :obj:`((bottom, top),
+            (from, to))` whose bones
+            :class:`~torch_skeleton_mae.transforms.PreNormalize3D` turns onto
+            +z and +x, for 3D layouts. (default: :obj:`None`)
 
     Example:
         >>> from torch_skeleton_mae.graph import get_skeleton
@@ -40,6 +47,8 @@ class Skeleton:
     bones: Tuple[Tuple[int, int], ...]
     center: int
     parts: Dict[str, Tuple[int, ...]] = field(compare=False)
+    coords: int = 3
+    view_axes: Optional[Tuple[Tuple[int, int], Tuple[int, int]]] = None
 
     def __post_init__(self):
         # Normalize containers so that a layout is immutable data.
@@ -50,6 +59,9 @@ class Skeleton:
             self, 'parts',
             {str(k): tuple(int(j) for j in v)
              for k, v in dict(self.parts).items()})
+        if self.view_axes is not None:
+            object.__setattr__(self, 'view_axes', tuple(
+                (int(a), int(b)) for a, b in self.view_axes))
         _validate(self)
 
     def __hash__(self) -> int:
@@ -187,6 +199,16 @@ def _validate(skeleton: Skeleton) -> None:
                          f"part; every joint must be in exactly one")
     if any(len(joints) == 0 for joints in skeleton.parts.values()):
         raise ValueError(f"Skeleton '{name}': a body part is empty")
+    if skeleton.coords not in (2, 3):
+        raise ValueError(f"Skeleton '{name}': 'coords' must be 2 or 3, got "
+                         f"{skeleton.coords}")
+    if skeleton.view_axes is not None and (
+            skeleton.coords != 3 or len(skeleton.view_axes) != 2 or any(
+                not 0 <= j < V for pair in skeleton.view_axes
+                for j in pair)):
+        raise ValueError(f"Skeleton '{name}': 'view_axes' must be two joint "
+                         f"pairs in range [0, {V}) of a 3D layout, got "
+                         f"{skeleton.view_axes}")
 
 
 _REGISTRY: Dict[str, Skeleton] = {
@@ -209,8 +231,8 @@ def get_skeleton(name) -> Skeleton:
 
 def register_skeleton(name: str, joint_names: Sequence[str],
                       bones: Sequence[Tuple[int, int]], center: int,
-                      parts: Mapping[str, Sequence[int]],
-                      overwrite: bool = False) -> Skeleton:
+                      parts: Mapping[str, Sequence[int]], coords: int = 3,
+                      view_axes=None, overwrite: bool = False) -> Skeleton:
     r"""Validates a user layout (a hand, an animal) and registers it so that
     :func:`get_skeleton` and every dataset and model accept its name.
 
@@ -226,7 +248,8 @@ def register_skeleton(name: str, joint_names: Sequence[str],
         raise ValueError(f"Skeleton layout '{name}' is already registered; "
                          f"pass overwrite=True to replace it")
     skeleton = Skeleton(name=name, joint_names=joint_names, bones=bones,
-                        center=center, parts=parts)
+                        center=center, parts=parts, coords=coords,
+                        view_axes=view_axes)
     _REGISTRY[name] = skeleton
     return skeleton
 

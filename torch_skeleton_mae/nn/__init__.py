@@ -1,8 +1,17 @@
 r"""Layers and models of SkeletonMAE."""
 from .mlp import NodeMLP
 from .conv import SkeletonGCNConv
-from .masking import JointEdgeMasker, MaskedJoints
-from .encoder import GINEncoder, JointEmbedding
+from .masking import (
+    DEFAULT_MASK,
+    FixedParts,
+    JointEdgeMasker,
+    MaskedJoints,
+    MaskingStrategy,
+    RandomJoints,
+    RandomParts,
+    masking_strategy,
+)
+from .encoder import CONVS, GraphEncoder, JointEmbedding, apply_conv, make_conv
 from .decoder import MAEDecoder, Reconstruction
 from .loss import (
     LossTerms,
@@ -22,13 +31,22 @@ __all__ = [
     'SkeletonGCNConv',
     'JointEdgeMasker',
     'MaskedJoints',
+    'MaskingStrategy',
+    'FixedParts',
+    'RandomParts',
+    'RandomJoints',
+    'masking_strategy',
+    'DEFAULT_MASK',
     'MAEDecoder',
     'Reconstruction',
     'SkeletonMAELoss',
     'LossTerms',
     'scaled_cosine_error',
     'edge_reconstruction_error',
-    'GINEncoder',
+    'GraphEncoder',
+    'CONVS',
+    'make_conv',
+    'apply_conv',
     'JointEmbedding',
     'NodeMLP',
     'SkeletonMAE',

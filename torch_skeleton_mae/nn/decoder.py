@@ -1,12 +1,14 @@
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Union
 
 import torch
 from torch import Tensor
 from torch.nn import Linear, Module, Parameter
+from torch_geometric.nn.inits import reset
 from torch_geometric.typing import Adj
 
 from torch_skeleton_mae.nn.conv import SkeletonGCNConv
+from torch_skeleton_mae.nn.encoder import ConvSpec, apply_conv, make_conv
 
 
 class Reconstruction(NamedTuple):
@@ -21,13 +23,15 @@ class MAEDecoder(Module):
     r"""SkeletonMAE's light decoder :math:`G_D` (Sec. 3.1.2): a linear map of
     the encoder output, re-masking (the masked joints' features are zeroed,
     as in GraphMAE, so that they must be inferred from their neighbors), and
-    one :class:`SkeletonGCNConv` that reconstructs the input joint features.
+    one graph convolution (GIN in the paper, :class:`SkeletonGCNConv`; any
+    PyG conv through its public forward, see :func:`apply_conv`) that
+    reconstructs the target joint features.
 
     With :obj:`reconstruct_edges=True` it also scores every joint pair,
     :math:`s_{ij} = \mathbf{z}_i^\top \mathbf{z}_j / \sqrt{d}` with
-    :math:`\mathbf{z}` a linear map of the decoder layer's aggregated
-    neighborhood, to reconstruct the masked joints' edges (an option: the
-    paper's loss uses joint features only).
+    :math:`\mathbf{z}` a linear map of the reconstructed features, to
+    reconstruct the masked joints' edges (our option: the paper's loss uses
+    joint features only).
 
     With :obj:`num_joints` set, a learnable per-joint embedding is added
     after re-masking (as MAE adds position embeddings to its decoder's mask
@@ -49,6 +53,10 @@ class MAEDecoder(Module):
             (default: :obj:`"prelu"`)
         norm (str, optional): Normalization of the layer's MLP.
             (default: :obj:`"batch"`)
+        conv (str, callable or Module, optional): The layer: a name or
+            class for :func:`make_conv`, or a ready module mapping
+            :obj:`in_channels` to :obj:`out_channels`.
+            (default: :obj:`"gin"`)
 
     Shapes:
         - **input:** encoder output :math:`(*, V, D_h)` (or flat
@@ -60,7 +68,8 @@ class MAEDecoder(Module):
     def __init__(self, in_channels: int, out_channels: int,
                  remask: bool = True, reconstruct_edges: bool = False,
                  num_joints: Optional[int] = None, act: str = 'prelu',
-                 norm: Optional[str] = 'batch'):
+                 norm: Optional[str] = 'batch',
+                 conv: Union[ConvSpec, Module] = 'gin'):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -68,10 +77,13 @@ class MAEDecoder(Module):
         self.proj = Linear(in_channels, in_channels, bias=False)
         self.position = (None if num_joints is None else
                          Parameter(torch.empty(num_joints, in_channels)))
-        self.conv = SkeletonGCNConv(in_channels, out_channels,
-                                    hidden_channels=in_channels, act=act,
-                                    norm=norm)
-        self.edge_proj = (Linear(in_channels, in_channels)
+        if conv == 'gin':  # the MLP keeps the hidden width D_h
+            conv = SkeletonGCNConv(in_channels, out_channels,
+                                   hidden_channels=in_channels, act=act,
+                                   norm=norm)
+        self.conv = conv if isinstance(conv, Module) else make_conv(
+            conv, in_channels, out_channels)
+        self.edge_proj = (Linear(out_channels, in_channels)
                           if reconstruct_edges else None)
         self.reset_parameters()
 
@@ -80,7 +92,7 @@ class MAEDecoder(Module):
         self.proj.reset_parameters()
         if self.position is not None:
             torch.nn.init.trunc_normal_(self.position, std=0.02)
-        self.conv.reset_parameters()
+        reset(self.conv)
         if self.edge_proj is not None:
             self.edge_proj.reset_parameters()
 
@@ -96,14 +108,15 @@ class MAEDecoder(Module):
             h = h.masked_fill(joint_mask.unsqueeze(-1), 0.0)
         if self.position is not None:
             h = h + self.position
-        aggregated = self.conv.aggregate_neighbors(h, edge_index)
+        y = apply_conv(self.conv, h, edge_index)
         edge_logits = None
         if self.edge_proj is not None:
-            z = self.edge_proj(aggregated)
+            z = self.edge_proj(y)
             edge_logits = z @ z.transpose(-1, -2) / math.sqrt(z.size(-1))
-        return Reconstruction(self.conv.nn(aggregated), edge_logits)
+        return Reconstruction(y, edge_logits)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '
                 f'{self.out_channels}, remask={self.remask}, '
-                f'reconstruct_edges={self.edge_proj is not None})')
+                f'reconstruct_edges={self.edge_proj is not None}, '
+                f'conv={self.conv})')

@@ -1,13 +1,21 @@
-from typing import Optional
+import importlib
+from typing import Callable, Optional, Union
 
 import torch
 from torch import Tensor
 from torch.nn import Linear, Module, ModuleList, Parameter
+from torch_geometric.nn import GATConv, GCNConv
 from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.typing import Adj, OptTensor
 
 from torch_skeleton_mae.nn.conv import SkeletonGCNConv
 from torch_skeleton_mae.nn.mlp import apply_norm, make_norm
+
+#: The encoder backbones of the paper's Table 4c by name: GIN (ours, the
+#: paper's choice), and PyG's own GCN and GAT layers.
+CONVS = {'gin': SkeletonGCNConv, 'gcn': GCNConv, 'gat': GATConv}
+
+ConvSpec = Union[str, Callable[..., Module]]
 
 
 class JointEmbedding(Module):
@@ -50,20 +58,133 @@ class JointEmbedding(Module):
         r"""Adds the per-joint embedding (if any) to projected features."""
         return h if self.position is None else h + self.position
 
+    def invert(self, y: Tensor) -> Tensor:
+        r"""Coordinates whose projection points the way :obj:`y` does: the
+        :math:`\mathbf{x}` of :math:`\min_{\mathbf{x}, s} \|s \mathbf{y} -
+        (\mathbf{W} \mathbf{x} + \mathbf{b})\|` (a cosine-error
+        reconstruction of the embedding fixes directions, not lengths).
+        Maps :obj:`(*, D)` to :obj:`(*, C)`."""
+        weight, bias = self.lin.weight, self.lin.bias  # (D, C), (D,)
+        D, C = weight.shape
+        rows = y.reshape(-1, D).to(weight.dtype)
+        system = torch.cat([weight.expand(rows.size(0), D, C),
+                            -rows.unsqueeze(-1)], dim=-1)
+        rhs = -bias.expand(rows.size(0), D).unsqueeze(-1)
+        solution = torch.linalg.lstsq(system, rhs).solution
+        return solution[:, :C, 0].view(*y.shape[:-1], C)
+
     def forward(self, x: Tensor) -> Tensor:
         return self.add_position(self.project(x))
 
 
-class GINEncoder(Module):
-    r"""SkeletonMAE's encoder :math:`G_E`: :obj:`num_layers` (the paper's
-    :math:`L_D = 3`) :class:`SkeletonGCNConv` layers, each followed by
-    normalization and the activation (PReLU in the paper, Sec. 4.2).
+def conv_name(conv: ConvSpec) -> str:
+    r"""A name for :obj:`conv` that :func:`make_conv` turns back into the
+    same layer: a key of :data:`CONVS`, or the import path of a class
+    (*e.g.* :obj:`"torch_geometric.nn.conv.sage_conv.SAGEConv"`)."""
+    if isinstance(conv, str):
+        return conv
+    for name, cls in CONVS.items():
+        if conv is cls:
+            return name
+    return f'{conv.__module__}.{conv.__qualname__}'
+
+
+def make_conv(conv: ConvSpec, in_channels: int, out_channels: int,
+              act: str = 'prelu', norm: Optional[str] = 'batch') -> Module:
+    r"""Builds one graph convolution :obj:`in_channels -> out_channels`.
+
+    Args:
+        conv (str or callable): :obj:`"gin"` (:class:`SkeletonGCNConv` with
+            its MLP's :obj:`act` and :obj:`norm`), :obj:`"gcn"` (PyG's
+            :class:`~torch_geometric.nn.conv.GCNConv`), :obj:`"gat"` (PyG's
+            :class:`~torch_geometric.nn.conv.GATConv`, one head), any
+            callable :obj:`(in_channels, out_channels) -> MessagePassing`
+            such as a PyG conv class, or such a class's import path.
+        in_channels (int): Input size.
+        out_channels (int): Output size.
+        act (str, optional): For :obj:`"gin"`. (default: :obj:`"prelu"`)
+        norm (str, optional): For :obj:`"gin"`. (default: :obj:`"batch"`)
+    """
+    if conv == 'gin':
+        return SkeletonGCNConv(in_channels, out_channels, act=act, norm=norm)
+    factory = conv
+    if isinstance(conv, str):
+        factory = CONVS.get(conv)
+        if factory is None and '.' in conv:
+            module, _, name = conv.rpartition('.')
+            try:
+                factory = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError):
+                factory = None
+        if factory is None:
+            raise ValueError(f"Unknown graph convolution '{conv}'; expected "
+                             f"one of {sorted(CONVS)}, a PyG conv class or "
+                             f"its import path")
+    if not callable(factory):
+        raise TypeError(f"'conv' must be a name or a callable "
+                        f"(in_channels, out_channels) -> Module, got "
+                        f"{type(conv).__name__}")
+    return factory(in_channels, out_channels)
+
+
+def apply_conv(conv: Module, x: Tensor, edge_index: Tensor,
+               edge_weight: OptTensor = None) -> Tensor:
+    r"""Runs any PyG convolution on features of many graphs that share one
+    topology.
+
+    :class:`SkeletonGCNConv` (and any layer whose class sets
+    :obj:`supports_static_graph = True`) takes the :obj:`(*, V, C)` tensor as
+    it is (static-graph mode). Any other layer sees one block-diagonal graph of
+    all :obj:`B = prod(*)` graphs, :obj:`(B * V, C)` nodes, the way a PyG
+    :class:`~torch_geometric.data.Batch` holds them; edge weights must then
+    be 0/1 and select the edges the layer sees.
+
+    Args:
+        conv (Module): Called as :obj:`conv(x, edge_index)` (plus
+            :obj:`edge_weight` in static-graph mode).
+        x (Tensor): :obj:`(*, V, C)`, or flat :obj:`(num_nodes, C)`.
+        edge_index (Tensor): One graph's edges, :obj:`(2, E)`.
+        edge_weight (Tensor, optional): :obj:`(E,)` or :obj:`(*, E)`.
+
+    Returns:
+        :obj:`(*, V, C_out)` (or :obj:`(num_nodes, C_out)`).
+    """
+    if getattr(conv, 'supports_static_graph', False):
+        return conv(x, edge_index, edge_weight)
+    lead, (V, C) = x.shape[:-2], x.shape[-2:]
+    flat, edges, keep = x, edge_index, edge_weight
+    if x.dim() > 2:
+        graphs = x.numel() // (V * C)
+        flat = x.reshape(graphs * V, C)
+        offset = torch.arange(graphs, device=x.device) * V
+        edges = (edge_index.unsqueeze(1) + offset.view(1, -1, 1)).view(2, -1)
+        if edge_weight is not None:
+            keep = edge_weight.expand(*lead, edge_index.size(1)).reshape(-1)
+    if keep is not None:
+        if not bool(((keep == 0) | (keep == 1)).all()):
+            raise ValueError(f"{type(conv).__name__} takes edges, not edge "
+                             f"weights: 'edge_weight' must be 0/1 here")
+        edges = edges[:, keep.bool()]
+    out = conv(flat, edges)
+    return out if x.dim() == 2 else out.view(*lead, V, out.size(-1))
+
+
+class GraphEncoder(Module):
+    r"""SkeletonMAE's encoder :math:`G_E` (Eq. 1): :obj:`num_layers` (the
+    paper's :math:`L_D = 3`) graph convolutions, each followed by
+    normalization and the activation (PReLU in the paper, Sec. 4.2). The
+    paper's backbone is GIN (:class:`SkeletonGCNConv`); Table 4c also runs
+    GCN and GAT, which :obj:`conv="gcn"` / :obj:`"gat"` build from PyG's own
+    layers, and any PyG convolution class stands in the same way (see
+    :func:`make_conv` and :func:`apply_conv`).
 
     Args:
         in_channels (int): Input size.
         hidden_channels (int, optional): Hidden and output size :math:`D_h`.
             (default: :obj:`64`)
         num_layers (int, optional): :math:`L_D`. (default: :obj:`3`)
+        conv (str or callable, optional): The layer, see :func:`make_conv`.
+            (default: :obj:`"gin"`)
         act (str, optional): Activation. (default: :obj:`"prelu"`)
         norm (str, optional): :obj:`"batch"`, :obj:`"layer"` or :obj:`None`.
             (default: :obj:`"batch"`)
@@ -72,26 +193,28 @@ class GINEncoder(Module):
 
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, C)` or
-          :math:`(*, V, C)`, adjacency as in :class:`SkeletonGCNConv`,
-          edge weights *(optional)*
+          :math:`(*, V, C)`, :obj:`edge_index` :math:`(2, E)` (one graph's
+          for :math:`(*, V, C)`), edge weights *(optional)*
         - **output:** :math:`(|\mathcal{V}|, D_h)` or :math:`(*, V, D_h)`
     """
     def __init__(self, in_channels: int, hidden_channels: int = 64,
-                 num_layers: int = 3, act: str = 'prelu',
-                 norm: Optional[str] = 'batch', dropout: float = 0.0):
+                 num_layers: int = 3, conv: ConvSpec = 'gin',
+                 act: str = 'prelu', norm: Optional[str] = 'batch',
+                 dropout: float = 0.0):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"'num_layers' must be >= 1, got {num_layers}")
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
+        self.conv = conv_name(conv)
         self.dropout = dropout
         self.convs = ModuleList()
         self.norms = ModuleList()
         self.acts = ModuleList()
         for i in range(num_layers):
-            self.convs.append(SkeletonGCNConv(
-                in_channels if i == 0 else hidden_channels, hidden_channels,
-                act=act, norm=norm))
+            self.convs.append(make_conv(
+                conv, in_channels if i == 0 else hidden_channels,
+                hidden_channels, act=act, norm=norm))
             self.norms.append(make_norm(norm, hidden_channels))
             self.acts.append(activation_resolver(act))
 
@@ -109,10 +232,12 @@ class GINEncoder(Module):
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
         for conv, norm, act in zip(self.convs, self.norms, self.acts):
-            x = act(apply_norm(norm, conv(x, edge_index, edge_weight)))
+            x = act(apply_norm(norm, apply_conv(conv, x, edge_index,
+                                                edge_weight)))
             x = torch.nn.functional.dropout(x, self.dropout, self.training)
         return x
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '
-                f'{self.hidden_channels}, num_layers={self.num_layers})')
+                f'{self.hidden_channels}, num_layers={self.num_layers}, '
+                f"conv='{self.conv}')")

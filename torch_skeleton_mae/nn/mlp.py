@@ -1,7 +1,8 @@
 from typing import Optional
 
 from torch import Tensor
-from torch.nn import BatchNorm1d, Identity, LayerNorm, Linear, Module
+from torch.nn import BatchNorm1d, Identity, LayerNorm, Module
+from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.resolver import activation_resolver
 
 NORMS = ('batch', 'layer', None)
@@ -34,7 +35,8 @@ class NodeMLP(Module):
     :obj:`num_layers=1`.
 
     Args:
-        in_channels (int): Input size.
+        in_channels (int): Input size, or :obj:`-1` to infer it from the
+            first input (PyG's lazy :class:`~torch_geometric.nn.dense.Linear`).
         hidden_channels (int): Hidden size.
         out_channels (int): Output size.
         num_layers (int, optional): :obj:`1` or :obj:`2`. (default: :obj:`2`)
@@ -53,6 +55,11 @@ class NodeMLP(Module):
         if num_layers not in (1, 2):
             raise ValueError(f"NodeMLP supports num_layers 1 or 2, got "
                              f"{num_layers}")
+        self.hidden_channels = hidden_channels
+        self.out_channels = out_channels
+        self.num_layers = num_layers
+        self.act_name = act
+        self.norm_name = norm
         self.lin1 = Linear(in_channels,
                            out_channels if num_layers == 1 else hidden_channels)
         self.lin2 = None
@@ -74,6 +81,19 @@ class NodeMLP(Module):
         if self.lin2 is None:
             return x
         return self.lin2(self.act(apply_norm(self.norm, x)))
+
+    def __repr__(self) -> str:
+        if self.num_layers == 1:
+            return (f'{self.__class__.__name__}({self.in_channels}, '
+                    f'{self.out_channels}, num_layers=1)')
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.hidden_channels}, {self.out_channels}, '
+                f'act={self.act_name!r}, norm={self.norm_name!r})')
+
+    @property
+    def in_channels(self) -> int:
+        r"""The input size (:obj:`-1` until a lazy MLP sees its input)."""
+        return self.lin1.in_channels
 
 
 def freeze_(module: Module) -> Module:

@@ -15,7 +15,7 @@ class Compose:
     Example:
         >>> import torch
         >>> from torch_skeleton_mae import transforms as T
-        >>> t = T.Compose([T.CenterSequence('ntu-rgb+d'), T.ToMotion()])
+        >>> t = T.Compose([T.CenterSequence('ntu-rgb+d'), T.ToMotion('ntu-rgb+d')])
         >>> t(torch.randn(3, 8, 25, 2)).shape
         torch.Size([3, 8, 25, 2])
     """
@@ -52,12 +52,12 @@ class CenterSequence:
 
     Args:
         skeleton (Skeleton or str): Gives the center joint.
-        num_coords (int, optional): Coordinate channels, 3 for xyz, 2 for
-            xy + score. (default: :obj:`3`)
+        num_coords (int, optional): Coordinate channels. (default: the
+            layout's :obj:`coords`)
     """
-    def __init__(self, skeleton, num_coords: int = 3):
+    def __init__(self, skeleton, num_coords: Optional[int] = None):
         self.skeleton = get_skeleton(skeleton)
-        self.num_coords = num_coords
+        self.num_coords = num_coords or self.skeleton.coords
 
     def __call__(self, x: Tensor) -> Tensor:
         _check(x, 'CenterSequence')
@@ -113,12 +113,6 @@ class UniformSampleFrames:
                 f'train={self.train})')
 
 
-#: pyskl's PreNormalize3D axes of the NTU layouts: the spine (base of spine
-#: to middle of spine) becomes the z axis, the shoulders (right to left) the
-#: x axis.
-VIEW_AXES = {'ntu-rgb+d': ((0, 1), (8, 4)), 'nturgb+d': ((0, 1), (8, 4))}
-
-
 def _rotation_onto(vector: Tensor, target: Tensor) -> Tensor:
     r"""The rotation matrix :obj:`(3, 3)` that turns :obj:`vector` towards
     :obj:`target` about their common normal (Rodrigues' formula)."""
@@ -149,16 +143,17 @@ class PreNormalize3D:
     Args:
         skeleton (Skeleton or str): The layout.
         zaxis (tuple, optional): Joints :obj:`(bottom, top)` of the bone
-            turned onto +z. (default: the spine, for NTU layouts)
+            turned onto +z. (default: the layout's :obj:`view_axes`, the
+            spine for NTU layouts)
         xaxis (tuple, optional): Joints :obj:`(from, to)` of the bone turned
-            onto +x (after the z rotation, about z). (default: the
-            shoulders, right to left, for NTU layouts)
+            onto +x (after the z rotation, about z). (default: the layout's
+            :obj:`view_axes`, the shoulders right to left for NTU layouts)
     """
     def __init__(self, skeleton, zaxis: Optional[Sequence[int]] = None,
                  xaxis: Optional[Sequence[int]] = None):
         self.center = CenterSequence(skeleton, 3)
         self.skeleton = self.center.skeleton
-        defaults = VIEW_AXES.get(self.skeleton.name)
+        defaults = self.skeleton.view_axes
         if (zaxis is None or xaxis is None) and defaults is None:
             raise ValueError(f"PreNormalize3D has no default axes for layout "
                              f"'{self.skeleton.name}'; pass 'zaxis' and "
@@ -297,14 +292,17 @@ class RandomScale:
 
 
 class JointToBone:
-    r"""The bone stream: every joint minus its parent (the neighbor one hop
-    closer to the skeleton's center); the center joint becomes zero.
+    r"""The bone stream: every joint's coordinates minus its parent's (the
+    neighbor one hop closer to the skeleton's center; the center joint
+    becomes zero). Channels after the layout's coordinates (a 2D confidence
+    score) become the mean of the joint's and its parent's, as in pyskl.
 
     Args:
         skeleton (Skeleton or str): The layout.
     """
     def __init__(self, skeleton):
         self.skeleton = get_skeleton(skeleton)
+        self.num_coords = self.skeleton.coords
         hop = self.skeleton.hop_distance()
         parent = torch.arange(self.skeleton.num_joints)
         for src, dst in self.skeleton.edge_index().t().tolist():
@@ -314,23 +312,35 @@ class JointToBone:
 
     def __call__(self, x: Tensor) -> Tensor:
         _check(x, 'JointToBone')
-        return x - x[:, :, self.parent]
+        c, parent = self.num_coords, x[:, :, self.parent]
+        return torch.cat([x[:c] - parent[:c], (x[c:] + parent[c:]) / 2])
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}('{self.skeleton.name}')"
 
 
 class ToMotion:
-    r"""The motion stream: frame :obj:`t + 1` minus frame :obj:`t`, the last
-    frame zero."""
+    r"""The motion stream: the coordinates of frame :obj:`t + 1` minus those
+    of frame :obj:`t`, the last frame zero. Channels after the coordinates
+    (a 2D confidence score) become the mean of the two frames', as in pyskl.
+
+    Args:
+        skeleton (Skeleton or str): The layout (its :obj:`coords`).
+    """
+    def __init__(self, skeleton):
+        self.skeleton = get_skeleton(skeleton)
+        self.num_coords = self.skeleton.coords
+
     def __call__(self, x: Tensor) -> Tensor:
         _check(x, 'ToMotion')
+        c = self.num_coords
         out = torch.zeros_like(x)
-        out[:, :-1] = x[:, 1:] - x[:, :-1]
+        out[:c, :-1] = x[:c, 1:] - x[:c, :-1]
+        out[c:, :-1] = (x[c:, 1:] + x[c:, :-1]) / 2
         return out
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}()'
+        return f"{self.__class__.__name__}('{self.skeleton.name}')"
 
 
 __all__ = [
@@ -344,5 +354,4 @@ __all__ = [
     'JointToBone',
     'ToMotion',
     'valid_frames',
-    'VIEW_AXES',
 ]

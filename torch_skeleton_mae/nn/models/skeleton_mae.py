@@ -9,9 +9,20 @@ from torch_geometric.data import Batch
 from torch_skeleton_mae.data import as_sequence
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn.decoder import MAEDecoder
-from torch_skeleton_mae.nn.encoder import GINEncoder, JointEmbedding
+from torch_skeleton_mae.nn.encoder import (
+    ConvSpec,
+    GraphEncoder,
+    JointEmbedding,
+)
 from torch_skeleton_mae.nn.loss import SkeletonMAELoss
-from torch_skeleton_mae.nn.masking import JointEdgeMasker
+from torch_skeleton_mae.nn.masking import (
+    DEFAULT_MASK,
+    JointEdgeMasker,
+    MaskingStrategy,
+)
+
+
+TARGETS = ('embedding', 'input')
 
 
 @dataclass
@@ -22,17 +33,46 @@ class SkeletonMAEOutput:
         loss (Tensor): The training objective, a scalar.
         joint_loss (Tensor): The cosine-error term.
         edge_loss (Tensor): The edge term (zero unless enabled).
-        reconstruction (Tensor): Decoded joints :obj:`(N, C, T, V, M)`.
+        reconstruction (Tensor): Decoded joints :obj:`(N, C_t, T, V, M)`,
+            :obj:`C_t` the target's size (:obj:`D` for the embedding
+            target, :obj:`C` for the input target).
+        target (Tensor): What was reconstructed, :obj:`(N, C_t, T, V, M)`.
         joint_mask (Tensor): Masked joints, boolean :obj:`(N, T, V, M)`.
         loss_mask (Tensor): The joints the loss counted: masked and present
             (not zero padding), boolean :obj:`(N, T, V, M)`.
+        target_spread (Tensor): :math:`1 - \|\bar{\mathbf{u}}\|^2` for the
+            mean :math:`\bar{\mathbf{u}}` of the unit-length targets over
+            the counted joints (no gradient): near :obj:`0` when every
+            target points one way (a collapsed, trivially predictable
+            target), near :obj:`1` for targets spread over all directions.
     """
     loss: Tensor
     joint_loss: Tensor
     edge_loss: Tensor
     reconstruction: Tensor
+    target: Tensor
     joint_mask: Tensor
     loss_mask: Tensor
+    target_spread: Tensor
+
+
+def direction_spread(x: Tensor, mask: Tensor) -> Tensor:
+    r""":math:`1 - \|\bar{\mathbf{u}}\|^2`, :math:`\bar{\mathbf{u}}` the mean
+    of the unit vectors :obj:`x / ||x||` over :obj:`mask`, without gradient.
+
+    Args:
+        x (Tensor): :obj:`(*, C)`.
+        mask (Tensor): Boolean :obj:`(*)`.
+
+    Returns:
+        A scalar in :obj:`[0, 1]`.
+    """
+    with torch.no_grad():
+        unit = torch.nn.functional.normalize(x.float(), dim=-1)
+        weight = mask.unsqueeze(-1).to(unit.dtype)
+        mean = (unit * weight).sum(dim=tuple(range(x.dim() - 1)))
+        mean = mean / weight.sum().clamp(min=1)
+        return 1 - mean.square().sum()
 
 
 class SkeletonMAE(Module):
@@ -41,26 +81,38 @@ class SkeletonMAE(Module):
     Pre-training" (ICCV 2023).
 
     Every frame of every person is a graph of the skeleton's joints
-    (Sec. 3.1.1). Joints are embedded (:class:`JointEmbedding`), whole body
-    parts are masked with a learnable token (:class:`JointEdgeMasker`), a GIN
-    encoder (:class:`GINEncoder`) maps the masked graph to hidden features,
-    and a one-layer decoder (:class:`MAEDecoder`) reconstructs the input
-    joints, trained with the scaled cosine error on the masked joints
-    (:class:`SkeletonMAELoss`). Defaults are the paper's; see
-    ``docs/fidelity.rst`` for each choice where the paper is silent.
+    (Sec. 3.1.1). Joints are embedded linearly (:class:`JointEmbedding`),
+    body regions are masked with a learnable token (:class:`JointEdgeMasker`;
+    by default the right arm and right leg, the paper's best), an encoder
+    of :math:`L_D` GIN layers (:class:`GraphEncoder`) maps the masked graph
+    to hidden features, and a one-layer decoder (:class:`MAEDecoder`)
+    reconstructs the target, trained with the re-weighted cosine error on
+    the masked joints (Eq. 2, :class:`SkeletonMAELoss`). Defaults are the
+    paper's where it says; ``docs/fidelity.rst`` gives each choice where it
+    is silent.
 
     Args:
         skeleton (Skeleton or str): The layout, *e.g.* :obj:`"coco"`.
-        in_channels (int): Channels per joint :obj:`C` (2D + score: 3).
+        in_channels (int): Channels per joint :obj:`C` (the paper's
+            :math:`(x, y)`: 2).
         hidden_channels (int, optional): :math:`D = D_h`. (default: :obj:`64`)
         num_layers (int, optional): Encoder layers :math:`L_D`.
             (default: :obj:`3`)
-        masking (str, optional): :obj:`"part"` or :obj:`"random"`.
-            (default: :obj:`"part"`)
-        num_masked_parts (int, optional): Body parts masked per sequence.
-            (default: :obj:`3`)
-        mask_ratio (float, optional): Joint ratio for :obj:`"random"`.
-            (default: :obj:`0.5`)
+        encoder (str or callable, optional): The encoder's convolution:
+            :obj:`"gin"`, :obj:`"gcn"`, :obj:`"gat"` (Table 4c) or any PyG
+            conv class, see :func:`~torch_skeleton_mae.nn.make_conv`.
+            (default: :obj:`"gin"`)
+        mask (str or MaskingStrategy, optional): What to mask, see
+            :func:`~torch_skeleton_mae.nn.masking_strategy`; one draw per
+            person and sequence. (default: :obj:`"parts:right_arm,right_leg"`)
+        target (str, optional): :obj:`"embedding"` reconstructs the embedded
+            joints :math:`\mathbf{X} \in \mathbb{R}^{N \times D}` (Eq. 2);
+            :obj:`"input"` the raw coordinates. (default:
+            :obj:`"embedding"`)
+        stop_target_grad (bool, optional): With the embedding target, no
+            gradient flows into the target (without it the embedding can
+            collapse to a constant that is trivial to predict; see
+            ``docs/fidelity.rst``). (default: :obj:`True`)
         mask_edges (bool, optional): Hide the masked joints' edges from the
             encoder (the paper's Eq. 1 keeps them). (default: :obj:`False`)
         remask (bool, optional): Re-mask before decoding.
@@ -70,8 +122,8 @@ class SkeletonMAE(Module):
             reconstruction term; :obj:`0` trains as the paper does.
             (default: :obj:`0.`)
         joint_embedding (bool, optional): Learnable per-joint embeddings of
-            the encoder's input and of the decoder's (re-masked) input.
-            (default: :obj:`True`)
+            the encoder's input and of the decoder's (re-masked) input (not
+            in the paper). (default: :obj:`False`)
         act (str, optional): Activation. (default: :obj:`"prelu"`)
         norm (str, optional): Normalization. (default: :obj:`"batch"`)
 
@@ -83,41 +135,43 @@ class SkeletonMAE(Module):
     Example:
         >>> import torch
         >>> from torch_skeleton_mae.nn import SkeletonMAE
-        >>> model = SkeletonMAE('coco', in_channels=3)
-        >>> out = model(torch.randn(2, 3, 16, 17, 2))
-        >>> out.reconstruction.shape
-        torch.Size([2, 3, 16, 17, 2])
-        >>> model.encode(torch.randn(2, 3, 16, 17, 2)).shape
+        >>> model = SkeletonMAE('coco', in_channels=2)
+        >>> out = model(torch.randn(2, 2, 16, 17, 2))
+        >>> out.reconstruction.shape  # the embedded joints, D = 64
+        torch.Size([2, 64, 16, 17, 2])
+        >>> out.joint_mask[0, 0, :, 0].nonzero().view(-1).tolist()
+        [8, 10, 14, 16]
+        >>> model.encode(torch.randn(2, 2, 16, 17, 2)).shape
         torch.Size([2, 64, 16, 17, 2])
     """
     def __init__(self, skeleton, in_channels: int, hidden_channels: int = 64,
-                 num_layers: int = 3, masking: str = 'part',
-                 num_masked_parts: int = 3, mask_ratio: float = 0.5,
+                 num_layers: int = 3, encoder: ConvSpec = 'gin',
+                 mask: Union[str, MaskingStrategy] = DEFAULT_MASK,
+                 target: str = 'embedding', stop_target_grad: bool = True,
                  mask_edges: bool = False, remask: bool = True,
                  beta: float = 2.0, edge_loss_weight: float = 0.0,
-                 joint_embedding: bool = True, act: str = 'prelu',
+                 joint_embedding: bool = False, act: str = 'prelu',
                  norm: Optional[str] = 'batch'):
         super().__init__()
+        if target not in TARGETS:
+            raise ValueError(f"'target' must be one of {TARGETS}, got "
+                             f"'{target}'")
         self.skeleton = get_skeleton(skeleton)
-        self.config = dict(
-            skeleton=self.skeleton.name, in_channels=in_channels,
-            hidden_channels=hidden_channels, num_layers=num_layers,
-            masking=masking, num_masked_parts=num_masked_parts,
-            mask_ratio=mask_ratio, mask_edges=mask_edges, remask=remask,
-            beta=beta, edge_loss_weight=edge_loss_weight,
-            joint_embedding=joint_embedding, act=act, norm=norm)
         V = self.skeleton.num_joints
         self.in_channels = in_channels
+        self.target = target
+        self.stop_target_grad = stop_target_grad
         self.mask_edges = mask_edges
         self.embedding = JointEmbedding(in_channels, hidden_channels, V,
                                         positional=joint_embedding)
-        self.masker = JointEdgeMasker(self.skeleton, hidden_channels,
-                                      strategy=masking,
-                                      num_masked_parts=num_masked_parts,
-                                      mask_ratio=mask_ratio)
-        self.encoder = GINEncoder(hidden_channels, hidden_channels,
-                                  num_layers, act=act, norm=norm)
-        self.decoder = MAEDecoder(hidden_channels, in_channels, remask=remask,
+        self.masker = JointEdgeMasker(self.skeleton, hidden_channels, mask)
+        self.encoder = GraphEncoder(hidden_channels, hidden_channels,
+                                    num_layers, conv=encoder, act=act,
+                                    norm=norm)
+        target_channels = (hidden_channels if target == 'embedding' else
+                           in_channels)
+        self.decoder = MAEDecoder(hidden_channels, target_channels,
+                                  remask=remask,
                                   reconstruct_edges=edge_loss_weight > 0,
                                   num_joints=V if joint_embedding else None,
                                   act=act, norm=norm)
@@ -127,6 +181,15 @@ class SkeletonMAE(Module):
         self.register_buffer('adjacency',
                              self.skeleton.adjacency(self_loops=False)[0],
                              persistent=False)
+        # Plain values only: checkpoints store it and rebuild the model.
+        self.config = dict(
+            skeleton=self.skeleton.name, in_channels=in_channels,
+            hidden_channels=hidden_channels, num_layers=num_layers,
+            encoder=self.encoder.conv, mask=self.masker.strategy.spec,
+            target=target, stop_target_grad=stop_target_grad,
+            mask_edges=mask_edges, remask=remask, beta=beta,
+            edge_loss_weight=edge_loss_weight,
+            joint_embedding=joint_embedding, act=act, norm=norm)
 
     def reset_parameters(self):
         r"""Resets all learnable parameters of the module."""
@@ -143,9 +206,36 @@ class SkeletonMAE(Module):
         Returns:
             Joint representations :obj:`(N, D_h, T, V, M)`.
         """
-        x = as_sequence(x, self.skeleton).permute(0, 4, 2, 3, 1)
+        x = self._joints(x)
         h = self.encoder(self.embedding(x), self.edge_index)
         return h.permute(0, 4, 2, 3, 1)
+
+    def coordinates(self, reconstruction: Tensor) -> Tensor:
+        r"""Joint coordinates of a reconstruction, for pictures: the
+        reconstruction itself with the input target, the least-squares
+        inverse of the linear embedding (:meth:`JointEmbedding.invert`)
+        with the embedding target.
+
+        Args:
+            reconstruction (Tensor): :obj:`(N, C_t, T, V, M)`, as in
+                :class:`SkeletonMAEOutput`.
+
+        Returns:
+            :obj:`(N, C, T, V, M)`.
+        """
+        if self.target == 'input':
+            return reconstruction
+        y = reconstruction.movedim(1, -1)
+        return self.embedding.invert(y).movedim(-1, 1)
+
+    def _joints(self, x: Union[Tensor, Batch]) -> Tensor:
+        # (N, C, T, V, M) or a frame batch -> checked (N, M, T, V, C).
+        x = as_sequence(x, self.skeleton)
+        if x.size(1) != self.in_channels:
+            raise ValueError(f"The model takes {self.in_channels} channels "
+                             f"per joint, the batch has {x.size(1)} (shape "
+                             f"{tuple(x.shape)})")
+        return x.permute(0, 4, 2, 3, 1)
 
     def forward(self, x: Union[Tensor, Batch],
                 generator: Optional[torch.Generator] = None
@@ -157,28 +247,38 @@ class SkeletonMAE(Module):
             generator (torch.Generator, optional): Source of the masks, on
                 the model's device.
         """
-        x = as_sequence(x, self.skeleton).permute(0, 4, 2, 3, 1)
-        N, M, T, V, _ = x.shape
-        # One draw per person and sequence: the same parts in every frame.
+        x = self._joints(x)
+        N, M = x.shape[:2]
+        # One draw per person and sequence: the same joints in every frame.
         joint_mask = self.masker.sample((N, M, 1), generator)
-        masked = self.masker(self.embedding.project(x), joint_mask)
+        projected = self.embedding.project(x)
+        masked = self.masker(projected, joint_mask)
         edge_weight = ~masked.edge_mask if self.mask_edges else None
         h = self.encoder(self.embedding.add_position(masked.x),
                          self.edge_index, edge_weight)
         rec = self.decoder(h, self.edge_index, masked.joint_mask)
+        target = x
+        if self.target == 'embedding':
+            target = projected.detach() if self.stop_target_grad else (
+                projected)
         # Zero padding (absent persons, missing frames) is not a target.
         loss_mask = masked.joint_mask & (x != 0).any(dim=-1)
-        terms = self.criterion(rec.x, x, loss_mask, rec.edge_logits,
+        terms = self.criterion(rec.x, target, loss_mask, rec.edge_logits,
                                self.adjacency)
         return SkeletonMAEOutput(
             loss=terms.loss, joint_loss=terms.joint_loss,
             edge_loss=terms.edge_loss,
             reconstruction=rec.x.permute(0, 4, 2, 3, 1),
+            target=target.permute(0, 4, 2, 3, 1),
             joint_mask=masked.joint_mask.permute(0, 2, 3, 1),
-            loss_mask=loss_mask.permute(0, 2, 3, 1))
+            loss_mask=loss_mask.permute(0, 2, 3, 1),
+            target_spread=direction_spread(target, loss_mask))
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}('{self.skeleton.name}', "
                 f"in_channels={self.in_channels}, "
                 f"hidden_channels={self.encoder.hidden_channels}, "
-                f"num_layers={self.encoder.num_layers})")
+                f"num_layers={self.encoder.num_layers}, "
+                f"encoder='{self.encoder.conv}', "
+                f"mask='{self.masker.strategy.spec}', "
+                f"target='{self.target}')")

@@ -19,7 +19,12 @@ from torch_geometric.data import Batch
 
 from torch_skeleton_mae.data import absent_persons, as_sequence
 from torch_skeleton_mae.graph import get_skeleton
-from torch_skeleton_mae.nn.encoder import GINEncoder, JointEmbedding
+from torch_skeleton_mae.nn.encoder import (
+    ConvSpec,
+    GraphEncoder,
+    JointEmbedding,
+    conv_name,
+)
 from torch_skeleton_mae.nn.mlp import freeze_
 
 
@@ -62,24 +67,30 @@ class STRLLayer(Module):
     r"""One layer of Spatial-Temporal Representation Learning (Sec. 3.2.1).
 
     Spatial modeling (Eq. 3): the SkeletonMAE encoder :math:`G_E` maps every
-    frame graph, its output is sum-pooled over the joints of all persons in
-    the frame (the persons' interaction), repeated to every joint and
-    concatenated with the input; then :math:`\sigma(\mathrm{SM}(\mathbf{H})
-    \mathbf{W})` (Eq. 4), a multi-scale temporal convolution, and a 1x1
-    residual connection from the layer's input (Fig. 3b).
+    frame graph, its output is sum-pooled over each person's joints (Eq. 3
+    as written) or, with :obj:`person_interaction=True`, over the joints of
+    all persons in the frame, repeated to every joint and concatenated with
+    the input; then :math:`\sigma(\mathrm{SM}(\mathbf{H}) \mathbf{W})`
+    (Eq. 4), a multi-scale temporal convolution, and a 1x1 residual
+    connection from the layer's input (Fig. 3b).
 
     Args:
         channels (int): Feature size :obj:`D` in and out.
-        encoder (GINEncoder): The (pre-trained) spatial encoder.
+        encoder (GraphEncoder): The (pre-trained) spatial encoder.
+        person_interaction (bool, optional): Pool over all persons of a
+            frame instead of each person's own joints.
+            (default: :obj:`False`)
 
     Shapes:
         - **input:** :math:`(N, M, T, V, D)`, adjacency, presence :math:`(N,
           M)` (boolean)
         - **output:** :math:`(N, M, T, V, D)`
     """
-    def __init__(self, channels: int, encoder: GINEncoder):
+    def __init__(self, channels: int, encoder: GraphEncoder,
+                 person_interaction: bool = False):
         super().__init__()
         self.encoder = encoder
+        self.person_interaction = person_interaction
         self.lin = Linear(channels + encoder.hidden_channels, channels)
         self.temporal = MultiScaleTemporalConv(channels)
         self.residual = Conv2d(channels, channels, 1)
@@ -89,7 +100,8 @@ class STRLLayer(Module):
         N, M, T, V, D = h.shape
         g = self.encoder(h, edge_index)
         g = g * present.view(N, M, 1, 1, 1).to(g.dtype)
-        pooled = g.sum(dim=(1, 3), keepdim=True).expand(N, M, T, V, -1)
+        dims = (1, 3) if self.person_interaction else (3, )
+        pooled = g.sum(dim=dims, keepdim=True).expand(N, M, T, V, -1)
         out = torch.relu(self.lin(torch.cat([h, pooled], dim=-1)))
         # Temporal modeling in (N * M, D, T, V) layout.
         out = out.reshape(N * M, T, V, D).permute(0, 3, 1, 2)
@@ -120,12 +132,17 @@ class STRL(Module):
             (default: :obj:`3`)
         encoder_layers (int, optional): GIN layers :math:`L_D` of each
             encoder. (default: :obj:`3`)
+        encoder (str or callable, optional): The encoders' convolution, as
+            in :class:`SkeletonMAE`. (default: :obj:`"gin"`)
+        person_interaction (bool, optional): Sum-pool the spatial
+            modelling over all persons of a frame instead of each person
+            (Eq. 3), see :class:`STRLLayer`. (default: :obj:`False`)
         max_frames (int, optional): Length of the temporal position
             embedding. (default: :obj:`300`)
         dropout (float, optional): Dropout before the classifier's last
             layer. (default: :obj:`0.`)
         joint_embedding (bool, optional): As in :class:`SkeletonMAE`.
-            (default: :obj:`True`)
+            (default: :obj:`False`)
         act (str, optional): Encoder activation. (default: :obj:`"prelu"`)
         norm (str, optional): Encoder normalization.
             (default: :obj:`"batch"`)
@@ -140,16 +157,17 @@ class STRL(Module):
     Example:
         >>> import torch
         >>> from torch_skeleton_mae.nn import STRL, SkeletonMAE
-        >>> mae = SkeletonMAE('coco', in_channels=3)
-        >>> model = STRL('coco', in_channels=3, num_classes=60)
+        >>> mae = SkeletonMAE('coco', in_channels=2)
+        >>> model = STRL('coco', in_channels=2, num_classes=60)
         >>> model = model.load_pretrained(mae)
-        >>> model(torch.randn(2, 3, 16, 17, 2)).shape
+        >>> model(torch.randn(2, 2, 16, 17, 2)).shape
         torch.Size([2, 60])
     """
     def __init__(self, skeleton, in_channels: int, num_classes: int,
                  hidden_channels: int = 64, num_layers: int = 3,
-                 encoder_layers: int = 3, max_frames: int = 300,
-                 dropout: float = 0.0, joint_embedding: bool = True,
+                 encoder_layers: int = 3, encoder: ConvSpec = 'gin',
+                 person_interaction: bool = False, max_frames: int = 300,
+                 dropout: float = 0.0, joint_embedding: bool = False,
                  act: str = 'prelu', norm: Optional[str] = 'batch',
                  freeze_encoder: bool = False):
         super().__init__()
@@ -158,6 +176,8 @@ class STRL(Module):
             skeleton=self.skeleton.name, in_channels=in_channels,
             num_classes=num_classes, hidden_channels=hidden_channels,
             num_layers=num_layers, encoder_layers=encoder_layers,
+            encoder=conv_name(encoder),
+            person_interaction=person_interaction,
             max_frames=max_frames, dropout=dropout,
             joint_embedding=joint_embedding, act=act, norm=norm,
             freeze_encoder=freeze_encoder)
@@ -170,8 +190,9 @@ class STRL(Module):
             torch.zeros(max_frames, 1, hidden_channels))
         self.layers = ModuleList([
             STRLLayer(hidden_channels,
-                      GINEncoder(hidden_channels, hidden_channels,
-                                 encoder_layers, act=act, norm=norm))
+                      GraphEncoder(hidden_channels, hidden_channels,
+                                   encoder_layers, conv=encoder, act=act,
+                                   norm=norm), person_interaction)
             for _ in range(num_layers)
         ])
         self.classifier = Sequential(
@@ -199,6 +220,10 @@ class STRL(Module):
     def forward(self, x: Union[Tensor, Batch]) -> Tensor:
         x = as_sequence(x, self.skeleton)
         T = x.size(2)
+        if x.size(1) != self.in_channels:
+            raise ValueError(f"The model takes {self.in_channels} channels "
+                             f"per joint, the batch has {x.size(1)} (shape "
+                             f"{tuple(x.shape)})")
         if T > self.temporal_embedding.size(0):
             raise ValueError(f"Sequences have {T} frames but 'max_frames' "
                              f"is {self.temporal_embedding.size(0)}")
