@@ -13,7 +13,7 @@ protocol); without --pretrained the model trains from scratch.
 
 Flags: ``python examples/ntu60_finetune.py --help``.
 """
-from torch_skeleton_mae.engine.protocols import finetune
+from torch_skeleton_mae.engine.protocols import command_line, finetune
 
 if __name__ == '__main__':
-    finetune()
+    command_line(finetune)

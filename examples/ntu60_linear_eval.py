@@ -9,7 +9,7 @@ accuracy and a confusion matrix.
 
 Flags: ``python examples/ntu60_linear_eval.py --help``.
 """
-from torch_skeleton_mae.engine.protocols import linear_eval
+from torch_skeleton_mae.engine.protocols import command_line, linear_eval
 
 if __name__ == '__main__':
-    linear_eval()
+    command_line(linear_eval)

@@ -13,7 +13,7 @@ benchmark. Several GPUs::
 
 Flags: ``python examples/ntu60_pretrain.py --help``.
 """
-from torch_skeleton_mae.engine.protocols import pretrain
+from torch_skeleton_mae.engine.protocols import command_line, pretrain
 
 if __name__ == '__main__':
-    pretrain()
+    command_line(pretrain)

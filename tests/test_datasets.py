@@ -115,7 +115,8 @@ def test_ntu_dataset(tmp_path):
     assert [m['name'] for m in train.meta] == [names[0], names[2]]
     assert [m['name'] for m in val.meta] == [names[3], names[1]]
     assert train.skipped == {'missing_skeleton_list': [excluded],
-                             'no_body': ['S003C001P002R001A004']}
+                             'no_body': ['S003C001P002R001A004'],
+                             'unreadable': {}}
     x, label = train[1]
     assert x.shape == (3, 8, 25, 2) and label == 59
     raw = select_bodies(read_ntu_skeleton(root / f'{names[2]}.skeleton'))
@@ -125,6 +126,42 @@ def test_ntu_dataset(tmp_path):
     assert [m['camera'] for m in xview.meta] == [2, 3]
     with pytest.raises(ValueError, match="Unknown benchmark 'xsetup'"):
         NTURGBD(root, 'xsetup')
+
+
+def test_ntu_bad_files_cost_only_themselves(tmp_path, capsys):
+    root = tmp_path / 'nturgbd'
+    root.mkdir()
+    good = ['S001C001P001R001A001', 'S001C002P003R001A002']
+    for i, name in enumerate(good):
+        write_skeleton(root / f'{name}.skeleton',
+                       [{'1': joints(i + t)} for t in range(4)])
+    truncated = write_skeleton(root / 'S001C001P002R001A003.skeleton',
+                               [{'1': joints(0)}, {'1': joints(1)}])
+    truncated.write_text('\n'.join(truncated.read_text().split('\n')[:20]))
+    (root / 'S001C001P004R001A004.skeleton').write_bytes(
+        bytes(range(128, 256)) * 8)  # binary
+    data = NTURGBD(root, split=None, max_frames=6)
+    assert [m['name'] for m in data.meta] == good
+    unreadable = data.skipped['unreadable']
+    assert sorted(unreadable) == ['S001C001P002R001A003',
+                                  'S001C001P004R001A004']
+    assert 'truncated at line 21' in unreadable['S001C001P002R001A003']
+    assert 'S001C001P004R001A004.skeleton: not a text file' in (
+        unreadable['S001C001P004R001A004'])
+    out = capsys.readouterr().out
+    assert 'parsed 2 of 4 files' in out and '2 unreadable' in out
+    assert 'S001C001P004R001A004: ' in out
+    cache = root / '.torch_skeleton_mae'
+    assert sorted(p.name for p in cache.iterdir()) == ['index_T6.json',
+                                                       'joints_T6.npy']
+    assert len(data) == 2 and data[1][0].shape == (3, 6, 25, 2)
+    # A file added later is seen: the cache is built again.
+    write_skeleton(root / 'S001C001P005R001A005.skeleton',
+                   [{'1': joints(9)}])
+    again = NTURGBD(root, split=None, max_frames=6)
+    assert [m['name'] for m in again.meta] == [  # sorted by name
+        good[0], 'S001C001P005R001A005', good[1]]
+    assert 'changed since its cache was built' in capsys.readouterr().out
 
 
 def write_pyskl(path, two_d=True, num=6, V=17):
@@ -180,17 +217,55 @@ def test_pyskl_bad_input(tmp_path):
     with pytest.raises(ValueError, match=r"label 2 of 'clip2' is out of "
                                          r"range \[0, 2\)"):
         PysklDataset(path, num_classes=2)
-    del data['annotations'][3]['label']
+    data['annotations'][4]['label'] = 1.5
     path.write_bytes(pickle.dumps(data))
-    with pytest.raises(ValueError, match="annotation 3 has no 'label'"):
+    with pytest.raises(ValueError, match=r"'clip4' has label 1.5; expected "
+                                         r"an integer class"):
         PysklDataset(path)
     path.write_bytes(pickle.dumps({'annotations': []}))
     with pytest.raises(ValueError, match="'split' is missing"):
         PysklDataset(path)
-    write_pyskl(path)
-    with pytest.raises(ValueError, match=r"keypoint has shape .* expected "
-                                         r"\(M, T, 25, C\)"):
-        PysklDataset(path, layout='ntu-rgb+d')[0]
+    path.write_bytes(pickle.dumps(data)[:200])  # truncated
+    with pytest.raises(ValueError, match=r"bad.pkl: not a readable pickle "
+                                         r"\(.*\); is it truncated"):
+        PysklDataset(path)
+    path.write_bytes(b'\x00not a pickle at all')
+    with pytest.raises(ValueError, match='bad.pkl: not a readable pickle'):
+        PysklDataset(path)
+
+
+def test_pyskl_bad_samples_are_skipped_counted_and_named(tmp_path, capsys):
+    """What a sample lacks is found when the dataset is built, not mid-epoch
+    in collate; the good samples are kept."""
+    path = tmp_path / 'ntu60_hrnet.pkl'
+    data = write_pyskl(path)
+    ann = data['annotations']
+    del ann[0]['keypoint_score']                      # clip0: no score
+    ann[1]['keypoint'] = ann[1]['keypoint'][:, :0]    # clip1: 0 frames
+    ann[1]['keypoint_score'] = ann[1]['keypoint_score'][:, :0]
+    ann[2]['keypoint_score'] = ann[2]['keypoint_score'][:, :-1]  # clip2: T
+    ann[3]['keypoint'][0, 0, 0, 0] = np.nan           # clip3: NaN
+    path.write_bytes(pickle.dumps(data))
+    scored = PysklDataset(path, score=True)
+    assert scored.skipped == {
+        'without keypoint_score': ['clip0'],
+        'without persons or frames': ['clip1'],
+        'with keypoint_score shapes unlike their keypoint': ['clip2'],
+        'with NaN or inf keypoints': ['clip3']}
+    assert [m['name'] for m in scored.meta] == ['clip4', 'clip5']
+    out = capsys.readouterr().out
+    assert 'ntu60_hrnet.pkl (all): skipped 4 of 6 annotations' in out
+    assert "1 without keypoint_score (e.g. 'clip0')" in out
+    assert all(scored[i][0].shape[0] == 3 for i in range(2))
+    # Without the score channel a missing score is no problem.
+    plain = PysklDataset(path)
+    assert [m['name'] for m in plain.meta] == ['clip0', 'clip2', 'clip4',
+                                               'clip5']
+    # The wrong layout skips everything, saying why.
+    with pytest.raises(ValueError, match="no usable annotation"):
+        PysklDataset(path, layout='ntu-rgb+d')
+    assert 'with keypoint shapes other than (M, T, 25, 3)' in (
+        capsys.readouterr().out)
 
 
 def test_npz(tmp_path):
@@ -218,6 +293,36 @@ def test_npz(tmp_path):
     np.savez(tmp_path / 'inf.npz', x_train=x, y_train=y)
     with pytest.raises(ValueError, match='sequence 1 .* NaN or inf'):
         NpzSkeletonDataset(tmp_path / 'inf.npz')
+
+
+@pytest.mark.parametrize('y,expected', [
+    (np.array([[4], [0], [59], [3], [3]]), [4, 0, 59, 3, 3]),  # a column
+    (np.array([4, 0, 59, 3, 3]), [4, 0, 59, 3, 3]),
+    (np.array([4.0, 0.0, 59.0, 3.0, 3.0]), [4, 0, 59, 3, 3]),
+])
+def test_npz_label_forms(tmp_path, y, expected):
+    x = np.zeros((5, 4, 150), np.float32)
+    np.savez(tmp_path / 'a.npz', x_train=x, y_train=y)
+    data = NpzSkeletonDataset(tmp_path / 'a.npz', num_classes=60)
+    assert [data[i][1] for i in range(5)] == expected
+    assert data.num_classes == 60
+
+
+@pytest.mark.parametrize('y,message', [
+    (np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0], [1, 0, 0], [0, 0, 1]]),
+     r"row 2 is not one-hot \(exactly one 1, zeros elsewhere\): \[0, 0, 0\]"),
+    (np.array([[1, 0], [0, 1], [1, 1], [1, 0], [0, 1]]), 'row 2 is not one-hot'),
+    (np.array([[1, 0], [0, .5], [1, 0], [1, 0], [0, 1]]), 'row 1 is not one-hot'),
+    (np.array([0, 1.5, 2, 0, 1]), r"row 1 has label 1.5; expected an integer"),
+    (np.array([0, 1, -2, 0, 1]), r"row 2 has label -2; expected an integer"),
+    (np.array([0, 1, 70, 0, 1]), r"row 2 of 'y_train' has label 70, beyond "
+                                 r"60 classes"),
+])
+def test_npz_bad_labels_are_refused(tmp_path, y, message):
+    x = np.zeros((5, 4, 150), np.float32)
+    np.savez(tmp_path / 'b.npz', x_train=x, y_train=y)
+    with pytest.raises(ValueError, match=message):
+        NpzSkeletonDataset(tmp_path / 'b.npz', num_classes=60)
 
 
 @pytest.mark.parametrize('layout,V', [('ntu-rgb+d', 25), ('coco', 17),

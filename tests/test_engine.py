@@ -16,6 +16,7 @@ from torch_skeleton_mae.engine import (
     CSVLogger,
     MAEObjective,
     Trainer,
+    TrainingDiverged,
     autocast_dtype,
     classification_report,
     load_checkpoint,
@@ -219,3 +220,49 @@ def test_extract_features_pools_present_joints_only():
     # never present pools to 0 in both.
     assert features.tolist() == [[1 - 5, 2 - 5, 1 - 5, 2 - 5],
                                  [4 - 5, 0, 4 - 5, 0]]
+
+
+def test_non_finite_loss_stops_training_and_keeps_the_last_good_epoch(
+        tmp_path):
+    data = SyntheticSkeletons(16, 'coco', num_frames=8)
+    model = SkeletonMAE('coco', 2)
+
+    class DivergesInEpoch2:
+        calls = 0
+
+        def __call__(self, model, x, y):
+            self.calls += 1
+            loss, metrics = MAEObjective()(model, x, y)
+            return (loss * float('nan') if self.calls == 3 else loss), metrics
+
+    trainer = Trainer(model, DivergesInEpoch2(),
+                      torch.optim.Adam(model.parameters(), 1e-3),
+                      make_loader(data, 8, CPU), CPU, tmp_path)
+    with pytest.raises(TrainingDiverged, match=r'not finite \(nan on this '
+                       r'process\) at epoch 2, step 1: training stopped '
+                       r'before updating the weights; .*last.pt keeps epoch 1'):
+        trainer.fit(3)
+    saved = load_checkpoint(tmp_path / 'last.pt', SkeletonMAE('coco', 2))
+    assert saved['epoch'] == 1
+    assert all(torch.isfinite(v).all() for v in saved['model'].values()
+               if v.is_floating_point())
+    assert len(CSVLogger(tmp_path / 'train.csv').rows()) == 1
+    # The weights are those after epoch 1: the bad step updated none (its
+    # forward pass did move the batch-norm statistics of the live model).
+    for key, value in model.named_parameters():
+        assert torch.equal(value, saved['model'][key]), key
+
+
+def test_diverged_run_is_one_line_with_status_1(monkeypatch, capsys):
+    from torch_skeleton_mae.engine.protocols import command_line
+
+    def program():
+        raise TrainingDiverged('the loss is not finite at epoch 2, step 1')
+
+    monkeypatch.setattr('sys.argv', ['prog.py'])
+    with pytest.raises(SystemExit) as done:
+        command_line(program)
+    assert done.value.code == 1
+    assert capsys.readouterr().err == (
+        'prog.py: training diverged: the loss is not finite at epoch 2, '
+        'step 1\n')

@@ -132,6 +132,10 @@ def test_paper_defaults():
         "SkeletonMAE('coco', in_channels=2, hidden_channels=64, "
         "num_layers=3, encoder='gin', mask='parts:right_arm,right_leg', "
         "target='embedding')")
+    # The sizes docs/fidelity.rst quotes.
+    assert sum(p.numel() for p in model.parameters()) == 38471
+    assert sum(p.numel() for p in model.encoder.parameters()) == 25734
+    assert model.embedding.lin.bias is None  # "linearly transformed"
     literal = SkeletonMAE('coco', 2, stop_target_grad=False)
     assert literal(x).target.requires_grad
 

@@ -13,6 +13,8 @@ import torch
 from torch_skeleton_mae.datasets import ACTIONS
 from torch_skeleton_mae.engine import load_checkpoint
 from torch_skeleton_mae.engine.protocols import (
+    UsageError,
+    command_line,
     finetune,
     linear_eval,
     parse_args,
@@ -105,27 +107,100 @@ def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
     (['--split', 'xset'], "the synthetic dataset has 'xsub' and 'xview'"),
     (['--data', 'missing.pkl'], '--data missing.pkl: no such file'),
     (['--epochs', '0'], '--epochs must be positive, got 0'),
+    (['--eval-every', '0'], '--eval-every must be positive, got 0'),
+    (['--warmup', '-3'], '--warmup must be >= 0, got -3'),
+    (['--milestones', '0', '0'], '--milestones must be increasing epochs'),
+    (['--milestones', '9', '7'], '--milestones must be increasing epochs'),
+    (['--lr', 'inf'], '--lr must be a finite number > 0, got inf'),
+    (['--lr', '0'], '--lr must be a finite number > 0, got 0.0'),
+    (['--noise', '-1'], '--noise must be a finite number >= 0'),
     (['--semi', '1.5'], '--semi must lie in (0, 1], got 1.5'),
     (['--pretrained', 'nope.pt'], '--pretrained nope.pt: no such checkpoint'),
+    (['--freeze-encoder'], '--freeze-encoder keeps pre-trained encoders '
+                           'fixed: it needs --pretrained'),
+    (['--strl-layers', '0'], '--strl-layers must be positive, got 0'),
     (['--precision', 'fp8'], "invalid choice: 'fp8'"),
 ])
-def test_bad_flags(argv, message, capsys):
-    with pytest.raises(SystemExit):
+def test_bad_flags(argv, message):
+    with pytest.raises(UsageError) as error:
         parse_args('finetune', argv)
-    err = capsys.readouterr().err
+    assert message in str(error.value)
+
+
+def test_bad_flags_need_data_and_checkpoint(tmp_path):
+    data = tmp_path / 'ntu120.pkl'
+    data.write_bytes(b'')
+    with pytest.raises(UsageError, match=r"--dataset ntu120 has \['xsub', "
+                                         r"'xset'\]"):
+        parse_args('finetune', ['--data', str(data), '--dataset', 'ntu120',
+                                '--split', 'xview'])
+    with pytest.raises(UsageError, match='needs --pretrained'):
+        parse_args('linear', [])
+    with pytest.raises(UsageError, match='is a file; expected a folder'):
+        parse_args('pretrain', ['--out', str(data)])
+
+
+def run_command(program, argv, monkeypatch, capsys):
+    """A command-line program's exit status and stderr."""
+    monkeypatch.setattr('sys.argv', ['prog.py'] + argv)
+    with pytest.raises(SystemExit) as done:
+        command_line(program)
+    return done.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--device', 'foo'], "--device foo: not a device; expected e.g. 'cpu'"),
+    (['--device', 'cuda'], '--device cuda: no CUDA device is available'),
+    (['--samples', '1'], 'the training split of 1 synthetic sequences '
+                         '(xsub) is empty; use more --samples'),
+    (['--mask', 'random-parts:0'], "layout 'coco' has 6 parts; mask "
+                                   "between 1 and 6"),
+    (['--encoder', 'nope'], "Unknown graph convolution 'nope'"),
+    (['--epochs', 'x'], "argument --epochs: invalid int value: 'x'"),
+])
+def test_user_errors_are_one_line_with_status_2(argv, message, tmp_path,
+                                                  monkeypatch, capsys):
+    if argv[:2] == ['--device', 'cuda'] and torch.cuda.is_available():
+        pytest.skip('this machine has a GPU')
+    code, err = run_command(pretrain, TINY + argv + ['--out', str(
+        tmp_path / 'run')], monkeypatch, capsys)
+    assert code == 2
+    assert err.count('\n') == 1 and err.startswith('prog.py: error: '), err
     assert message in err, err
 
 
-def test_bad_flags_need_data_and_checkpoint(tmp_path, capsys):
-    data = tmp_path / 'ntu120.pkl'
-    data.write_bytes(b'')
-    with pytest.raises(SystemExit):
-        parse_args('finetune', ['--data', str(data), '--dataset', 'ntu120',
-                                '--split', 'xview'])
-    assert "--dataset ntu120 has ['xsub', 'xset']" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        parse_args('linear', [])
-    assert 'needs --pretrained' in capsys.readouterr().err
+def test_corrupt_checkpoint_is_one_line(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / 'random.pt'
+    bad.write_bytes(bytes(range(256)) * 4)
+    code, err = run_command(finetune, TINY + ['--pretrained', str(bad),
+                                              '--out', str(tmp_path / 'r')],
+                            monkeypatch, capsys)
+    assert code == 2 and err.count('\n') == 1
+    assert f"'{bad}' is not a readable checkpoint" in err
+
+
+def test_run_folders_are_never_overwritten(pretrained, tmp_path, capsys):
+    out, _ = pretrained
+    before = (out / 'last.pt').read_bytes(), (out / 'pretrain.csv').read_text()
+    with pytest.raises(UsageError, match=r'holds an earlier pretrain run '
+                       r'\(last.pt\); pass --resume to continue it, or '
+                       r'another --out'):
+        pretrain(TINY + ['--out', str(out)])
+    # Resuming with flags that change the result is refused, naming them.
+    with pytest.raises(UsageError, match=r"--frames 4 \(the run has 8\); "
+                       r"--lr 0.01 \(the run has 0.001\)"):
+        pretrain(TINY + ['--out', str(out), '--resume', '--lr', '0.01',
+                         '--frames', '4'])
+    after = (out / 'last.pt').read_bytes(), (out / 'pretrain.csv').read_text()
+    assert after == before
+    with pytest.raises(UsageError, match=r'--resume: .*last.pt does not '
+                       r'exist; start the run without --resume'):
+        pretrain(TINY + ['--out', str(tmp_path / 'new'), '--resume'])
+    # Flags that only change where and how fast it runs are fine.
+    history = pretrain(TINY + ['--out', str(out), '--resume', '--epochs', '2',
+                               '--workers', '0', '--eval-every', '3',
+                               '--no-probe'])['history']
+    assert history == []  # already at its last epoch
 
 
 def test_paper_defaults_with_data(tmp_path):
@@ -207,32 +282,67 @@ def test_synthetic_2d_input_is_xy_and_score_on_request():
     assert torch.equal(x[2], torch.from_numpy(raw[..., 2]).permute(1, 2, 0))
 
 
-def test_resume_without_checkpoint_names_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"'.*last\.pt' does not"):
-        pretrain(TINY + ['--epochs', '1', '--resume', '--out', str(tmp_path)])
-
-
 def test_learning_evidence_example(tmp_path):
     spec = importlib.util.spec_from_file_location(
         'learning_evidence', ROOT / 'examples' / 'learning_evidence.py')
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    table = example.main(['--seeds', '0', '--semi', '0.5', '--out',
-                          str(tmp_path)] + TINY + ['--epochs', '1'])
-    assert list(table) == [
-        'probe_pretrained', 'probe_random', 'probe_input',
-        'probe_semi_pretrained', 'probe_semi_random', 'probe_semi_input',
-        'finetune_semi_pretrained', 'finetune_semi_scratch'
-    ]
-    assert all(len(row['runs']) == 1 and 0 <= row['mean'] <= 1
-               for row in table.values())
-    assert json.loads((tmp_path / 'evidence.json').read_text()) == table
+    configs = ['paper preset', 'earlier defaults']
+    evidence = example.main(['--seeds', '1', '--semi', '0.5',
+                             '--configs', *configs, '--out', str(tmp_path)]
+                            + TINY + ['--epochs', '1'])
+    assert list(evidence['configs']) == configs
+    assert json.loads((tmp_path / 'evidence.json').read_text()) == evidence
+    rst = (tmp_path / 'evidence.rst').read_text()
+    for name, config in evidence['configs'].items():
+        assert f'   * - {name}' in rst
+        runs = config['runs']
+        assert [r['seed'] for r in runs] == [1]
+        gains = [r['pretrained'] - r['scratch'] for r in runs]
+        assert config['gain']['runs'] == pytest.approx(gains)
+        assert config['wins'] == sum(g > 0 for g in gains)
     # The table reports the runs' own evaluation files.
-    for row, report in (('probe_pretrained', 'pretrain/probe.json'),
-                        ('probe_random', 'pretrain/probe_random.json'),
-                        ('probe_semi_random',
-                         'probe_semi_random/linear_eval.json'),
-                        ('finetune_semi_pretrained',
-                         'finetune_semi_pretrained/finetune_eval.json')):
-        top1 = json.loads((tmp_path / 'seed0' / report).read_text())['top1']
-        assert table[row]['runs'] == [pytest.approx(top1)]
+    run = evidence['configs']['paper preset']['runs'][0]
+    report = tmp_path / 'paper_preset' / 'seed1' / 'finetune' / (
+        'finetune_eval.json')
+    assert run['pretrained'] == json.loads(report.read_text())['top1']
+    # Each configuration's scratch baseline is its own architecture: the
+    # earlier defaults' score channel makes a 3-channel STRL.
+    scratch = sorted(p.name for p in (tmp_path / 'scratch').iterdir())
+    earlier = ('1___score___joint_embedding___embedding_bias___noise_0___'
+               'person_interaction')
+    assert scratch == ['1', earlier]
+    checkpoint = torch.load(tmp_path / 'scratch' / earlier / 'last.pt',
+                            weights_only=True)
+    assert checkpoint['config']['in_channels'] == 3
+    assert checkpoint['config']['person_interaction']
+    noise = evidence['noise']
+    assert noise['repeat'][0] == noise['repeat'][1]  # deterministic
+    assert len(noise['finetune_seeds']['runs']) == 1
+
+
+
+def test_ablations_example(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'ablations', ROOT / 'examples' / 'ablations.py')
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert [r[1] for r in example.TABLES['4c'][:2]] == [
+        ['--encoder', 'gat', '--mask', 'parts:0'],
+        ['--encoder', 'gat', '--mask', 'parts:1']]
+    assert len(example.TABLES['4c']) == 18
+    rows = example.main(['--table', '5a', '--out', str(tmp_path)] + TINY +
+                        ['--epochs', '1'])
+    assert [r['label'] for r in rows] == [
+        'random initialization', 'M = 1', 'M = 2', 'M = 3', 'M = 4']
+    # One pre-training serves the four pre-trained rows.
+    assert sorted(p.name for p in tmp_path.glob('pretrain*')) == ['pretrain0']
+    pretrained = load_checkpoint(tmp_path / 'pretrain0' / 'last.pt')
+    assert pretrained['config']['mask'] == 'parts:right_arm'  # region V3
+    for i, row in enumerate(rows):
+        report = json.loads((tmp_path / f'row{i}' / 'finetune_eval.json')
+                            .read_text())
+        assert row['top1'] == report['top1']
+        config = load_checkpoint(tmp_path / f'row{i}' / 'last.pt')['config']
+        assert config['num_layers'] == (3 if i == 0 else i)
+    assert json.loads((tmp_path / 'table5a.json').read_text()) == rows

@@ -56,7 +56,8 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
         data = PysklDataset(path, split, layout=layout,
                             num_classes=num_classes, score=score)
     elif path.suffix == '.npz':
-        data = NpzSkeletonDataset(path, part, layout=layout or 'ntu-rgb+d')
+        data = NpzSkeletonDataset(path, part, layout=layout or 'ntu-rgb+d',
+                                  num_classes=num_classes)
     elif path.is_dir():
         data = NTURGBD(path, benchmark, part)
     else:

@@ -1,5 +1,5 @@
 from pathlib import Path
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -9,17 +9,56 @@ from torch.utils.data import Dataset
 from torch_skeleton_mae.graph import get_skeleton
 
 
+def read_labels(y: np.ndarray, name: str) -> Tuple[np.ndarray, int]:
+    r"""Class indices from one-hot rows or integer labels.
+
+    Args:
+        y (np.ndarray): :obj:`(N, K)` one-hot, or :obj:`(N,)` / :obj:`(N, 1)`
+            integer labels.
+        name (str): What :obj:`y` is, for error messages.
+
+    Returns:
+        The labels :obj:`(N,)` and the one-hot width :obj:`K` (:obj:`0` for
+        integer labels).
+
+    Raises:
+        ValueError: naming the first bad row: a one-hot row that is not
+            exactly one 1, a fractional or negative label.
+    """
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim == 2:
+        ones = (y == 1).sum(axis=1)
+        bad = np.flatnonzero((ones != 1) | ((y != 0) & (y != 1)).any(axis=1))
+        if bad.size:
+            raise ValueError(f"{name}: row {bad[0]} is not one-hot (exactly "
+                             f"one 1, zeros elsewhere): {y[bad[0]].tolist()}")
+        return y.argmax(axis=1).astype(np.int64), y.shape[1]
+    if y.ndim != 1:
+        raise ValueError(f"{name}: expected labels (N,), (N, 1) or one-hot "
+                         f"(N, K), got shape {y.shape}")
+    bad = np.flatnonzero((y < 0) | (y != np.round(y)))
+    if bad.size:
+        raise ValueError(f"{name}: row {bad[0]} has label {y[bad[0]]}; "
+                         f"expected an integer class >= 0")
+    return y.astype(np.int64), 0
+
+
 class NpzSkeletonDataset(Dataset):
     r"""The CTR-GCN / MAMP NTU :obj:`.npz`: keys :obj:`x_train`,
     :obj:`y_train`, :obj:`x_test`, :obj:`y_test`; :obj:`x` of shape
     :obj:`(N, T, 150)` (2 bodies x 25 joints x xyz, zero-padded in time),
-    :obj:`y` one-hot :obj:`(N, num_classes)` (class indices also work).
+    :obj:`y` one-hot :obj:`(N, num_classes)` with exactly one 1 per row, or
+    integer class indices :obj:`(N,)` or :obj:`(N, 1)`; anything else is
+    refused, naming the row.
 
     Args:
         path (str): The file.
         split (str, optional): :obj:`"train"` or :obj:`"test"` (also
             :obj:`"val"`). (default: :obj:`"train"`)
         layout (str, optional): (default: :obj:`"ntu-rgb+d"`)
+        num_classes (int, optional): Classes; labels must lie below it.
+            (default: the one-hot width, else the largest label + 1)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
 
     Shapes:
@@ -29,7 +68,7 @@ class NpzSkeletonDataset(Dataset):
     pixel_noise = 0.0
 
     def __init__(self, path, split: str = 'train', layout: str = 'ntu-rgb+d',
-                 transform=None):
+                 num_classes: Optional[int] = None, transform=None):
         self.path = Path(path)
         part = {'train': 'train', 'test': 'test', 'val': 'test'}.get(split)
         if part is None:
@@ -50,10 +89,13 @@ class NpzSkeletonDataset(Dataset):
         if len(y) != len(x):
             raise ValueError(f"{self.path}: {len(x)} sequences but {len(y)} "
                              f"labels in 'y_{part}'")
-        labels = y.argmax(axis=1) if y.ndim == 2 else y.astype(np.int64)
-        self.num_classes = y.shape[1] if y.ndim == 2 else int(labels.max()) + 1
-        if y.ndim == 1 and (labels < 0).any():
-            raise ValueError(f"{self.path}: negative label in 'y_{part}'")
+        labels, width = read_labels(y, f"{self.path}: 'y_{part}'")
+        self.num_classes = num_classes or width or int(labels.max()) + 1
+        if labels.size and labels.max() >= self.num_classes:
+            row = int(np.argmax(labels >= self.num_classes))
+            raise ValueError(f"{self.path}: row {row} of 'y_{part}' has label "
+                             f"{labels[row]}, beyond {self.num_classes} "
+                             f"classes")
         if not np.isfinite(x).all():
             bad = int(np.argwhere(~np.isfinite(x))[0, 0])
             raise ValueError(f"{self.path}: sequence {bad} of 'x_{part}' "

@@ -1,6 +1,7 @@
 import json
 import os
 import re
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -87,7 +88,11 @@ def read_ntu_skeleton(path: Union[str, os.PathLike],
             file, a joint count other than 25, or NaN / inf coordinates.
     """
     path = Path(path)
-    lines = path.read_text().split('\n')
+    try:
+        lines = path.read_text().split('\n')
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file (a binary or damaged "
+                         f".skeleton file)") from None
     cursor = 0
 
     def take(what: str, count: Optional[int] = None) -> List[str]:
@@ -166,9 +171,23 @@ def select_bodies(joints: np.ndarray, max_bodies: int = 2) -> np.ndarray:
     return out
 
 
-def _parse(path: str) -> Tuple[np.ndarray, int]:
-    joints = read_ntu_skeleton(path)
-    return select_bodies(joints), joints.shape[0]
+def _parse(path: str) -> Tuple[Optional[np.ndarray], str]:
+    # (joints, '') or (None, why the file was skipped): one bad file must
+    # not cost the others.
+    try:
+        joints = read_ntu_skeleton(path)
+    except (ValueError, OSError) as error:
+        return None, str(error)
+    if joints.shape[0] == 0:
+        return None, ''
+    return select_bodies(joints), ''
+
+
+def _listing(root: Path) -> Dict[str, int]:
+    r"""Every :obj:`.skeleton` file below :obj:`root`: relative path ->
+    size in bytes (what the cache was built from)."""
+    return {str(f.relative_to(root)): f.stat().st_size
+            for f in sorted(root.rglob('*.skeleton'))}
 
 
 class NTURGBD(Dataset):
@@ -177,10 +196,13 @@ class NTURGBD(Dataset):
     The first use parses every file of :obj:`root` in parallel (with a
     progress bar) into :obj:`cache_dir`: one float32 array
     :obj:`(num_samples, 3, max_frames, 25, 2)` read back memory-mapped, and
-    an index of names, frame counts and what was skipped. Files on the
-    official missing-skeleton list and files with no body at all are
-    skipped and counted (:attr:`skipped`); more than two bodies keep the two
-    that move most (:func:`select_bodies`).
+    an index of names, the files it was built from and what was skipped.
+    Files on the official missing-skeleton list, files with no body at all
+    and unreadable files (truncated, binary, malformed; the reason names the
+    line) are skipped, counted by reason in :attr:`skipped` and named in a
+    printed summary; the good files are kept. More than two bodies keep the
+    two that move most (:func:`select_bodies`). When files are added to or
+    removed from :obj:`root` later, the cache is built again.
 
     Args:
         root (str): Folder of :obj:`.skeleton` files (searched recursively).
@@ -222,9 +244,14 @@ class NTURGBD(Dataset):
         cache = Path(cache_dir) if cache_dir else (self.root /
                                                    '.torch_skeleton_mae')
         index_path = cache / f'index_T{max_frames}.json'
-        if not index_path.exists():
+        index = (json.loads(index_path.read_text())
+                 if index_path.exists() else None)
+        if index is None or index.get('sources') != _listing(self.root):
+            if index is not None:
+                print(f'NTU RGB+D: the files below {self.root} changed since '
+                      f'its cache was built; parsing them again')
             self.preprocess(self.root, cache, max_frames, num_workers)
-        index = json.loads(index_path.read_text())
+            index = json.loads(index_path.read_text())
         self.skipped = index['skipped']
         self.data = np.load(cache / f'joints_T{max_frames}.npy',
                             mmap_mode='r')
@@ -244,54 +271,70 @@ class NTURGBD(Dataset):
     def preprocess(root: Path, cache: Path, max_frames: int = 300,
                    num_workers: int = 2) -> Dict[str, List[str]]:
         r"""Parses every :obj:`.skeleton` file below :obj:`root` once into
-        :obj:`cache`; returns and stores what was skipped, by reason."""
-        files = sorted(root.rglob('*.skeleton'))
-        if not files:
+        :obj:`cache`; returns and stores what was skipped, by reason
+        (:obj:`{"missing_skeleton_list": [...], "no_body": [...],
+        "unreadable": {name: why}}`)."""
+        sources = _listing(root)
+        if not sources:
             raise FileNotFoundError(f"No .skeleton files below '{root}'")
         excluded = missing_skeletons()
-        skipped = {'missing_skeleton_list': [], 'no_body': []}
+        skipped = {'missing_skeleton_list': [], 'no_body': [],
+                   'unreadable': {}}
         todo = []
-        for f in files:
-            name = f.name.split('.')[0]
-            parse_ntu_name(name)
+        for relative in sources:
+            name = Path(relative).name.split('.')[0]
+            try:
+                parse_ntu_name(name)
+            except ValueError as error:
+                skipped['unreadable'][name] = str(error)
+                continue
             if name in excluded:
                 skipped['missing_skeleton_list'].append(name)
             else:
-                todo.append(f)
+                todo.append(root / relative)
         cache.mkdir(parents=True, exist_ok=True)
-        out = np.lib.format.open_memmap(
-            cache / f'joints_T{max_frames}.tmp.npy', mode='w+',
-            dtype=np.float32, shape=(len(todo), 3, max_frames, NUM_JOINTS, 2))
-        names = []
-        with ProcessPoolExecutor(max(1, num_workers)) as pool:
-            results = pool.map(_parse, map(str, todo), chunksize=16)
-            for f, (joints, bodies) in tqdm(zip(todo, results),
-                                            total=len(todo),
-                                            desc='parsing .skeleton files'):
-                name = f.name.split('.')[0]
-                if bodies == 0:
-                    skipped['no_body'].append(name)
-                    continue
-                x = joints[:, :max_frames].transpose(3, 1, 2, 0)
-                out[len(names), :, :x.shape[1]] = x
-                names.append(name)
-        out.flush()
-        del out
-        # Drop the rows of skipped files, then publish atomically.
-        full = np.load(cache / f'joints_T{max_frames}.tmp.npy', mmap_mode='r')
-        np.save(cache / f'joints_T{max_frames}.tmp2.npy', full[:len(names)])
-        del full
-        os.replace(cache / f'joints_T{max_frames}.tmp2.npy',
-                   cache / f'joints_T{max_frames}.npy')
-        os.remove(cache / f'joints_T{max_frames}.tmp.npy')
-        index = dict(names=names, skipped=skipped)
+        partial = cache / f'joints_T{max_frames}.tmp.npy'
+        kept = cache / f'joints_T{max_frames}.tmp2.npy'
+        try:
+            out = np.lib.format.open_memmap(
+                partial, mode='w+', dtype=np.float32,
+                shape=(len(todo), 3, max_frames, NUM_JOINTS, 2))
+            names = []
+            with ProcessPoolExecutor(max(1, num_workers)) as pool:
+                results = pool.map(_parse, map(str, todo), chunksize=16)
+                for f, (joints, error) in tqdm(
+                        zip(todo, results), total=len(todo),
+                        desc='parsing .skeleton files',
+                        disable=not sys.stderr.isatty()):
+                    name = f.name.split('.')[0]
+                    if error:
+                        skipped['unreadable'][name] = error
+                    elif joints is None:
+                        skipped['no_body'].append(name)
+                    else:
+                        x = joints[:, :max_frames].transpose(3, 1, 2, 0)
+                        out[len(names), :, :x.shape[1]] = x
+                        names.append(name)
+            out.flush()
+            del out
+            # Drop the rows of skipped files, then publish atomically.
+            full = np.load(partial, mmap_mode='r')
+            np.save(kept, full[:len(names)])
+            del full
+            os.replace(kept, cache / f'joints_T{max_frames}.npy')
+        finally:
+            for tmp in (partial, kept):
+                tmp.unlink(missing_ok=True)
+        index = dict(names=names, skipped=skipped, sources=sources)
         tmp = cache / 'index.tmp.json'
         tmp.write_text(json.dumps(index))
         os.replace(tmp, cache / f'index_T{max_frames}.json')
-        print(f"NTU RGB+D: parsed {len(names)} of {len(files)} files; "
+        unreadable = skipped['unreadable']
+        print(f"NTU RGB+D: parsed {len(names)} of {len(sources)} files; "
               f"skipped {len(skipped['missing_skeleton_list'])} on the "
-              f"missing-skeleton list and {len(skipped['no_body'])} with no "
-              f"body")
+              f"missing-skeleton list, {len(skipped['no_body'])} with no "
+              f"body and {len(unreadable)} unreadable" + ''.join(
+                  f"\n  {name}: {why}" for name, why in unreadable.items()))
         return skipped
 
     def __len__(self) -> int:

@@ -1,6 +1,6 @@
 import pickle
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -10,6 +10,25 @@ from torch.utils.data import Dataset
 from torch_skeleton_mae.graph import get_skeleton
 
 _LAYOUT_BY_JOINTS = {17: 'coco', 25: 'nturgb+d', 18: 'openpose'}
+
+
+def _read_pickle(path: Path):
+    try:
+        with open(path, 'rb') as f:
+            return pickle.load(f)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+            IndexError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable pickle "
+                         f"({type(error).__name__}: {error}); is it "
+                         f"truncated or another kind of file?") from None
+
+
+def _label(path: Path, ann) -> int:
+    label = ann['label']
+    if isinstance(label, (bool, np.bool_)) or not float(label).is_integer():
+        raise ValueError(f"{path}: '{ann['frame_dir']}' has label {label!r}; "
+                         f"expected an integer class")
+    return int(label)
 
 
 class PysklDataset(Dataset):
@@ -35,6 +54,13 @@ class PysklDataset(Dataset):
             (:obj:`C = 3`). (default: :obj:`False`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
 
+    Every annotation is checked when the dataset is built: one without
+    frames, with the wrong joint count or coordinate channels, with NaN or
+    inf keypoints, or (with :obj:`score=True`) without a matching
+    :obj:`keypoint_score` is skipped, counted by reason in
+    :attr:`skipped` and named in a printed summary; a label that is not an
+    integer in :obj:`[0, num_classes)` is an error.
+
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, M)`
     """
@@ -43,8 +69,7 @@ class PysklDataset(Dataset):
                  num_classes: Optional[int] = None, score: bool = False,
                  transform=None):
         self.path = Path(path)
-        with open(self.path, 'rb') as f:
-            data = pickle.load(f)
+        data = _read_pickle(self.path)
         for key in ('split', 'annotations'):
             if not isinstance(data, dict) or key not in data:
                 raise ValueError(f"{self.path}: expected a pyskl pickle, a "
@@ -56,33 +81,76 @@ class PysklDataset(Dataset):
                 raise ValueError(f"{self.path}: no split '{split}'; it has "
                                  f"{sorted(data['split'])}")
             wanted = set(data['split'][split])
-            annotations = [a for a in annotations if a['frame_dir'] in wanted]
-        for i, ann in enumerate(annotations):
-            for key in ('frame_dir', 'label', 'keypoint'):
-                if key not in ann:
-                    raise ValueError(f"{self.path}: annotation {i} has no "
-                                     f"'{key}'")
+            annotations = [a for a in annotations
+                           if a.get('frame_dir') in wanted]
         if not annotations:
             raise ValueError(f"{self.path}: split '{split}' is empty")
-        V = annotations[0]['keypoint'].shape[2]
-        if layout is None and V not in _LAYOUT_BY_JOINTS:
-            raise ValueError(f"{self.path}: no default layout for {V} "
-                             f"joints; pass 'layout'")
-        self.skeleton = get_skeleton(layout or _LAYOUT_BY_JOINTS[V])
-        labels = [int(a['label']) for a in annotations]
+        if layout is None:
+            shape = np.shape(annotations[0].get('keypoint'))
+            V = shape[2] if len(shape) == 4 else None
+            if V not in _LAYOUT_BY_JOINTS:
+                raise ValueError(f"{self.path}: no default layout for "
+                                 f"keypoints of shape {shape}; pass "
+                                 f"'layout'")
+            layout = _LAYOUT_BY_JOINTS[V]
+        self.skeleton = get_skeleton(layout)
+        self.score = score
+        #: Annotations left out, by reason: :obj:`{reason: [frame_dir]}`.
+        self.skipped: Dict[str, List[str]] = {}
+        self.annotations = []
+        for i, ann in enumerate(annotations):
+            reason = self._problem(ann)
+            if reason is None:
+                self.annotations.append(ann)
+            else:
+                name = str(ann.get('frame_dir', f'annotation {i}'))
+                self.skipped.setdefault(reason, []).append(name)
+        if self.skipped:
+            print(f"{self.path} ({split or 'all'}): skipped "
+                  f"{sum(map(len, self.skipped.values()))} of "
+                  f"{len(annotations)} annotations: " + '; '.join(
+                      f"{len(names)} {reason} (e.g. '{names[0]}')"
+                      for reason, names in self.skipped.items()))
+        if not self.annotations:
+            raise ValueError(f"{self.path}: no usable annotation in split "
+                             f"'{split}'")
+        labels = [_label(self.path, a) for a in self.annotations]
         self.num_classes = num_classes or max(labels) + 1
-        bad = [(a['frame_dir'], y) for a, y in zip(annotations, labels)
+        bad = [(a['frame_dir'], y) for a, y in zip(self.annotations, labels)
                if not 0 <= y < self.num_classes]
         if bad:
             raise ValueError(f"{self.path}: label {bad[0][1]} of "
                              f"'{bad[0][0]}' is out of range "
                              f"[0, {self.num_classes})")
-        self.annotations = annotations
         self.max_persons = max_persons
-        self.score = score
         self.transform = transform
         self.meta = [dict(name=a['frame_dir'], label=y)
-                     for a, y in zip(annotations, labels)]
+                     for a, y in zip(self.annotations, labels)]
+
+    def _problem(self, ann) -> Optional[str]:
+        r"""Why an annotation cannot be used, or :obj:`None`."""
+        if not isinstance(ann, dict) or 'frame_dir' not in ann:
+            return 'without frame_dir'
+        if 'keypoint' not in ann or 'label' not in ann:
+            return 'without keypoint or label'
+        keypoint = np.asarray(ann['keypoint'])
+        V, coords = self.skeleton.num_joints, self.skeleton.coords
+        if keypoint.ndim != 4 or keypoint.shape[2:] != (V, coords):
+            return (f'with keypoint shapes other than (M, T, {V}, {coords}) '
+                    f'of layout {self.skeleton.name}')
+        if keypoint.shape[0] == 0 or keypoint.shape[1] == 0:
+            return 'without persons or frames'
+        if not np.isfinite(keypoint).all():
+            return 'with NaN or inf keypoints'
+        if self.score:
+            if 'keypoint_score' not in ann:
+                return 'without keypoint_score'
+            score = np.asarray(ann['keypoint_score'])
+            if score.shape != keypoint.shape[:3]:
+                return 'with keypoint_score shapes unlike their keypoint'
+            if not np.isfinite(score).all():
+                return 'with NaN or inf keypoint_score'
+        return None
 
     @property
     def pixel_noise(self) -> float:
@@ -96,20 +164,10 @@ class PysklDataset(Dataset):
 
     def __getitem__(self, idx: int) -> Tuple[Tensor, int]:
         ann = self.annotations[idx]
-        name = ann['frame_dir']
         keypoint = np.asarray(ann['keypoint'], dtype=np.float32)
-        if keypoint.ndim != 4 or keypoint.shape[2] != self.skeleton.num_joints:
-            raise ValueError(
-                f"{self.path}: '{name}' keypoint has shape "
-                f"{keypoint.shape}; expected (M, T, "
-                f"{self.skeleton.num_joints}, C) for layout "
-                f"'{self.skeleton.name}'")
-        if self.score and 'keypoint_score' in ann:
+        if self.score:
             score = np.asarray(ann['keypoint_score'], np.float32)[..., None]
             keypoint = np.concatenate([keypoint, score], axis=-1)
-        if not np.isfinite(keypoint).all():
-            raise ValueError(f"{self.path}: '{name}' holds NaN or inf "
-                             f"keypoints")
         M, T, V, C = keypoint.shape
         x = np.zeros((self.max_persons, T, V, C), np.float32)
         x[:min(M, self.max_persons)] = keypoint[:self.max_persons]

@@ -34,11 +34,13 @@ from .trainer import (
     ClassificationObjective,
     MAEObjective,
     Trainer,
+    TrainingDiverged,
     make_loader,
 )
 
 __all__ = [
     'Trainer',
+    'TrainingDiverged',
     'MAEObjective',
     'ClassificationObjective',
     'make_loader',

@@ -10,8 +10,10 @@ import torch
 from torch.nn import Module
 
 import torch_skeleton_mae
+from torch_skeleton_mae.utils import read_checkpoint
 
-CHECKPOINT_VERSION = 2
+#: Version 3: SkeletonMAE's config names its mask, encoder and target.
+CHECKPOINT_VERSION = 3
 
 PathLike = Union[str, os.PathLike]
 
@@ -96,14 +98,13 @@ def load_checkpoint(path: PathLike, model: Optional[Module] = None,
 
     Raises:
         FileNotFoundError: if :obj:`path` does not exist.
-        ValueError: naming the differing settings, or the missing,
-            unexpected and mis-shaped weights, when the checkpoint was
-            written for another architecture or layout.
+        ValueError: if :obj:`path` is no readable checkpoint, or naming the
+            differing settings, or the missing, unexpected and mis-shaped
+            weights, when the checkpoint was written for another
+            architecture or layout.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Checkpoint '{path}' does not exist")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    state = read_checkpoint(path, map_location)
     if not isinstance(state, dict) or 'model' not in state:
         raise ValueError(f"'{path}' is not a torch_skeleton_mae checkpoint "
                          f"(no 'model' entry)")

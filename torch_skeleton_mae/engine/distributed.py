@@ -50,9 +50,26 @@ def resolve_device(name: Optional[str] = None,
                    context: DistributedContext = DistributedContext()
                    ) -> torch.device:
     r"""The requested device, else this process's CUDA device when
-    available, else the CPU."""
+    available, else the CPU.
+
+    Raises:
+        ValueError: if :obj:`name` is no device, or a CUDA device that this
+            machine does not have.
+    """
     if name:
-        return torch.device(name)
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise ValueError(f"--device {name}: not a device; expected e.g. "
+                             f"'cpu', 'cuda' or 'cuda:1'") from None
+        if device.type == 'cuda' and not torch.cuda.is_available():
+            raise ValueError(f"--device {name}: no CUDA device is available "
+                             f"here; use --device cpu")
+        if device.type == 'cuda' and (device.index or 0) >= (
+                torch.cuda.device_count()):
+            raise ValueError(f"--device {name}: this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+        return device
     if torch.cuda.is_available():
         return torch.device('cuda', context.local_rank)
     return torch.device('cpu')

@@ -4,11 +4,13 @@ linear evaluation and semi-supervised fine-tuning (not in the paper). The
 scripts in ``examples/`` are thin front ends over :func:`pretrain`,
 :func:`linear_eval` and :func:`finetune`."""
 import argparse
+import contextlib
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 from torch.nn import Module
@@ -18,10 +20,12 @@ from torch_skeleton_mae import transforms as T
 from torch_skeleton_mae.datasets import (
     ACTIONS,
     SyntheticSkeletons,
+    dataset_labels,
     label_fraction_subset,
     load_dataset,
 )
 from torch_skeleton_mae.engine.checkpoint import (
+    CHECKPOINT_VERSION,
     load_checkpoint,
     load_weights,
     seed_everything,
@@ -45,6 +49,7 @@ from torch_skeleton_mae.engine.trainer import (
     ClassificationObjective,
     MAEObjective,
     Trainer,
+    TrainingDiverged,
     make_loader,
 )
 from torch_skeleton_mae.nn import DEFAULT_MASK, STRL, SkeletonMAE
@@ -86,11 +91,53 @@ QUICK_SEMI = dict(epochs=60, batch_size=16, lr=0.1 * 16 / 128, warmup=5,
                   milestones=[45, 55], samples=2000)
 
 
+class UsageError(ValueError):
+    r"""A mistake in a command line or in the files it names (a bad flag,
+    a missing or corrupt file, impossible sizes, no GPU): the command-line
+    programs print it as one line on stderr and exit with status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    r"""An :class:`argparse.ArgumentParser` whose errors raise
+    :class:`UsageError` (one line, no usage dump)."""
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+@contextlib.contextmanager
+def user_input():
+    r"""Turns the errors that bad input raises (:class:`ValueError`, missing
+    files) into :class:`UsageError` inside the block."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except (ValueError, FileNotFoundError, NotADirectoryError,
+            IsADirectoryError) as error:
+        raise UsageError(str(error)) from error
+
+
+def command_line(program: Callable[[], Any]) -> None:
+    r"""Runs :obj:`program` (:func:`pretrain`, :func:`linear_eval` or
+    :func:`finetune`) as a command: a :class:`UsageError` becomes one line
+    on stderr and exit status 2, a diverged training one line and status 1;
+    anything else (a bug) keeps its traceback."""
+    name = Path(sys.argv[0]).name
+    try:
+        program()
+    except UsageError as error:
+        print(f'{name}: error: {error}', file=sys.stderr)
+        raise SystemExit(2)
+    except TrainingDiverged as error:
+        print(f'{name}: training diverged: {error}', file=sys.stderr)
+        raise SystemExit(1)
+
+
 def build_parser(protocol: str) -> argparse.ArgumentParser:
     r"""The command-line flags of :obj:`protocol` (:obj:`"pretrain"`,
     :obj:`"linear"` or :obj:`"finetune"`). Unset numeric flags take the
     paper's values with :obj:`--data` and quick values without."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description=f'SkeletonMAE {protocol}. Without --data: the built-in '
         f'synthetic dataset, quick settings. With --data: the paper\'s '
         f'recipe.')
@@ -151,6 +198,9 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             help="GIN layers L_D of the encoder (Table 4a; default: 3)")
         add('--joint-embedding', action='store_true',
             help='learnable per-joint embeddings (not in the paper)')
+        add('--embedding-bias', action='store_true',
+            help="an affine joint embedding instead of the paper's linear "
+            "one")
     if protocol == 'pretrain':
         add('--mask', default=DEFAULT_MASK,
             help="what to mask: 'parts:I,J' (regions by index or name; "
@@ -217,13 +267,28 @@ def parse_args(protocol: str,
                      f"{list(benchmarks)}")
     if not synthetic and not args.data.exists():
         parser.error(f"--data {args.data}: no such file or folder")
-    for flag in ('epochs', 'batch_size', 'frames', 'workers', 'samples'):
+    for flag in ('epochs', 'batch_size', 'frames', 'workers', 'samples',
+                 'eval_every', 'encoder_layers', 'strl_layers', 'warmup'):
         value = getattr(args, flag, None)
-        if value is not None and value < (0 if flag == 'workers' else 1):
-            parser.error(f"--{flag.replace('_', '-')} must be positive, got "
+        least = 0 if flag in ('workers', 'warmup') else 1
+        if value is not None and value < least:
+            parser.error(f"--{flag.replace('_', '-')} must be "
+                         f"{'>= 0' if least == 0 else 'positive'}, got "
                          f"{value}")
-    if args.lr <= 0:
-        parser.error(f'--lr must be positive, got {args.lr}')
+    for flag in ('lr', 'weight_decay', 'noise', 'momentum',
+                 'label_smoothing', 'dropout'):
+        value = getattr(args, flag, None)
+        if value is not None and not (math.isfinite(value) and value >= 0
+                                      and (value > 0 or flag != 'lr')):
+            parser.error(f"--{flag.replace('_', '-')} must be a finite "
+                         f"number {'> 0' if flag == 'lr' else '>= 0'}, got "
+                         f"{value}")
+    milestones = getattr(args, 'milestones', None)
+    if milestones is not None and (
+            milestones[0] < 1 or any(b <= a for a, b in zip(
+                milestones, milestones[1:]))):
+        parser.error(f'--milestones must be increasing epochs >= 1, got '
+                     f'{milestones}')
     if getattr(args, 'semi', None) is not None and not 0 < args.semi <= 1:
         parser.error(f'--semi must lie in (0, 1], got {args.semi}')
     pretrained = getattr(args, 'pretrained', None)
@@ -233,7 +298,53 @@ def parse_args(protocol: str,
             and not args.random_init):
         parser.error('linear evaluation needs --pretrained CHECKPOINT (or '
                      '--random-init for the baseline)')
+    if getattr(args, 'freeze_encoder', False) and pretrained is None:
+        parser.error('--freeze-encoder keeps pre-trained encoders fixed: it '
+                     'needs --pretrained CHECKPOINT')
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f'--out {args.out} is a file; expected a folder')
     return args
+
+
+#: Flags that may differ when a run resumes: they change where and how fast
+#: it runs and how long, not what it computes.
+RESUMABLE = ('resume', 'workers', 'device', 'out', 'eval_every', 'epochs',
+             'compile', 'probe')
+
+
+def check_run_folder(args: argparse.Namespace) -> None:
+    r"""Refuses to start a run in a folder that holds one (unless
+    :obj:`--resume`), and to resume a run with flags that change its
+    result.
+
+    Raises:
+        UsageError: naming the folder, or every differing flag.
+    """
+    checkpoint = args.out / 'last.pt'
+    log = args.out / f'{args.protocol}.csv'
+    if not args.resume:
+        if checkpoint.exists() or log.exists():
+            raise UsageError(
+                f'--out {args.out} holds an earlier {args.protocol} run '
+                f'({checkpoint.name if checkpoint.exists() else log.name}); '
+                f'pass --resume to continue it, or another --out (or delete '
+                f'the folder) to start over')
+        return
+    if not checkpoint.is_file():
+        raise UsageError(f'--resume: {checkpoint} does not exist; start the '
+                         f'run without --resume')
+    with user_input():
+        saved = load_checkpoint(checkpoint).get('args') or {}
+    now = _plain(args)
+    differs = [f"--{key.replace('_', '-')} {now.get(key)!r} (the run has "
+               f"{saved.get(key)!r})"
+               for key in sorted(set(saved) | set(now))
+               if key not in RESUMABLE and saved.get(key) != now.get(key)]
+    if differs:
+        raise UsageError(
+            f'--resume: these flags differ from the run in {args.out}: '
+            + '; '.join(differs) + '. Resume with the run\'s flags, or start '
+            'a new run in another --out')
 
 
 @dataclass
@@ -252,7 +363,17 @@ class ProtocolData:
 
 
 def load_data(args: argparse.Namespace) -> ProtocolData:
-    r"""The data of :obj:`args` (see :func:`parse_args`)."""
+    r"""The data of :obj:`args` (see :func:`parse_args`).
+
+    Raises:
+        UsageError: on unreadable data, an empty split, or labels outside
+            :obj:`--dataset`'s classes.
+    """
+    with user_input():
+        return _load_data(args)
+
+
+def _load_data(args: argparse.Namespace) -> ProtocolData:
     if args.data is None:
         layout = args.layout or 'coco'
         train, val = (SyntheticSkeletons(args.samples, layout, args.frames,
@@ -275,6 +396,20 @@ def load_data(args: argparse.Namespace) -> ProtocolData:
                                    num_classes=num_classes, score=args.score)
                       for part in ('train', 'val'))
         names = None
+        for part, data in (('train', train), ('val', val)):
+            labels = dataset_labels(data)
+            if len(labels) and labels.max() >= num_classes:
+                raise UsageError(
+                    f'--data {args.data}: the {part} split has label '
+                    f'{labels.max()}, beyond the {num_classes} classes of '
+                    f'--dataset {args.dataset}')
+    for part, data in (('training', train), ('evaluation', val)):
+        if len(data) == 0:
+            raise UsageError(
+                f'the {part} split of '
+                f"{args.data or f'{args.samples} synthetic sequences'} "
+                f'({args.split}) is empty' + (
+                    '; use more --samples' if args.data is None else ''))
     out = ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
                        train.num_classes, names, train.pixel_noise)
     if getattr(args, 'semi', None) is not None:
@@ -347,17 +482,21 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         :obj:`--probe`) and the training history.
     """
     args = parse_args('pretrain', argv)
-    context, device = init_distributed(args.device)
+    check_run_folder(args)
+    with user_input():
+        context, device = init_distributed(args.device)
     try:
         seed_everything(args.seed)
         data = load_data(args)
         _announce(args, context, data, device)
-        model = SkeletonMAE(data.layout, data.channels,
-                            num_layers=args.encoder_layers,
-                            encoder=args.encoder, mask=args.mask,
-                            target=args.target,
-                            stop_target_grad=not args.literal_target,
-                            joint_embedding=args.joint_embedding)
+        with user_input():
+            model = SkeletonMAE(data.layout, data.channels,
+                                num_layers=args.encoder_layers,
+                                encoder=args.encoder, mask=args.mask,
+                                target=args.target,
+                                stop_target_grad=not args.literal_target,
+                                joint_embedding=args.joint_embedding,
+                                embedding_bias=args.embedding_bias)
         if context.is_main:
             print(f'{model}: {sum(p.numel() for p in model.parameters())} '
                   f'parameters')
@@ -409,7 +548,8 @@ def linear_eval(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         The evaluation summary.
     """
     args = parse_args('linear', argv)
-    context, device = init_distributed(args.device)
+    with user_input():
+        context, device = init_distributed(args.device)
     try:
         if not context.is_main:  # one process does the (cheap) work
             return {}
@@ -421,7 +561,8 @@ def linear_eval(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         else:
             checkpoint = _pretrained_checkpoint(args, data)
             model = SkeletonMAE(**checkpoint['config'])
-            load_weights(model, checkpoint, str(args.pretrained))
+            with user_input():
+                load_weights(model, checkpoint, str(args.pretrained))
         model.to(device)
         args.out.mkdir(parents=True, exist_ok=True)
         report = _probe(model, _eval_loaders(data, args, device), device,
@@ -447,14 +588,17 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         The final evaluation summary (main process) and the history.
     """
     args = parse_args('finetune', argv)
-    context, device = init_distributed(args.device)
+    check_run_folder(args)
+    with user_input():
+        context, device = init_distributed(args.device)
     try:
         seed_everything(args.seed)
         data = load_data(args)
         _announce(args, context, data, device)
         encoder = dict(hidden_channels=64, encoder=args.encoder,
                        encoder_layers=args.encoder_layers,
-                       joint_embedding=args.joint_embedding)
+                       joint_embedding=args.joint_embedding,
+                       embedding_bias=args.embedding_bias)
         checkpoint = None
         if args.pretrained is not None:
             checkpoint = _pretrained_checkpoint(args, data)
@@ -462,14 +606,16 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             encoder = dict(hidden_channels=config['hidden_channels'],
                            encoder=config['encoder'],
                            encoder_layers=config['num_layers'],
-                           joint_embedding=config['joint_embedding'])
+                           joint_embedding=config['joint_embedding'],
+                           embedding_bias=config['embedding_bias'])
         model = STRL(data.layout, data.channels, data.num_classes,
                      num_layers=args.strl_layers,
                      person_interaction=args.person_interaction,
                      max_frames=max(300, args.frames), dropout=args.dropout,
                      freeze_encoder=args.freeze_encoder, **encoder)
         if checkpoint is not None:
-            model.load_pretrained(checkpoint)
+            with user_input():
+                model.load_pretrained(checkpoint)
         elif context.is_main:
             print('No --pretrained checkpoint: training from scratch')
         optimizer = torch.optim.SGD(
@@ -513,11 +659,18 @@ def _pretrained_checkpoint(args: argparse.Namespace,
                            data: ProtocolData) -> Dict[str, Any]:
     r"""The :obj:`--pretrained` checkpoint, after checking that it was
     pre-trained on the data's layout and channels."""
-    checkpoint = load_checkpoint(args.pretrained)
+    with user_input():
+        checkpoint = load_checkpoint(args.pretrained)
+    if checkpoint.get('version') != CHECKPOINT_VERSION:
+        raise UsageError(
+            f"--pretrained {args.pretrained} was written by "
+            f"torch_skeleton_mae {checkpoint.get('package_version')} "
+            f"(checkpoint version {checkpoint.get('version')}); this one "
+            f"reads version {CHECKPOINT_VERSION}: pre-train again")
     config = checkpoint.get('config') or {}
     if (config.get('skeleton'), config.get('in_channels')) != (
             data.layout, data.channels):
-        raise ValueError(
+        raise UsageError(
             f"--pretrained {args.pretrained} was trained on layout "
             f"'{config.get('skeleton')}' with {config.get('in_channels')} "
             f"channels, the data has '{data.layout}' with {data.channels}")

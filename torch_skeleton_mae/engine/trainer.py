@@ -1,5 +1,7 @@
 r"""The training loop shared by every protocol: objectives, data loaders,
 mixed precision, DDP, metrics logs and exact resume."""
+import math
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -23,6 +25,18 @@ from torch_skeleton_mae.engine.checkpoint import (
 from torch_skeleton_mae.engine.distributed import DistributedContext
 from torch_skeleton_mae.engine.logger import MetricsLogger
 from torch_skeleton_mae.engine.precision import autocast, grad_scaler
+
+
+class TrainingDiverged(RuntimeError):
+    r"""A training step produced a non-finite loss: :meth:`Trainer.fit`
+    stops there and writes no checkpoint of that epoch, so :obj:`last.pt`
+    keeps the last good epoch."""
+
+
+def show_progress() -> bool:
+    r"""Whether to draw progress bars: only on a terminal (logged to a file,
+    a bar's carriage returns pile up; the per-epoch lines remain)."""
+    return sys.stderr.isatty()
 
 
 class MAEObjective:
@@ -191,7 +205,8 @@ class Trainer:
         sums: Dict[str, float] = {}
         count, begin = 0, time.perf_counter()
         progress = tqdm(self.loader, desc=f'epoch {epoch}/{epochs}',
-                        leave=False, disable=not self.context.is_main)
+                        leave=False,
+                        disable=not (self.context.is_main and show_progress()))
         for step, (x, y) in enumerate(progress):
             x = x.to(self.device, non_blocking=True)
             y = torch.as_tensor(y).to(self.device, non_blocking=True)
@@ -199,6 +214,7 @@ class Trainer:
                 x = self.batch_transform(x, self.step_generator(epoch, step))
             with autocast(self.device, self.precision):
                 loss, extra = self.objective(self.model, x, y)
+            self.check_finite(loss, epoch, step)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
@@ -214,6 +230,22 @@ class Trainer:
         metrics = {k: v / max(totals[-1], 1) for k, v in zip(keys, totals)}
         metrics.update(lr=lr, seq_per_s=totals[-1] / max(elapsed, 1e-9))
         return metrics
+
+    def check_finite(self, loss: Tensor, epoch: int, step: int) -> None:
+        r"""Raises :class:`TrainingDiverged` on every process when any
+        process's loss is NaN or infinite, before the step updates the
+        weights."""
+        value = float(loss.detach())
+        bad = not math.isfinite(value)
+        if self.context.enabled:
+            bad = self.context.all_sum([float(bad)])[0] > 0
+        if bad:
+            last = (f'{self.checkpoint_path} keeps epoch {epoch - 1}'
+                    if epoch > 1 else 'no checkpoint was written')
+            raise TrainingDiverged(
+                f'the loss is not finite ({value:g} on this process) '
+                f'at epoch {epoch}, step {step + 1}: training stopped before '
+                f'updating the weights; {last}. A lower --lr usually helps')
 
     def step_generator(self, epoch: int, step: int) -> torch.Generator:
         r"""The generator of one training step's augmentation, on

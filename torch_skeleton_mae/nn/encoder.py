@@ -31,15 +31,18 @@ class JointEmbedding(Module):
         num_joints (int): Joints :obj:`V`.
         positional (bool, optional): Add the per-joint embedding.
             (default: :obj:`True`)
+        bias (bool, optional): An affine map :math:`\mathbf{W} \mathbf{x} +
+            \mathbf{b}` instead of the linear :math:`\mathbf{W} \mathbf{x}`.
+            (default: :obj:`True`)
 
     Shapes:
         - **input:** :math:`(*, V, C)`
         - **output:** :math:`(*, V, D)`
     """
     def __init__(self, in_channels: int, out_channels: int, num_joints: int,
-                 positional: bool = True):
+                 positional: bool = True, bias: bool = True):
         super().__init__()
-        self.lin = Linear(in_channels, out_channels)
+        self.lin = Linear(in_channels, out_channels, bias=bias)
         self.position = (Parameter(torch.empty(num_joints, out_channels))
                          if positional else None)
         self.reset_parameters()
@@ -62,11 +65,17 @@ class JointEmbedding(Module):
         r"""Coordinates whose projection points the way :obj:`y` does: the
         :math:`\mathbf{x}` of :math:`\min_{\mathbf{x}, s} \|s \mathbf{y} -
         (\mathbf{W} \mathbf{x} + \mathbf{b})\|` (a cosine-error
-        reconstruction of the embedding fixes directions, not lengths).
-        Maps :obj:`(*, D)` to :obj:`(*, C)`."""
+        reconstruction of the embedding fixes directions, not lengths), or
+        of :math:`\min_{\mathbf{x}} \|\mathbf{y} - \mathbf{W}
+        \mathbf{x}\|` without a bias (then only the direction of each
+        :math:`\mathbf{x}` is meaningful). Maps :obj:`(*, D)` to
+        :obj:`(*, C)`."""
         weight, bias = self.lin.weight, self.lin.bias  # (D, C), (D,)
         D, C = weight.shape
         rows = y.reshape(-1, D).to(weight.dtype)
+        if bias is None:
+            solution = torch.linalg.lstsq(weight, rows.T).solution  # (C, n)
+            return solution.T.reshape(*y.shape[:-1], C)
         system = torch.cat([weight.expand(rows.size(0), D, C),
                             -rows.unsqueeze(-1)], dim=-1)
         rhs = -bias.expand(rows.size(0), D).unsqueeze(-1)

@@ -124,6 +124,10 @@ class SkeletonMAE(Module):
         joint_embedding (bool, optional): Learnable per-joint embeddings of
             the encoder's input and of the decoder's (re-masked) input (not
             in the paper). (default: :obj:`False`)
+        embedding_bias (bool, optional): An affine joint embedding instead
+            of the paper's linear one; its constant bias then dominates the
+            embedding target, which a constant prediction nearly solves.
+            (default: :obj:`False`)
         act (str, optional): Activation. (default: :obj:`"prelu"`)
         norm (str, optional): Normalization. (default: :obj:`"batch"`)
 
@@ -150,8 +154,8 @@ class SkeletonMAE(Module):
                  target: str = 'embedding', stop_target_grad: bool = True,
                  mask_edges: bool = False, remask: bool = True,
                  beta: float = 2.0, edge_loss_weight: float = 0.0,
-                 joint_embedding: bool = False, act: str = 'prelu',
-                 norm: Optional[str] = 'batch'):
+                 joint_embedding: bool = False, embedding_bias: bool = False,
+                 act: str = 'prelu', norm: Optional[str] = 'batch'):
         super().__init__()
         if target not in TARGETS:
             raise ValueError(f"'target' must be one of {TARGETS}, got "
@@ -163,7 +167,8 @@ class SkeletonMAE(Module):
         self.stop_target_grad = stop_target_grad
         self.mask_edges = mask_edges
         self.embedding = JointEmbedding(in_channels, hidden_channels, V,
-                                        positional=joint_embedding)
+                                        positional=joint_embedding,
+                                        bias=embedding_bias)
         self.masker = JointEdgeMasker(self.skeleton, hidden_channels, mask)
         self.encoder = GraphEncoder(hidden_channels, hidden_channels,
                                     num_layers, conv=encoder, act=act,
@@ -189,7 +194,8 @@ class SkeletonMAE(Module):
             target=target, stop_target_grad=stop_target_grad,
             mask_edges=mask_edges, remask=remask, beta=beta,
             edge_loss_weight=edge_loss_weight,
-            joint_embedding=joint_embedding, act=act, norm=norm)
+            joint_embedding=joint_embedding, embedding_bias=embedding_bias,
+            act=act, norm=norm)
 
     def reset_parameters(self):
         r"""Resets all learnable parameters of the module."""

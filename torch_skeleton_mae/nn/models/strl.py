@@ -26,6 +26,7 @@ from torch_skeleton_mae.nn.encoder import (
     conv_name,
 )
 from torch_skeleton_mae.nn.mlp import freeze_
+from torch_skeleton_mae.utils import read_checkpoint
 
 
 class MultiScaleTemporalConv(Module):
@@ -143,6 +144,8 @@ class STRL(Module):
             layer. (default: :obj:`0.`)
         joint_embedding (bool, optional): As in :class:`SkeletonMAE`.
             (default: :obj:`False`)
+        embedding_bias (bool, optional): As in :class:`SkeletonMAE`.
+            (default: :obj:`False`)
         act (str, optional): Encoder activation. (default: :obj:`"prelu"`)
         norm (str, optional): Encoder normalization.
             (default: :obj:`"batch"`)
@@ -168,6 +171,7 @@ class STRL(Module):
                  encoder_layers: int = 3, encoder: ConvSpec = 'gin',
                  person_interaction: bool = False, max_frames: int = 300,
                  dropout: float = 0.0, joint_embedding: bool = False,
+                 embedding_bias: bool = False,
                  act: str = 'prelu', norm: Optional[str] = 'batch',
                  freeze_encoder: bool = False):
         super().__init__()
@@ -179,13 +183,15 @@ class STRL(Module):
             encoder=conv_name(encoder),
             person_interaction=person_interaction,
             max_frames=max_frames, dropout=dropout,
-            joint_embedding=joint_embedding, act=act, norm=norm,
+            joint_embedding=joint_embedding, embedding_bias=embedding_bias,
+            act=act, norm=norm,
             freeze_encoder=freeze_encoder)
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.embedding = JointEmbedding(in_channels, hidden_channels,
                                         self.skeleton.num_joints,
-                                        positional=joint_embedding)
+                                        positional=joint_embedding,
+                                        bias=embedding_bias)
         self.temporal_embedding = Parameter(
             torch.zeros(max_frames, 1, hidden_channels))
         self.layers = ModuleList([
@@ -253,7 +259,7 @@ class STRL(Module):
                 shapes do not fit this model.
         """
         if isinstance(source, (str, os.PathLike)):
-            source = torch.load(source, map_location='cpu', weights_only=True)
+            source = read_checkpoint(source)
         config = getattr(source, 'config', None)
         if isinstance(source, Module):
             state = source.state_dict()
