@@ -11,7 +11,7 @@ extras_require = {
     'test': ['pytest>=7.0', 'tensorboard>=2.10'],
     'sparse': ['torch-scatter>=2.1', 'torch-sparse>=0.6.17'],
     'viz': ['matplotlib>=3.6'],
-    'docs': ['sphinx>=7.0', 'matplotlib>=3.6'],
+    'docs': ['sphinx>=7.0', 'furo', 'sphinx-copybutton', 'matplotlib>=3.6'],
 }
 
 setup(

@@ -22,6 +22,7 @@ import json
 import platform
 import statistics
 import time
+import warnings
 from typing import Callable, Dict, List
 
 import torch
@@ -150,8 +151,11 @@ def peak_memory(step: Callable[[], None], device: torch.device) -> int:
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device) - before
     from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
-        step()
+    with warnings.catch_warnings():  # the profiler's own notes, by version
+        warnings.simplefilter('ignore')
+        with profile(activities=[ProfilerActivity.CPU],
+                     profile_memory=True) as p:
+            step()
     events = sorted(p.events(), key=lambda e: e.time_range.start)
     return max(itertools.accumulate(e.self_cpu_memory_usage
                                     for e in events))

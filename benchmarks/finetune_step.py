@@ -22,6 +22,7 @@ from common import (
     time_interleaved,
     write_json,
 )
+from torch_skeleton_mae.engine.precision import autocast
 from torch_skeleton_mae.nn import STRL
 
 
@@ -38,6 +39,8 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--bf16', action='store_true',
+                        help='also time training under bf16 autocast')
     parser.add_argument('--json', default=None)
     parser.add_argument('--smoke', action='store_true')
     args = parser.parse_args(argv)
@@ -55,10 +58,11 @@ def main(argv=None):
     rows, results = [], {}
     for layout in args.layouts:
         torch.manual_seed(0)
-        ours = STRL(layout, 3, args.classes).to(device)
+        channels = 2 if layout == 'coco' else 3  # the paper's x, y / xyz
+        ours = STRL(layout, channels, args.classes).to(device)
         models = {'ours': ours, 'stock_pyg': reference_model(ours, 'stock'),
                   'dense': reference_model(ours, 'dense')}
-        x = torch.randn(args.batch_size, 3, args.frames,
+        x = torch.randn(args.batch_size, channels, args.frames,
                         ours.skeleton.num_joints, args.persons,
                         device=device)
         y = torch.randint(args.classes, (args.batch_size, ), device=device)
@@ -69,10 +73,12 @@ def main(argv=None):
         if drift > 1e-3:
             raise RuntimeError(f'variants disagree on {layout}: {drift}')
 
-        def train_step(model, optimizer):
+        def train_step(model, optimizer, precision='fp32'):
             def step():
                 model.train()
-                loss = torch.nn.functional.cross_entropy(model(x), y)
+                with autocast(device, precision):
+                    logits = model(x)
+                loss = torch.nn.functional.cross_entropy(logits.float(), y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -90,6 +96,12 @@ def main(argv=None):
             sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
             steps[('train', name)] = train_step(model, sgd)
             steps[('infer', name)] = infer_step(model)
+        if args.bf16:
+            for name in ('ours', 'stock_pyg'):
+                sgd = torch.optim.SGD(models[name].parameters(), lr=0.01,
+                                      momentum=0.9)
+                steps[('train', f'{name}_bf16')] = train_step(
+                    models[name], sgd, 'bf16')
         times = time_interleaved(steps, args.repeats, args.warmup, device)
         memory = {key: peak_memory(step, device)
                   for key, step in steps.items()}
@@ -105,7 +117,7 @@ def main(argv=None):
                 slowdown_vs_dense=t[(mode, 'ours')] / t[(mode, 'dense')],
                 peak_mem_ratio_vs_stock_pyg=memory[(mode, 'ours')] /
                 memory[(mode, 'stock_pyg')])
-            for name in models:
+            for name in [n for m, n in steps if m == mode]:
                 rows.append(dict(layout=layout, mode=mode, variant=name,
                                  median_s=t[(mode, name)],
                                  seq_per_s=args.batch_size / t[(mode, name)],

@@ -26,12 +26,16 @@ def write_file(path: Path, frames: int, bodies: int, rng) -> None:
     path.write_text('\n'.join(lines) + '\n')
 
 
-def write_files(root: Path, count: int, frames: int) -> Path:
-    r"""Writes :obj:`count` files of 1 or 2 bodies into :obj:`root`."""
+def write_files(root: Path, count: int, frames: int,
+                performers=range(1, 41)) -> Path:
+    r"""Writes :obj:`count` files of 1 or 2 bodies into :obj:`root`, their
+    performers taken in turn from :obj:`performers`."""
     root.mkdir(parents=True)
     rng = np.random.default_rng(0)
+    performers = list(performers)
     for i in range(count):
-        name = f'S001C001P{1 + i % 40:03d}R001A{1 + i % 60:03d}'
+        performer = performers[i % len(performers)]
+        name = f'S001C001P{performer:03d}R001A{1 + i % 60:03d}'
         write_file(root / f'{name}_{i}.skeleton', frames, 1 + i % 2, rng)
     return root
 

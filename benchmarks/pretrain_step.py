@@ -8,7 +8,7 @@ block-diagonal frame ``Batch`` and with a dense-einsum implementation (see
 (medians; the worst layout for x and z, the worst for y).
 
     python benchmarks/pretrain_step.py                   # the paper's setup
-    python benchmarks/pretrain_step.py --batch-size 256 --device cuda
+    python benchmarks/pretrain_step.py --batch-size 1024 --device cuda --bf16
     python benchmarks/pretrain_step.py --smoke           # seconds, for CI
 """
 import argparse
@@ -24,9 +24,10 @@ from common import (
     time_interleaved,
     write_json,
 )
+from torch_skeleton_mae.engine.precision import autocast
 from torch_skeleton_mae.nn import SkeletonMAE
 
-LAYOUTS = {'coco': 3, 'ntu-rgb+d': 3}  # channels: x, y, score / x, y, z
+LAYOUTS = {'coco': 2, 'ntu-rgb+d': 3}  # channels: the paper's x, y / xyz
 
 
 def parse_args(argv=None):
@@ -41,6 +42,8 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--compile', action='store_true',
                         help='also time torch.compile of ours and of stock')
+    parser.add_argument('--bf16', action='store_true',
+                        help='also time ours and stock under bf16 autocast')
     parser.add_argument('--json', default=None, help='write results here')
     parser.add_argument('--smoke', action='store_true',
                         help='tiny sizes, one repeat: checks it runs')
@@ -61,13 +64,14 @@ def variants(layout, args, device):
     x = torch.randn(args.batch_size, LAYOUTS[layout], args.frames, V,
                     args.persons, device=device)
 
-    def make_step(model):
+    def make_step(model, precision='fp32'):
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
         generator = torch.Generator(device)
 
         def step():
             generator.manual_seed(0)  # the same masks for every variant
-            loss = model(x, generator=generator).loss
+            with autocast(device, precision):
+                loss = model(x, generator=generator).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -78,6 +82,9 @@ def variants(layout, args, device):
         generator = torch.Generator(device).manual_seed(0)
         losses[name] = model(x, generator=generator).loss.item()
     steps = {name: make_step(m) for name, m in models.items()}
+    if args.bf16:
+        steps['ours_bf16'] = make_step(ours, 'bf16')
+        steps['stock_pyg_bf16'] = make_step(models['stock_pyg'], 'bf16')
     if args.compile:
         steps['ours_compiled'] = make_step(torch.compile(ours))
         steps['stock_pyg_compiled'] = make_step(

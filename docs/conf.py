@@ -13,6 +13,7 @@ extensions = [
     'sphinx.ext.napoleon',
     'sphinx.ext.mathjax',
     'sphinx.ext.viewcode',
+    'sphinx_copybutton',
 ]
 autosummary_generate = False
 autodoc_member_order = 'bysource'
@@ -20,7 +21,10 @@ autodoc_typehints = 'none'
 autodoc_default_options = {'members': True, 'show-inheritance': False}
 napoleon_custom_sections = [('Shapes', 'params_style')]
 exclude_patterns = ['_build']
-html_theme = 'alabaster'
+# A theme for API docs with wide content: code blocks and tables keep their
+# right-hand ends.
+html_theme = 'furo'
+html_title = f'torch_skeleton_mae {release}'
 html_static_path = ['_static']
 html_extra_path = []
 nitpicky = False

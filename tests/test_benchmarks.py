@@ -30,6 +30,16 @@ def test_conv_and_data_loading_benchmarks_smoke(capsys):
     assert all(r['samples_per_s'] > 0 for r in rows)
 
 
+def test_end_to_end_benchmark_smoke(capsys):
+    rates = __import__('end_to_end').main(['--smoke'])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.fullmatch(r'input_pipeline_seq_per_s=\d+\.\d '
+                        r'step_seq_per_s=\d+\.\d '
+                        r'end_to_end_seq_per_s=\d+\.\d', last), last
+    assert set(rates) == {'input_pipeline', 'step', 'end_to_end'}
+    assert all(v > 0 for v in rates.values())
+
+
 def test_reference_models_compute_what_ours_computes():
     import torch
     from common import reference_model

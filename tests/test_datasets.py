@@ -120,8 +120,14 @@ def test_ntu_dataset(tmp_path):
     x, label = train[1]
     assert x.shape == (3, 8, 25, 2) and label == 59
     raw = select_bodies(read_ntu_skeleton(root / f'{names[2]}.skeleton'))
-    assert torch.allclose(x[:, :5], torch.from_numpy(raw).permute(3, 1, 2, 0))
+    raw = torch.from_numpy(raw).permute(3, 1, 2, 0)
+    # Centering and view alignment are done once, when the cache is built.
+    assert train.normalized
+    assert torch.allclose(x[:, :5], T.PreNormalize3D('ntu-rgb+d')(raw),
+                          atol=1e-5)
     assert (x[:, 5:] == 0).all()
+    plain = NTURGBD(root, 'xsub', 'train', max_frames=8, normalize=False)
+    assert torch.equal(plain[1][0][:, :5], raw)
     xview = NTURGBD(root, 'xview', 'train', max_frames=8)
     assert [m['camera'] for m in xview.meta] == [2, 3]
     with pytest.raises(ValueError, match="Unknown benchmark 'xsetup'"):
@@ -152,8 +158,8 @@ def test_ntu_bad_files_cost_only_themselves(tmp_path, capsys):
     assert 'parsed 2 of 4 files' in out and '2 unreadable' in out
     assert 'S001C001P004R001A004: ' in out
     cache = root / '.torch_skeleton_mae'
-    assert sorted(p.name for p in cache.iterdir()) == ['index_T6.json',
-                                                       'joints_T6.npy']
+    assert sorted(p.name for p in cache.iterdir()) == [
+        'index_T6_normalized.json', 'joints_T6_normalized.npy']
     assert len(data) == 2 and data[1][0].shape == (3, 6, 25, 2)
     # A file added later is seen: the cache is built again.
     write_skeleton(root / 'S001C001P005R001A005.skeleton',

@@ -346,3 +346,17 @@ def test_ablations_example(tmp_path):
         config = load_checkpoint(tmp_path / f'row{i}' / 'last.pt')['config']
         assert config['num_layers'] == (3 if i == 0 else i)
     assert json.loads((tmp_path / 'table5a.json').read_text()) == rows
+
+
+def test_without_matplotlib_one_hint_and_csv_reports(tmp_path, monkeypatch,
+                                                     capsys):
+    from torch_skeleton_mae.engine import protocols
+    protocols._no_matplotlib.cache_clear()
+    monkeypatch.setitem(sys.modules, 'matplotlib', None)  # import fails
+    pretrain(TINY + ['--epochs', '1', '--out', str(tmp_path)])
+    out = capsys.readouterr().out
+    assert out.count('matplotlib is not installed (pip install matplotlib)'
+                     ) == 1
+    assert (tmp_path / 'probe.csv').exists()
+    assert (tmp_path / 'probe_random.csv').exists()
+    assert not (tmp_path / 'probe.png').exists()

@@ -156,11 +156,16 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
     both = np.concatenate([truth[person], recon[person]]).reshape(-1, 2)
     xlim, ylim = _limits(both, np.concatenate([present[person]] * 2)
                          .reshape(-1))
-    fig, axes = plt.subplots(1, len(frames), figsize=(1.9 * len(frames), 2.8),
+    # Large enough to read on a documentation page: rows of three frames.
+    cols = min(3, len(frames))
+    rows = -(-len(frames) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.6 * rows),
                              squeeze=False)
+    for ax in axes.flat[len(frames):]:
+        ax.axis('off')
     names = [n for n, joints in skeleton.parts.items()
              if mask[person, 0, list(joints)].all()]
-    for ax, t in zip(axes[0], frames):
+    for ax, t in zip(axes.flat, frames):
         _draw_frame(ax, skeleton, truth[person, t], present[person, t],
                     'grey', alpha=0.6)
         _draw_frame(ax, skeleton, recon[person, t], present[person, t],
@@ -168,7 +173,7 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
         ax.set(xlim=xlim, ylim=ylim, aspect='equal', title=f't={t}')
         ax.axis('off')
     fig.suptitle(f'masked: {", ".join(names) or "none"} '
-                 f'(grey: input, blue: reconstruction)', fontsize=9)
+                 f'(grey: input, blue: reconstruction)', fontsize=12)
     return _save(fig, path)
 
 

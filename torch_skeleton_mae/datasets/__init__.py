@@ -64,10 +64,11 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
         raise ValueError(f"--data '{path}': expected a pyskl .pkl, a .npz or "
                          f"a folder of .skeleton files")
     skeleton = data.skeleton
-    normalize = (T.PreNormalize3D(skeleton) if skeleton.view_axes else
-                 T.CenterSequence(skeleton))
-    data.transform = T.Compose([normalize, T.UniformSampleFrames(
-        num_frames, train=part == 'train')])
+    steps = [T.UniformSampleFrames(num_frames, train=part == 'train')]
+    if not getattr(data, 'normalized', False):  # else done once, cached
+        steps.insert(0, T.PreNormalize3D(skeleton) if skeleton.view_axes
+                     else T.CenterSequence(skeleton))
+    data.transform = T.Compose(steps)
     return data
 
 

@@ -14,8 +14,10 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from torch_skeleton_mae.graph import get_skeleton
+from torch_skeleton_mae.transforms import PreNormalize3D
 
 NUM_JOINTS = 25
+NTU = 'ntu-rgb+d'
 _NAME = re.compile(r'S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})')
 
 # Training performers / setups of the standard benchmarks (1-based ids).
@@ -172,8 +174,9 @@ def select_bodies(joints: np.ndarray, max_bodies: int = 2) -> np.ndarray:
 
 
 def _parse(path: str) -> Tuple[Optional[np.ndarray], str]:
-    # (joints, '') or (None, why the file was skipped): one bad file must
-    # not cost the others.
+    # ((M, T, V, C) joints, '') or (None, why the file was skipped): one bad
+    # file must not cost the others. NumPy only: torch in forked workers can
+    # deadlock on the parent's thread pool.
     try:
         joints = read_ntu_skeleton(path)
     except (ValueError, OSError) as error:
@@ -214,6 +217,10 @@ class NTURGBD(Dataset):
             (default: :obj:`root/.torch_skeleton_mae`)
         max_frames (int, optional): Longer sequences are cut, shorter ones
             zero-padded. (default: :obj:`300`)
+        normalize (bool, optional): Apply
+            :class:`~torch_skeleton_mae.transforms.PreNormalize3D` (center
+            and view alignment) once, when the cache is built, so that
+            reading a sample is slicing only. (default: :obj:`True`)
         num_workers (int, optional): Parsing processes. (default: :obj:`2`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
 
@@ -228,7 +235,7 @@ class NTURGBD(Dataset):
     def __init__(self, root, benchmark: str = 'xsub',
                  split: Optional[str] = 'train', cache_dir=None,
                  max_frames: int = 300, num_workers: int = 2,
-                 transform=None):
+                 transform=None, normalize: bool = True):
         if benchmark not in BENCHMARKS:
             raise ValueError(f"Unknown benchmark '{benchmark}'; expected one "
                              f"of {BENCHMARKS}")
@@ -239,21 +246,25 @@ class NTURGBD(Dataset):
         if not self.root.is_dir():
             raise FileNotFoundError(f"NTU RGB+D folder '{root}' does not "
                                     f"exist")
-        self.skeleton = get_skeleton('ntu-rgb+d')
+        self.skeleton = get_skeleton(NTU)
         self.transform = transform
+        #: Whether the cached sequences are already centered and aligned.
+        self.normalized = normalize
         cache = Path(cache_dir) if cache_dir else (self.root /
                                                    '.torch_skeleton_mae')
-        index_path = cache / f'index_T{max_frames}.json'
+        stem = f"T{max_frames}{'_normalized' if normalize else ''}"
+        index_path = cache / f'index_{stem}.json'
         index = (json.loads(index_path.read_text())
                  if index_path.exists() else None)
         if index is None or index.get('sources') != _listing(self.root):
             if index is not None:
                 print(f'NTU RGB+D: the files below {self.root} changed since '
                       f'its cache was built; parsing them again')
-            self.preprocess(self.root, cache, max_frames, num_workers)
+            self.preprocess(self.root, cache, max_frames, num_workers,
+                            normalize)
             index = json.loads(index_path.read_text())
         self.skipped = index['skipped']
-        self.data = np.load(cache / f'joints_T{max_frames}.npy',
+        self.data = np.load(cache / f'joints_{stem}.npy',
                             mmap_mode='r')
         self.meta = []
         self.rows = []
@@ -269,7 +280,8 @@ class NTURGBD(Dataset):
 
     @staticmethod
     def preprocess(root: Path, cache: Path, max_frames: int = 300,
-                   num_workers: int = 2) -> Dict[str, List[str]]:
+                   num_workers: int = 2,
+                   normalize: bool = True) -> Dict[str, List[str]]:
         r"""Parses every :obj:`.skeleton` file below :obj:`root` once into
         :obj:`cache`; returns and stores what was skipped, by reason
         (:obj:`{"missing_skeleton_list": [...], "no_body": [...],
@@ -293,8 +305,9 @@ class NTURGBD(Dataset):
             else:
                 todo.append(root / relative)
         cache.mkdir(parents=True, exist_ok=True)
-        partial = cache / f'joints_T{max_frames}.tmp.npy'
-        kept = cache / f'joints_T{max_frames}.tmp2.npy'
+        stem = f"T{max_frames}{'_normalized' if normalize else ''}"
+        partial = cache / f'joints_{stem}.tmp.npy'
+        kept = cache / f'joints_{stem}.tmp2.npy'
         try:
             out = np.lib.format.open_memmap(
                 partial, mode='w+', dtype=np.float32,
@@ -312,7 +325,10 @@ class NTURGBD(Dataset):
                     elif joints is None:
                         skipped['no_body'].append(name)
                     else:
-                        x = joints[:, :max_frames].transpose(3, 1, 2, 0)
+                        x = torch.from_numpy(joints).permute(3, 1, 2, 0)
+                        if normalize:
+                            x = PreNormalize3D(NTU)(x)
+                        x = x[:, :max_frames].numpy()
                         out[len(names), :, :x.shape[1]] = x
                         names.append(name)
             out.flush()
@@ -321,14 +337,14 @@ class NTURGBD(Dataset):
             full = np.load(partial, mmap_mode='r')
             np.save(kept, full[:len(names)])
             del full
-            os.replace(kept, cache / f'joints_T{max_frames}.npy')
+            os.replace(kept, cache / f'joints_{stem}.npy')
         finally:
             for tmp in (partial, kept):
                 tmp.unlink(missing_ok=True)
         index = dict(names=names, skipped=skipped, sources=sources)
         tmp = cache / 'index.tmp.json'
         tmp.write_text(json.dumps(index))
-        os.replace(tmp, cache / f'index_T{max_frames}.json')
+        os.replace(tmp, cache / f'index_{stem}.json')
         unreadable = skipped['unreadable']
         print(f"NTU RGB+D: parsed {len(names)} of {len(sources)} files; "
               f"skipped {len(skipped['missing_skeleton_list'])} on the "

@@ -11,6 +11,7 @@ from torch.nn import Linear, Module
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from torch_skeleton_mae.engine.logger import show_progress
 from torch_skeleton_mae.engine.precision import autocast
 
 
@@ -79,7 +80,8 @@ def predict(model: Module, loader: DataLoader, device: torch.device,
     loader of :obj:`(x, label)` batches."""
     model.eval()
     logits, labels = [], []
-    for x, y in tqdm(loader, desc='evaluate', leave=False):
+    for x, y in tqdm(loader, desc='evaluate', leave=False,
+                     disable=not show_progress()):
         with autocast(device, precision):
             logits.append(model(x.to(device, non_blocking=True)).float().cpu())
         labels.append(torch.as_tensor(y))
@@ -96,7 +98,8 @@ def evaluate(model: Module, loader: DataLoader, device: torch.device,
 
 @torch.no_grad()
 def extract_features(model: Module, loader: DataLoader, device: torch.device,
-                     per_joint: bool = False) -> Tuple[Tensor, Tensor]:
+                     per_joint: bool = False,
+                     desc: str = 'features') -> Tuple[Tensor, Tensor]:
     r"""Encodes every sequence with :obj:`model.encode` (no masking) and
     pools it over the present joints only (zero padding, absent persons and
     missing frames are left out).
@@ -109,6 +112,8 @@ def extract_features(model: Module, loader: DataLoader, device: torch.device,
         per_joint (bool, optional): Pool over frames and persons only and
             keep the joints apart (default: :obj:`False`: pool over joints
             too).
+        desc (str, optional): The progress bar's label.
+            (default: :obj:`"features"`)
 
     Returns:
         Features :obj:`(num_samples, 2 * D)` (or :obj:`(num_samples,
@@ -118,7 +123,8 @@ def extract_features(model: Module, loader: DataLoader, device: torch.device,
     model.eval()
     dims = (2, 4) if per_joint else (2, 3, 4)
     features, labels = [], []
-    for x, y in tqdm(loader, desc='features', leave=False):
+    for x, y in tqdm(loader, desc=desc, leave=False,
+                     disable=not show_progress()):
         x = x.to(device, non_blocking=True)
         h = model.encode(x)  # (N, D, T, V, M)
         present = (x != 0).any(dim=1, keepdim=True)  # (N, 1, T, V, M)
@@ -178,21 +184,25 @@ def linear_probe(train: Tuple[Tensor, Tensor], val: Tuple[Tensor, Tensor],
 
 def save_confusion_matrix(confusion: Tensor, path,
                           class_names: Optional[Sequence[str]] = None,
-                          title: str = 'Confusion matrix') -> Path:
+                          title: str = 'Confusion matrix') -> Optional[Path]:
     r"""Writes a confusion matrix :obj:`(K, K)` (rows true) as a PNG with
     row-normalized colours, and its counts as CSV beside it.
 
     Returns:
-        The PNG's path. Needs :obj:`matplotlib` (the :obj:`viz` extra).
+        The PNG's path, or :obj:`None` without :obj:`matplotlib` (then only
+        the CSV is written).
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     counts = confusion.numpy()
     np.savetxt(path.with_suffix('.csv'), counts, fmt='%d', delimiter=',')
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
     K = counts.shape[0]
     names = list(class_names) if class_names else [str(i) for i in range(K)]
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)

@@ -2,8 +2,15 @@ r"""Metrics logs: CSV always, TensorBoard when it is installed."""
 import csv
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Union
+
+
+def show_progress() -> bool:
+    r"""Whether to draw progress bars: only on a terminal (logged to a file,
+    a bar's carriage returns pile up; the per-epoch lines remain)."""
+    return sys.stderr.isatty()
 
 
 class CSVLogger:

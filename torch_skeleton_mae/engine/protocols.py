@@ -5,6 +5,7 @@ scripts in ``examples/`` are thin front ends over :func:`pretrain`,
 :func:`linear_eval` and :func:`finetune`."""
 import argparse
 import contextlib
+import functools
 import json
 import math
 import sys
@@ -437,19 +438,26 @@ def _write_report(report: ClassificationReport, out: Path, stem: str,
     summary['per_class'] = [None if math.isnan(a) else a
                             for a in report.per_class.tolist()]
     (out / f'{stem}.json').write_text(json.dumps(summary, indent=1))
-    try:
-        path = save_confusion_matrix(report.confusion, out / f'{stem}.png',
-                                     names, title=stem.replace('_', ' '))
+    path = save_confusion_matrix(report.confusion, out / f'{stem}.png', names,
+                                 title=stem.replace('_', ' '))
+    if path is not None:
         print(f'confusion matrix: {path}')
-    except ImportError:
-        print('matplotlib is not installed (pip install '
-              'torch_skeleton_mae[viz]): confusion matrix PNG skipped')
+    else:
+        _no_matplotlib()
     return summary
 
 
+@functools.lru_cache(maxsize=None)
+def _no_matplotlib() -> None:
+    print('matplotlib is not installed (pip install matplotlib): the '
+          'confusion matrices are written as CSV only')
+
+
 def _probe(model: Module, loaders, device: torch.device, num_classes: int,
-           args: argparse.Namespace) -> ClassificationReport:
-    features = [extract_features(model, loader, device) for loader in loaders]
+           args: argparse.Namespace, encoder: str) -> ClassificationReport:
+    features = [extract_features(model, loader, device,
+                                 desc=f'features: {encoder}, {part} set')
+                for loader, part in zip(loaders, ('training', 'evaluation'))]
     return linear_probe(*features, num_classes, epochs=args.epochs
                         if args.protocol == 'linear' else 300,
                         lr=args.lr if args.protocol == 'linear' else 1e-2,
@@ -517,12 +525,13 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                   f"checkpoint {trainer.checkpoint_path}")
         if context.is_main and args.probe:
             loaders = _eval_loaders(data, args, device)
-            report = _probe(model, loaders, device, data.num_classes, args)
+            report = _probe(model, loaders, device, data.num_classes, args,
+                            'pre-trained encoder')
             with torch.random.fork_rng():
                 torch.manual_seed(args.seed)
                 baseline = SkeletonMAE(**model.config).to(device)
             random_report = _probe(baseline, loaders, device,
-                                   data.num_classes, args)
+                                   data.num_classes, args, 'random encoder')
             _write_report(report, args.out, 'probe', data.names)
             _write_report(random_report, args.out, 'probe_random',
                           data.names)
@@ -566,7 +575,8 @@ def linear_eval(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         model.to(device)
         args.out.mkdir(parents=True, exist_ok=True)
         report = _probe(model, _eval_loaders(data, args, device), device,
-                        data.num_classes, args)
+                        data.num_classes, args, 'random encoder'
+                        if args.random_init else 'pre-trained encoder')
         summary = _write_report(report, args.out, 'linear_eval', data.names)
         print(f'linear evaluation: top-1 {100 * report.top1:.1f}%, top-5 '
               f'{100 * report.top5:.1f}%, mean class accuracy '

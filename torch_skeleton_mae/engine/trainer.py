@@ -1,7 +1,6 @@
 r"""The training loop shared by every protocol: objectives, data loaders,
 mixed precision, DDP, metrics logs and exact resume."""
 import math
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -23,7 +22,7 @@ from torch_skeleton_mae.engine.checkpoint import (
     set_rng_state,
 )
 from torch_skeleton_mae.engine.distributed import DistributedContext
-from torch_skeleton_mae.engine.logger import MetricsLogger
+from torch_skeleton_mae.engine.logger import MetricsLogger, show_progress
 from torch_skeleton_mae.engine.precision import autocast, grad_scaler
 
 
@@ -31,12 +30,6 @@ class TrainingDiverged(RuntimeError):
     r"""A training step produced a non-finite loss: :meth:`Trainer.fit`
     stops there and writes no checkpoint of that epoch, so :obj:`last.pt`
     keeps the last good epoch."""
-
-
-def show_progress() -> bool:
-    r"""Whether to draw progress bars: only on a terminal (logged to a file,
-    a bar's carriage returns pile up; the per-epoch lines remain)."""
-    return sys.stderr.isatty()
 
 
 class MAEObjective:

@@ -1,0 +1,118 @@
+r"""Does the input pipeline keep the training step busy? SkeletonMAE
+pre-training through the real :class:`~torch_skeleton_mae.engine.Trainer`
+and loader on memory-mapped NTU RGB+D data (generated ``.skeleton`` files in
+the official layout, parsed once), measured three ways, start-up included:
+
+* ``input_pipeline``: the loader and the device-side batch transforms alone;
+* ``step``: the model step alone, on batches already on the device;
+* ``end_to_end``: the two together, as training runs.
+
+The last line reads exactly
+``input_pipeline_seq_per_s=<a> step_seq_per_s=<b> end_to_end_seq_per_s=<c>``.
+
+    python benchmarks/end_to_end.py                     # 2 workers, batch 256
+    python benchmarks/end_to_end.py --device cuda --batch-size 1024 \
+        --workers 14 --precision bf16
+    python benchmarks/end_to_end.py --smoke
+"""
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from common import machine, write_json
+from ntu_parse_rate import write_files
+from torch_skeleton_mae.datasets import load_dataset
+from torch_skeleton_mae.engine import MAEObjective, Trainer, make_loader
+from torch_skeleton_mae.engine.precision import autocast
+from torch_skeleton_mae.nn import SkeletonMAE
+from torch_skeleton_mae.transforms.batch import GaussianNoise
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--frames', type=int, default=64)
+    parser.add_argument('--steps', type=int, default=40,
+                        help='training steps of each measurement')
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--precision', default='auto')
+    parser.add_argument('--source-frames', type=int, default=100,
+                        help='frames of each generated .skeleton file')
+    parser.add_argument('--json', default=None)
+    parser.add_argument('--smoke', action='store_true')
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.batch_size, args.frames, args.steps = 4, 8, 3
+        args.source_frames, args.workers = 10, 0
+    return args
+
+
+def throughput(run, sequences: int, device: torch.device) -> float:
+    r"""Sequences/s of :obj:`run()`, which handles :obj:`sequences`."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    run()
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    return sequences / (time.perf_counter() - start)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    print(f'end to end: SkeletonMAE pre-training on memory-mapped NTU RGB+D, '
+          f'batch {args.batch_size}, T={args.frames}, {args.steps} steps, '
+          f'{args.workers} workers, {args.device}; {machine()}')
+    sequences = args.batch_size * args.steps
+    with tempfile.TemporaryDirectory() as tmp:
+        # Files named for xsub training performers only: one epoch is
+        # exactly `steps` batches.
+        root = write_files(Path(tmp) / 'raw', sequences, args.source_frames,
+                           performers=(1, 2, 4, 5, 8))
+        data = load_dataset(root, 'xsub', 'train', args.frames)
+        noise = GaussianNoise(0.01, data.skeleton.coords)
+        loader = make_loader(data, args.batch_size, device, True,
+                             args.workers)
+
+        def pipeline():
+            generator = torch.Generator(device).manual_seed(0)
+            for x, _ in loader:
+                noise(x.to(device, non_blocking=True), generator)
+
+        model = SkeletonMAE('ntu-rgb+d', 3).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1.5e-4)
+        batch = next(iter(loader))[0].to(device)
+
+        def steps(count=args.steps):
+            for _ in range(count):
+                with autocast(device, args.precision):
+                    loss = model(batch).loss
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+
+        steps(1)  # first-call set-up is not the step's cost
+        trainer = Trainer(model, MAEObjective(), optimizer, loader, device,
+                          Path(tmp) / 'run', precision=args.precision,
+                          batch_transform=noise)
+        rates = dict(input_pipeline=throughput(pipeline, sequences, device),
+                     step=throughput(steps, sequences, device),
+                     end_to_end=throughput(lambda: trainer.fit(1), sequences,
+                                           device))
+    for name, value in rates.items():
+        print(f'{name:15s} {value:10.1f} sequences/s')
+    print(f'end_to_end / step = {rates["end_to_end"] / rates["step"]:.3f}')
+    if args.json:
+        write_json(args.json, dict(args=vars(args), machine=machine(),
+                                   seq_per_s=rates))
+    print(' '.join(f'{k}_seq_per_s={v:.1f}' for k, v in rates.items()))
+    return rates
+
+
+if __name__ == '__main__':
+    main()
