@@ -161,27 +161,30 @@ def peak_memory(step: Callable[[], None], device: torch.device) -> int:
                                     for e in events))
 
 
+def seconds(step: Callable[[], None], device: torch.device) -> float:
+    r"""Wall-clock seconds of one :obj:`step()`, the device's queued work
+    included."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    step()
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
 def time_interleaved(steps: Dict[str, Callable[[], None]], repeats: int,
                      warmup: int, device: torch.device
                      ) -> Dict[str, List[float]]:
     r"""Seconds per call of every step, alternating between them in every
     round so that machine noise hits all alike."""
-    def timed(step):
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        step()
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        return time.perf_counter() - start
-
     for _ in range(warmup):
         for step in steps.values():
             step()
     times: Dict[str, List[float]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
-            times[name].append(timed(step))
+            times[name].append(seconds(step, device))
     return times
 
 

@@ -17,12 +17,11 @@ The last line reads exactly
 """
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from common import machine, write_json
+from common import machine, seconds, write_json
 from ntu_parse_rate import write_files
 from torch_skeleton_mae.datasets import load_dataset
 from torch_skeleton_mae.engine import MAEObjective, Trainer, make_loader
@@ -49,17 +48,6 @@ def parse_args(argv=None):
         args.batch_size, args.frames, args.steps = 4, 8, 3
         args.source_frames, args.workers = 10, 0
     return args
-
-
-def throughput(run, sequences: int, device: torch.device) -> float:
-    r"""Sequences/s of :obj:`run()`, which handles :obj:`sequences`."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    run()
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    return sequences / (time.perf_counter() - start)
 
 
 def main(argv=None):
@@ -100,10 +88,9 @@ def main(argv=None):
         trainer = Trainer(model, MAEObjective(), optimizer, loader, device,
                           Path(tmp) / 'run', precision=args.precision,
                           batch_transform=noise)
-        rates = dict(input_pipeline=throughput(pipeline, sequences, device),
-                     step=throughput(steps, sequences, device),
-                     end_to_end=throughput(lambda: trainer.fit(1), sequences,
-                                           device))
+        rates = {name: sequences / seconds(run, device) for name, run in (
+            ('input_pipeline', pipeline), ('step', steps),
+            ('end_to_end', lambda: trainer.fit(1)))}
     for name, value in rates.items():
         print(f'{name:15s} {value:10.1f} sequences/s')
     print(f'end_to_end / step = {rates["end_to_end"] / rates["step"]:.3f}')

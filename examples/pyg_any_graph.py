@@ -167,8 +167,8 @@ def hand_layout():
     the masks of two whole parts and the model's output."""
     fingers = ['thumb', 'index', 'middle', 'ring', 'little']
     names = ['wrist'] + [f'{f}_{k}' for f in fingers for k in ('base', 'tip')]
-    bones = [(0, 1 + 2 * i) for i in range(5)] + [(1 + 2 * i, 2 + 2 * i)
-                                                   for i in range(5)]
+    bones = ([(0, 1 + 2 * i) for i in range(5)] +
+             [(1 + 2 * i, 2 + 2 * i) for i in range(5)])
     parts = {'palm': [0]}
     parts.update({f: [1 + 2 * i, 2 + 2 * i] for i, f in enumerate(fingers)})
     hand = register_skeleton('hand-11', names, bones, center=0, parts=parts,

@@ -57,7 +57,9 @@ def main(argv=None):
     written.append(viz.plot_reconstruction(
         x[0], model.coordinates(out.reconstruction)[0], out.joint_mask[0],
         layout, args.out / 'reconstruction.png',
-        rescale=model.target == 'input'))
+        # Only an affine embedding fixes the lengths of its inverse.
+        rescale=not (model.target == 'embedding'
+                     and model.config['embedding_bias'])))
     logs = sorted(args.run.glob('*.csv'))
     logs = [p for p in logs if p.stem in ('pretrain', 'finetune', 'train')]
     if logs:

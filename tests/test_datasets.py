@@ -317,8 +317,10 @@ def test_npz_label_forms(tmp_path, y, expected):
 @pytest.mark.parametrize('y,message', [
     (np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0], [1, 0, 0], [0, 0, 1]]),
      r"row 2 is not one-hot \(exactly one 1, zeros elsewhere\): \[0, 0, 0\]"),
-    (np.array([[1, 0], [0, 1], [1, 1], [1, 0], [0, 1]]), 'row 2 is not one-hot'),
-    (np.array([[1, 0], [0, .5], [1, 0], [1, 0], [0, 1]]), 'row 1 is not one-hot'),
+    (np.array([[1, 0], [0, 1], [1, 1], [1, 0], [0, 1]]),
+     'row 2 is not one-hot'),
+    (np.array([[1, 0], [0, .5], [1, 0], [1, 0], [0, 1]]),
+     'row 1 is not one-hot'),
     (np.array([0, 1.5, 2, 0, 1]), r"row 1 has label 1.5; expected an integer"),
     (np.array([0, 1, -2, 0, 1]), r"row 2 has label -2; expected an integer"),
     (np.array([0, 1, 70, 0, 1]), r"row 2 of 'y_train' has label 70, beyond "

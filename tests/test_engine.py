@@ -240,7 +240,8 @@ def test_non_finite_loss_stops_training_and_keeps_the_last_good_epoch(
                       make_loader(data, 8, CPU), CPU, tmp_path)
     with pytest.raises(TrainingDiverged, match=r'not finite \(nan on this '
                        r'process\) at epoch 2, step 1: training stopped '
-                       r'before updating the weights; .*last.pt keeps epoch 1'):
+                       r'before updating the weights; .*last.pt keeps '
+                       r'epoch 1'):
         trainer.fit(3)
     saved = load_checkpoint(tmp_path / 'last.pt', SkeletonMAE('coco', 2))
     assert saved['epoch'] == 1

@@ -2,6 +2,7 @@ import csv
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -159,7 +160,7 @@ def run_command(program, argv, monkeypatch, capsys):
     (['--epochs', 'x'], "argument --epochs: invalid int value: 'x'"),
 ])
 def test_user_errors_are_one_line_with_status_2(argv, message, tmp_path,
-                                                  monkeypatch, capsys):
+                                                monkeypatch, capsys):
     if argv[:2] == ['--device', 'cuda'] and torch.cuda.is_available():
         pytest.skip('this machine has a GPU')
     code, err = run_command(pretrain, TINY + argv + ['--out', str(
@@ -321,7 +322,6 @@ def test_learning_evidence_example(tmp_path):
     assert len(noise['finetune_seeds']['runs']) == 1
 
 
-
 def test_ablations_example(tmp_path):
     spec = importlib.util.spec_from_file_location(
         'ablations', ROOT / 'examples' / 'ablations.py')
@@ -360,3 +360,26 @@ def test_without_matplotlib_one_hint_and_csv_reports(tmp_path, monkeypatch,
     assert (tmp_path / 'probe.csv').exists()
     assert (tmp_path / 'probe_random.csv').exists()
     assert not (tmp_path / 'probe.png').exists()
+
+
+def test_quoted_numbers_come_from_result_files():
+    """README quotes the main command's probes from the report files it
+    wrote (committed in docs/evidence), and the results page includes the
+    evidence script's own tables."""
+    evidence = ROOT / 'docs' / 'evidence'
+    readme = (ROOT / 'README.md').read_text()
+    pre, rand = (json.loads((evidence / f'main_command_{name}.json')
+                            .read_text())['top1']
+                 for name in ('probe', 'probe_random'))
+    assert (f'top-1 of {100 * pre:.1f}% for the pre-trained encoder against '
+            f'{100 * rand:.1f}% for a randomly initialized one') in ' '.join(
+                readme.split())
+    results = (ROOT / 'docs' / 'results.rst').read_text()
+    names = re.findall(r'\.\. include:: evidence/(\w+)\.rst', results)
+    assert 'main' in names
+    for name in names:
+        table = json.loads((evidence / f'{name}.json').read_text())
+        rst = (evidence / f'{name}.rst').read_text()
+        for config in table['configs'].values():
+            mean = config['pretrained']['mean']
+            assert f'{100 * mean:.1f} +- ' in rst

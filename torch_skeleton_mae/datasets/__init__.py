@@ -30,10 +30,11 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     / :obj:`"{benchmark}_val"`, or :obj:`"train"` / :obj:`"val"` for FineGym
     and Diving48 when :obj:`benchmark` is :obj:`"none"`), a CTR-GCN
     :obj:`.npz` or a folder of raw NTU :obj:`.skeleton` files, with the
-    standard transforms: :class:`~torch_skeleton_mae.transforms.
-    PreNormalize3D` for layouts with view axes (the 3D NTU ones; centering
-    only otherwise) and uniform sampling of :obj:`num_frames` frames
-    (random in training).
+    standard transforms:
+    :class:`~torch_skeleton_mae.transforms.PreNormalize3D` for layouts with
+    view axes (the 3D NTU ones; centering only otherwise; done once when
+    the raw NTU cache is built) and uniform sampling of :obj:`num_frames`
+    frames (random in training).
 
     Args:
         path (str or PathLike): The file or folder.

@@ -64,7 +64,8 @@ class NpzSkeletonDataset(Dataset):
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(3, T, 25, 2)`
     """
-    #: No training noise: the paper's pixel noise is for 2D poses.
+    #: Std of the training noise, none (the paper's pixel noise is for 2D
+    #: poses).
     pixel_noise = 0.0
 
     def __init__(self, path, split: str = 'train', layout: str = 'ntu-rgb+d',

@@ -202,7 +202,7 @@ class NTURGBD(Dataset):
     an index of names, the files it was built from and what was skipped.
     Files on the official missing-skeleton list, files with no body at all
     and unreadable files (truncated, binary, malformed; the reason names the
-    line) are skipped, counted by reason in :attr:`skipped` and named in a
+    line) are skipped, counted by reason in :obj:`skipped` and named in a
     printed summary; the good files are kept. More than two bodies keep the
     two that move most (:func:`select_bodies`). When files are added to or
     removed from :obj:`root` later, the cache is built again.
@@ -229,7 +229,8 @@ class NTURGBD(Dataset):
           :obj:`(3, max_frames, 25, 2)`, label 0-based
     """
     num_joints = NUM_JOINTS
-    #: No training noise: the paper's pixel noise is for 2D poses.
+    #: Std of the training noise, none (the paper's pixel noise is for 2D
+    #: poses).
     pixel_noise = 0.0
 
     def __init__(self, root, benchmark: str = 'xsub',

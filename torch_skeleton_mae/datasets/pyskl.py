@@ -95,7 +95,7 @@ class PysklDataset(Dataset):
             layout = _LAYOUT_BY_JOINTS[V]
         self.skeleton = get_skeleton(layout)
         self.score = score
-        #: Annotations left out, by reason: :obj:`{reason: [frame_dir]}`.
+        #: Annotations left out by reason, :obj:`{reason: [frame_dir]}`.
         self.skipped: Dict[str, List[str]] = {}
         self.annotations = []
         for i, ann in enumerate(annotations):
@@ -154,7 +154,7 @@ class PysklDataset(Dataset):
 
     @property
     def pixel_noise(self) -> float:
-        r"""Std of the training noise in the data's units: 1 pixel for 2D
+        r"""Std of the training noise in the data's units, 1 pixel for 2D
         poses (the paper's "pixel noise", Sec. 4.1, whose size it does not
         give), none for 3D joints."""
         return 1.0 if self.skeleton.coords == 2 else 0.0

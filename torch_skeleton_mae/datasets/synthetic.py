@@ -217,8 +217,8 @@ class SyntheticSkeletons(Dataset):
     """
     num_classes = len(ACTIONS)
     num_performers = 40
-    #: Training noise (meters) matching the paper's "pixel noise": 1 cm,
-    #: about 0.6% of a body's height, as 1 px is of a 200 px tall person.
+    #: Std of the training noise matching the paper's "pixel noise", 1 cm
+    #: (about 0.6% of a body's height, as 1 px is of a 200 px tall person).
     pixel_noise = 0.01
 
     def __init__(self, num_samples: int, layout: str = 'ntu-rgb+d',

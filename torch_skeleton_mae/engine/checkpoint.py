@@ -50,8 +50,9 @@ def set_rng_state(state: Dict[str, Any]) -> None:
 
 
 def unwrap(model: Module) -> Module:
-    r"""The module inside a :class:`~torch.nn.parallel.
-    DistributedDataParallel` (or :obj:`torch.compile`) wrapper."""
+    r"""The module inside a
+    :class:`~torch.nn.parallel.DistributedDataParallel` (or
+    :func:`torch.compile`) wrapper."""
     while hasattr(model, 'module') or hasattr(model, '_orig_mod'):
         model = getattr(model, 'module', None) or model._orig_mod
     return model

@@ -57,7 +57,7 @@ from torch_skeleton_mae.nn import DEFAULT_MASK, STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.skeleton_mae import TARGETS
 from torch_skeleton_mae.transforms.batch import GaussianNoise
 
-#: Benchmarks: classes, benchmark names, and what raw NTU folders call them.
+#: The benchmarks, their classes and their benchmark names.
 DATASETS = {
     'ntu60': dict(num_classes=60, benchmarks=('xsub', 'xview')),
     'ntu120': dict(num_classes=120, benchmarks=('xsub', 'xset')),
@@ -76,7 +76,7 @@ PAPER = {
                    epochs=300),
 }
 
-#: Quick settings on the built-in synthetic set: minutes on a 2-core CPU.
+#: Quick settings on the built-in synthetic set, minutes on a 2-core CPU.
 QUICK = {
     'pretrain': dict(epochs=5, batch_size=64, lr=1e-3, weight_decay=0.0,
                      frames=32, samples=2000),
@@ -86,8 +86,8 @@ QUICK = {
                    epochs=300, samples=2000),
 }
 
-#: Semi-supervised runs see few sequences: smaller batches, more epochs,
-#: and the paper's learning rate and warm-up scaled linearly to batch 16.
+#: Semi-supervised runs see few sequences, hence smaller batches, more
+#: epochs, and the paper's learning rate and warm-up scaled to batch 16.
 QUICK_SEMI = dict(epochs=60, batch_size=16, lr=0.1 * 16 / 128, warmup=5,
                   milestones=[45, 55], samples=2000)
 
@@ -307,8 +307,8 @@ def parse_args(protocol: str,
     return args
 
 
-#: Flags that may differ when a run resumes: they change where and how fast
-#: it runs and how long, not what it computes.
+#: Flags that may differ when a run resumes (they change where and how fast
+#: it runs and how long, not what it computes).
 RESUMABLE = ('resume', 'workers', 'device', 'out', 'eval_every', 'epochs',
              'compile', 'probe')
 
@@ -692,4 +692,3 @@ def _plain(args: argparse.Namespace) -> Dict[str, Any]:
     :obj:`weights_only=True`)."""
     return {k: (str(v) if isinstance(v, Path) else v)
             for k, v in vars(args).items()}
-

@@ -159,7 +159,7 @@ class Trainer:
 
         Args:
             epochs (int): The last epoch (counting from 1).
-            resume (bool or path, optional): Continue from :obj:`last.pt` in
+            resume (bool or str, optional): Continue from :obj:`last.pt` in
                 :obj:`out` (:obj:`True`) or from a given checkpoint.
 
         Returns:

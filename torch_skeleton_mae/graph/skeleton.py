@@ -116,7 +116,8 @@ class Skeleton:
         *centrifugal* (2) when it is farther.
 
         Returns:
-            (edge_index, edge_type): shapes :obj:`(2, E)` and :obj:`(E,)`.
+            The pair :obj:`(edge_index, edge_type)` of shapes :obj:`(2, E)`
+            and :obj:`(E,)`.
         """
         edge_index = self.edge_index(self_loops=True)
         hop = self.hop_distance()
@@ -257,5 +258,3 @@ def register_skeleton(name: str, joint_names: Sequence[str],
 def known_skeletons() -> Tuple[str, ...]:
     r"""The names :func:`get_skeleton` accepts."""
     return tuple(sorted(_REGISTRY))
-
-

@@ -157,7 +157,7 @@ class SkeletonGCNConv(MessagePassing):
 
     def takes_dense_path(self, x: OptPairTensor, edge_index: Adj,
                          size: Size = None) -> bool:
-        r"""Whether :meth:`forward` aggregates with one :obj:`(V, V)` matrix:
+        r"""Whether the forward pass aggregates with one :obj:`(V, V)` matrix:
         static-graph features :obj:`(*, V, C)` (not bipartite), an
         :obj:`edge_index`, sum aggregation, :obj:`V` at most
         :obj:`dense_max_nodes` and :obj:`size` unset or :obj:`(V, V)`."""
@@ -216,4 +216,3 @@ class SkeletonGCNConv(MessagePassing):
         return (f'{self.__class__.__name__}(nn={self.nn}, '
                 f'eps={float(self.eps.detach()):g}, train_eps={train_eps}, '
                 f"aggr='{self.aggr}')")
-

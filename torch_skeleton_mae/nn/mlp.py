@@ -61,7 +61,8 @@ class NodeMLP(Module):
         self.act_name = act
         self.norm_name = norm
         self.lin1 = Linear(in_channels,
-                           out_channels if num_layers == 1 else hidden_channels)
+                           hidden_channels if num_layers == 2 else
+                           out_channels)
         self.lin2 = None
         self.norm = self.act = None
         if num_layers == 2:

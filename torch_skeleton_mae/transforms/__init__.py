@@ -15,7 +15,8 @@ class Compose:
     Example:
         >>> import torch
         >>> from torch_skeleton_mae import transforms as T
-        >>> t = T.Compose([T.CenterSequence('ntu-rgb+d'), T.ToMotion('ntu-rgb+d')])
+        >>> layout = 'ntu-rgb+d'
+        >>> t = T.Compose([T.CenterSequence(layout), T.ToMotion(layout)])
         >>> t(torch.randn(3, 8, 25, 2)).shape
         torch.Size([3, 8, 25, 2])
     """

@@ -27,7 +27,7 @@ TARGETS = ('embedding', 'input')
 
 @dataclass
 class SkeletonMAEOutput:
-    r"""What :meth:`SkeletonMAE.forward` returns, in sequence layout.
+    r"""What a :class:`SkeletonMAE` returns, in sequence layout.
 
     Attributes:
         loss (Tensor): The training objective, a scalar.

@@ -217,6 +217,8 @@ class STRL(Module):
         return [self.embedding] + [layer.encoder for layer in self.layers]
 
     def train(self, mode: bool = True) -> 'STRL':
+        r"""Training mode, except that frozen encoders stay in evaluation
+        mode (their batch-norm statistics do not move)."""
         super().train(mode)
         if self.freeze_encoder:  # keep frozen batch-norm statistics
             for module in self.pretrained_modules():
