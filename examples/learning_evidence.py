@@ -119,6 +119,8 @@ def pct(x: float) -> str:
 
 
 def spread(stat: Dict[str, float]) -> str:
+    if len(stat['runs']) == 1:
+        return pct(stat['mean'])
     return f"{pct(stat['mean'])} +- {pct(stat['std'])}"
 
 
@@ -174,7 +176,16 @@ def main(argv=None):
                         help='0 avoids starting workers for every short epoch')
     parser.add_argument('--no-noise', action='store_true',
                         help='skip the fine-tuning noise measurement')
+    parser.add_argument('--tables', type=Path, default=None,
+                        metavar='EVIDENCE_JSON',
+                        help='only write the tables of an evidence.json '
+                        'again, beside it (after a change of their format)')
     args, extra = parser.parse_known_args(argv)
+    if args.tables is not None:
+        text = tables(json.loads(args.tables.read_text()))
+        args.tables.with_suffix('.rst').write_text(text)
+        print(text)
+        return None
     common = ['--workers', str(args.workers)] + extra
     # Fine-tuning evaluates once, at the end: only the final top-1 counts.
     tune = ['--semi', str(args.semi), '--eval-every', '100000']
