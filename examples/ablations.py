@@ -23,7 +23,11 @@ import json
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from torch_skeleton_mae.engine.protocols import finetune, pretrain
+from torch_skeleton_mae.engine.protocols import (
+    command_line,
+    finetune,
+    pretrain,
+)
 
 #: A row: (label, pre-training flags or None for no pre-training,
 #: fine-tuning flags).
@@ -87,4 +91,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    command_line(main)

@@ -19,7 +19,11 @@ import statistics
 from pathlib import Path
 from typing import Dict, List
 
-from torch_skeleton_mae.engine.protocols import finetune, pretrain
+from torch_skeleton_mae.engine.protocols import (
+    command_line,
+    finetune,
+    pretrain,
+)
 
 #: The flags of each configuration (the preset is the default).
 CONFIGS = {
@@ -207,4 +211,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    command_line(main)

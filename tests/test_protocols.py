@@ -139,6 +139,9 @@ def test_bad_flags_need_data_and_checkpoint(tmp_path):
         parse_args('linear', [])
     with pytest.raises(UsageError, match='is a file; expected a folder'):
         parse_args('pretrain', ['--out', str(data)])
+    with pytest.raises(UsageError, match='ntu120.pkl is a file; expected a '
+                                         'folder'):
+        parse_args('pretrain', ['--out', str(data / 'run')])
 
 
 def run_command(program, argv, monkeypatch, capsys):

@@ -302,8 +302,11 @@ def parse_args(protocol: str,
     if getattr(args, 'freeze_encoder', False) and pretrained is None:
         parser.error('--freeze-encoder keeps pre-trained encoders fixed: it '
                      'needs --pretrained CHECKPOINT')
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(f'--out {args.out} is a file; expected a folder')
+    blocked = [p for p in (args.out, *args.out.parents)
+               if p.exists() and not p.is_dir()]
+    if blocked:
+        parser.error(f'--out {args.out}: {blocked[0]} is a file; expected a '
+                     f'folder')
     return args
 
 
