@@ -30,6 +30,7 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, Linear, Module, PReLU, Sequential
 from torch_geometric.nn import GINConv
 
+from torch_skeleton_mae.data import block_diagonal
 from torch_skeleton_mae.nn import GraphEncoder, SkeletonGCNConv
 
 
@@ -56,10 +57,8 @@ class BlockDiagonal:
     def __call__(self, num_graphs: int, device: torch.device) -> Tensor:
         key = (num_graphs, str(device))
         if key not in self.cache:
-            offsets = torch.arange(num_graphs, device=device)
-            ei = self.edge_index.to(device).unsqueeze(1) + offsets.view(
-                1, -1, 1) * self.num_nodes
-            self.cache[key] = ei.reshape(2, -1)
+            self.cache[key] = block_diagonal(self.edge_index.to(device),
+                                             num_graphs, self.num_nodes)
         return self.cache[key]
 
 

@@ -2,6 +2,7 @@ r"""Conversions between sequence tensors and PyG frame batches."""
 from .frame_batch import (
     absent_persons,
     as_sequence,
+    block_diagonal,
     check_sequence,
     from_frame_batch,
     to_frame_batch,
@@ -13,4 +14,5 @@ __all__ = [
     'absent_persons',
     'as_sequence',
     'check_sequence',
+    'block_diagonal',
 ]

@@ -64,6 +64,25 @@ def absent_persons(x: Tensor) -> Tensor:
     return (x == 0).all(dim=(1, 2, 3))
 
 
+def block_diagonal(edge_index: Tensor, num_graphs: int,
+                   num_nodes: int) -> Tensor:
+    r"""The :obj:`edge_index` of :obj:`num_graphs` copies of one
+    :obj:`num_nodes`-node graph numbered one after the other, as in a PyG
+    :class:`~torch_geometric.data.Batch`: copy :obj:`g`'s node :obj:`v` is
+    :obj:`g * num_nodes + v`.
+
+    Args:
+        edge_index (Tensor): One graph's edges :obj:`(2, E)`.
+        num_graphs (int): Copies :obj:`G`.
+        num_nodes (int): Nodes :obj:`V` of one copy.
+
+    Returns:
+        :obj:`(2, G * E)`, copy by copy.
+    """
+    offset = torch.arange(num_graphs, device=edge_index.device) * num_nodes
+    return (edge_index.unsqueeze(1) + offset.view(1, -1, 1)).view(2, -1)
+
+
 def to_frame_batch(x: Tensor, skeleton, drop_absent: bool = False) -> Batch:
     r"""Turns a sequence batch into a PyG :class:`~torch_geometric.data.Batch`
     whose graphs are one person in one frame.
@@ -115,8 +134,7 @@ def to_frame_batch(x: Tensor, skeleton, drop_absent: bool = False) -> Batch:
 
     edge_index = skeleton.edge_index().to(device)
     E = edge_index.size(1)
-    offset = torch.arange(num_graphs, device=device) * V
-    edge_index = (edge_index.unsqueeze(1) + offset.view(1, -1, 1)).view(2, -1)
+    edge_index = block_diagonal(edge_index, num_graphs, V)
 
     batch = Batch(
         x=nodes.reshape(num_graphs * V, C),
@@ -141,7 +159,7 @@ def to_frame_batch(x: Tensor, skeleton, drop_absent: bool = False) -> Batch:
     zeros = torch.zeros(num_graphs, dtype=torch.long)
     batch._inc_dict = {
         'x': zeros,
-        'edge_index': offset.cpu(),
+        'edge_index': graph_slice[:-1] * V,
         'seq': zeros,
         'person': zeros,
         'frame': zeros,

@@ -8,6 +8,7 @@ from torch_geometric.nn import GATConv, GCNConv
 from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.typing import Adj, OptTensor
 
+from torch_skeleton_mae.data.frame_batch import block_diagonal
 from torch_skeleton_mae.nn.conv import SkeletonGCNConv
 from torch_skeleton_mae.nn.mlp import apply_norm, make_norm
 
@@ -165,8 +166,7 @@ def apply_conv(conv: Module, x: Tensor, edge_index: Tensor,
     if x.dim() > 2:
         graphs = x.numel() // (V * C)
         flat = x.reshape(graphs * V, C)
-        offset = torch.arange(graphs, device=x.device) * V
-        edges = (edge_index.unsqueeze(1) + offset.view(1, -1, 1)).view(2, -1)
+        edges = block_diagonal(edge_index, graphs, V)
         if edge_weight is not None:
             keep = edge_weight.expand(*lead, edge_index.size(1)).reshape(-1)
     if keep is not None:
