@@ -1,9 +1,12 @@
-r"""Samples/s of the data pipeline with the standard transforms (centering,
-uniform sampling of T frames, random in training) and a DataLoader with 2
-workers: the synthetic dataset and memory-mapped NTU RGB+D (after the
-one-time parse of generated .skeleton files); the median over fresh
-loaders. Compare with the training step's sequences/s from
-``pretrain_step.py``.
+r"""Samples/s of the training input pipeline as the Trainer runs it
+(:func:`~torch_skeleton_mae.engine.make_loader`: whole batches read by one
+vectorized call, persistent workers) on the synthetic set as the protocols
+build it and on memory-mapped NTU RGB+D with random frame windows (after
+the one-time parse of generated .skeleton files; ``build_s`` is the time
+to build each dataset). Every batch counts: for fresh loaders, the latency of the
+first batch (worker start-up included), the rate over the whole epoch and
+the steady rate after the first batch; the median over fresh loaders.
+Compare with the training step's sequences/s from ``pretrain_step.py``.
 
     python benchmarks/data_loading.py
     python benchmarks/data_loading.py --smoke
@@ -14,68 +17,77 @@ import tempfile
 import time
 from pathlib import Path
 
-from torch.utils.data import DataLoader
+import torch
 
 from common import machine, report
 from ntu_parse_rate import write_files
-from torch_skeleton_mae import transforms as T
 from torch_skeleton_mae.datasets import NTURGBD, SyntheticSkeletons
+from torch_skeleton_mae.engine import make_loader
 
 
-def rate(dataset, batch_size: int, workers: int, batches: int,
-         repeats: int) -> float:
-    r"""Median over :obj:`repeats` fresh loaders of the samples/s over
-    :obj:`batches` batches after the workers start."""
-    rates = []
-    for _ in range(repeats):
-        loader = DataLoader(dataset, batch_size, shuffle=True,
-                            num_workers=workers, drop_last=True)
-        it = iter(loader)
-        next(it)  # worker start-up is not counted
-        start, count = time.perf_counter(), 0
-        for _ in range(batches):
-            count += next(it)[0].size(0)
-        rates.append(count / (time.perf_counter() - start))
-    return statistics.median(rates)
+def epoch_rates(dataset, batch_size: int, workers: int,
+                repeats: int) -> dict:
+    r"""Medians over :obj:`repeats` fresh loaders of one epoch each: the
+    first batch's latency, samples/s over the epoch and after the first
+    batch."""
+    first, whole, steady = [], [], []
+    for repeat in range(repeats):
+        loader = make_loader(dataset, batch_size, torch.device('cpu'),
+                             num_workers=workers, seed=repeat)
+        start = time.perf_counter()
+        count = 0
+        for step, (x, _) in enumerate(loader):
+            count += x.size(0)
+            if step == 0:
+                after_first, first_count = time.perf_counter(), count
+        end = time.perf_counter()
+        first.append(1e3 * (after_first - start))
+        whole.append(count / (end - start))
+        steady.append((count - first_count) / max(end - after_first, 1e-9))
+    return dict(first_batch_ms=statistics.median(first),
+                epoch_samples_per_s=statistics.median(whole),
+                steady_samples_per_s=statistics.median(steady))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--frames', type=int, default=64)
-    parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--batches', type=int, default=10)
+    parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--batches', type=int, default=20,
+                        help='batches of an epoch')
     parser.add_argument('--workers', type=int, default=2)
-    parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--files', type=int, default=800)
+    parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--json', default=None)
     parser.add_argument('--smoke', action='store_true')
     args = parser.parse_args(argv)
     if args.smoke:
-        args.frames, args.batch_size, args.batches, args.files = 8, 4, 2, 16
+        args.frames, args.batch_size, args.batches = 8, 4, 2
         args.repeats = 1
     print(f'data loading, {args.workers} workers, batch {args.batch_size}, '
-          f'T={args.frames}, median of {args.repeats}; {machine()}')
+          f'T={args.frames}, {args.batches} batches an epoch, median of '
+          f'{args.repeats}; {machine()}')
     rows = []
-    needed = args.batch_size * (args.batches + 2)
+    needed = args.batch_size * args.batches
     for layout in ('ntu-rgb+d', 'coco'):
-        data = SyntheticSkeletons(needed, layout, args.frames)
-        data.transform = T.CenterSequence(layout)
-        rows.append(dict(dataset=f'synthetic {layout}',
-                         samples_per_s=rate(data, args.batch_size,
-                                            args.workers, args.batches,
-                                            args.repeats)))
+        start = time.perf_counter()
+        data = SyntheticSkeletons(needed, layout, args.frames, center=True)
+        built = time.perf_counter() - start
+        rows.append(dict(dataset=f'synthetic {layout}', build_s=built,
+                         **epoch_rates(data, args.batch_size, args.workers,
+                                       args.repeats)))
     with tempfile.TemporaryDirectory() as tmp:
-        root = write_files(Path(tmp) / 'raw', args.files, 100)
-        data = NTURGBD(root, 'xsub', split=None, cache_dir=Path(tmp) / 'c',
+        # Files named for xsub training performers only: the epoch is
+        # exactly `batches` batches.
+        root = write_files(Path(tmp) / 'raw', needed, 100,
+                           performers=(1, 2, 4, 5, 8))
+        start = time.perf_counter()
+        data = NTURGBD(root, 'xsub', 'train', cache_dir=Path(tmp) / 'c',
                        num_workers=args.workers)
-        data.transform = T.Compose([
-            T.CenterSequence('ntu-rgb+d'),
-            T.UniformSampleFrames(args.frames, train=True)])
-        batches = min(args.batches, len(data) // args.batch_size - 2)
-        rows.append(dict(dataset='NTU RGB+D (memory-mapped)',
-                         samples_per_s=rate(data, args.batch_size,
-                                            args.workers, batches,
-                                            args.repeats)))
+        data.sample_frames(args.frames, train=True)
+        built = time.perf_counter() - start
+        rows.append(dict(dataset='NTU RGB+D (memory-mapped)', build_s=built,
+                         **epoch_rates(data, args.batch_size, args.workers,
+                                       args.repeats)))
     return report(rows, args)
 
 

@@ -64,17 +64,19 @@ def main(argv=None):
                            performers=(1, 2, 4, 5, 8))
         data = load_dataset(root, 'xsub', 'train', args.frames)
         noise = GaussianNoise(0.01, data.skeleton.coords)
-        loader = make_loader(data, args.batch_size, device, True,
-                             args.workers)
+
+        def loader():  # a fresh one: worker start-up counts every time
+            return make_loader(data, args.batch_size, device, True,
+                               args.workers)
 
         def pipeline():
             generator = torch.Generator(device).manual_seed(0)
-            for x, _ in loader:
+            for x, _ in loader():
                 noise(x.to(device, non_blocking=True), generator)
 
         model = SkeletonMAE('ntu-rgb+d', 3).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=1.5e-4)
-        batch = next(iter(loader))[0].to(device)
+        batch = data.read_batch(range(args.batch_size))[0].to(device)
 
         def steps(count=args.steps):
             for _ in range(count):
@@ -85,7 +87,7 @@ def main(argv=None):
                 optimizer.step()
 
         steps(1)  # first-call set-up is not the step's cost
-        trainer = Trainer(model, MAEObjective(), optimizer, loader, device,
+        trainer = Trainer(model, MAEObjective(), optimizer, loader(), device,
                           Path(tmp) / 'run', precision=args.precision,
                           batch_transform=noise)
         rates = {name: sequences / seconds(run, device) for name, run in (

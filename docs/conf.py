@@ -42,7 +42,7 @@ nitpick_ignore_regex = [
     # Other projects' objects: the build machines reach no intersphinx
     # inventory (no network), so these stay unlinked.
     ('py:(class|func|meth|mod)',
-     r'(torch|torch_geometric|torch_sparse|np|numpy|argparse|os)(\..*)?'),
+     r'(torch|torch_geometric|torch_sparse|np|numpy|argparse|os|random)(\..*)?'),
     ('py:class',
-     r'Tensor|Module|Batch|DataLoader|Dataset|PathLike|Optimizer|array'),
+     r'Tensor|Module|Batch|DataLoader|Dataset|Sampler|PathLike|Optimizer|array'),
 ]

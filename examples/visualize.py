@@ -12,7 +12,6 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from torch_skeleton_mae import transforms as T
 from torch_skeleton_mae import visualize as viz
 from torch_skeleton_mae.datasets import ACTIONS, SyntheticSkeletons
 from torch_skeleton_mae.engine import extract_features, load_checkpoint
@@ -35,8 +34,8 @@ def main(argv=None):
     frames = int(checkpoint.get('args', {}).get('frames', 32))
     layout_coords = model.skeleton.coords
     data = SyntheticSkeletons(args.samples, layout, frames, seed=0,
-                              score=model.in_channels > layout_coords)
-    data.transform = T.CenterSequence(layout)
+                              score=model.in_channels > layout_coords,
+                              center=True)
     written = []
     solo = next(i for i in range(len(data))
                 if ACTIONS[data[i][1]] != 'handshake')

@@ -27,7 +27,10 @@ def test_conv_and_data_loading_benchmarks_smoke(capsys):
     assert {'stock GINConv (flat Batch)', 'edge_index (dense path)',
             'torch.sparse CSR', 'edge_index (flat Batch)'} <= inputs
     rows = __import__('data_loading').main(['--smoke'])
-    assert all(r['samples_per_s'] > 0 for r in rows)
+    assert [r['dataset'] for r in rows] == [
+        'synthetic ntu-rgb+d', 'synthetic coco', 'NTU RGB+D (memory-mapped)']
+    assert all(r['first_batch_ms'] > 0 and r['epoch_samples_per_s'] > 0
+               and r['steady_samples_per_s'] > 0 for r in rows)
 
 
 def test_end_to_end_benchmark_smoke(capsys):

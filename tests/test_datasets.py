@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from torch_skeleton_mae import transforms as T
+from torch_skeleton_mae.transforms import batch as B
 from torch_skeleton_mae.data import to_frame_batch
 from torch_skeleton_mae.datasets import (
     ACTIONS,
@@ -109,26 +110,31 @@ def test_ntu_dataset(tmp_path):
     write_skeleton(root / f'{excluded}.skeleton', [{'1': joints(0)}])
     write_skeleton(root / 'S003C001P002R001A004.skeleton', [{}, {}])
 
-    train = NTURGBD(root, 'xsub', 'train', max_frames=8)
-    val = NTURGBD(root, 'xsub', 'val', max_frames=8)
+    train = NTURGBD(root, 'xsub', 'train')
+    val = NTURGBD(root, 'xsub', 'val')
     # Sorted by file name; performer 1 trains, 3 and 7 do not (xsub).
     assert [m['name'] for m in train.meta] == [names[0], names[2]]
     assert [m['name'] for m in val.meta] == [names[3], names[1]]
     assert train.skipped == {'missing_skeleton_list': [excluded],
                              'no_body': ['S003C001P002R001A004'],
                              'unreadable': {}}
-    x, label = train[1]
-    assert x.shape == (3, 8, 25, 2) and label == 59
+    x, label = train[1]  # the stored sequence: its 5 frames
+    assert x.shape == (3, 5, 25, 2) and label == 59
     raw = select_bodies(read_ntu_skeleton(root / f'{names[2]}.skeleton'))
     raw = torch.from_numpy(raw).permute(3, 1, 2, 0)
     # Centering and view alignment are done once, when the cache is built.
     assert train.normalized
-    assert torch.allclose(x[:, :5], T.PreNormalize3D('ntu-rgb+d')(raw),
-                          atol=1e-5)
-    assert (x[:, 5:] == 0).all()
-    plain = NTURGBD(root, 'xsub', 'train', max_frames=8, normalize=False)
-    assert torch.equal(plain[1][0][:, :5], raw)
-    xview = NTURGBD(root, 'xview', 'train', max_frames=8)
+    assert torch.allclose(x, T.PreNormalize3D('ntu-rgb+d')(raw), atol=1e-5)
+    # Items of T frames sampled over the stored span; batches alike.
+    train.sample_frames(8, train=False)
+    middles = T.UniformSampleFrames(8, train=False)(x)
+    assert torch.equal(train[1][0], middles)
+    batch, labels = train.read_batch([1, 0, 1])
+    assert batch.shape == (3, 3, 8, 25, 2) and labels.tolist() == [59, 0, 59]
+    assert torch.equal(batch[0], middles) and torch.equal(batch[2], middles)
+    plain = NTURGBD(root, 'xsub', 'train', normalize=False)
+    assert torch.equal(plain[1][0], raw)
+    xview = NTURGBD(root, 'xview', 'train')
     assert [m['camera'] for m in xview.meta] == [2, 3]
     with pytest.raises(ValueError, match="Unknown benchmark 'xsetup'"):
         NTURGBD(root, 'xsetup')
@@ -146,7 +152,7 @@ def test_ntu_bad_files_cost_only_themselves(tmp_path, capsys):
     truncated.write_text('\n'.join(truncated.read_text().split('\n')[:20]))
     (root / 'S001C001P004R001A004.skeleton').write_bytes(
         bytes(range(128, 256)) * 8)  # binary
-    data = NTURGBD(root, split=None, max_frames=6)
+    data = NTURGBD(root, split=None)
     assert [m['name'] for m in data.meta] == good
     unreadable = data.skipped['unreadable']
     assert sorted(unreadable) == ['S001C001P002R001A003',
@@ -159,12 +165,12 @@ def test_ntu_bad_files_cost_only_themselves(tmp_path, capsys):
     assert 'S001C001P004R001A004: ' in out
     cache = root / '.torch_skeleton_mae'
     assert sorted(p.name for p in cache.iterdir()) == [
-        'index_T6_normalized.json', 'joints_T6_normalized.npy']
-    assert len(data) == 2 and data[1][0].shape == (3, 6, 25, 2)
+        'frames_normalized.npy', 'index_normalized.json']
+    assert len(data) == 2 and data[1][0].shape == (3, 4, 25, 2)
     # A file added later is seen: the cache is built again.
     write_skeleton(root / 'S001C001P005R001A005.skeleton',
                    [{'1': joints(9)}])
-    again = NTURGBD(root, split=None, max_frames=6)
+    again = NTURGBD(root, split=None)
     assert [m['name'] for m in again.meta] == [  # sorted by name
         good[0], 'S001C001P005R001A005', good[1]]
     assert 'changed since its cache was built' in capsys.readouterr().out
@@ -198,8 +204,12 @@ def test_pyskl_2d_and_3d(tmp_path):
     x, label = train[1]
     ann = data['annotations'][1]
     assert x.shape == (2, 6, 17, 2) and label == 1  # the paper's (x, y)
-    assert torch.equal(x[..., :2], torch.from_numpy(
-        ann['keypoint']).permute(3, 1, 2, 0))
+    raw = torch.from_numpy(ann['keypoint']).permute(3, 1, 2, 0)
+    # Centered once, when the dataset is built.
+    assert torch.equal(x[..., :2], T.CenterSequence('coco')(raw))
+    plain = PysklDataset(tmp_path / 'ntu60_hrnet.pkl', 'xsub_train',
+                         normalize=False)
+    assert torch.equal(plain[1][0][..., :2], raw)
     assert train.pixel_noise == 1.0
     scored = PysklDataset(tmp_path / 'ntu60_hrnet.pkl', 'xsub_train',
                           score=True)
@@ -285,9 +295,20 @@ def test_npz(tmp_path):
     sample, label = data[2]
     assert sample.shape == (3, 12, 25, 2) and label == 59
     # (N, T, 2 bodies, 25 joints, xyz) -> (C, T, V, M)
-    expected = x[2].reshape(12, 2, 25, 3).transpose(3, 0, 2, 1)
-    assert np.array_equal(sample.numpy(), expected)
+    raw = torch.from_numpy(x[2].reshape(12, 2, 25, 3)).permute(3, 0, 2, 1)
+    # Centered and aligned once, when the file is read.
+    assert torch.equal(sample, T.PreNormalize3D('ntu-rgb+d')(raw))
+    plain = NpzSkeletonDataset(tmp_path / 'NTU60_CS.npz', normalize=False)
+    assert torch.equal(plain[2][0], raw)
     assert len(NpzSkeletonDataset(tmp_path / 'NTU60_CS.npz', 'test')) == 2
+    # Zero padding in time is not stored: items are the non-empty span.
+    x[3, :2] = x[3, 9:] = 0
+    np.savez(tmp_path / 'padded.npz', x_train=x, y_train=y)
+    padded = NpzSkeletonDataset(tmp_path / 'padded.npz', normalize=False)
+    assert torch.equal(padded[3][0], plain[3][0][:, 2:9])
+    batch = padded.sample_frames(4).read_batch([3, 2])[0]
+    assert batch.shape == (2, 3, 4, 25, 2)
+    assert (batch[0] != 0).any(dim=(0, 2, 3)).all()
 
     np.savez(tmp_path / 'bad.npz', x_train=x[:, :, :75], y_train=y)
     with pytest.raises(ValueError, match=r"bad.npz: 'x_train' has shape "
@@ -380,6 +401,98 @@ def test_synthetic_splits():
         SyntheticSkeletons(10, split='test')
 
 
+def pyskl_uniform_sample(length, num_frames, offsets):
+    """pyskl's UniformSampleFrames._get_train_clips, written out per frame
+    in plain Python: segment i spans [i * L / T, (i + 1) * L / T)."""
+    out = []
+    for i in range(num_frames):
+        begin, end = i * length / num_frames, (i + 1) * length / num_frames
+        out.append(min(int(begin + offsets[i] * (end - begin)), length - 1))
+    return out
+
+
+def test_uniform_frame_indices_match_a_per_frame_reference():
+    lengths = torch.tensor([1, 3, 17, 64, 65, 300])
+    for train in (False, True):
+        generator = torch.Generator().manual_seed(0)
+        index = T.uniform_frame_indices(lengths, 16, train, generator)
+        offsets = (torch.rand(6, 16, generator=torch.Generator().manual_seed(
+            0)) if train else torch.full((6, 16), 0.5))
+        assert index.shape == (6, 16)
+        for row, length, draw in zip(index, lengths, offsets):
+            assert row.tolist() == pyskl_uniform_sample(
+                int(length), 16, draw.double().tolist())
+    with pytest.raises(ValueError, match="'num_frames' must be >= 1"):
+        T.uniform_frame_indices(lengths, 0)
+
+
+def test_read_batch_is_the_items_stacked():
+    data = SyntheticSkeletons(12, 'coco', num_frames=20).sample_frames(8)
+    x, y = data.read_batch([5, 0, 5])
+    assert x.shape == (3, 2, 8, 17, 2) and y.tolist() == [5, 0, 5]
+    assert torch.equal(x[0], data[5][0]) and torch.equal(x[1], data[0][0])
+    # Training draws: one generator, one vectorized read; the same seed,
+    # the same batch.
+    data.sample_frames(8, train=True)
+    a = data.read_batch([1, 2], torch.Generator().manual_seed(4))[0]
+    b = data.read_batch([1, 2], torch.Generator().manual_seed(4))[0]
+    assert torch.equal(a, b) and not torch.equal(
+        a, data.read_batch([1, 2], torch.Generator().manual_seed(5))[0])
+    whole = data.sample_frames(None)[1][0]
+    frames = T.uniform_frame_indices(torch.tensor([20]), 8, True,
+                                     torch.Generator().manual_seed(4))[0]
+    assert torch.equal(a[0], whole[:, frames])
+    # A plain DataLoader uses the same vectorized read (__getitems__).
+    loader = torch.utils.data.DataLoader(data, batch_size=4)
+    assert torch.equal(next(iter(loader))[0], data.read_batch(range(4))[0])
+
+
+def rotation_reference(degrees):
+    """x, then y, then z rotation by `degrees` (3,), written out in numpy."""
+    a, b, c = np.radians(degrees)
+    rx = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)],
+                   [0, np.sin(a), np.cos(a)]])
+    ry = np.array([[np.cos(b), 0, -np.sin(b)], [0, 1, 0],
+                   [np.sin(b), 0, np.cos(b)]])
+    rz = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0],
+                   [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+def test_batch_augmentations_draw_per_sequence_on_the_device():
+    x = torch.randn(5, 4, 6, 25, 2)  # xyz + a score channel
+    x[:, :, :, :, 1] = 0  # absent second person
+    u = torch.rand(5, 3, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    rotation = B.RandomRotation((10, 20, 30))
+    out = rotation(x, torch.Generator().manual_seed(1))
+    for n in range(5):
+        r = rotation_reference((u[n] * torch.tensor([10, 20, 30])).numpy())
+        expected = np.einsum('ij,jtvm->itvm', r, x[n, :3].double().numpy())
+        assert np.allclose(out[n, :3].numpy(), expected, atol=1e-5)
+    assert torch.equal(out[:, 3], x[:, 3]) and (out[..., 1] == 0).all()
+
+    scale = B.RandomScale(0.2, 3)(x, torch.Generator().manual_seed(2))
+    factors = 1 + 0.2 * (torch.rand(5, 3, generator=torch.Generator(
+    ).manual_seed(2)) * 2 - 1)
+    assert torch.allclose(scale[:, :3], x[:, :3] * factors[..., None, None,
+                                                           None])
+    shear = B.RandomShear(0.5).matrix(5, torch.Generator().manual_seed(3))
+    assert torch.equal(torch.diagonal(shear, dim1=1, dim2=2), torch.ones(5, 3))
+    assert shear.abs().max() <= 1 and not torch.equal(shear[0], shear[1])
+    # The per-sample classes draw the same matrices, a batch of one.
+    for single, batched in ((T.RandomShear, B.RandomShear),
+                            (T.RandomScale, B.RandomScale)):
+        one = single(generator=torch.Generator().manual_seed(4))(x[2])
+        assert torch.equal(one, batched()(x[2:3], torch.Generator(
+        ).manual_seed(4))[0])
+    noisy = B.Compose([B.RandomRotation(), B.GaussianNoise(0.1, 3)])(
+        x, torch.Generator().manual_seed(5))
+    assert (noisy[..., 1] == 0).all() and torch.equal(noisy[:, 3], x[:, 3])
+    with pytest.raises(ValueError, match=r'expects a batch \(N, C, T, V, '
+                                         r'M\), got \(4, 6, 25, 2\)'):
+        B.RandomScale()(x[0])
+
+
 def test_transforms():
     x = torch.zeros(3, 10, 25, 2)
     x[:, 2:8, :, 0] = torch.randn(3, 6, 25) + 5
@@ -410,7 +523,6 @@ def test_transforms():
 def test_bone_and_motion_keep_a_2d_score_a_score():
     """The layout says which channels are coordinates: a COCO score is
     averaged (as pyskl does), never differenced into negative values."""
-    from torch_skeleton_mae import transforms as T
     x = torch.rand(3, 5, 17, 1) + 0.1  # x, y, score > 0
     bone = T.JointToBone('coco')(x)
     parent = T.JointToBone('coco').parent
@@ -423,7 +535,6 @@ def test_bone_and_motion_keep_a_2d_score_a_score():
 
 
 def test_prenormalize3d_canonical_view():
-    from torch_skeleton_mae import transforms as T
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(3, 6, 25, 2, generator=gen)
     x[:, 0] = 0  # an empty first frame: the reference is frame 1
@@ -449,13 +560,12 @@ def test_prenormalize3d_canonical_view():
 
 
 def test_random_shear_is_the_drawn_matrix():
-    from torch_skeleton_mae import transforms as T
     x = torch.randn(3, 4, 17, 2)
     shear = T.RandomShear(0.3, num_coords=2,
                           generator=torch.Generator().manual_seed(5))
     y = shear(x)
-    matrix = T.RandomShear(0.3, num_coords=2, generator=torch.Generator(
-    ).manual_seed(5)).matrix()
+    matrix = B.RandomShear(0.3, num_coords=2).matrix(
+        1, torch.Generator().manual_seed(5))[0]
     assert torch.equal(matrix.diagonal(), torch.ones(2))
     assert (matrix - torch.eye(2)).abs().max() <= 0.3
     expected = torch.einsum('ij,jtvm->itvm', matrix, x[:2])

@@ -25,6 +25,7 @@ from torch_skeleton_mae.engine import (
     train_linear_classifier,
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.transforms.batch import GaussianNoise
 
 CPU = torch.device('cpu')
 
@@ -148,14 +149,17 @@ def test_bf16_autocast_trains_on_cpu(tmp_path):
 
 def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
          monkeypatch=None, workers=0):
-    data = SyntheticSkeletons(24, num_frames=8)
+    # Random frame windows in the (persistent) workers, noise on the device
+    # and dropout in the model: every random stream must resume exactly.
+    data = SyntheticSkeletons(24, num_frames=10).sample_frames(6, train=True)
     torch.manual_seed(0)  # the same initial weights in every run
     model = STRL('ntu-rgb+d', 3, data.num_classes, num_layers=1, dropout=0.5)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
     trainer = Trainer(model, ClassificationObjective(0.1), optimizer,
                       make_loader(data, 8, CPU, num_workers=workers, seed=3),
-                      CPU, tmp_path, scheduler=scheduler, seed=3)
+                      CPU, tmp_path, scheduler=scheduler, seed=3,
+                      batch_transform=GaussianNoise(0.01, 3))
     if interrupt_after is not None:
         real_save = Trainer.save
 
@@ -172,7 +176,7 @@ def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
     return model
 
 
-@pytest.mark.parametrize('workers', [0, 1])
+@pytest.mark.parametrize('workers', [0, 2])
 def test_resume_is_exact(tmp_path, monkeypatch, workers):
     full = _fit(tmp_path / 'full', 3, workers=workers)
     _fit(tmp_path / 'cut', 3, interrupt_after=1, monkeypatch=monkeypatch,
@@ -188,6 +192,52 @@ def test_resume_is_exact(tmp_path, monkeypatch, workers):
     assert [float(r['lr']) for r in rows] == [0.1, 0.05, 0.025]
     full_rows = CSVLogger(tmp_path / 'full' / 'train.csv').rows()
     assert [r['loss'] for r in rows] == [r['loss'] for r in full_rows]
+
+
+def _epochs(loader, epochs=(1, 2)):
+    batches = []
+    for epoch in epochs:
+        loader.sampler.set_epoch(epoch)
+        batches.append([(x.clone(), y.clone()) for x, y in loader])
+    return batches
+
+
+def test_loader_batches_depend_on_seed_epoch_and_step_only():
+    data = SyntheticSkeletons(20, 'coco', num_frames=12).sample_frames(
+        5, train=True)
+    alone = _epochs(make_loader(data, 4, CPU, seed=7))
+    # Persistent workers give the very same batches, in every epoch.
+    workers = make_loader(data, 4, CPU, num_workers=2, seed=7)
+    assert workers.persistent_workers
+    for mine, theirs in zip(alone, _epochs(workers)):
+        assert len(mine) == len(theirs) == 5
+        for (a, y), (b, z) in zip(mine, theirs):
+            assert torch.equal(a, b) and torch.equal(y, z)
+    # Another epoch: another order and other frame windows.
+    assert not torch.equal(alone[0][0][0], alone[1][0][0])
+    # Reading a batch leaves the global generator alone.
+    state = torch.get_rng_state()
+    _epochs(make_loader(data, 4, CPU, seed=7))
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_batch_reader_seeds_other_datasets_per_batch():
+    class Noisy(torch.utils.data.Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return torch.rand(3) + np.random.rand() + i, i
+
+    loader = make_loader(Noisy(), 3, CPU, train=False)
+    first, again = _epochs(loader, (1, 1))
+    assert torch.equal(first[0][0], again[0][0])
+    assert first[0][0].shape == (3, 3) and first[1][1].tolist() == [3, 4, 5]
+    # Through a Subset, our datasets still read whole batches.
+    data = SyntheticSkeletons(10, 'coco', num_frames=6)
+    subset = label_fraction_subset(data, 0.5)
+    x, y = next(iter(make_loader(subset, 4, CPU, train=False)))
+    assert torch.equal(x, data.read_batch(subset.indices[:4])[0])
 
 
 def test_resume_from_weights_only_checkpoint_is_refused(tmp_path):

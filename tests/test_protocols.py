@@ -239,7 +239,7 @@ def test_ddp_two_gloo_processes_keep_replicas_in_sync(tmp_path):
         data = SyntheticSkeletons(32, 'coco', num_frames=8)
         model = SkeletonMAE('coco', 2)
         loader = make_loader(data, 8, device, context=context)
-        seen = [i for i in loader.sampler]
+        seen = [i for key in loader.sampler for i in key.indices]
         trainer = Trainer(model, MAEObjective(),
                           torch.optim.Adam(model.parameters(), 1e-3), loader,
                           device, sys.argv[1], context=context)

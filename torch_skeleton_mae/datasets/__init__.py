@@ -4,7 +4,12 @@ shape :obj:`(C, T, V, M)`; per-sample metadata is in :obj:`dataset.meta`."""
 from pathlib import Path
 from typing import Optional
 
-from torch_skeleton_mae import transforms as T
+from .base import (
+    FrameStore,
+    SkeletonSequences,
+    normalizer,
+    sequence_frames,
+)
 from .ntu import (
     NTURGBD,
     in_train_split,
@@ -29,12 +34,10 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     r"""Opens a pyskl pickle (:obj:`.pkl`, split :obj:`"{benchmark}_train"`
     / :obj:`"{benchmark}_val"`, or :obj:`"train"` / :obj:`"val"` for FineGym
     and Diving48 when :obj:`benchmark` is :obj:`"none"`), a CTR-GCN
-    :obj:`.npz` or a folder of raw NTU :obj:`.skeleton` files, with the
-    standard transforms:
-    :class:`~torch_skeleton_mae.transforms.PreNormalize3D` for layouts with
-    view axes (the 3D NTU ones; centering only otherwise; done once when
-    the raw NTU cache is built) and uniform sampling of :obj:`num_frames`
-    frames (random in training).
+    :obj:`.npz` or a folder of raw NTU :obj:`.skeleton` files, preprocessed
+    once (:func:`~torch_skeleton_mae.datasets.normalizer`: centering,
+    and view alignment for the 3D NTU layouts), with items of
+    :obj:`num_frames` frames sampled uniformly (random in training).
 
     Args:
         path (str or PathLike): The file or folder.
@@ -47,6 +50,9 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
             its largest label + 1).
         score (bool, optional): Append a 2D pickle's confidence score as a
             channel. (default: :obj:`False`)
+
+    Returns:
+        A :class:`~torch_skeleton_mae.datasets.SkeletonSequences`.
     """
     path = Path(path)
     if not path.exists():
@@ -64,16 +70,14 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     else:
         raise ValueError(f"--data '{path}': expected a pyskl .pkl, a .npz or "
                          f"a folder of .skeleton files")
-    skeleton = data.skeleton
-    steps = [T.UniformSampleFrames(num_frames, train=part == 'train')]
-    if not getattr(data, 'normalized', False):  # else done once, cached
-        steps.insert(0, T.PreNormalize3D(skeleton) if skeleton.view_axes
-                     else T.CenterSequence(skeleton))
-    data.transform = T.Compose(steps)
-    return data
+    return data.sample_frames(num_frames, train=part == 'train')
 
 
 __all__ = [
+    'SkeletonSequences',
+    'FrameStore',
+    'normalizer',
+    'sequence_frames',
     'SyntheticSkeletons',
     'ACTIONS',
     'TWO_PERSON_ACTIONS',

@@ -3,10 +3,9 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
-from torch import Tensor
-from torch.utils.data import Dataset
 
 from torch_skeleton_mae.graph import get_skeleton
+from .base import FrameStore, SkeletonSequences, normalizer
 
 
 def read_labels(y: np.ndarray, name: str) -> Tuple[np.ndarray, int]:
@@ -44,7 +43,7 @@ def read_labels(y: np.ndarray, name: str) -> Tuple[np.ndarray, int]:
     return y.astype(np.int64), 0
 
 
-class NpzSkeletonDataset(Dataset):
+class NpzSkeletonDataset(SkeletonSequences):
     r"""The CTR-GCN / MAMP NTU :obj:`.npz`: keys :obj:`x_train`,
     :obj:`y_train`, :obj:`x_test`, :obj:`y_test`; :obj:`x` of shape
     :obj:`(N, T, 150)` (2 bodies x 25 joints x xyz, zero-padded in time),
@@ -59,17 +58,18 @@ class NpzSkeletonDataset(Dataset):
         layout (str, optional): (default: :obj:`"ntu-rgb+d"`)
         num_classes (int, optional): Classes; labels must lie below it.
             (default: the one-hot width, else the largest label + 1)
+        normalize (bool, optional): Center and align every sequence
+            (:class:`~torch_skeleton_mae.transforms.PreNormalize3D` for the
+            NTU layouts) once, when the file is read. (default: :obj:`True`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(3, T, 25, 2)`
+          (see :class:`~torch_skeleton_mae.datasets.SkeletonSequences`)
     """
-    #: Std of the training noise, none (the paper's pixel noise is for 2D
-    #: poses).
-    pixel_noise = 0.0
-
     def __init__(self, path, split: str = 'train', layout: str = 'ntu-rgb+d',
-                 num_classes: Optional[int] = None, transform=None):
+                 num_classes: Optional[int] = None, normalize: bool = True,
+                 transform=None):
         self.path = Path(path)
         part = {'train': 'train', 'test': 'test', 'val': 'test'}.get(split)
         if part is None:
@@ -102,17 +102,14 @@ class NpzSkeletonDataset(Dataset):
             raise ValueError(f"{self.path}: sequence {bad} of 'x_{part}' "
                              f"holds NaN or inf")
         N, T, _ = x.shape
-        self.data = x.reshape(N, T, 2, V, 3).transpose(0, 4, 1, 3, 2)
-        self.labels = labels
+        if N == 0:
+            raise ValueError(f"{self.path}: 'x_{part}' holds no sequence")
+        x = torch.from_numpy(x.reshape(N, T, 2, V, 3)).permute(0, 4, 1, 3, 2)
+        prepare = normalizer(self.skeleton) if normalize else None
+        store = FrameStore()
+        for sequence in x:
+            sequence = sequence.float()
+            store.add(prepare(sequence) if prepare else sequence)
+        self.store(*store.arrays(), labels)
         self.transform = transform
         self.meta = [dict(index=i, label=int(c)) for i, c in enumerate(labels)]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, idx: int) -> Tuple[Tensor, int]:
-        x = torch.from_numpy(np.ascontiguousarray(self.data[idx],
-                                                  dtype=np.float32))
-        if self.transform is not None:
-            x = self.transform(x)
-        return x, int(self.labels[idx])

@@ -1,6 +1,7 @@
 import json
 import os
 import re
+import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
@@ -9,12 +10,11 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
-from torch import Tensor
-from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.transforms import PreNormalize3D
+from .base import SkeletonSequences, sequence_frames
 
 NUM_JOINTS = 25
 NTU = 'ntu-rgb+d'
@@ -193,13 +193,24 @@ def _listing(root: Path) -> Dict[str, int]:
             for f in sorted(root.rglob('*.skeleton'))}
 
 
-class NTURGBD(Dataset):
+def _write_npy(path: Path, raw: Path, shape: Tuple[int, ...]) -> None:
+    r"""Writes the float32 bytes of :obj:`raw` as the array :obj:`shape`
+    into the :obj:`.npy` file :obj:`path`."""
+    with open(path, 'wb') as out, open(raw, 'rb') as data:
+        np.lib.format.write_array_header_1_0(out, dict(
+            descr='<f4', fortran_order=False, shape=shape))
+        shutil.copyfileobj(data, out, 1 << 24)
+
+
+class NTURGBD(SkeletonSequences):
     r"""NTU RGB+D 60 / 120 from the raw :obj:`.skeleton` files.
 
     The first use parses every file of :obj:`root` in parallel (with a
-    progress bar) into :obj:`cache_dir`: one float32 array
-    :obj:`(num_samples, 3, max_frames, 25, 2)` read back memory-mapped, and
-    an index of names, the files it was built from and what was skipped.
+    progress bar) into :obj:`cache_dir`, preprocessed once (the two most
+    moving bodies, centering and view alignment): the frames of every
+    sequence, from its first to its last non-empty frame, in one float32
+    array :obj:`(F, 3, 25, 2)` read back memory-mapped, and an index of
+    names, lengths, the files it was built from and what was skipped.
     Files on the official missing-skeleton list, files with no body at all
     and unreadable files (truncated, binary, malformed; the reason names the
     line) are skipped, counted by reason in :obj:`skipped` and named in a
@@ -215,28 +226,23 @@ class NTURGBD(Dataset):
             for all. (default: :obj:`"train"`)
         cache_dir (str, optional): Where the parsed arrays go.
             (default: :obj:`root/.torch_skeleton_mae`)
-        max_frames (int, optional): Longer sequences are cut, shorter ones
-            zero-padded. (default: :obj:`300`)
+        num_workers (int, optional): Parsing processes. (default: :obj:`2`)
         normalize (bool, optional): Apply
             :class:`~torch_skeleton_mae.transforms.PreNormalize3D` (center
-            and view alignment) once, when the cache is built, so that
-            reading a sample is slicing only. (default: :obj:`True`)
-        num_workers (int, optional): Parsing processes. (default: :obj:`2`)
+            and view alignment) when the cache is built. (default:
+            :obj:`True`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
 
     Shapes:
-        - **item:** :obj:`(x, label)`, :obj:`x` of shape
-          :obj:`(3, max_frames, 25, 2)`, label 0-based
+        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(3, T, 25, 2)`
+          (see :class:`SkeletonSequences`), label 0-based
     """
     num_joints = NUM_JOINTS
-    #: Std of the training noise, none (the paper's pixel noise is for 2D
-    #: poses).
-    pixel_noise = 0.0
 
     def __init__(self, root, benchmark: str = 'xsub',
                  split: Optional[str] = 'train', cache_dir=None,
-                 max_frames: int = 300, num_workers: int = 2,
-                 transform=None, normalize: bool = True):
+                 num_workers: int = 2, normalize: bool = True,
+                 transform=None):
         if benchmark not in BENCHMARKS:
             raise ValueError(f"Unknown benchmark '{benchmark}'; expected one "
                              f"of {BENCHMARKS}")
@@ -249,11 +255,11 @@ class NTURGBD(Dataset):
                                     f"exist")
         self.skeleton = get_skeleton(NTU)
         self.transform = transform
-        #: Whether the cached sequences are already centered and aligned.
+        #: Whether the cached sequences are centered and aligned.
         self.normalized = normalize
         cache = Path(cache_dir) if cache_dir else (self.root /
                                                    '.torch_skeleton_mae')
-        stem = f"T{max_frames}{'_normalized' if normalize else ''}"
+        stem = _stem(normalize)
         index_path = cache / f'index_{stem}.json'
         index = (json.loads(index_path.read_text())
                  if index_path.exists() else None)
@@ -261,27 +267,27 @@ class NTURGBD(Dataset):
             if index is not None:
                 print(f'NTU RGB+D: the files below {self.root} changed since '
                       f'its cache was built; parsing them again')
-            self.preprocess(self.root, cache, max_frames, num_workers,
-                            normalize)
+            self.preprocess(self.root, cache, num_workers, normalize)
             index = json.loads(index_path.read_text())
         self.skipped = index['skipped']
-        self.data = np.load(cache / f'joints_{stem}.npy',
-                            mmap_mode='r')
-        self.meta = []
-        self.rows = []
+        frames = np.load(cache / f'frames_{stem}.npy',
+                         mmap_mode='r' if index['names'] else None)
+        lengths = np.array(index['lengths'], dtype=np.int64)
+        offsets = np.cumsum(lengths) - lengths
+        self.meta, rows = [], []
         for row, name in enumerate(index['names']):
             meta = dict(parse_ntu_name(name), name=name)
             meta['label'] = meta['action'] - 1
             if split is None or in_train_split(meta, benchmark) == (
                     split == 'train'):
                 self.meta.append(meta)
-                self.rows.append(row)
-        actions = 120 if benchmark in ('xsub120', 'xset') else 60
-        self.num_classes = actions
+                rows.append(row)
+        self.store(frames, offsets[rows], lengths[rows],
+                   np.array([m['label'] for m in self.meta], np.int64))
+        self.num_classes = 120 if benchmark in ('xsub120', 'xset') else 60
 
     @staticmethod
-    def preprocess(root: Path, cache: Path, max_frames: int = 300,
-                   num_workers: int = 2,
+    def preprocess(root: Path, cache: Path, num_workers: int = 2,
                    normalize: bool = True) -> Dict[str, List[str]]:
         r"""Parses every :obj:`.skeleton` file below :obj:`root` once into
         :obj:`cache`; returns and stores what was skipped, by reason
@@ -306,15 +312,14 @@ class NTURGBD(Dataset):
             else:
                 todo.append(root / relative)
         cache.mkdir(parents=True, exist_ok=True)
-        stem = f"T{max_frames}{'_normalized' if normalize else ''}"
-        partial = cache / f'joints_{stem}.tmp.npy'
-        kept = cache / f'joints_{stem}.tmp2.npy'
+        stem = _stem(normalize)
+        raw = cache / f'frames_{stem}.tmp.bin'
+        npy = cache / f'frames_{stem}.tmp.npy'
+        names, lengths = [], []
+        prepare = PreNormalize3D(NTU) if normalize else None
         try:
-            out = np.lib.format.open_memmap(
-                partial, mode='w+', dtype=np.float32,
-                shape=(len(todo), 3, max_frames, NUM_JOINTS, 2))
-            names = []
-            with ProcessPoolExecutor(max(1, num_workers)) as pool:
+            with open(raw, 'wb') as out, ProcessPoolExecutor(
+                    max(1, num_workers)) as pool:
                 results = pool.map(_parse, map(str, todo), chunksize=16)
                 for f, (joints, error) in tqdm(
                         zip(todo, results), total=len(todo),
@@ -327,22 +332,17 @@ class NTURGBD(Dataset):
                         skipped['no_body'].append(name)
                     else:
                         x = torch.from_numpy(joints).permute(3, 1, 2, 0)
-                        if normalize:
-                            x = PreNormalize3D(NTU)(x)
-                        x = x[:, :max_frames].numpy()
-                        out[len(names), :, :x.shape[1]] = x
+                        frames = sequence_frames(prepare(x) if prepare else x)
+                        out.write(frames.tobytes())
                         names.append(name)
-            out.flush()
-            del out
-            # Drop the rows of skipped files, then publish atomically.
-            full = np.load(partial, mmap_mode='r')
-            np.save(kept, full[:len(names)])
-            del full
-            os.replace(kept, cache / f'joints_{stem}.npy')
+                        lengths.append(len(frames))
+            _write_npy(npy, raw, (sum(lengths), 3, NUM_JOINTS, 2))
+            os.replace(npy, cache / f'frames_{stem}.npy')
         finally:
-            for tmp in (partial, kept):
+            for tmp in (raw, npy):
                 tmp.unlink(missing_ok=True)
-        index = dict(names=names, skipped=skipped, sources=sources)
+        index = dict(names=names, lengths=lengths, skipped=skipped,
+                     sources=sources)
         tmp = cache / 'index.tmp.json'
         tmp.write_text(json.dumps(index))
         os.replace(tmp, cache / f'index_{stem}.json')
@@ -354,11 +354,7 @@ class NTURGBD(Dataset):
                   f"\n  {name}: {why}" for name, why in unreadable.items()))
         return skipped
 
-    def __len__(self) -> int:
-        return len(self.rows)
 
-    def __getitem__(self, idx: int) -> Tuple[Tensor, int]:
-        x = torch.from_numpy(np.array(self.data[self.rows[idx]]))
-        if self.transform is not None:
-            x = self.transform(x)
-        return x, self.meta[idx]['label']
+def _stem(normalize: bool) -> str:
+    # Names the cache files of a preprocessing (and of this cache format).
+    return 'normalized' if normalize else 'raw'

@@ -1,13 +1,13 @@
 import pickle
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
 
 from torch_skeleton_mae.graph import get_skeleton
+from .base import FrameStore, SkeletonSequences, normalizer
 
 _LAYOUT_BY_JOINTS = {17: 'coco', 25: 'nturgb+d', 18: 'openpose'}
 
@@ -31,7 +31,7 @@ def _label(path: Path, ann) -> int:
     return int(label)
 
 
-class PysklDataset(Dataset):
+class PysklDataset(SkeletonSequences):
     r"""A pyskl / mmaction2 skeleton pickle: :obj:`dict(split={name:
     [frame_dir, ...]}, annotations=[...])`, each annotation with
     :obj:`frame_dir`, :obj:`total_frames`, :obj:`label` (0-based) and
@@ -52,6 +52,10 @@ class PysklDataset(Dataset):
         num_classes (int, optional): Defaults to the largest label + 1.
         score (bool, optional): Append :obj:`keypoint_score` as a channel
             (:obj:`C = 3`). (default: :obj:`False`)
+        normalize (bool, optional): Center every sequence (and align the
+            view of 3D ones) once, when the dataset is built
+            (:func:`~torch_skeleton_mae.datasets.normalizer`).
+            (default: :obj:`True`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
 
     Every annotation is checked when the dataset is built: one without
@@ -63,11 +67,12 @@ class PysklDataset(Dataset):
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, M)`
+          (see :class:`~torch_skeleton_mae.datasets.SkeletonSequences`)
     """
     def __init__(self, path, split: Optional[str] = None,
                  layout: Optional[str] = None, max_persons: int = 2,
                  num_classes: Optional[int] = None, score: bool = False,
-                 transform=None):
+                 normalize: bool = True, transform=None):
         self.path = Path(path)
         data = _read_pickle(self.path)
         for key in ('split', 'annotations'):
@@ -97,11 +102,11 @@ class PysklDataset(Dataset):
         self.score = score
         #: Annotations left out by reason, :obj:`{reason: [frame_dir]}`.
         self.skipped: Dict[str, List[str]] = {}
-        self.annotations = []
+        usable = []
         for i, ann in enumerate(annotations):
             reason = self._problem(ann)
             if reason is None:
-                self.annotations.append(ann)
+                usable.append(ann)
             else:
                 name = str(ann.get('frame_dir', f'annotation {i}'))
                 self.skipped.setdefault(reason, []).append(name)
@@ -111,12 +116,12 @@ class PysklDataset(Dataset):
                   f"{len(annotations)} annotations: " + '; '.join(
                       f"{len(names)} {reason} (e.g. '{names[0]}')"
                       for reason, names in self.skipped.items()))
-        if not self.annotations:
+        if not usable:
             raise ValueError(f"{self.path}: no usable annotation in split "
                              f"'{split}'")
-        labels = [_label(self.path, a) for a in self.annotations]
+        labels = [_label(self.path, a) for a in usable]
         self.num_classes = num_classes or max(labels) + 1
-        bad = [(a['frame_dir'], y) for a, y in zip(self.annotations, labels)
+        bad = [(a['frame_dir'], y) for a, y in zip(usable, labels)
                if not 0 <= y < self.num_classes]
         if bad:
             raise ValueError(f"{self.path}: label {bad[0][1]} of "
@@ -125,7 +130,24 @@ class PysklDataset(Dataset):
         self.max_persons = max_persons
         self.transform = transform
         self.meta = [dict(name=a['frame_dir'], label=y)
-                     for a, y in zip(self.annotations, labels)]
+                     for a, y in zip(usable, labels)]
+        prepare = normalizer(self.skeleton) if normalize else None
+        store = FrameStore()
+        for ann in usable:
+            x = self._sequence(ann)
+            store.add(prepare(x) if prepare else x)
+        self.store(*store.arrays(), np.array(labels, np.int64))
+
+    def _sequence(self, ann) -> Tensor:
+        r"""An annotation as :obj:`(C, T, V, max_persons)`."""
+        keypoint = np.asarray(ann['keypoint'], dtype=np.float32)
+        if self.score:
+            score = np.asarray(ann['keypoint_score'], np.float32)[..., None]
+            keypoint = np.concatenate([keypoint, score], axis=-1)
+        M, T, V, C = keypoint.shape
+        x = np.zeros((self.max_persons, T, V, C), np.float32)
+        x[:min(M, self.max_persons)] = keypoint[:self.max_persons]
+        return torch.from_numpy(x).permute(3, 1, 2, 0)
 
     def _problem(self, ann) -> Optional[str]:
         r"""Why an annotation cannot be used, or :obj:`None`."""
@@ -158,20 +180,3 @@ class PysklDataset(Dataset):
         poses (the paper's "pixel noise", Sec. 4.1, whose size it does not
         give), none for 3D joints."""
         return 1.0 if self.skeleton.coords == 2 else 0.0
-
-    def __len__(self) -> int:
-        return len(self.annotations)
-
-    def __getitem__(self, idx: int) -> Tuple[Tensor, int]:
-        ann = self.annotations[idx]
-        keypoint = np.asarray(ann['keypoint'], dtype=np.float32)
-        if self.score:
-            score = np.asarray(ann['keypoint_score'], np.float32)[..., None]
-            keypoint = np.concatenate([keypoint, score], axis=-1)
-        M, T, V, C = keypoint.shape
-        x = np.zeros((self.max_persons, T, V, C), np.float32)
-        x[:min(M, self.max_persons)] = keypoint[:self.max_persons]
-        x = torch.from_numpy(x).permute(3, 1, 2, 0).contiguous()
-        if self.transform is not None:
-            x = self.transform(x)
-        return x, self.meta[idx]['label']

@@ -2,10 +2,10 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from torch import Tensor
-from torch.utils.data import Dataset
 
 from torch_skeleton_mae.graph import get_skeleton
+from torch_skeleton_mae.transforms import CenterSequence
+from .base import FrameStore, SkeletonSequences
 
 # A standing body as a kinematic tree: NTU-25 joints 0-24 plus five face
 # points 25-29 (nose, left eye, right eye, left ear, right ear) for 2D
@@ -163,7 +163,7 @@ def _animate(rng: np.random.Generator, action: str, T: int,
     return pos
 
 
-class SyntheticSkeletons(Dataset):
+class SyntheticSkeletons(SkeletonSequences):
     r"""A built-in, procedurally animated skeleton-action dataset: no
     download, deterministic from :obj:`seed`, in any built-in layout.
 
@@ -184,9 +184,9 @@ class SyntheticSkeletons(Dataset):
     NTU layouts hold 3D xyz joints, COCO and OpenPose 2D xy (the paper's
     input), plus a random confidence score channel with :obj:`score=True`.
 
-    Items are generated on access (so :class:`~torch.utils.data.DataLoader`
-    workers share the work) and identical for the same :obj:`seed`,
-    whatever :obj:`num_samples` is.
+    The sequences are generated once, when the dataset is built (about a
+    millisecond each), and are identical for the same :obj:`seed`, whatever
+    :obj:`num_samples` is.
 
     Args:
         num_samples (int): Number of sequences.
@@ -202,11 +202,15 @@ class SyntheticSkeletons(Dataset):
             (default: :obj:`0.03`)
         score (bool, optional): Append a confidence score to 2D joints.
             (default: :obj:`False`)
+        center (bool, optional): Center every sequence
+            (:class:`~torch_skeleton_mae.transforms.CenterSequence`) when it
+            is generated. (default: :obj:`False`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`
             tensor.
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, 2)`
+          (see :class:`~torch_skeleton_mae.datasets.SkeletonSequences`)
 
     Example:
         >>> from torch_skeleton_mae.datasets import SyntheticSkeletons
@@ -224,7 +228,8 @@ class SyntheticSkeletons(Dataset):
     def __init__(self, num_samples: int, layout: str = 'ntu-rgb+d',
                  num_frames: int = 64, seed: int = 0,
                  split: Optional[str] = None, benchmark: str = 'xsub',
-                 noise: float = 0.03, score: bool = False, transform=None):
+                 noise: float = 0.03, score: bool = False,
+                 center: bool = False, transform=None):
         if layout not in _LAYOUT_POINTS:
             raise ValueError(f"SyntheticSkeletons supports layouts "
                              f"{sorted(_LAYOUT_POINTS)}, got '{layout}'")
@@ -238,7 +243,8 @@ class SyntheticSkeletons(Dataset):
             raise ValueError(f"'num_frames' must be >= 2, got {num_frames}")
         self.skeleton = get_skeleton(layout)
         self.score = score and self.skeleton.coords == 2
-        self.num_frames = num_frames
+        #: Frames of every generated sequence.
+        self.sequence_length = num_frames
         self.seed = seed
         self.noise = noise
         self.transform = transform
@@ -258,7 +264,7 @@ class SyntheticSkeletons(Dataset):
                      cameras >= 2)
             index = index[train if split == 'train' else ~train]
         self.indices = index
-        self.labels = labels
+        self._labels = labels
         self.performers = performers
         self.cameras = cameras
         self.meta: List[Dict[str, int]] = [
@@ -266,17 +272,20 @@ class SyntheticSkeletons(Dataset):
                  camera=int(cameras[i]), label=int(labels[i]))
             for i in index
         ]
-
-    def __len__(self) -> int:
-        return len(self.indices)
+        prepare = CenterSequence(self.skeleton) if center else None
+        store = FrameStore(trim=False)
+        for i in index:
+            x = torch.from_numpy(self.generate(int(i))[0]).permute(3, 1, 2, 0)
+            store.add(prepare(x) if prepare else x)
+        self.store(*store.arrays(), labels[index])
 
     def generate(self, index: int) -> Tuple[np.ndarray, int]:
         r"""Builds sample :obj:`index` (of the whole set, before any split)
         as a numpy array :obj:`(M, T, V, C)` and its label."""
-        label = int(self.labels[index])
+        label = int(self._labels[index])
         action = ACTIONS[label]
         rng = np.random.default_rng([self.seed, 3, index])
-        T = self.num_frames
+        T = self.sequence_length
         performer = self.performers[index]
         scale = self._scales[performer] * self._heights[performer]
         speed = rng.uniform(0.7, 1.4)
@@ -317,14 +326,7 @@ class SyntheticSkeletons(Dataset):
         out[:, missing] = 0
         return out, label
 
-    def __getitem__(self, idx: int) -> Tuple[Tensor, int]:
-        x, label = self.generate(int(self.indices[idx]))
-        x = torch.from_numpy(x).permute(3, 1, 2, 0).contiguous()
-        if self.transform is not None:
-            x = self.transform(x)
-        return x, label
-
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({len(self)}, "
                 f"layout='{self.skeleton.name}', "
-                f"num_frames={self.num_frames})")
+                f"num_frames={self.sequence_length})")

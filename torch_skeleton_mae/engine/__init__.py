@@ -35,6 +35,12 @@ from .trainer import (
     MAEObjective,
     Trainer,
     TrainingDiverged,
+)
+from .loader import (
+    BatchKey,
+    BatchReader,
+    EpochBatchSampler,
+    derived_seed,
     make_loader,
 )
 
@@ -44,6 +50,10 @@ __all__ = [
     'MAEObjective',
     'ClassificationObjective',
     'make_loader',
+    'BatchKey',
+    'BatchReader',
+    'EpochBatchSampler',
+    'derived_seed',
     'save_checkpoint',
     'load_checkpoint',
     'load_weights',

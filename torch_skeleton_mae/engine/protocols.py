@@ -17,7 +17,6 @@ import torch
 from torch.nn import Module
 from torch.utils.data import Dataset
 
-from torch_skeleton_mae import transforms as T
 from torch_skeleton_mae.datasets import (
     ACTIONS,
     SyntheticSkeletons,
@@ -51,8 +50,8 @@ from torch_skeleton_mae.engine.trainer import (
     MAEObjective,
     Trainer,
     TrainingDiverged,
-    make_loader,
 )
+from torch_skeleton_mae.engine.loader import make_loader
 from torch_skeleton_mae.nn import DEFAULT_MASK, STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.skeleton_mae import TARGETS
 from torch_skeleton_mae.transforms.batch import GaussianNoise
@@ -380,15 +379,13 @@ def load_data(args: argparse.Namespace) -> ProtocolData:
 def _load_data(args: argparse.Namespace) -> ProtocolData:
     if args.data is None:
         layout = args.layout or 'coco'
+        # Centering only: the camera yaw is part of the synthetic task
+        # (cross-view).
         train, val = (SyntheticSkeletons(args.samples, layout, args.frames,
                                          seed=0, split=part,
                                          benchmark=args.split,
-                                         score=args.score)
+                                         score=args.score, center=True)
                       for part in ('train', 'val'))
-        # Centering only: the camera yaw is part of the synthetic task
-        # (cross-view).
-        for data in (train, val):
-            data.transform = T.CenterSequence(layout)
         names = list(ACTIONS)
     else:
         benchmark = args.split

@@ -6,12 +6,11 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import Module
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from torch_skeleton_mae.engine.checkpoint import (
@@ -22,6 +21,7 @@ from torch_skeleton_mae.engine.checkpoint import (
     set_rng_state,
 )
 from torch_skeleton_mae.engine.distributed import DistributedContext
+from torch_skeleton_mae.engine.loader import derived_seed
 from torch_skeleton_mae.engine.logger import MetricsLogger, show_progress
 from torch_skeleton_mae.engine.precision import autocast, grad_scaler
 
@@ -58,27 +58,6 @@ class ClassificationObjective:
         loss = torch.nn.functional.cross_entropy(
             logits.float(), y, label_smoothing=self.label_smoothing)
         return loss, {'train_top1': (logits.argmax(1) == y).float().mean()}
-
-
-def make_loader(dataset: Dataset, batch_size: int, device: torch.device,
-                train: bool = True, num_workers: int = 0, seed: int = 0,
-                context: DistributedContext = DistributedContext()
-                ) -> DataLoader:
-    r"""A :class:`~torch.utils.data.DataLoader` for :class:`Trainer`: in
-    training, a :class:`~torch.utils.data.DistributedSampler` (one replica
-    in a single process) whose order depends only on :obj:`seed` and the
-    epoch, so that a resumed run sees the same batches; pinned memory on
-    CUDA."""
-    sampler = None
-    if train:
-        sampler = DistributedSampler(dataset, context.world_size,
-                                     context.rank, shuffle=True, seed=seed)
-    per_rank = len(dataset) // context.world_size
-    return DataLoader(dataset, batch_size, sampler=sampler,
-                      num_workers=num_workers,
-                      pin_memory=device.type == 'cuda',
-                      drop_last=train and per_rank > batch_size,
-                      persistent_workers=False)
 
 
 class Trainer:
@@ -190,9 +169,9 @@ class Trainer:
     def train_epoch(self, epoch: int, epochs: int) -> Dict[str, float]:
         r"""One pass over :obj:`loader`; returns the mean loss and objective
         metrics over all processes, the learning rate and sequences/s."""
-        if isinstance(getattr(self.loader, 'sampler', None),
-                      DistributedSampler):
-            self.loader.sampler.set_epoch(epoch)
+        sampler = getattr(self.loader, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'):  # the epoch's order and draws
+            sampler.set_epoch(epoch)
         self.model.train()
         lr = self.optimizer.param_groups[0]['lr']
         sums: Dict[str, float] = {}
@@ -244,9 +223,8 @@ class Trainer:
         r"""The generator of one training step's augmentation, on
         :obj:`device`: a function of (seed, rank, epoch, step) alone, so a
         resumed run draws what an uninterrupted one does."""
-        seed = np.random.SeedSequence(
-            [self.seed, self.context.rank, epoch, step]).generate_state(1)
-        return torch.Generator(self.device).manual_seed(int(seed[0]))
+        return torch.Generator(self.device).manual_seed(
+            derived_seed(self.seed, self.context.rank, epoch, step))
 
     def save(self, epoch: int, metrics: Dict[str, float]) -> None:
         r"""Logs :obj:`metrics` and writes :obj:`last.pt` (main process);

@@ -1,12 +1,12 @@
 r"""Per-sample transforms on :obj:`(C, T, V, M)` skeleton tensors, composable
 like PyG's transforms and pyskl's pipeline."""
-import math
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
 from torch_skeleton_mae.graph import get_skeleton
+from torch_skeleton_mae.transforms import batch
 
 
 class Compose:
@@ -45,6 +45,16 @@ def valid_frames(x: Tensor) -> Tensor:
     return (x != 0).any(dim=0).any(dim=-1).any(dim=-1)
 
 
+def frame_span(x: Tensor) -> Tuple[int, int]:
+    r"""The first non-empty frame of :obj:`x` :obj:`(C, T, V, M)` and the
+    length of the span up to its last non-empty frame (the whole sequence
+    when every frame is empty)."""
+    valid = valid_frames(x).nonzero()
+    if valid.numel() == 0:
+        return 0, x.size(1)
+    return int(valid[0]), int(valid[-1]) - int(valid[0]) + 1
+
+
 class CenterSequence:
     r"""Moves the origin to the center joint of the first person in the first
     non-empty frame (pyskl's :obj:`PreNormalize3D` / :obj:`PreNormalize2D`
@@ -76,11 +86,50 @@ class CenterSequence:
                 f"num_coords={self.num_coords})")
 
 
+def uniform_frame_indices(lengths: Tensor, num_frames: int,
+                          train: bool = True,
+                          generator: Optional[torch.Generator] = None
+                          ) -> Tensor:
+    r"""pyskl's uniform frame sampling, vectorized over sequences: each
+    sequence's :obj:`length` frames are cut into :obj:`num_frames` equal
+    segments and one frame is taken from each, at a random offset in
+    training, at the segment middle otherwise; short sequences repeat
+    frames.
+
+    Args:
+        lengths (Tensor): Frames of each sequence :obj:`(N,)`, all >= 1.
+        num_frames (int): Output length :obj:`T`.
+        train (bool, optional): Random offsets. (default: :obj:`True`)
+        generator (torch.Generator, optional): Source of the offsets.
+
+    Returns:
+        Frame indices :obj:`(N, T)` in :obj:`[0, length)`.
+
+    Example:
+        >>> import torch
+        >>> from torch_skeleton_mae.transforms import uniform_frame_indices
+        >>> uniform_frame_indices(torch.tensor([8, 2]), 4, train=False)
+        tensor([[1, 3, 5, 7],
+                [0, 0, 1, 1]])
+    """
+    if num_frames < 1:
+        raise ValueError(f"'num_frames' must be >= 1, got {num_frames}")
+    lengths = torch.as_tensor(lengths, dtype=torch.long).view(-1, 1)
+    segment = lengths.double() / num_frames  # (N, 1)
+    start = torch.arange(num_frames, dtype=torch.float64) * segment
+    if train:
+        offset = torch.rand(lengths.size(0), num_frames,
+                            generator=generator).double()
+    else:
+        offset = torch.full((1, num_frames), 0.5, dtype=torch.float64)
+    index = (start + offset * segment).long()
+    return torch.minimum(index, lengths - 1)
+
+
 class UniformSampleFrames:
     r"""Samples :obj:`num_frames` frames uniformly over the non-empty span of a
-    sequence (pyskl's :obj:`UniformSampleFrames`): the span is cut into equal
-    segments and one frame is taken from each, at random in training, at
-    the segment middle otherwise. Short sequences repeat frames.
+    sequence (:func:`uniform_frame_indices`: pyskl's
+    :obj:`UniformSampleFrames`).
 
     Args:
         num_frames (int): Output length :obj:`T`.
@@ -97,17 +146,11 @@ class UniformSampleFrames:
 
     def __call__(self, x: Tensor) -> Tensor:
         _check(x, 'UniformSampleFrames')
-        valid = valid_frames(x).nonzero()
-        start, stop = ((int(valid[0]), int(valid[-1]) + 1)
-                       if valid.numel() else (0, x.size(1)))
-        length = stop - start
-        edges = torch.linspace(0, length, self.num_frames + 1)
-        if self.train:
-            offset = torch.rand(self.num_frames, generator=self.generator)
-        else:
-            offset = torch.full((self.num_frames, ), 0.5)
-        index = (edges[:-1] + offset * (edges[1:] - edges[:-1])).long()
-        return x[:, start + index.clamp(max=length - 1)]
+        start, length = frame_span(x)
+        index = uniform_frame_indices(torch.tensor([length]),
+                                      self.num_frames, self.train,
+                                      self.generator)[0]
+        return x[:, start + index]
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.num_frames}, '
@@ -194,7 +237,9 @@ class RandomShear:
     r"""Shears the coordinates: :math:`\mathbf{x} \mapsto \mathbf{S}
     \mathbf{x}` with :math:`\mathbf{S}` the identity plus off-diagonal
     entries uniform in :obj:`[-amount, amount]` (the shear augmentation of
-    AimCLR and CTR-GCN-style pipelines); zero joints stay zero.
+    AimCLR and CTR-GCN-style pipelines); zero joints stay zero. One sequence
+    at a time; :class:`torch_skeleton_mae.transforms.batch.RandomShear`
+    draws one matrix per sequence of a batch on its device.
 
     Args:
         amount (float, optional): (default: :obj:`0.5`)
@@ -204,33 +249,24 @@ class RandomShear:
     """
     def __init__(self, amount: float = 0.5, num_coords: int = 3,
                  generator: Optional[torch.Generator] = None):
-        self.amount = amount
-        self.num_coords = num_coords
+        self.batched = batch.RandomShear(amount, num_coords)
         self.generator = generator
-
-    def matrix(self) -> Tensor:
-        r"""Draws a shear matrix :obj:`(num_coords, num_coords)`."""
-        c = self.num_coords
-        off = (torch.rand(c, c, generator=self.generator) * 2 - 1) * \
-            self.amount
-        return torch.eye(c) + off * (1 - torch.eye(c))
 
     def __call__(self, x: Tensor) -> Tensor:
         _check(x, 'RandomShear')
-        c = self.num_coords
-        out = x.clone()
-        out[:c] = torch.einsum('ij,jtvm->itvm', self.matrix(), x[:c])
-        return out
+        return _one(self.batched, x, self.generator)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(amount={self.amount}, '
-                f'num_coords={self.num_coords})')
+        return (f'{self.__class__.__name__}(amount={self.batched.amount}, '
+                f'num_coords={self.batched.num_coords})')
 
 
 class RandomRotation:
     r"""Rotates 3D joints by random angles about the x, y and z axes, each
     uniform in :obj:`[-max_degrees, max_degrees]` (the usual augmentation of
-    NTU pipelines); zero joints stay zero.
+    NTU pipelines); zero joints stay zero. One sequence at a time;
+    :class:`torch_skeleton_mae.transforms.batch.RandomRotation` draws one
+    rotation per sequence of a batch on its device.
 
     Args:
         max_degrees (float or sequence): Per axis, or one for all.
@@ -239,36 +275,23 @@ class RandomRotation:
     """
     def __init__(self, max_degrees=15.0,
                  generator: Optional[torch.Generator] = None):
-        if isinstance(max_degrees, (int, float)):
-            max_degrees = (max_degrees, ) * 3
-        self.max_degrees = tuple(float(d) for d in max_degrees)
+        self.batched = batch.RandomRotation(max_degrees)
         self.generator = generator
 
     def __call__(self, x: Tensor) -> Tensor:
         _check(x, 'RandomRotation')
-        if x.size(0) < 3:
-            raise ValueError(f"RandomRotation needs 3D joints (C >= 3), got "
-                             f"C = {x.size(0)}")
-        u = torch.rand(3, generator=self.generator) * 2 - 1
-        angles = u * torch.tensor(self.max_degrees) * math.pi / 180
-        rotation = torch.eye(3)
-        for axis, angle in enumerate(angles.tolist()):
-            c, s = math.cos(angle), math.sin(angle)
-            i, j = [k for k in range(3) if k != axis]
-            r = torch.eye(3)
-            r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
-            rotation = r @ rotation
-        out = x.clone()
-        out[:3] = torch.einsum('ij,jtvm->itvm', rotation, x[:3])
-        return out
+        return _one(self.batched, x, self.generator)
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(max_degrees={self.max_degrees})'
+        return (f'{self.__class__.__name__}('
+                f'max_degrees={self.batched.max_degrees})')
 
 
 class RandomScale:
     r"""Scales the coordinate channels by a factor uniform in
-    :obj:`[1 - amount, 1 + amount]` per channel.
+    :obj:`[1 - amount, 1 + amount]` per channel. One sequence at a time;
+    :class:`torch_skeleton_mae.transforms.batch.RandomScale` draws factors
+    per sequence of a batch on its device.
 
     Args:
         amount (float, optional): (default: :obj:`0.1`)
@@ -277,19 +300,20 @@ class RandomScale:
     """
     def __init__(self, amount: float = 0.1, num_coords: int = 3,
                  generator: Optional[torch.Generator] = None):
-        self.amount = amount
-        self.num_coords = num_coords
+        self.batched = batch.RandomScale(amount, num_coords)
         self.generator = generator
 
     def __call__(self, x: Tensor) -> Tensor:
         _check(x, 'RandomScale')
-        u = torch.rand(self.num_coords, generator=self.generator) * 2 - 1
-        out = x.clone()
-        out[:self.num_coords] *= (1 + self.amount * u).view(-1, 1, 1, 1)
-        return out
+        return _one(self.batched, x, self.generator)
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(amount={self.amount})'
+        return f'{self.__class__.__name__}(amount={self.batched.amount})'
+
+
+def _one(batched, x: Tensor, generator: Optional[torch.Generator]) -> Tensor:
+    # A sample (C, T, V, M) through a batch transform, as a batch of one.
+    return batched(x[None], generator)[0]
 
 
 class JointToBone:
@@ -355,4 +379,6 @@ __all__ = [
     'JointToBone',
     'ToMotion',
     'valid_frames',
+    'frame_span',
+    'uniform_frame_indices',
 ]

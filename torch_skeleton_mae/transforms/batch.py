@@ -1,11 +1,39 @@
 r"""Random augmentation of whole batches :obj:`(N, C, T, V, M)` on their
-device, drawn from a :class:`torch.Generator` that the
-:class:`~torch_skeleton_mae.engine.Trainer` seeds from (seed, epoch, step),
-so that a resumed run draws the same numbers."""
-from typing import Optional
+device, vectorized over the batch (one draw per sequence) and drawn from a
+:class:`torch.Generator` that the :class:`~torch_skeleton_mae.engine.Trainer`
+seeds from (seed, rank, epoch, step), so that a resumed run draws the same
+numbers. The per-sample classes of :mod:`torch_skeleton_mae.transforms`
+draw the same kinds of matrices one sequence at a time."""
+import math
+from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
+
+
+def _check(x: Tensor, name: str) -> None:
+    if x.dim() != 5:
+        raise ValueError(f"{name} expects a batch (N, C, T, V, M), got "
+                         f"{tuple(x.shape)}")
+
+
+def _uniform(shape, generator: Optional[torch.Generator],
+             like: Tensor) -> Tensor:
+    # Uniform in [-1, 1), drawn on the batch's device.
+    return torch.rand(shape, generator=generator, device=like.device,
+                      dtype=like.dtype) * 2 - 1
+
+
+def transform_coords(x: Tensor, matrix: Tensor) -> Tensor:
+    r"""Applies one matrix per sequence, :obj:`(N, c, c)`, to the first
+    :obj:`c` channels of :obj:`x` :obj:`(N, C, T, V, M)` (a linear map:
+    absent, all-zero joints stay zero); the channels after the coordinates
+    are left as they are."""
+    c = matrix.size(-1)
+    out = x.clone()
+    out[:, :c] = torch.einsum('nij,njtvm->nitvm', matrix.to(x.dtype),
+                              x[:, :c])
+    return out
 
 
 def present_joints(x: Tensor) -> Tensor:
@@ -45,9 +73,7 @@ class GaussianNoise:
 
     def __call__(self, x: Tensor,
                  generator: Optional[torch.Generator] = None) -> Tensor:
-        if x.dim() != 5:
-            raise ValueError(f"GaussianNoise expects a batch (N, C, T, V, M), "
-                             f"got {tuple(x.shape)}")
+        _check(x, 'GaussianNoise')
         if self.std == 0:
             return x
         c = self.num_coords
@@ -60,3 +86,148 @@ class GaussianNoise:
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(std={self.std:g}, '
                 f'num_coords={self.num_coords})')
+
+
+class RandomRotation:
+    r"""Rotates each sequence's 3D joints by its own random angles about the
+    x, y and z axes (applied in that order), each uniform in
+    :obj:`[-max_degrees, max_degrees]`: the batched form of
+    :class:`torch_skeleton_mae.transforms.RandomRotation`.
+
+    Args:
+        max_degrees (float or sequence): Per axis, or one for all.
+            (default: :obj:`15.`)
+
+    Shapes:
+        - **input:** :math:`(N, C, T, V, M)`, :math:`C \geq 3`
+        - **output:** :math:`(N, C, T, V, M)`
+    """
+    def __init__(self, max_degrees=15.0):
+        if isinstance(max_degrees, (int, float)):
+            max_degrees = (max_degrees, ) * 3
+        self.max_degrees = tuple(float(d) for d in max_degrees)
+
+    def matrix(self, n: int, generator: Optional[torch.Generator] = None,
+               device=None) -> Tensor:
+        r"""Draws :obj:`n` rotation matrices :obj:`(n, 3, 3)`."""
+        like = torch.empty(0, device=device)
+        angles = _uniform((n, 3), generator, like) * like.new_tensor(
+            self.max_degrees) * math.pi / 180
+        rotation = torch.eye(3, device=device).expand(n, 3, 3)
+        for axis in range(3):
+            i, j = [k for k in range(3) if k != axis]
+            cos, sin = angles[:, axis].cos(), angles[:, axis].sin()
+            r = torch.eye(3, device=device).repeat(n, 1, 1)
+            r[:, i, i], r[:, i, j], r[:, j, i], r[:, j, j] = (cos, -sin, sin,
+                                                              cos)
+            rotation = r @ rotation
+        return rotation
+
+    def __call__(self, x: Tensor,
+                 generator: Optional[torch.Generator] = None) -> Tensor:
+        _check(x, 'RandomRotation')
+        if x.size(1) < 3:
+            raise ValueError(f"RandomRotation needs 3D joints (C >= 3), got "
+                             f"C = {x.size(1)}")
+        return transform_coords(x, self.matrix(x.size(0), generator,
+                                               x.device))
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(max_degrees={self.max_degrees})'
+
+
+class RandomScale:
+    r"""Scales each sequence's coordinate channels by factors uniform in
+    :obj:`[1 - amount, 1 + amount]`, one per sequence and channel: the
+    batched form of :class:`torch_skeleton_mae.transforms.RandomScale`.
+
+    Args:
+        amount (float, optional): (default: :obj:`0.1`)
+        num_coords (int, optional): Channels to scale. (default: :obj:`3`)
+
+    Shapes:
+        - **input:** :math:`(N, C, T, V, M)`
+        - **output:** :math:`(N, C, T, V, M)`
+    """
+    def __init__(self, amount: float = 0.1, num_coords: int = 3):
+        self.amount = amount
+        self.num_coords = num_coords
+
+    def matrix(self, n: int, generator: Optional[torch.Generator] = None,
+               device=None) -> Tensor:
+        r"""Draws :obj:`n` diagonal scalings :obj:`(n, c, c)`."""
+        like = torch.empty(0, device=device)
+        return torch.diag_embed(1 + self.amount * _uniform(
+            (n, self.num_coords), generator, like))
+
+    def __call__(self, x: Tensor,
+                 generator: Optional[torch.Generator] = None) -> Tensor:
+        _check(x, 'RandomScale')
+        return transform_coords(x, self.matrix(x.size(0), generator,
+                                               x.device))
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(amount={self.amount}, '
+                f'num_coords={self.num_coords})')
+
+
+class RandomShear:
+    r"""Shears each sequence's coordinates with its own matrix, the identity
+    plus off-diagonal entries uniform in :obj:`[-amount, amount]`: the
+    batched form of :class:`torch_skeleton_mae.transforms.RandomShear`.
+
+    Args:
+        amount (float, optional): (default: :obj:`0.5`)
+        num_coords (int, optional): Coordinate channels. (default: :obj:`3`)
+
+    Shapes:
+        - **input:** :math:`(N, C, T, V, M)`
+        - **output:** :math:`(N, C, T, V, M)`
+    """
+    def __init__(self, amount: float = 0.5, num_coords: int = 3):
+        self.amount = amount
+        self.num_coords = num_coords
+
+    def matrix(self, n: int, generator: Optional[torch.Generator] = None,
+               device=None) -> Tensor:
+        r"""Draws :obj:`n` shear matrices :obj:`(n, c, c)`."""
+        c = self.num_coords
+        eye = torch.eye(c, device=device)
+        off = self.amount * _uniform((n, c, c), generator, eye)
+        return eye + off * (1 - eye)
+
+    def __call__(self, x: Tensor,
+                 generator: Optional[torch.Generator] = None) -> Tensor:
+        _check(x, 'RandomShear')
+        return transform_coords(x, self.matrix(x.size(0), generator,
+                                               x.device))
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(amount={self.amount}, '
+                f'num_coords={self.num_coords})')
+
+
+class Compose:
+    r"""Applies batch transforms in order, all from one generator.
+
+    Example:
+        >>> import torch
+        >>> from torch_skeleton_mae.transforms import batch as B
+        >>> augment = B.Compose([B.RandomRotation(10),
+        ...                      B.GaussianNoise(0.01, 3)])
+        >>> augment(torch.randn(4, 3, 8, 25, 2),
+        ...         torch.Generator().manual_seed(0)).shape
+        torch.Size([4, 3, 8, 25, 2])
+    """
+    def __init__(self, transforms: Sequence):
+        self.transforms = list(transforms)
+
+    def __call__(self, x: Tensor,
+                 generator: Optional[torch.Generator] = None) -> Tensor:
+        for transform in self.transforms:
+            x = transform(x, generator)
+        return x
+
+    def __repr__(self) -> str:
+        inner = ', '.join(repr(t) for t in self.transforms)
+        return f'{self.__class__.__name__}([{inner}])'

@@ -1,0 +1,169 @@
+r"""Data loading for the :class:`~torch_skeleton_mae.engine.Trainer`: whole
+batches read by one vectorized call, every batch's randomness a function of
+(seed, rank, epoch, step) alone, so that persistent workers and exact resume
+go together."""
+import random
+from typing import Iterator, List, NamedTuple, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import (
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    Sampler,
+    SequentialSampler,
+    Subset,
+    default_collate,
+)
+
+from torch_skeleton_mae.engine.distributed import DistributedContext
+
+
+def derived_seed(*keys: int) -> int:
+    r"""A 63-bit seed that depends on :obj:`keys` alone (NumPy's
+    :class:`~numpy.random.SeedSequence`): nearby keys give unrelated
+    streams."""
+    state = np.random.SeedSequence(list(keys)).generate_state(2, np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
+class BatchKey(NamedTuple):
+    r"""What a worker needs to build one batch: the items and the seed of
+    the batch's random draws."""
+    indices: List[int]
+    seed: int
+
+
+class EpochBatchSampler(Sampler):
+    r"""Groups the indices of :obj:`sampler` into :class:`BatchKey` s whose
+    seed is :func:`derived_seed` of (:obj:`seed`, :obj:`rank`, epoch,
+    step). :meth:`set_epoch` passes the epoch on to :obj:`sampler`.
+
+    Args:
+        sampler (Sampler): Item order (*e.g.* a
+            :class:`~torch.utils.data.DistributedSampler`).
+        batch_size (int): Items per batch.
+        drop_last (bool): Drop the last incomplete batch.
+        seed (int, optional): (default: :obj:`0`)
+        rank (int, optional): This process's rank. (default: :obj:`0`)
+    """
+    #: Tells the batch seeds apart from the Trainer's augmentation seeds.
+    stream = 1
+
+    def __init__(self, sampler: Sampler, batch_size: int, drop_last: bool,
+                 seed: int = 0, rank: int = 0):
+        if batch_size < 1:
+            raise ValueError(f"'batch_size' must be >= 1, got {batch_size}")
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.seed = seed
+        self.rank = rank
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        r"""Sets the epoch of the next pass (its order and seeds)."""
+        self.epoch = epoch
+        if hasattr(self.sampler, 'set_epoch'):
+            self.sampler.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[BatchKey]:
+        indices = list(self.sampler)
+        for step in range(len(self)):
+            batch = indices[step * self.batch_size:
+                            (step + 1) * self.batch_size]
+            yield BatchKey(batch, derived_seed(
+                self.seed, self.rank, self.epoch, step, self.stream))
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return (n // self.batch_size if self.drop_last else
+                -(-n // self.batch_size))
+
+
+def _base(dataset: Dataset, indices: Sequence[int]) -> Tuple[Dataset, list]:
+    # Follows Subset indices down to the dataset that holds the items.
+    while isinstance(dataset, Subset):
+        indices = [dataset.indices[i] for i in indices]
+        dataset = dataset.dataset
+    return dataset, list(indices)
+
+
+class BatchReader(Dataset):
+    r"""Reads a whole batch per :class:`BatchKey`: through the dataset's
+    :obj:`read_batch(indices, generator)` when it has one (every
+    :class:`~torch_skeleton_mae.datasets.SkeletonSequences`; also below
+    :class:`~torch.utils.data.Subset` s), else item by item with the global
+    random generators (of :mod:`torch`, :mod:`numpy` and :mod:`random`) seeded
+    from the key, and restored after.
+
+    Args:
+        dataset (Dataset): Items :obj:`(x, label)`.
+
+    Shapes:
+        - **output:** :obj:`(x, y)`, :obj:`x` of shape
+          :obj:`(N, C, T, V, M)`, :obj:`y` :obj:`(N,)`
+    """
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: BatchKey) -> Tuple[Tensor, Tensor]:
+        dataset, indices = _base(self.dataset, key.indices)
+        if hasattr(dataset, 'read_batch'):
+            generator = torch.Generator().manual_seed(key.seed)
+            return dataset.read_batch(indices, generator)
+        state = np.random.get_state(), random.getstate()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(key.seed)
+            np.random.seed(key.seed % 2**32)
+            random.seed(key.seed)
+            batch = default_collate([self.dataset[i] for i in key.indices])
+        np.random.set_state(state[0])
+        random.setstate(state[1])
+        return batch
+
+
+def make_loader(dataset: Dataset, batch_size: int, device: torch.device,
+                train: bool = True, num_workers: int = 0, seed: int = 0,
+                context: DistributedContext = DistributedContext()
+                ) -> DataLoader:
+    r"""A :class:`~torch.utils.data.DataLoader` of whole batches
+    (:class:`BatchReader`): in training, a
+    :class:`~torch.utils.data.DistributedSampler` (one replica in a single
+    process) whose order depends only on :obj:`seed` and the epoch, and
+    batch randomness from (:obj:`seed`, rank, epoch, step)
+    (:class:`EpochBatchSampler`), so that a resumed run reads the same
+    batches; persistent workers in training; pinned memory on CUDA.
+
+    Args:
+        dataset (Dataset): Items :obj:`(x, label)`.
+        batch_size (int): Items per batch.
+        device (torch.device): Where the batches go (pins memory on CUDA).
+        train (bool, optional): Shuffle, shard over processes and drop an
+            incomplete last batch. (default: :obj:`True`)
+        num_workers (int, optional): Worker processes. (default: :obj:`0`)
+        seed (int, optional): Seed of the order and the batches' draws.
+            (default: :obj:`0`)
+        context (DistributedContext, optional): This process's rank.
+    """
+    if train:
+        order = DistributedSampler(dataset, context.world_size, context.rank,
+                                   shuffle=True, seed=seed)
+    else:
+        order = SequentialSampler(dataset)
+    per_rank = len(dataset) // context.world_size
+    batches = EpochBatchSampler(order, batch_size,
+                                drop_last=train and per_rank > batch_size,
+                                seed=seed, rank=context.rank)
+    # Its own generator: starting (or not restarting) workers must not
+    # draw from the global one the model's dropout and masks use.
+    return DataLoader(BatchReader(dataset), batch_size=None, sampler=batches,
+                      num_workers=num_workers,
+                      pin_memory=device.type == 'cuda',
+                      persistent_workers=train and num_workers > 0,
+                      generator=torch.Generator().manual_seed(seed))
