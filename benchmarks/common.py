@@ -21,9 +21,11 @@ import itertools
 import json
 import platform
 import statistics
+import sys
 import time
 import warnings
-from typing import Callable, Dict, List
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
 
 import torch
 from torch import Tensor
@@ -213,11 +215,16 @@ def machine() -> str:
             f'python {platform.python_version()}')
 
 
+def cell(value: object) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    return f'{value:,.0f}' if abs(value) >= 1000 else f'{value:.4g}'
+
+
 def print_table(rows: List[Dict[str, object]]) -> None:
     r"""Prints rows of equal keys as an aligned text table."""
     keys = list(rows[0])
-    cells = [[f'{r[k]:.4g}' if isinstance(r[k], float) else str(r[k])
-              for k in keys] for r in rows]
+    cells = [[cell(r[k]) for k in keys] for r in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells))
               for i, k in enumerate(keys)]
     print('  '.join(k.ljust(w) for k, w in zip(keys, widths)))
@@ -225,16 +232,34 @@ def print_table(rows: List[Dict[str, object]]) -> None:
         print('  '.join(v.ljust(w) for v, w in zip(c, widths)))
 
 
+def rst_table(payload: Dict) -> str:
+    r"""The reST table (with the command and machine that measured it) of
+    a payload that :func:`report` wrote; the docs include these files."""
+    rows = payload['rows']
+    lines = ['.. list-table::', '   :header-rows: 1', '']
+    for i, row in enumerate([dict(zip(rows[0], rows[0]))] + rows):
+        for j, value in enumerate(row.values()):
+            lines.append(f"   {'*' if j == 0 else ' '} - {cell(value)}")
+    return '\n'.join(lines + [
+        '', f"``{payload['command']}`` on {payload['machine']}.", ''])
+
+
 def write_json(path, payload) -> None:
     with open(path, 'w') as f:
         json.dump(payload, f, indent=1)
 
 
-def report(rows: List[Dict[str, object]], args):
-    r"""Prints :obj:`rows` as a table, writes them to :obj:`args.json` if
-    set, and returns them."""
+def report(rows: List[Dict[str, object]], args, script: str,
+           argv: Optional[List[str]]):
+    r"""Prints :obj:`rows` as a table and, with :obj:`args.json`, writes
+    them with the command and the machine to that file and as a reST table
+    beside it (:func:`rst_table`); returns them."""
     print_table(rows)
     if args.json:
-        write_json(args.json, dict(args=vars(args), machine=machine(),
-                                   rows=rows))
+        payload = dict(command=' '.join(
+            ['python', f'benchmarks/{script}'] + list(
+                sys.argv[1:] if argv is None else argv)),
+            args=vars(args), machine=machine(), rows=rows)
+        write_json(args.json, payload)
+        Path(args.json).with_suffix('.rst').write_text(rst_table(payload))
     return rows

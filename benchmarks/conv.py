@@ -99,7 +99,7 @@ def main(argv=None):
                 rows.append(dict(graphs=graphs, channels=channels,
                                  input=name, median_ms=1e3 * median(values),
                                  speedup_vs_stock=base / median(values)))
-    return report(rows, args)
+    return report(rows, args, 'conv.py', argv)
 
 
 if __name__ == '__main__':

@@ -88,7 +88,7 @@ def main(argv=None):
         rows.append(dict(dataset='NTU RGB+D (memory-mapped)', build_s=built,
                          **epoch_rates(data, args.batch_size, args.workers,
                                        args.repeats)))
-    return report(rows, args)
+    return report(rows, args, 'data_loading.py', argv)
 
 
 if __name__ == '__main__':

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from common import machine, seconds, write_json
+from common import machine, report, seconds
 from ntu_parse_rate import write_files
 from torch_skeleton_mae.datasets import load_dataset
 from torch_skeleton_mae.engine import MAEObjective, Trainer, make_loader
@@ -93,12 +93,9 @@ def main(argv=None):
         rates = {name: sequences / seconds(run, device) for name, run in (
             ('input_pipeline', pipeline), ('step', steps),
             ('end_to_end', lambda: trainer.fit(1)))}
-    for name, value in rates.items():
-        print(f'{name:15s} {value:10.1f} sequences/s')
-    print(f'end_to_end / step = {rates["end_to_end"] / rates["step"]:.3f}')
-    if args.json:
-        write_json(args.json, dict(args=vars(args), machine=machine(),
-                                   seq_per_s=rates))
+    report([dict(measured=name, seq_per_s=round(value, 1),
+                 vs_step=round(value / rates['step'], 3))
+            for name, value in rates.items()], args, 'end_to_end.py', argv)
     print(' '.join(f'{k}_seq_per_s={v:.1f}' for k, v in rates.items()))
     return rates
 

@@ -1,3 +1,4 @@
+import json
 import re
 import sys
 from pathlib import Path
@@ -5,6 +6,8 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).parents[1] / 'benchmarks'
+# Benchmark results the docs include (written by the scripts' --json).
+MEASURED = Path(__file__).parents[1] / 'docs' / 'measured'
 sys.path.insert(0, str(BENCHMARKS))
 
 LAST_LINE = re.compile(r'^speedup_vs_stock_pyg=\d+\.\d+ slowdown_vs_dense='
@@ -33,14 +36,29 @@ def test_conv_and_data_loading_benchmarks_smoke(capsys):
                and r['steady_samples_per_s'] > 0 for r in rows)
 
 
-def test_end_to_end_benchmark_smoke(capsys):
-    rates = __import__('end_to_end').main(['--smoke'])
+def test_end_to_end_benchmark_smoke(capsys, tmp_path):
+    out = tmp_path / 'e2e.json'
+    rates = __import__('end_to_end').main(['--smoke', '--json', str(out)])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.fullmatch(r'input_pipeline_seq_per_s=\d+\.\d '
                         r'step_seq_per_s=\d+\.\d '
                         r'end_to_end_seq_per_s=\d+\.\d', last), last
     assert set(rates) == {'input_pipeline', 'step', 'end_to_end'}
     assert all(v > 0 for v in rates.values())
+    payload = json.loads(out.read_text())
+    assert payload['command'] == (f'python benchmarks/end_to_end.py --smoke '
+                                  f'--json {out}')
+    assert [r['measured'] for r in payload['rows']] == list(rates)
+    table = out.with_suffix('.rst').read_text()
+    assert '   * - input_pipeline\n' in table and payload['command'] in table
+
+
+@pytest.mark.parametrize('path', sorted(MEASURED.glob('*.json')),
+                         ids=lambda p: p.stem)
+def test_measured_tables_in_the_docs_are_their_results(path):
+    from common import rst_table
+    assert path.with_suffix('.rst').read_text() == rst_table(
+        json.loads(path.read_text()))
 
 
 def test_reference_models_compute_what_ours_computes():

@@ -77,11 +77,10 @@ class GaussianNoise:
         if self.std == 0:
             return x
         c = self.num_coords
-        noise = torch.randn(x[:, :c].shape, generator=generator,
-                            device=x.device, dtype=x.dtype)
-        out = x.clone()
-        out[:, :c] += self.std * noise * present_joints(x)
-        return out
+        noise = x.new_empty(x[:, :c].shape).normal_(generator=generator)
+        noisy = torch.addcmul(x[:, :c], noise, present_joints(x),
+                              value=self.std)
+        return noisy if c == x.size(1) else torch.cat([noisy, x[:, c:]], 1)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(std={self.std:g}, '
