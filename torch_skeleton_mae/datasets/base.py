@@ -50,6 +50,7 @@ class FrameStore:
         self.chunks: List[np.ndarray] = []
 
     def add(self, x: Tensor) -> None:
+        r"""Adds a sequence :obj:`(C, T, V, M)`."""
         self.chunks.append(sequence_frames(x, self.trim))
 
     def arrays(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:

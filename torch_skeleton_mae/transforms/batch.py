@@ -87,7 +87,23 @@ class GaussianNoise:
                 f'num_coords={self.num_coords})')
 
 
-class RandomRotation:
+class RandomLinearMap:
+    r"""Base of the augmentations that move each sequence's coordinates by
+    its own random matrix (:func:`transform_coords`): subclasses draw the
+    matrices in :meth:`matrix`."""
+    def matrix(self, n: int, generator: Optional[torch.Generator] = None,
+               device=None) -> Tensor:
+        r"""Draws :obj:`n` matrices :obj:`(n, c, c)` on :obj:`device`."""
+        raise NotImplementedError
+
+    def __call__(self, x: Tensor,
+                 generator: Optional[torch.Generator] = None) -> Tensor:
+        _check(x, self.__class__.__name__)
+        return transform_coords(x, self.matrix(x.size(0), generator,
+                                               x.device))
+
+
+class RandomRotation(RandomLinearMap):
     r"""Rotates each sequence's 3D joints by its own random angles about the
     x, y and z axes (applied in that order), each uniform in
     :obj:`[-max_degrees, max_degrees]`: the batched form of
@@ -124,18 +140,16 @@ class RandomRotation:
 
     def __call__(self, x: Tensor,
                  generator: Optional[torch.Generator] = None) -> Tensor:
-        _check(x, 'RandomRotation')
-        if x.size(1) < 3:
+        if x.dim() == 5 and x.size(1) < 3:
             raise ValueError(f"RandomRotation needs 3D joints (C >= 3), got "
                              f"C = {x.size(1)}")
-        return transform_coords(x, self.matrix(x.size(0), generator,
-                                               x.device))
+        return super().__call__(x, generator)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(max_degrees={self.max_degrees})'
 
 
-class RandomScale:
+class RandomScale(RandomLinearMap):
     r"""Scales each sequence's coordinate channels by factors uniform in
     :obj:`[1 - amount, 1 + amount]`, one per sequence and channel: the
     batched form of :class:`torch_skeleton_mae.transforms.RandomScale`.
@@ -159,18 +173,12 @@ class RandomScale:
         return torch.diag_embed(1 + self.amount * _uniform(
             (n, self.num_coords), generator, like))
 
-    def __call__(self, x: Tensor,
-                 generator: Optional[torch.Generator] = None) -> Tensor:
-        _check(x, 'RandomScale')
-        return transform_coords(x, self.matrix(x.size(0), generator,
-                                               x.device))
-
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(amount={self.amount}, '
                 f'num_coords={self.num_coords})')
 
 
-class RandomShear:
+class RandomShear(RandomLinearMap):
     r"""Shears each sequence's coordinates with its own matrix, the identity
     plus off-diagonal entries uniform in :obj:`[-amount, amount]`: the
     batched form of :class:`torch_skeleton_mae.transforms.RandomShear`.
@@ -194,12 +202,6 @@ class RandomShear:
         eye = torch.eye(c, device=device)
         off = self.amount * _uniform((n, c, c), generator, eye)
         return eye + off * (1 - eye)
-
-    def __call__(self, x: Tensor,
-                 generator: Optional[torch.Generator] = None) -> Tensor:
-        _check(x, 'RandomShear')
-        return transform_coords(x, self.matrix(x.size(0), generator,
-                                               x.device))
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(amount={self.amount}, '
