@@ -77,10 +77,20 @@ class GaussianNoise:
         if self.std == 0:
             return x
         c = self.num_coords
-        noise = x.new_empty(x[:, :c].shape).normal_(generator=generator)
+        noise = self._scratch(x[:, :c]).normal_(generator=generator)
         noisy = torch.addcmul(x[:, :c], noise, present_joints(x),
                               value=self.std)
         return noisy if c == x.size(1) else torch.cat([noisy, x[:, c:]], 1)
+
+    def _scratch(self, like: Tensor) -> Tensor:
+        # One buffer for the draws, reused while batches keep their shape:
+        # a fresh large tensor costs as much in page faults as the draws.
+        buffer = getattr(self, '_buffer', None)
+        if (buffer is None or buffer.shape != like.shape
+                or buffer.device != like.device or buffer.dtype != like.dtype):
+            buffer = self._buffer = torch.empty_like(
+                like, memory_format=torch.contiguous_format)
+        return buffer
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(std={self.std:g}, '
