@@ -177,7 +177,8 @@ def main(argv=None):
                         help=f'default: all of {list(CONFIGS)}')
     parser.add_argument('--out', type=Path, default=Path('runs/evidence'))
     parser.add_argument('--workers', type=int, default=0,
-                        help='0 avoids starting workers for every short epoch')
+                        help='DataLoader workers (0: read in this process, '
+                        'the fastest for these small synthetic batches)')
     parser.add_argument('--no-noise', action='store_true',
                         help='skip the fine-tuning noise measurement')
     parser.add_argument('--tables', type=Path, default=None,
