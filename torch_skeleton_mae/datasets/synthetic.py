@@ -184,9 +184,9 @@ class SyntheticSkeletons(SkeletonSequences):
     NTU layouts hold 3D xyz joints, COCO and OpenPose 2D xy (the paper's
     input), plus a random confidence score channel with :obj:`score=True`.
 
-    The sequences are generated once, when the dataset is built (about a
-    millisecond each), and are identical for the same :obj:`seed`, whatever
-    :obj:`num_samples` is.
+    The sequences are generated once, when the dataset is built (a few
+    milliseconds each), and are identical for the same :obj:`seed`,
+    whatever :obj:`num_samples` is.
 
     Args:
         num_samples (int): Number of sequences.
