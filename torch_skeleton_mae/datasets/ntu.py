@@ -13,8 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from torch_skeleton_mae.graph import get_skeleton
-from torch_skeleton_mae.transforms import PreNormalize3D
-from .base import SkeletonSequences, sequence_frames
+from .base import SkeletonSequences, normalizer, sequence_frames
 
 NUM_JOINTS = 25
 NTU = 'ntu-rgb+d'
@@ -316,7 +315,7 @@ class NTURGBD(SkeletonSequences):
         raw = cache / f'frames_{stem}.tmp.bin'
         npy = cache / f'frames_{stem}.tmp.npy'
         names, lengths = [], []
-        prepare = PreNormalize3D(NTU) if normalize else None
+        prepare = normalizer(NTU) if normalize else None
         try:
             with open(raw, 'wb') as out, ProcessPoolExecutor(
                     max(1, num_workers)) as pool:
