@@ -231,8 +231,9 @@ def test_ddp_two_gloo_processes_keep_replicas_in_sync(tmp_path):
     script.write_text(textwrap.dedent('''
         import sys, torch
         from torch_skeleton_mae.datasets import SyntheticSkeletons
-        from torch_skeleton_mae.engine import (MAEObjective, Trainer,
-                                               init_distributed, make_loader)
+        from torch_skeleton_mae.engine import (
+            MAEObjective, Trainer, cleanup_distributed, init_distributed,
+            make_loader)
         from torch_skeleton_mae.nn import SkeletonMAE
         context, device = init_distributed()
         torch.manual_seed(0)
@@ -246,6 +247,7 @@ def test_ddp_two_gloo_processes_keep_replicas_in_sync(tmp_path):
         trainer.fit(2)
         torch.save(dict(state=model.state_dict(), seen=seen),
                    f'{sys.argv[1]}/rank{context.rank}.pt')
+        cleanup_distributed()
     '''))
     done = _torchrun(script, str(tmp_path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]

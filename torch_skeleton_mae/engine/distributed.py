@@ -79,6 +79,8 @@ def init_distributed(device: Optional[str] = None):
     r"""Joins the process group :obj:`torchrun` describes (environment
     variables :obj:`RANK`, :obj:`WORLD_SIZE`, :obj:`LOCAL_RANK`), with NCCL on
     CUDA and gloo otherwise; a plain :obj:`python` launch is one process.
+    Call :func:`cleanup_distributed` when done: a process that exits still
+    in the group can abort in gloo's threads during interpreter shutdown.
 
     Returns:
         :class:`DistributedContext` and the :class:`torch.device` to use.
