@@ -3,7 +3,8 @@ pre-training through the real :class:`~torch_skeleton_mae.engine.Trainer`
 and loader on memory-mapped NTU RGB+D data (generated ``.skeleton`` files in
 the official layout, parsed once), measured three ways, start-up included:
 
-* ``input_pipeline``: the loader and the device-side batch transforms alone;
+* ``input_pipeline``: the loader and the batch transforms alone (the pixel
+  noise: in the loader's workers on the CPU, on the device on a GPU);
 * ``step``: the model step alone, on batches already on the device;
 * ``end_to_end``: the two together, as training runs.
 
@@ -24,7 +25,8 @@ import torch
 from common import machine, report, seconds
 from ntu_parse_rate import write_files
 from torch_skeleton_mae.datasets import load_dataset
-from torch_skeleton_mae.engine import MAEObjective, Trainer, make_loader
+from torch_skeleton_mae.engine import (MAEObjective, Trainer, make_loader,
+                                       place_batch_transform)
 from torch_skeleton_mae.engine.precision import autocast
 from torch_skeleton_mae.nn import SkeletonMAE
 from torch_skeleton_mae.transforms.batch import GaussianNoise
@@ -63,16 +65,21 @@ def main(argv=None):
         root = write_files(Path(tmp) / 'raw', sequences, args.source_frames,
                            performers=(1, 2, 4, 5, 8))
         data = load_dataset(root, 'xsub', 'train', args.frames)
-        noise = GaussianNoise(0.01, data.skeleton.coords)
+        # As the example scripts place it: in the workers on the CPU, on
+        # the device after the copy on a GPU.
+        on_workers, on_device = place_batch_transform(
+            GaussianNoise(0.01, data.skeleton.coords), device)
 
         def loader():  # a fresh one: worker start-up counts every time
             return make_loader(data, args.batch_size, device, True,
-                               args.workers)
+                               args.workers, transform=on_workers)
 
         def pipeline():
             generator = torch.Generator(device).manual_seed(0)
             for x, _ in loader():
-                noise(x.to(device, non_blocking=True), generator)
+                x = x.to(device, non_blocking=True)
+                if on_device is not None:
+                    on_device(x, generator)
 
         model = SkeletonMAE('ntu-rgb+d', 3).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=1.5e-4)
@@ -89,7 +96,7 @@ def main(argv=None):
         steps(1)  # first-call set-up is not the step's cost
         trainer = Trainer(model, MAEObjective(), optimizer, loader(), device,
                           Path(tmp) / 'run', precision=args.precision,
-                          batch_transform=noise)
+                          batch_transform=on_device)
         rates = {name: sequences / seconds(run, device) for name, run in (
             ('input_pipeline', pipeline), ('step', steps),
             ('end_to_end', lambda: trainer.fit(1)))}

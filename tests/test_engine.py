@@ -1,3 +1,4 @@
+import functools
 import math
 
 import numpy as np
@@ -21,6 +22,7 @@ from torch_skeleton_mae.engine import (
     classification_report,
     load_checkpoint,
     make_loader,
+    place_batch_transform,
     save_checkpoint,
     train_linear_classifier,
 )
@@ -148,18 +150,21 @@ def test_bf16_autocast_trains_on_cpu(tmp_path):
 
 
 def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
-         monkeypatch=None, workers=0):
+         monkeypatch=None, workers=0, noise_on='device'):
     # Random frame windows in the (persistent) workers, noise on the device
-    # and dropout in the model: every random stream must resume exactly.
+    # or in the workers, and dropout in the model: every random stream must
+    # resume exactly.
     data = SyntheticSkeletons(24, num_frames=10).sample_frames(6, train=True)
     torch.manual_seed(0)  # the same initial weights in every run
     model = STRL('ntu-rgb+d', 3, data.num_classes, num_layers=1, dropout=0.5)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
+    noise = {noise_on: GaussianNoise(0.01, 3)}
     trainer = Trainer(model, ClassificationObjective(0.1), optimizer,
-                      make_loader(data, 8, CPU, num_workers=workers, seed=3),
+                      make_loader(data, 8, CPU, num_workers=workers, seed=3,
+                                  transform=noise.get('workers')),
                       CPU, tmp_path, scheduler=scheduler, seed=3,
-                      batch_transform=GaussianNoise(0.01, 3))
+                      batch_transform=noise.get('device'))
     if interrupt_after is not None:
         real_save = Trainer.save
 
@@ -176,14 +181,15 @@ def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
     return model
 
 
-@pytest.mark.parametrize('workers', [0, 2])
-def test_resume_is_exact(tmp_path, monkeypatch, workers):
-    full = _fit(tmp_path / 'full', 3, workers=workers)
-    _fit(tmp_path / 'cut', 3, interrupt_after=1, monkeypatch=monkeypatch,
-         workers=workers)
+@pytest.mark.parametrize('workers,noise_on', [
+    (0, 'device'), (2, 'device'), (2, 'workers')])
+def test_resume_is_exact(tmp_path, monkeypatch, workers, noise_on):
+    fit = functools.partial(_fit, workers=workers, noise_on=noise_on)
+    full = fit(tmp_path / 'full', 3)
+    fit(tmp_path / 'cut', 3, interrupt_after=1, monkeypatch=monkeypatch)
     monkeypatch.undo()
     assert load_checkpoint(tmp_path / 'cut' / 'last.pt')['epoch'] == 1
-    resumed = _fit(tmp_path / 'cut', 3, resume=True, workers=workers)
+    resumed = fit(tmp_path / 'cut', 3, resume=True)
     for (key, a), b in zip(full.state_dict().items(),
                            resumed.state_dict().values()):
         assert torch.equal(a, b), key
@@ -219,6 +225,30 @@ def test_loader_batches_depend_on_seed_epoch_and_step_only():
     state = torch.get_rng_state()
     _epochs(make_loader(data, 4, CPU, seed=7))
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_loader_transform_runs_in_the_workers_from_the_batch_seed():
+    data = SyntheticSkeletons(20, 'coco', num_frames=12).sample_frames(
+        5, train=True)
+    noise = GaussianNoise(0.5, 2)
+    plain = _epochs(make_loader(data, 4, CPU, seed=7))
+    alone = _epochs(make_loader(data, 4, CPU, seed=7, transform=noise))
+    workers = _epochs(make_loader(data, 4, CPU, num_workers=2, seed=7,
+                                  transform=noise))
+    sampler = make_loader(data, 4, CPU, seed=7).sampler
+    sampler.set_epoch(2)  # the second of _epochs
+    keys = list(sampler)
+    for step, ((a, y), (b, z), (c, _)) in enumerate(
+            zip(alone[1], workers[1], plain[1])):
+        assert torch.equal(a, b) and torch.equal(y, z)
+        # The noise continues the batch's own generator after the read.
+        generator = torch.Generator().manual_seed(keys[step].seed)
+        read, _ = data.read_batch(keys[step].indices, generator)
+        assert torch.equal(read, c)
+        assert torch.equal(a, noise(read, generator))
+        assert not torch.equal(a, c)
+    assert place_batch_transform(noise, CPU) == (noise, None)
+    assert place_batch_transform(noise, torch.device('cuda')) == (None, noise)
 
 
 def test_batch_reader_seeds_other_datasets_per_batch():

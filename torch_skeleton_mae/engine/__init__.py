@@ -42,6 +42,7 @@ from .loader import (
     EpochBatchSampler,
     derived_seed,
     make_loader,
+    place_batch_transform,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     'MAEObjective',
     'ClassificationObjective',
     'make_loader',
+    'place_batch_transform',
     'BatchKey',
     'BatchReader',
     'EpochBatchSampler',

@@ -3,7 +3,8 @@ batches read by one vectorized call, every batch's randomness a function of
 (seed, rank, epoch, step) alone, so that persistent workers and exact resume
 go together."""
 import random
-from typing import Iterator, List, NamedTuple, Sequence, Tuple
+from typing import (Callable, Iterator, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 import torch
@@ -101,21 +102,35 @@ class BatchReader(Dataset):
 
     Args:
         dataset (Dataset): Items :obj:`(x, label)`.
+        transform (callable, optional): :obj:`(x, generator) -> x`, a batch
+            transform (:mod:`torch_skeleton_mae.transforms.batch`) applied
+            after the read, drawing from the batch's generator.
+            (default: :obj:`None`)
 
     Shapes:
         - **output:** :obj:`(x, y)`, :obj:`x` of shape
           :obj:`(N, C, T, V, M)`, :obj:`y` :obj:`(N,)`
     """
-    def __init__(self, dataset: Dataset):
+    def __init__(self, dataset: Dataset,
+                 transform: Optional[Callable] = None):
         self.dataset = dataset
+        self.transform = transform
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, key: BatchKey) -> Tuple[Tensor, Tensor]:
+        generator = torch.Generator().manual_seed(key.seed)
+        x, y = self.read(key, generator)
+        if self.transform is not None:
+            x = self.transform(x, generator)
+        return x, y
+
+    def read(self, key: BatchKey,
+             generator: torch.Generator) -> Tuple[Tensor, Tensor]:
+        r"""The batch of :obj:`key`, before :obj:`transform`."""
         dataset, indices = _base(self.dataset, key.indices)
         if hasattr(dataset, 'read_batch'):
-            generator = torch.Generator().manual_seed(key.seed)
             return dataset.read_batch(indices, generator)
         state = np.random.get_state(), random.getstate()
         with torch.random.fork_rng(devices=[]):
@@ -128,10 +143,19 @@ class BatchReader(Dataset):
         return batch
 
 
+def place_batch_transform(transform: Optional[Callable],
+                          device: torch.device
+                          ) -> Tuple[Optional[Callable], Optional[Callable]]:
+    r"""Where a random batch transform runs: :obj:`(for make_loader, for the
+    Trainer)`. On a GPU it runs on the device after the copy; on the CPU the
+    step keeps the main process busy, so the loader's workers run it."""
+    return (transform, None) if device.type == 'cpu' else (None, transform)
+
+
 def make_loader(dataset: Dataset, batch_size: int, device: torch.device,
                 train: bool = True, num_workers: int = 0, seed: int = 0,
-                context: DistributedContext = DistributedContext()
-                ) -> DataLoader:
+                context: DistributedContext = DistributedContext(),
+                transform: Optional[Callable] = None) -> DataLoader:
     r"""A :class:`~torch.utils.data.DataLoader` of whole batches
     (:class:`BatchReader`): in training, a
     :class:`~torch.utils.data.DistributedSampler` (one replica in a single
@@ -150,6 +174,12 @@ def make_loader(dataset: Dataset, batch_size: int, device: torch.device,
         seed (int, optional): Seed of the order and the batches' draws.
             (default: :obj:`0`)
         context (DistributedContext, optional): This process's rank.
+        transform (callable, optional): :obj:`(x, generator) -> x`, a batch
+            transform run by the workers, drawing from the batch's seed
+            (:class:`BatchReader`). Training on the CPU, this takes it off
+            the main process, which the step keeps busy; on a GPU, give it to
+            the :class:`~torch_skeleton_mae.engine.Trainer` instead.
+            (default: :obj:`None`)
     """
     if train:
         order = DistributedSampler(dataset, context.world_size, context.rank,
@@ -162,7 +192,8 @@ def make_loader(dataset: Dataset, batch_size: int, device: torch.device,
                                 seed=seed, rank=context.rank)
     # Its own generator: starting (or not restarting) workers must not
     # draw from the global one the model's dropout and masks use.
-    return DataLoader(BatchReader(dataset), batch_size=None, sampler=batches,
+    return DataLoader(BatchReader(dataset, transform), batch_size=None,
+                      sampler=batches,
                       num_workers=num_workers,
                       pin_memory=device.type == 'cuda',
                       persistent_workers=train and num_workers > 0,

@@ -11,11 +11,11 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch.nn import Module
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from torch_skeleton_mae.datasets import (
     ACTIONS,
@@ -51,7 +51,10 @@ from torch_skeleton_mae.engine.trainer import (
     Trainer,
     TrainingDiverged,
 )
-from torch_skeleton_mae.engine.loader import make_loader
+from torch_skeleton_mae.engine.loader import (
+    make_loader,
+    place_batch_transform,
+)
 from torch_skeleton_mae.nn import DEFAULT_MASK, STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.skeleton_mae import TARGETS
 from torch_skeleton_mae.transforms.batch import GaussianNoise
@@ -471,12 +474,18 @@ def _eval_loaders(data: ProtocolData, args, device):
             for d in (data.train, data.val)]
 
 
-def _training_noise(args: argparse.Namespace,
-                    data: ProtocolData) -> Optional[GaussianNoise]:
+def _training_batches(args: argparse.Namespace, data: ProtocolData,
+                      device: torch.device, context: DistributedContext
+                      ) -> Tuple[DataLoader, Dict[str, Any]]:
+    # The training loader and the Trainer's batch_transform, which share the
+    # pixel noise by device (place_batch_transform).
     std = data.pixel_noise if args.noise is None else args.noise
-    if std == 0:
-        return None
-    return GaussianNoise(std, get_skeleton(data.layout).coords)
+    noise = (GaussianNoise(std, get_skeleton(data.layout).coords)
+             if std > 0 else None)
+    on_workers, on_device = place_batch_transform(noise, device)
+    loader = make_loader(data.train, args.batch_size, device, True,
+                         args.workers, args.seed, context, on_workers)
+    return loader, dict(batch_transform=on_device)
 
 
 def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
@@ -510,14 +519,12 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                   f'parameters')
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
                                      weight_decay=args.weight_decay)
-        loader = make_loader(data.train, args.batch_size, device, True,
-                             args.workers, args.seed, context)
+        loader, noise = _training_batches(args, data, device, context)
         trainer = Trainer(model, MAEObjective(), optimizer, loader, device,
                           args.out, name='pretrain', precision=args.precision,
                           seed=args.seed, context=context,
                           extra_state=dict(args=_plain(args)),
-                          compile=args.compile,
-                          batch_transform=_training_noise(args, data))
+                          compile=args.compile, **noise)
         history = trainer.fit(args.epochs, resume=args.resume)
         result: Dict[str, Any] = dict(history=history)
         if context.is_main and history:
@@ -640,8 +647,7 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                               args.precision)
             return {f'val_{k}': v for k, v in report.summary().items()}
 
-        loader = make_loader(data.train, args.batch_size, device, True,
-                             args.workers, args.seed, context)
+        loader, noise = _training_batches(args, data, device, context)
         trainer = Trainer(model, ClassificationObjective(
             args.label_smoothing), optimizer, loader, device, args.out,
                           name='finetune', scheduler=scheduler,
@@ -649,8 +655,7 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                           eval_every=args.eval_every, seed=args.seed,
                           context=context,
                           extra_state=dict(args=_plain(args)),
-                          compile=args.compile,
-                          batch_transform=_training_noise(args, data))
+                          compile=args.compile, **noise)
         history = trainer.fit(args.epochs, resume=args.resume)
         result: Dict[str, Any] = dict(history=history)
         if context.is_main:
