@@ -67,8 +67,8 @@ def main(argv=None):
         data = load_dataset(root, 'xsub', 'train', args.frames)
         # As the example scripts place it: in the workers on the CPU, on
         # the device after the copy on a GPU.
-        on_workers, on_device = place_batch_transform(
-            GaussianNoise(0.01, data.skeleton.coords), device)
+        noise = GaussianNoise(0.01, data.skeleton.coords, inplace=True)
+        on_workers, on_device = place_batch_transform(noise, device)
 
         def loader():  # a fresh one: worker start-up counts every time
             return make_loader(data, args.batch_size, device, True,

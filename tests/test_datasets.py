@@ -488,6 +488,12 @@ def test_batch_augmentations_draw_per_sequence_on_the_device():
     noisy = B.Compose([B.RandomRotation(), B.GaussianNoise(0.1, 3)])(
         x, torch.Generator().manual_seed(5))
     assert (noisy[..., 1] == 0).all() and torch.equal(noisy[:, 3], x[:, 3])
+    # In place: the same draws, added to the batch itself.
+    fresh = B.GaussianNoise(0.1, 3)(x, torch.Generator().manual_seed(6))
+    same = x.clone()
+    assert B.GaussianNoise(0.1, 3, inplace=True)(
+        same, torch.Generator().manual_seed(6)) is same
+    assert torch.equal(same, fresh) and not torch.equal(same, x)
     with pytest.raises(ValueError, match=r'expects a batch \(N, C, T, V, '
                                          r'M\), got \(4, 6, 25, 2\)'):
         B.RandomScale()(x[0])

@@ -62,6 +62,16 @@ class FrameStore:
         return frames, offsets, lengths
 
 
+def _batch_tensor(shape: Sequence[int], dtype: torch.dtype) -> Tensor:
+    # In a DataLoader worker, the batch is written straight into shared
+    # memory, as default_collate does: sending it then copies nothing.
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    numel = int(np.prod(shape))
+    storage = torch.UntypedStorage._new_shared(numel * dtype.itemsize)
+    return torch.empty(0, dtype=dtype).set_(storage).view(shape)
+
+
 class SkeletonSequences(Dataset):
     r"""Base of every reader: sequences stored once, already preprocessed,
     as frames :obj:`(F, C, V, M)` (in memory or memory-mapped), each
@@ -148,7 +158,8 @@ class SkeletonSequences(Dataset):
         x = torch.from_numpy(np.asarray(self.frames[rows.numpy()]))
         if not present.all():  # zero padding
             x = x * present[..., None, None, None]
-        x = x.permute(0, 2, 1, 3, 4).contiguous()
+        x = x.permute(0, 2, 1, 3, 4)
+        x = _batch_tensor(x.shape, x.dtype).copy_(x)
         if self.transform is not None:
             x = torch.stack([self.transform(item) for item in x])
         return x, self.labels[index]

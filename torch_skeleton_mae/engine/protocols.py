@@ -480,8 +480,8 @@ def _training_batches(args: argparse.Namespace, data: ProtocolData,
     # The training loader and the Trainer's batch_transform, which share the
     # pixel noise by device (place_batch_transform).
     std = data.pixel_noise if args.noise is None else args.noise
-    noise = (GaussianNoise(std, get_skeleton(data.layout).coords)
-             if std > 0 else None)
+    coords = get_skeleton(data.layout).coords
+    noise = GaussianNoise(std, coords, inplace=True) if std > 0 else None
     on_workers, on_device = place_batch_transform(noise, device)
     loader = make_loader(data.train, args.batch_size, device, True,
                          args.workers, args.seed, context, on_workers)
