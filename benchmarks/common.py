@@ -216,6 +216,8 @@ def machine() -> str:
 
 
 def cell(value: object) -> str:
+    if isinstance(value, list):
+        return ', '.join(cell(v) for v in value)
     if not isinstance(value, float):
         return str(value)
     return f'{value:,.0f}' if abs(value) >= 1000 else f'{value:.4g}'

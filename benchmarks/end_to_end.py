@@ -1,7 +1,9 @@
 r"""Does the input pipeline keep the training step busy? SkeletonMAE
 pre-training through the real :class:`~torch_skeleton_mae.engine.Trainer`
 and loader on memory-mapped NTU RGB+D data (generated ``.skeleton`` files in
-the official layout, parsed once), measured three ways, start-up included:
+the official layout, parsed once), measured three ways, start-up included,
+each ``--rounds`` times, interleaved so that machine noise hits all alike (the
+rates are the medians; ``rounds`` lists each):
 
 * ``input_pipeline``: the loader and the batch transforms alone (the pixel
   noise: in the loader's workers on the CPU, on the device on a GPU);
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from common import machine, report, seconds
+from common import machine, median, report, time_interleaved
 from ntu_parse_rate import write_files
 from torch_skeleton_mae.datasets import load_dataset
 from torch_skeleton_mae.engine import (MAEObjective, Trainer, make_loader,
@@ -36,8 +38,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--batch-size', type=int, default=256)
     parser.add_argument('--frames', type=int, default=64)
-    parser.add_argument('--steps', type=int, default=40,
+    parser.add_argument('--steps', type=int, default=10,
                         help='training steps of each measurement')
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='measurements of each kind, interleaved; the '
+                        'rates are their medians')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--precision', default='auto')
@@ -47,7 +52,7 @@ def parse_args(argv=None):
     parser.add_argument('--smoke', action='store_true')
     args = parser.parse_args(argv)
     if args.smoke:
-        args.batch_size, args.frames, args.steps = 4, 8, 3
+        args.batch_size, args.frames, args.steps, args.rounds = 4, 8, 3, 1
         args.source_frames, args.workers = 10, 0
     return args
 
@@ -93,15 +98,20 @@ def main(argv=None):
                 loss.backward()
                 optimizer.step()
 
+        def train(runs=iter(range(args.rounds))):
+            # A fresh Trainer and loader: start-up and the checkpoint count.
+            Trainer(model, MAEObjective(), optimizer, loader(), device,
+                    Path(tmp) / f'run{next(runs)}', precision=args.precision,
+                    batch_transform=on_device).fit(1)
+
         steps(1)  # first-call set-up is not the step's cost
-        trainer = Trainer(model, MAEObjective(), optimizer, loader(), device,
-                          Path(tmp) / 'run', precision=args.precision,
-                          batch_transform=on_device)
-        rates = {name: sequences / seconds(run, device) for name, run in (
-            ('input_pipeline', pipeline), ('step', steps),
-            ('end_to_end', lambda: trainer.fit(1)))}
+        times = time_interleaved(dict(input_pipeline=pipeline, step=steps,
+                                      end_to_end=train),
+                                 repeats=args.rounds, warmup=0, device=device)
+        rates = {name: sequences / median(t) for name, t in times.items()}
     report([dict(measured=name, seq_per_s=round(value, 1),
-                 vs_step=round(value / rates['step'], 3))
+                 vs_step=round(value / rates['step'], 3),
+                 rounds=[round(sequences / t, 1) for t in times[name]])
             for name, value in rates.items()], args, 'end_to_end.py', argv)
     print(' '.join(f'{k}_seq_per_s={v:.1f}' for k, v in rates.items()))
     return rates

@@ -376,9 +376,11 @@ def test_quoted_numbers_come_from_result_files():
     pre, rand = (json.loads((evidence / f'main_command_{name}.json')
                             .read_text())['top1']
                  for name in ('probe', 'probe_random'))
+    readme = ' '.join(readme.split())
     assert (f'top-1 of {100 * pre:.1f}% for the pre-trained encoder against '
-            f'{100 * rand:.1f}% for a randomly initialized one') in ' '.join(
-                readme.split())
+            f'{100 * rand:.1f}% for a randomly initialized one') in readme
+    seconds = float((evidence / 'main_command_seconds.txt').read_text())
+    assert f'({seconds:.0f} s measured on an idle machine' in readme
     results = (ROOT / 'docs' / 'results.rst').read_text()
     names = re.findall(r'\.\. include:: evidence/(\w+)\.rst', results)
     assert 'main' in names
