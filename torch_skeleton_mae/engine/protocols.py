@@ -476,7 +476,7 @@ def _eval_loaders(data: ProtocolData, args, device):
 
 def _training_batches(args: argparse.Namespace, data: ProtocolData,
                       device: torch.device, context: DistributedContext
-                      ) -> Tuple[DataLoader, Dict[str, Any]]:
+                      ) -> Tuple[DataLoader, Optional[GaussianNoise]]:
     # The training loader and the Trainer's batch_transform, which share the
     # pixel noise by device (place_batch_transform).
     std = data.pixel_noise if args.noise is None else args.noise
@@ -485,7 +485,7 @@ def _training_batches(args: argparse.Namespace, data: ProtocolData,
     on_workers, on_device = place_batch_transform(noise, device)
     loader = make_loader(data.train, args.batch_size, device, True,
                          args.workers, args.seed, context, on_workers)
-    return loader, dict(batch_transform=on_device)
+    return loader, on_device
 
 
 def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
@@ -524,7 +524,7 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                           args.out, name='pretrain', precision=args.precision,
                           seed=args.seed, context=context,
                           extra_state=dict(args=_plain(args)),
-                          compile=args.compile, **noise)
+                          compile=args.compile, batch_transform=noise)
         history = trainer.fit(args.epochs, resume=args.resume)
         result: Dict[str, Any] = dict(history=history)
         if context.is_main and history:
@@ -655,7 +655,7 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                           eval_every=args.eval_every, seed=args.seed,
                           context=context,
                           extra_state=dict(args=_plain(args)),
-                          compile=args.compile, **noise)
+                          compile=args.compile, batch_transform=noise)
         history = trainer.fit(args.epochs, resume=args.resume)
         result: Dict[str, Any] = dict(history=history)
         if context.is_main:
