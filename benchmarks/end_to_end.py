@@ -6,7 +6,9 @@ each ``--rounds`` times, interleaved so that machine noise hits all alike (the
 rates are the medians; ``rounds`` lists each):
 
 * ``input_pipeline``: the loader and the batch transforms alone (the pixel
-  noise: in the loader's workers on the CPU, on the device on a GPU);
+  noise: in the loader's workers on the CPU, on the device on a GPU), read
+  for ``--pipeline-epochs`` epochs, as a training run reads its persistent
+  loader (worker start-up once, prefetch restarted at each epoch);
 * ``step``: the model step alone, on batches already on the device;
 * ``end_to_end``: the two together, as training runs.
 
@@ -43,6 +45,9 @@ def parse_args(argv=None):
     parser.add_argument('--rounds', type=int, default=3,
                         help='measurements of each kind, interleaved; the '
                         'rates are their medians')
+    parser.add_argument('--pipeline-epochs', type=int, default=4,
+                        help='epochs of each input_pipeline measurement (the '
+                        'other two train one epoch of --steps batches)')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--precision', default='auto')
@@ -53,7 +58,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.smoke:
         args.batch_size, args.frames, args.steps, args.rounds = 4, 8, 3, 1
-        args.source_frames, args.workers = 10, 0
+        args.source_frames, args.workers, args.pipeline_epochs = 10, 0, 2
     return args
 
 
@@ -81,10 +86,13 @@ def main(argv=None):
 
         def pipeline():
             generator = torch.Generator(device).manual_seed(0)
-            for x, _ in loader():
-                x = x.to(device, non_blocking=True)
-                if on_device is not None:
-                    on_device(x, generator)
+            batches = loader()
+            for epoch in range(args.pipeline_epochs):
+                batches.sampler.set_epoch(epoch)
+                for x, _ in batches:
+                    x = x.to(device, non_blocking=True)
+                    if on_device is not None:
+                        on_device(x, generator)
 
         model = SkeletonMAE('ntu-rgb+d', 3).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=1.5e-4)
@@ -108,10 +116,13 @@ def main(argv=None):
         times = time_interleaved(dict(input_pipeline=pipeline, step=steps,
                                       end_to_end=train),
                                  repeats=args.rounds, warmup=0, device=device)
-        rates = {name: sequences / median(t) for name, t in times.items()}
+        read = dict(input_pipeline=sequences * args.pipeline_epochs)
+        rounds = {name: [read.get(name, sequences) / t for t in ts]
+                  for name, ts in times.items()}
+        rates = {name: median(r) for name, r in rounds.items()}
     report([dict(measured=name, seq_per_s=round(value, 1),
                  vs_step=round(value / rates['step'], 3),
-                 rounds=[round(sequences / t, 1) for t in times[name]])
+                 rounds=[round(r, 1) for r in rounds[name]])
             for name, value in rates.items()], args, 'end_to_end.py', argv)
     print(' '.join(f'{k}_seq_per_s={v:.1f}' for k, v in rates.items()))
     return rates

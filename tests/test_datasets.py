@@ -13,6 +13,7 @@ from torch_skeleton_mae.datasets import (
     NTURGBD,
     NpzSkeletonDataset,
     PysklDataset,
+    SkeletonSequences,
     SyntheticSkeletons,
     TWO_PERSON_ACTIONS,
     missing_skeletons,
@@ -445,6 +446,22 @@ def test_read_batch_is_the_items_stacked():
     # A plain DataLoader uses the same vectorized read (__getitems__).
     loader = torch.utils.data.DataLoader(data, batch_size=4)
     assert torch.equal(next(iter(loader))[0], data.read_batch(range(4))[0])
+    # Every batch is its own memory: the reader's gather buffer is reused,
+    # the batches it returned are not.
+    first = data.read_batch([3, 4])[0]
+    kept = first.clone()
+    data.read_batch([7, 8])
+    assert torch.equal(first, kept)
+
+
+def test_store_refuses_sequences_outside_the_frames():
+    frames = np.zeros((4, 2, 17, 1), np.float32)
+    with pytest.raises(ValueError, match='outside the 4 stored frames'):
+        SkeletonSequences().store(frames, np.array([0, 2]), np.array([2, 3]),
+                                  np.array([0, 1]))
+    with pytest.raises(ValueError, match='outside the 4 stored frames'):
+        SkeletonSequences().store(frames, np.array([-1]), np.array([2]),
+                                  np.array([0]))
 
 
 def rotation_reference(degrees):

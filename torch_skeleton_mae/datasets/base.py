@@ -114,7 +114,12 @@ class SkeletonSequences(Dataset):
                              f"and {len(labels)} labels differ")
         if len(lengths) and lengths.min() < 1:
             raise ValueError('every stored sequence needs a frame')
+        if len(lengths) and (offsets.min() < 0
+                             or (offsets + lengths).max() > len(frames)):
+            raise ValueError(f"the sequences' frames run outside the "
+                             f"{len(frames)} stored frames")
         self.frames = frames
+        self._gathered = np.empty(0, frames.dtype)
         self.offsets = torch.as_tensor(np.asarray(offsets, np.int64))
         self.lengths = torch.as_tensor(np.asarray(lengths, np.int64))
         self.labels = torch.as_tensor(np.asarray(labels, np.int64))
@@ -155,7 +160,7 @@ class SkeletonSequences(Dataset):
             frame = frame.expand(len(index), -1)
         present = frame < lengths[:, None]
         rows = self.offsets[index][:, None] + frame * present
-        x = torch.from_numpy(np.asarray(self.frames[rows.numpy()]))
+        x = torch.from_numpy(self._gather(rows.numpy()))
         if not present.all():  # zero padding
             x = x * present[..., None, None, None]
         x = x.permute(0, 2, 1, 3, 4)
@@ -163,6 +168,17 @@ class SkeletonSequences(Dataset):
         if self.transform is not None:
             x = torch.stack([self.transform(item) for item in x])
         return x, self.labels[index]
+
+    def _gather(self, rows: np.ndarray) -> np.ndarray:
+        # Frames :obj:`rows` into one buffer kept for the next batch of the
+        # same shape: fresh memory costs more in page faults than the copy.
+        # :meth:`store` checked that every row is in range, so no clipping
+        # happens.
+        shape = rows.shape + self.frames.shape[1:]
+        if self._gathered.shape != shape:
+            self._gathered = np.empty(shape, self.frames.dtype)
+        return np.take(self.frames, rows, axis=0, out=self._gathered,
+                       mode='clip')
 
     def __getitem__(self, idx: int) -> Tuple[Tensor, int]:
         x, y = self.read_batch([idx])

@@ -212,7 +212,8 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
         add('--target', default='embedding', choices=TARGETS,
             help="reconstruct the embedded joints (Eq. 2) or the input "
             "coordinates")
-        add('--literal-target', action='store_true',
+        add('--literal-target', action=argparse.BooleanOptionalAction,
+            default=False,
             help='let the gradient flow into the embedding target (Eq. 2 '
             'read literally; it can collapse)')
         add('--probe', action=argparse.BooleanOptionalAction, default=True,

@@ -39,7 +39,8 @@ def transform_coords(x: Tensor, matrix: Tensor) -> Tensor:
 def present_joints(x: Tensor) -> Tensor:
     r"""Marks joints with any non-zero channel: :obj:`(N, 1, T, V, M)` for
     :obj:`x` of shape :obj:`(N, C, T, V, M)` (zero padding is absent)."""
-    return (x != 0).any(dim=1, keepdim=True)
+    # Measured faster on the CPU than (x != 0).any(1).
+    return x.abs().amax(dim=1, keepdim=True) > 0
 
 
 class GaussianNoise:
