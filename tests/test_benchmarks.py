@@ -36,6 +36,16 @@ def test_conv_and_data_loading_benchmarks_smoke(capsys):
                and r['steady_samples_per_s'] > 0 for r in rows)
 
 
+def test_batch_cost_benchmark_times_the_parts_in_a_worker():
+    rows = __import__('batch_cost').main(['--smoke'])
+    ms = {r['measured']: r['ms_per_batch'] for r in rows}
+    assert list(ms) == ['read_batch', 'noise draws', 'present joints',
+                        'GaussianNoise', 'worker total']
+    assert all(v > 0 for v in ms.values())
+    assert ms['worker total'] == pytest.approx(
+        ms['read_batch'] + ms['GaussianNoise'], abs=0.02)
+
+
 def test_end_to_end_benchmark_smoke(capsys, tmp_path):
     out = tmp_path / 'e2e.json'
     rates = __import__('end_to_end').main(['--smoke', '--json', str(out)])
