@@ -12,18 +12,20 @@ The paper runs them on FineGym (``--data gym_hrnet.pkl --dataset finegym``,
 the paper's recipe) and reports the mean class accuracy; without ``--data``
 they run on the synthetic set with the quick settings. Rows whose
 pre-training flags agree share one pre-trained checkpoint. Every further
-flag goes to both programs (e.g. ``--epochs``, ``--device cuda``).
+flag goes to both programs (e.g. ``--epochs``, ``--device cuda``). Writes
+``OUT/table<TABLE>.json`` (every row) and ``OUT/table<TABLE>.rst`` (the table
+the docs include).
 
     python examples/ablations.py --table 4c
     python examples/ablations.py --table 4a --data gym_hrnet.pkl \
         --dataset finegym --out runs/table4a
 """
-import argparse
 import json
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 from torch_skeleton_mae.engine.protocols import (
+    ArgumentParser,
     command_line,
     finetune,
     pretrain,
@@ -52,7 +54,8 @@ TABLES: Dict[str, List[Row]] = {
 
 
 def run(table: str, out: Path, extra: List[str]) -> List[Dict]:
-    r"""Runs every row of :obj:`table`; returns one dict per row."""
+    r"""Runs every row of :obj:`table` into :obj:`out`; returns one dict
+    per row, also written to :obj:`out/table<table>.json`."""
     checkpoints: Dict[Tuple[str, ...], Path] = {}
     rows = []
     for i, (label, pre, tune) in enumerate(TABLES[table]):
@@ -68,25 +71,49 @@ def run(table: str, out: Path, extra: List[str]) -> List[Dict]:
         rows.append(dict(label=label, pretrain=pre, finetune=tune,
                          top1=result['top1'],
                          mean_class_acc=result['mean_class_acc']))
+        # Kept after every row: a long run that stops loses less.
+        (out / f'table{table}.json').write_text(json.dumps(rows, indent=1))
     return rows
 
 
+def tables(rows: List[Dict]) -> str:
+    r"""The reST table of an ablation's :obj:`rows` (what the docs
+    include)."""
+    lines = ['.. list-table::', '   :header-rows: 1', '',
+             '   * - Row', '     - Top-1', '     - Mean class accuracy']
+    for row in rows:
+        lines += [f"   * - {row['label']}",
+                  f"     - {100 * row['top1']:.1f}",
+                  f"     - {100 * row['mean_class_acc']:.1f}"]
+    return '\n'.join(lines) + '\n'
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description="The paper's ablation tables 4a, 4c, 5a and 5b; other "
         "flags go to the pre-training and fine-tuning programs.")
-    parser.add_argument('--table', required=True, choices=sorted(TABLES))
+    parser.add_argument('--table', choices=sorted(TABLES),
+                        help='the table to run')
     parser.add_argument('--out', type=Path, default=None,
                         help='default: runs/table<TABLE>')
+    parser.add_argument('--tables', type=Path, default=None,
+                        metavar='TABLE_JSON',
+                        help='only write the reST table of a table<X>.json '
+                        'again, beside it (after a change of its format)')
     args, extra = parser.parse_known_args(argv)
+    if args.tables is not None:
+        text = tables(json.loads(args.tables.read_text()))
+        args.tables.with_suffix('.rst').write_text(text)
+        print(text)
+        return None
+    if args.table is None:
+        parser.error('--table is required (or --tables TABLE_JSON)')
     out = args.out or Path(f'runs/table{args.table}')
     rows = run(args.table, out, extra)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f'table{args.table}.json').write_text(json.dumps(rows, indent=1))
-    print(f'Table {args.table}: fine-tuned top-1 / mean class accuracy (%)')
-    for row in rows:
-        print(f"{row['label']:24s} {100 * row['top1']:5.1f} "
-              f"{100 * row['mean_class_acc']:5.1f}")
+    text = tables(rows)
+    (out / f'table{args.table}.rst').write_text(text)
+    print(f'Table {args.table}: fine-tuned accuracy (%)')
+    print(text)
     return rows
 
 

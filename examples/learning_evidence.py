@@ -13,13 +13,13 @@ tables the docs include), and prints the tables.
 
     python examples/learning_evidence.py --seeds 0 1 2 3 4 --out runs/evidence
 """
-import argparse
 import json
 import statistics
 from pathlib import Path
 from typing import Dict, List
 
 from torch_skeleton_mae.engine.protocols import (
+    ArgumentParser,
     command_line,
     finetune,
     pretrain,
@@ -170,7 +170,7 @@ def tables(evidence: Dict) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Pre-trained vs scratch STRL fine-tuning at 10% labels on '
         'the synthetic set, per configuration and seed.')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])

@@ -351,6 +351,10 @@ def test_ablations_example(tmp_path):
         config = load_checkpoint(tmp_path / f'row{i}' / 'last.pt')['config']
         assert config['num_layers'] == (3 if i == 0 else i)
     assert json.loads((tmp_path / 'table5a.json').read_text()) == rows
+    rst = (tmp_path / 'table5a.rst').read_text()
+    assert rst == example.tables(rows)
+    assert (f"   * - M = 2\n     - {100 * rows[2]['top1']:.1f}\n"
+            f"     - {100 * rows[2]['mean_class_acc']:.1f}\n") in rst
 
 
 def test_without_matplotlib_one_hint_and_csv_reports(tmp_path, monkeypatch,
@@ -384,11 +388,17 @@ def test_quoted_numbers_come_from_result_files():
     results = (ROOT / 'docs' / 'results.rst').read_text()
     names = re.findall(r'\.\. include:: evidence/(\w+)\.rst', results)
     assert 'main' in names
-    spec = importlib.util.spec_from_file_location(
-        'learning_evidence', ROOT / 'examples' / 'learning_evidence.py')
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    scripts = {}
+    for script in ('learning_evidence', 'ablations'):
+        spec = importlib.util.spec_from_file_location(
+            script, ROOT / 'examples' / f'{script}.py')
+        scripts[script] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(scripts[script])
     for name in names:
         table = json.loads((evidence / f'{name}.json').read_text())
-        # The committed table is the script's rendering of its own results.
-        assert (evidence / f'{name}.rst').read_text() == example.tables(table)
+        # The committed table is the script's rendering of its own results:
+        # table<X> of the ablations script, the rest of the evidence one.
+        script = 'ablations' if name.startswith('table') else (
+            'learning_evidence')
+        assert (evidence / f'{name}.rst').read_text() == (
+            scripts[script].tables(table))
