@@ -19,7 +19,6 @@ computes the same numbers (checked before timing).
 import copy
 import itertools
 import json
-import platform
 import statistics
 import sys
 import time
@@ -34,6 +33,7 @@ from torch_geometric.nn import GINConv
 
 from torch_skeleton_mae.data import block_diagonal
 from torch_skeleton_mae.nn import GraphEncoder, SkeletonGCNConv
+from torch_skeleton_mae.utils import machine  # noqa: F401 (the scripts')
 
 
 def stock_mlp(conv: SkeletonGCNConv) -> Sequential:
@@ -191,28 +191,6 @@ def time_interleaved(steps: Dict[str, Callable[[], None]], repeats: int,
 
 def median(values: List[float]) -> float:
     return statistics.median(values)
-
-
-def cpu_model() -> str:
-    r"""The CPU's model name (from ``/proc/cpuinfo`` where there is one)."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine() -> str:
-    r"""A one-line description of the machine and library versions."""
-    import torch_geometric
-    threads = torch.get_num_threads()
-    return (f'{cpu_model()} ({platform.machine()}), '
-            f'{threads} threads, torch {torch.__version__}, '
-            f'torch_geometric {torch_geometric.__version__}, '
-            f'python {platform.python_version()}')
 
 
 def cell(value: object) -> str:

@@ -22,7 +22,7 @@ the docs include).
 """
 import json
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
@@ -53,12 +53,16 @@ TABLES: Dict[str, List[Row]] = {
 }
 
 
-def run(table: str, out: Path, extra: List[str]) -> List[Dict]:
-    r"""Runs every row of :obj:`table` into :obj:`out`; returns one dict
-    per row, also written to :obj:`out/table<table>.json`."""
+def run(table: str, out: Path, extra: List[str],
+        selected: Optional[List[int]] = None) -> List[Dict]:
+    r"""Runs the rows of :obj:`table` (those at the indices
+    :obj:`selected`, or all) into :obj:`out`; returns one dict per row,
+    also written to :obj:`out/table<table>.json`."""
     checkpoints: Dict[Tuple[str, ...], Path] = {}
     rows = []
     for i, (label, pre, tune) in enumerate(TABLES[table]):
+        if selected is not None and i not in selected:
+            continue
         flags = list(tune)
         if pre is not None:
             key = tuple(pre)
@@ -96,6 +100,10 @@ def main(argv=None):
                         help='the table to run')
     parser.add_argument('--out', type=Path, default=None,
                         help='default: runs/table<TABLE>')
+    parser.add_argument('--rows', type=int, nargs='+', default=None,
+                        metavar='INDEX',
+                        help="only these rows, by their index (0: the "
+                        "table's first row)")
     parser.add_argument('--tables', type=Path, default=None,
                         metavar='TABLE_JSON',
                         help='only write the reST table of a table<X>.json '
@@ -108,8 +116,12 @@ def main(argv=None):
         return None
     if args.table is None:
         parser.error('--table is required (or --tables TABLE_JSON)')
+    size = len(TABLES[args.table])
+    if args.rows is not None and not all(0 <= i < size for i in args.rows):
+        parser.error(f'--rows of table {args.table} must lie in 0-{size - 1}, '
+                     f'got {args.rows}')
     out = args.out or Path(f'runs/table{args.table}')
-    rows = run(args.table, out, extra)
+    rows = run(args.table, out, extra, args.rows)
     text = tables(rows)
     (out / f'table{args.table}.rst').write_text(text)
     print(f'Table {args.table}: fine-tuned accuracy (%)')

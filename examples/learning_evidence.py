@@ -24,6 +24,7 @@ from torch_skeleton_mae.engine.protocols import (
     finetune,
     pretrain,
 )
+from torch_skeleton_mae.utils import machine
 
 #: The paper preset's flags: its defaults, and the target's gradient named,
 #: so that every row keeps its meaning if that default changes.
@@ -156,6 +157,8 @@ def tables(evidence: Dict) -> str:
         for name, c in evidence['configs'].items()]
     lines += ['', f'Per seed {seeds} (pre-trained / scratch top-1): ' +
               '; '.join(per_seed) + '.', '']
+    if 'machine' in evidence:  # files of earlier versions lack it
+        lines += [f"Run on {evidence['machine']}.", '']
     n = evidence.get('noise')
     if n:
         f = n['finetune_seeds']
@@ -200,7 +203,7 @@ def main(argv=None):
     tune = ['--semi', str(args.semi), '--eval-every', '100000']
     scratch: Dict[tuple, float] = {}
     evidence = dict(seeds=args.seeds, semi=args.semi, extra_flags=extra,
-                    configs={})
+                    machine=machine(), configs={})
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.configs:
         evidence['configs'][name] = run_config(

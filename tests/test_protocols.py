@@ -22,6 +22,7 @@ from torch_skeleton_mae.engine.protocols import (
     pretrain,
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.utils import machine
 
 ROOT = Path(__file__).parents[1]
 TINY = ['--samples', '60', '--frames', '8', '--workers', '0',
@@ -300,6 +301,9 @@ def test_learning_evidence_example(tmp_path):
     assert list(evidence['configs']) == configs
     assert json.loads((tmp_path / 'evidence.json').read_text()) == evidence
     rst = (tmp_path / 'evidence.rst').read_text()
+    # Results hold on one machine (its CPU kernels), so the table says which.
+    assert evidence['machine'] == machine()
+    assert f'Run on {machine()}.' in rst
     for name, config in evidence['configs'].items():
         assert f'   * - {name}' in rst
         runs = config['runs']
@@ -353,6 +357,12 @@ def test_ablations_example(tmp_path):
     assert json.loads((tmp_path / 'table5a.json').read_text()) == rows
     rst = (tmp_path / 'table5a.rst').read_text()
     assert rst == example.tables(rows)
+    # A part of a table: its rows keep their folders, row<index>.
+    part = tmp_path / 'part'
+    rows = example.main(['--table', '5a', '--rows', '2', '--out', str(part)]
+                        + TINY + ['--epochs', '1'])
+    assert [r['label'] for r in rows] == ['M = 2']
+    assert sorted(p.name for p in part.glob('row*')) == ['row2']
     assert (f"   * - M = 2\n     - {100 * rows[2]['top1']:.1f}\n"
             f"     - {100 * rows[2]['mean_class_acc']:.1f}\n") in rst
 
@@ -388,6 +398,16 @@ def test_quoted_numbers_come_from_result_files():
     results = (ROOT / 'docs' / 'results.rst').read_text()
     names = re.findall(r'\.\. include:: evidence/(\w+)\.rst', results)
     assert 'main' in names
+    # The long pre-training runs' target spread, from their own logs.
+    for name, epochs in (('literal', (1, 20, 50)),
+                         ('stop_gradient', (1, 20))):
+        with open(evidence / f'long_pretrain_{name}.csv') as f:
+            log = list(csv.DictReader(f))
+        quoted = ', '.join(
+            f"epoch {e}: {float(log[e - 1]['target_spread']):.3f}"
+            for e in epochs)
+        assert f'(``long_pretrain_{name}.csv``) {quoted}' in ' '.join(
+            results.split())
     scripts = {}
     for script in ('learning_evidence', 'ablations'):
         spec = importlib.util.spec_from_file_location(
