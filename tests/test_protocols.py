@@ -359,9 +359,9 @@ def test_ablations_example(tmp_path):
     assert rst == example.tables(rows)
     # A part of a table: its rows keep their folders, row<index>.
     part = tmp_path / 'part'
-    rows = example.main(['--table', '5a', '--rows', '2', '--out', str(part)]
+    some = example.main(['--table', '5a', '--rows', '2', '--out', str(part)]
                         + TINY + ['--epochs', '1'])
-    assert [r['label'] for r in rows] == ['M = 2']
+    assert [r['label'] for r in some] == ['M = 2']
     assert sorted(p.name for p in part.glob('row*')) == ['row2']
     assert (f"   * - M = 2\n     - {100 * rows[2]['top1']:.1f}\n"
             f"     - {100 * rows[2]['mean_class_acc']:.1f}\n") in rst
