@@ -33,7 +33,7 @@ from torch_geometric.nn import GINConv
 
 from torch_skeleton_mae.data import block_diagonal
 from torch_skeleton_mae.nn import GraphEncoder, SkeletonGCNConv
-from torch_skeleton_mae.utils import machine  # noqa: F401 (the scripts')
+from torch_skeleton_mae.utils import machine  # noqa: F401, for the scripts
 
 
 def stock_mlp(conv: SkeletonGCNConv) -> Sequential:

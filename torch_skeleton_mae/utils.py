@@ -1,4 +1,5 @@
-r"""Small helpers shared by the models and the engine."""
+r"""Small helpers shared by the models, the engine, the benchmarks and the
+examples."""
 import os
 import pickle
 import platform
