@@ -194,6 +194,8 @@ def main(argv=None):
                         'again, beside it (after a change of their format)')
     args, extra = parser.parse_known_args(argv)
     if args.tables is not None:
+        if not args.tables.is_file():
+            parser.error(f"--tables: no file '{args.tables}'")
         text = tables(json.loads(args.tables.read_text()))
         args.tables.with_suffix('.rst').write_text(text)
         print(text)

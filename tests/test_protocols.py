@@ -357,14 +357,22 @@ def test_ablations_example(tmp_path):
     assert json.loads((tmp_path / 'table5a.json').read_text()) == rows
     rst = (tmp_path / 'table5a.rst').read_text()
     assert rst == example.tables(rows)
+    assert (f"   * - M = 2\n     - {100 * rows[2]['top1']:.1f}\n"
+            f"     - {100 * rows[2]['mean_class_acc']:.1f}\n") in rst
     # A part of a table: its rows keep their folders, row<index>.
     part = tmp_path / 'part'
     some = example.main(['--table', '5a', '--rows', '2', '--out', str(part)]
                         + TINY + ['--epochs', '1'])
     assert [r['label'] for r in some] == ['M = 2']
     assert sorted(p.name for p in part.glob('row*')) == ['row2']
-    assert (f"   * - M = 2\n     - {100 * rows[2]['top1']:.1f}\n"
-            f"     - {100 * rows[2]['mean_class_acc']:.1f}\n") in rst
+    # Mistakes name the flag and what it expects.
+    with pytest.raises(UsageError, match=r'--rows of table 5a must lie in '
+                       r'0-4, got \[5\]'):
+        example.main(['--table', '5a', '--rows', '5'])
+    with pytest.raises(UsageError, match='--table is required'):
+        example.main([])
+    with pytest.raises(UsageError, match="--tables: no file '.*missing.json'"):
+        example.main(['--tables', str(tmp_path / 'missing.json')])
 
 
 def test_without_matplotlib_one_hint_and_csv_reports(tmp_path, monkeypatch,
