@@ -1,12 +1,12 @@
 r"""Samples/s of the training input pipeline as the Trainer runs it
 (:func:`~torch_skeleton_mae.engine.make_loader`: whole batches read by one
-vectorized call, persistent workers) on the synthetic set as the protocols
-build it and on memory-mapped NTU RGB+D with random frame windows (after
-the one-time parse of generated .skeleton files; ``build_s`` is the time
-to build each dataset). Every batch counts: for fresh loaders, the latency
-of the first batch (worker start-up included), the rate over the whole
-epoch and the steady rate after the first batch; the median over fresh
-loaders.
+vectorized call, in worker threads for this data) on the synthetic set as
+the protocols build it and on memory-mapped NTU RGB+D with random frame
+windows (after the one-time parse of generated .skeleton files;
+``build_s`` is the time to build each dataset). Every batch counts: for
+fresh loaders, the latency of the first batch (worker start-up included),
+the rate over the whole epoch and the steady rate after the first batch;
+the median over fresh loaders.
 Compare with the training step's sequences/s from ``pretrain_step.py``.
 
     python benchmarks/data_loading.py

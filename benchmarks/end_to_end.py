@@ -8,11 +8,14 @@ rates are the medians; ``rounds`` lists each):
 * ``input_pipeline``: the loader and the batch transforms alone (the pixel
   noise: in the loader's workers on the CPU, on the device on a GPU), read
   for ``--pipeline-epochs`` epochs, as a training run reads its persistent
-  loader (worker start-up once, prefetch restarted at each epoch);
+  loader (worker start-up once, prefetch restarted at each epoch), with the
+  workers training uses (threads, for this data);
+* ``input_pipeline_processes``: the same with a DataLoader's worker
+  processes (``--worker-processes`` of the example scripts), side by side;
 * ``step``: the model step alone, on batches already on the device;
 * ``end_to_end``: the two together, as training runs.
 
-The last line reads exactly
+The last line reads exactly (the first three)
 ``input_pipeline_seq_per_s=<a> step_seq_per_s=<b> end_to_end_seq_per_s=<c>``.
 
     python benchmarks/end_to_end.py                     # 2 workers, batch 256
@@ -21,6 +24,7 @@ The last line reads exactly
     python benchmarks/end_to_end.py --smoke
 """
 import argparse
+import functools
 import tempfile
 from pathlib import Path
 
@@ -80,13 +84,14 @@ def main(argv=None):
         noise = GaussianNoise(0.01, data.skeleton.coords, inplace=True)
         on_workers, on_device = place_batch_transform(noise, device)
 
-        def loader():  # a fresh one: worker start-up counts every time
+        def loader(threads=None):  # fresh: worker start-up counts each time
             return make_loader(data, args.batch_size, device, True,
-                               args.workers, transform=on_workers)
+                               args.workers, transform=on_workers,
+                               worker_threads=threads)
 
-        def pipeline():
+        def pipeline(threads=None):
             generator = torch.Generator(device).manual_seed(0)
-            batches = loader()
+            batches = loader(threads)
             for epoch in range(args.pipeline_epochs):
                 batches.sampler.set_epoch(epoch)
                 for x, _ in batches:
@@ -113,10 +118,13 @@ def main(argv=None):
                     batch_transform=on_device).fit(1)
 
         steps(1)  # first-call set-up is not the step's cost
-        times = time_interleaved(dict(input_pipeline=pipeline, step=steps,
-                                      end_to_end=train),
-                                 repeats=args.rounds, warmup=0, device=device)
-        read = dict(input_pipeline=sequences * args.pipeline_epochs)
+        times = time_interleaved(
+            dict(input_pipeline=pipeline,
+                 input_pipeline_processes=functools.partial(pipeline, False),
+                 step=steps, end_to_end=train),
+            repeats=args.rounds, warmup=0, device=device)
+        read = dict(input_pipeline=sequences * args.pipeline_epochs,
+                    input_pipeline_processes=sequences * args.pipeline_epochs)
         rounds = {name: [read.get(name, sequences) / t for t in ts]
                   for name, ts in times.items()}
         rates = {name: median(r) for name, r in rounds.items()}
@@ -124,7 +132,8 @@ def main(argv=None):
                  vs_step=round(value / rates['step'], 3),
                  rounds=[round(r, 1) for r in rounds[name]])
             for name, value in rates.items()], args, 'end_to_end.py', argv)
-    print(' '.join(f'{k}_seq_per_s={v:.1f}' for k, v in rates.items()))
+    print(' '.join(f'{k}_seq_per_s={rates[k]:.1f}'
+                   for k in ('input_pipeline', 'step', 'end_to_end')))
     return rates
 
 

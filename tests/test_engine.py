@@ -1,5 +1,7 @@
 import functools
 import math
+import pickle
+import threading
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from torch_skeleton_mae.engine import (
     ClassificationObjective,
     CSVLogger,
     MAEObjective,
+    ThreadedBatchLoader,
     Trainer,
     TrainingDiverged,
     autocast_dtype,
@@ -23,6 +26,7 @@ from torch_skeleton_mae.engine import (
     load_checkpoint,
     make_loader,
     place_batch_transform,
+    reads_whole_batches,
     save_checkpoint,
     train_linear_classifier,
 )
@@ -150,7 +154,7 @@ def test_bf16_autocast_trains_on_cpu(tmp_path):
 
 
 def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
-         monkeypatch=None, workers=0, noise_on='device'):
+         monkeypatch=None, workers=0, noise_on='device', threads=None):
     # Random frame windows in the (persistent) workers, noise on the device
     # or in the workers, and dropout in the model: every random stream must
     # resume exactly.
@@ -162,7 +166,8 @@ def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
     noise = {noise_on: GaussianNoise(0.01, 3)}
     trainer = Trainer(model, ClassificationObjective(0.1), optimizer,
                       make_loader(data, 8, CPU, num_workers=workers, seed=3,
-                                  transform=noise.get('workers')),
+                                  transform=noise.get('workers'),
+                                  worker_threads=threads),
                       CPU, tmp_path, scheduler=scheduler, seed=3,
                       batch_transform=noise.get('device'))
     if interrupt_after is not None:
@@ -181,10 +186,12 @@ def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
     return model
 
 
-@pytest.mark.parametrize('workers,noise_on', [
-    (0, 'device'), (2, 'device'), (2, 'workers')])
-def test_resume_is_exact(tmp_path, monkeypatch, workers, noise_on):
-    fit = functools.partial(_fit, workers=workers, noise_on=noise_on)
+@pytest.mark.parametrize('workers,noise_on,threads', [
+    (0, 'device', None), (2, 'device', True), (2, 'workers', True),
+    (2, 'workers', False)])
+def test_resume_is_exact(tmp_path, monkeypatch, workers, noise_on, threads):
+    fit = functools.partial(_fit, workers=workers, noise_on=noise_on,
+                            threads=threads)
     full = fit(tmp_path / 'full', 3)
     fit(tmp_path / 'cut', 3, interrupt_after=1, monkeypatch=monkeypatch)
     monkeypatch.undo()
@@ -208,13 +215,23 @@ def _epochs(loader, epochs=(1, 2)):
     return batches
 
 
-def test_loader_batches_depend_on_seed_epoch_and_step_only():
+#: The two kinds of loader workers, which must give the same batches.
+WORKERS = dict(threads=True, processes=False)
+
+
+@pytest.mark.parametrize('kind', WORKERS)
+def test_loader_batches_depend_on_seed_epoch_and_step_only(kind):
     data = SyntheticSkeletons(20, 'coco', num_frames=12).sample_frames(
         5, train=True)
     alone = _epochs(make_loader(data, 4, CPU, seed=7))
-    # Persistent workers give the very same batches, in every epoch.
-    workers = make_loader(data, 4, CPU, num_workers=2, seed=7)
-    assert workers.persistent_workers
+    # Persistent worker processes or worker threads give the very same
+    # batches, in every epoch.
+    workers = make_loader(data, 4, CPU, num_workers=2, seed=7,
+                          worker_threads=WORKERS[kind])
+    if WORKERS[kind]:
+        assert isinstance(workers, ThreadedBatchLoader)
+    else:
+        assert workers.persistent_workers
     for mine, theirs in zip(alone, _epochs(workers)):
         assert len(mine) == len(theirs) == 5
         for (a, y), (b, z) in zip(mine, theirs):
@@ -227,14 +244,16 @@ def test_loader_batches_depend_on_seed_epoch_and_step_only():
     assert torch.equal(state, torch.get_rng_state())
 
 
-def test_loader_transform_runs_in_the_workers_from_the_batch_seed():
+@pytest.mark.parametrize('kind', WORKERS)
+def test_loader_transform_runs_in_the_workers_from_the_batch_seed(kind):
     data = SyntheticSkeletons(20, 'coco', num_frames=12).sample_frames(
         5, train=True)
     noise = GaussianNoise(0.5, 2)
     plain = _epochs(make_loader(data, 4, CPU, seed=7))
     alone = _epochs(make_loader(data, 4, CPU, seed=7, transform=noise))
     workers = _epochs(make_loader(data, 4, CPU, num_workers=2, seed=7,
-                                  transform=noise))
+                                  transform=noise,
+                                  worker_threads=WORKERS[kind]))
     sampler = make_loader(data, 4, CPU, seed=7).sampler
     sampler.set_epoch(2)  # the second of _epochs
     keys = list(sampler)
@@ -249,6 +268,94 @@ def test_loader_transform_runs_in_the_workers_from_the_batch_seed():
         assert not torch.equal(a, c)
     assert place_batch_transform(noise, CPU) == (noise, None)
     assert place_batch_transform(noise, torch.device('cuda')) == (None, noise)
+
+
+def test_loader_workers_are_threads_where_the_dataset_reads_whole_batches():
+    data = SyntheticSkeletons(12, 'coco', num_frames=6)
+    subset = label_fraction_subset(data, 0.5)
+    for dataset in (data, subset):
+        assert reads_whole_batches(dataset)
+        loader = make_loader(dataset, 2, CPU, num_workers=2)
+        assert isinstance(loader, ThreadedBatchLoader)
+        assert repr(loader) == (f'ThreadedBatchLoader({len(loader)} '
+                                f'batches, num_workers=2)')
+    assert isinstance(make_loader(data, 2, CPU, num_workers=0),
+                      torch.utils.data.DataLoader)
+    # Items read one at a time from the global generators: processes.
+    tensors = TensorDataset(torch.zeros(6, 3, 4, 17, 1), torch.zeros(6))
+    augmented = SyntheticSkeletons(6, 'coco', num_frames=6,
+                                   transform=lambda x: x + torch.rand(1))
+    for dataset in (tensors, augmented):
+        assert not reads_whole_batches(dataset)
+        loader = make_loader(dataset, 2, CPU, num_workers=2)
+        assert isinstance(loader, torch.utils.data.DataLoader)
+        with pytest.raises(ValueError, match=r'worker threads read datasets '
+                           r'that read whole batches .* use worker processes'):
+            make_loader(dataset, 2, CPU, num_workers=2, worker_threads=True)
+
+
+def _reader_threads():
+    return [t for t in threading.enumerate() if t.name.startswith(
+        'batch-reader')]
+
+
+def test_threaded_loader_stops_cleanly_and_raises_the_workers_error():
+    threads = torch.get_num_threads()
+    data = SyntheticSkeletons(40, 'coco', num_frames=6)
+    loader = make_loader(data, 4, CPU, num_workers=2)
+    batches = iter(loader)
+    next(batches)
+    batches.close()  # a pass broken off: no thread outlives it
+    assert not _reader_threads()
+    assert len(list(loader)) == len(loader) == 10  # the next pass is whole
+    assert torch.get_num_threads() == threads  # threads of its own are 1
+
+    class Broken(SyntheticSkeletons):
+        def read_batch(self, indices, generator=None):
+            if 13 in indices:
+                raise ValueError('sample 13 is broken')
+            return super().read_batch(indices, generator)
+
+    broken = Broken(40, 'coco', num_frames=6)
+    with pytest.raises(ValueError, match='sample 13 is broken'):
+        for _ in make_loader(broken, 4, CPU, train=False, num_workers=2):
+            pass
+    assert not _reader_threads()
+
+
+def test_reads_in_several_threads_at_once_equal_reads_one_at_a_time():
+    # Each thread gathers into its own buffer (and draws the noise into
+    # its own): a shared one would mix the batches of two threads.
+    data = SyntheticSkeletons(64, 'coco', num_frames=20).sample_frames(
+        8, train=True)
+    noise = GaussianNoise(0.5, 2)
+    keys = [(list(range(i, i + 16)), i) for i in range(0, 48, 2)]
+
+    def read(key):
+        generator = torch.Generator().manual_seed(key[1])
+        x, _ = data.read_batch(key[0], generator)
+        return noise(x, generator)
+
+    expected = [read(key) for key in keys]
+    results = {}
+
+    def worker(part):
+        for _ in range(5):
+            for i in part:
+                results.setdefault(i, []).append(read(keys[i]))
+
+    pool = [threading.Thread(target=worker, args=(range(j, len(keys), 2),))
+            for j in range(2)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    for i, x in enumerate(expected):
+        assert all(torch.equal(x, again) for again in results[i]), i
+    # A copy of the dataset or transform (as spawned workers get) carries
+    # no buffer of this process along.
+    assert pickle.loads(pickle.dumps(noise))._draws.get(1, lambda: 'new') \
+        == 'new'
 
 
 def test_batch_reader_seeds_other_datasets_per_batch():

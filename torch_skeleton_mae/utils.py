@@ -3,9 +3,10 @@ examples."""
 import os
 import pickle
 import platform
+import threading
 import zipfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, Hashable, Union
 
 import torch
 
@@ -31,6 +32,39 @@ def read_checkpoint(path: Union[str, os.PathLike],
         raise ValueError(f"'{path}' is not a readable checkpoint "
                          f"({type(error).__name__}: {reason}); is it "
                          f"truncated or another kind of file?") from None
+
+
+class ScratchBuffer:
+    r"""A buffer reused from call to call, one per thread (loader threads
+    read batches side by side), made again by :obj:`make` when the
+    :obj:`key` it was made for (*e.g.* shape, dtype and device) changes.
+    Reusing it saves the page faults of fresh memory, which cost as much as
+    filling it. It is not pickled: a copy starts empty.
+
+    Example:
+        >>> import numpy as np
+        >>> from torch_skeleton_mae.utils import ScratchBuffer
+        >>> scratch = ScratchBuffer()
+        >>> a = scratch.get((2, 3), lambda: np.empty((2, 3)))
+        >>> a is scratch.get((2, 3), lambda: np.empty((2, 3)))
+        True
+    """
+    def __init__(self):
+        self._local = threading.local()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        r"""This thread's buffer for :obj:`key`, made by :obj:`make()` if
+        this thread's last call asked for another key."""
+        local = self._local
+        if getattr(local, 'key', None) != key:
+            local.buffer, local.key = make(), key
+        return local.buffer
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
 
 
 def cpu_model() -> str:

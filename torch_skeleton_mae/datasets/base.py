@@ -15,6 +15,7 @@ from torch_skeleton_mae.transforms import (
     frame_span,
     uniform_frame_indices,
 )
+from torch_skeleton_mae.utils import ScratchBuffer
 
 
 def normalizer(skeleton) -> Callable[[Tensor], Tensor]:
@@ -119,7 +120,7 @@ class SkeletonSequences(Dataset):
             raise ValueError(f"the sequences' frames run outside the "
                              f"{len(frames)} stored frames")
         self.frames = frames
-        self._gathered = np.empty(0, frames.dtype)
+        self._gathered = ScratchBuffer()
         self.offsets = torch.as_tensor(np.asarray(offsets, np.int64))
         self.lengths = torch.as_tensor(np.asarray(lengths, np.int64))
         self.labels = torch.as_tensor(np.asarray(labels, np.int64))
@@ -170,15 +171,13 @@ class SkeletonSequences(Dataset):
         return x, self.labels[index]
 
     def _gather(self, rows: np.ndarray) -> np.ndarray:
-        # Frames :obj:`rows` into one buffer kept for the next batch of the
-        # same shape: fresh memory costs more in page faults than the copy.
-        # :meth:`store` checked that every row is in range, so no clipping
-        # happens.
+        # Frames :obj:`rows` into this thread's buffer, kept for the next
+        # batch of the same shape (read_batch copies out of it). :meth:`store`
+        # checked that every row is in range, so no clipping happens.
         shape = rows.shape + self.frames.shape[1:]
-        if self._gathered.shape != shape:
-            self._gathered = np.empty(shape, self.frames.dtype)
-        return np.take(self.frames, rows, axis=0, out=self._gathered,
-                       mode='clip')
+        out = self._gathered.get(shape, lambda: np.empty(shape,
+                                                         self.frames.dtype))
+        return np.take(self.frames, rows, axis=0, out=out, mode='clip')
 
     def __getitem__(self, idx: int) -> Tuple[Tensor, int]:
         x, y = self.read_batch([idx])

@@ -40,9 +40,11 @@ from .loader import (
     BatchKey,
     BatchReader,
     EpochBatchSampler,
+    ThreadedBatchLoader,
     derived_seed,
     make_loader,
     place_batch_transform,
+    reads_whole_batches,
 )
 
 __all__ = [
@@ -55,6 +57,8 @@ __all__ = [
     'BatchKey',
     'BatchReader',
     'EpochBatchSampler',
+    'ThreadedBatchLoader',
+    'reads_whole_batches',
     'derived_seed',
     'save_checkpoint',
     'load_checkpoint',

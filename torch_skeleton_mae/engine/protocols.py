@@ -175,7 +175,12 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
     add('--lr', type=float, default=None, help=default('lr'))
     add('--weight-decay', type=float, default=None,
         help=default('weight_decay'))
-    add('--workers', type=int, default=2, help='DataLoader workers')
+    add('--workers', type=int, default=2,
+        help='loader workers: threads of this process where the data reads '
+        'whole batches (every reader of this package), else processes')
+    add('--worker-processes', action='store_true',
+        help="run the workers as a DataLoader's processes even where "
+        "threads would do (the same batches either way)")
     add('--device', default=None, help='default: cuda if available')
     add('--precision', default='auto', choices=PRECISIONS,
         help='autocast: auto = bf16/fp16 on CUDA, fp32 on the CPU')
@@ -315,8 +320,8 @@ def parse_args(protocol: str,
 
 #: Flags that may differ when a run resumes (they change where and how fast
 #: it runs and how long, not what it computes).
-RESUMABLE = ('resume', 'workers', 'device', 'out', 'eval_every', 'epochs',
-             'compile', 'probe')
+RESUMABLE = ('resume', 'workers', 'worker_processes', 'device', 'out',
+             'eval_every', 'epochs', 'compile', 'probe')
 
 
 def check_run_folder(args: argparse.Namespace) -> None:
@@ -470,8 +475,14 @@ def _probe(model: Module, loaders, device: torch.device, num_classes: int,
                         seed=args.seed)
 
 
+def _workers(args: argparse.Namespace) -> Dict[str, Any]:
+    # make_loader's worker arguments from --workers / --worker-processes.
+    return dict(num_workers=args.workers,
+                worker_threads=False if args.worker_processes else None)
+
+
 def _eval_loaders(data: ProtocolData, args, device):
-    return [make_loader(d, 256, device, train=False, num_workers=args.workers)
+    return [make_loader(d, 256, device, train=False, **_workers(args))
             for d in (data.train, data.val)]
 
 
@@ -485,7 +496,8 @@ def _training_batches(args: argparse.Namespace, data: ProtocolData,
     noise = GaussianNoise(std, coords, inplace=True) if std > 0 else None
     on_workers, on_device = place_batch_transform(noise, device)
     loader = make_loader(data.train, args.batch_size, device, True,
-                         args.workers, args.seed, context, on_workers)
+                         seed=args.seed, context=context,
+                         transform=on_workers, **_workers(args))
     return loader, on_device
 
 
@@ -641,7 +653,7 @@ def finetune(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             momentum=args.momentum, weight_decay=args.weight_decay)
         scheduler = warmup_multistep(optimizer, args.warmup, args.milestones)
         val_loader = make_loader(data.val, 256, device, train=False,
-                                 num_workers=args.workers)
+                                 **_workers(args))
 
         def validate(module: Module) -> Dict[str, float]:
             report = evaluate(module, val_loader, device, data.num_classes,

@@ -72,7 +72,7 @@ class Trainer:
         model (Module): The model (wrapped in DDP here if distributed).
         objective (callable): :obj:`(model, x, y) -> (loss, metrics)`.
         optimizer (Optimizer): Its optimizer.
-        loader (DataLoader): Training batches :obj:`(x, y)`, :obj:`x` of
+        loader (iterable): Training batches :obj:`(x, y)`, :obj:`x` of
             shape :obj:`(N, C, T, V, M)` (see :func:`make_loader`).
         device (torch.device): Where to train.
         out (str or PathLike): Folder of the logs and checkpoints.

@@ -10,6 +10,8 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
+from torch_skeleton_mae.utils import ScratchBuffer
+
 
 def _check(x: Tensor, name: str) -> None:
     if x.dim() != 5:
@@ -75,6 +77,9 @@ class GaussianNoise:
         self.std = std
         self.num_coords = num_coords
         self.inplace = inplace
+        # The draws' buffer, one per thread: a fresh large tensor costs as
+        # much in page faults as the draws.
+        self._draws = ScratchBuffer()
 
     def __call__(self, x: Tensor,
                  generator: Optional[torch.Generator] = None) -> Tensor:
@@ -82,23 +87,18 @@ class GaussianNoise:
         if self.std == 0:
             return x
         c = self.num_coords
-        noise = self._scratch(x[:, :c]).normal_(generator=generator)
+        like = x[:, :c]
+        noise = self._draws.get(
+            (like.shape, like.dtype, like.device),
+            lambda: torch.empty_like(like,
+                                     memory_format=torch.contiguous_format))
+        noise.normal_(generator=generator)
         if self.inplace:
             x[:, :c].addcmul_(noise, present_joints(x), value=self.std)
             return x
         noisy = torch.addcmul(x[:, :c], noise, present_joints(x),
                               value=self.std)
         return noisy if c == x.size(1) else torch.cat([noisy, x[:, c:]], 1)
-
-    def _scratch(self, like: Tensor) -> Tensor:
-        # One buffer for the draws, reused while batches keep their shape:
-        # a fresh large tensor costs as much in page faults as the draws.
-        buffer = getattr(self, '_buffer', None)
-        if (buffer is None or buffer.shape != like.shape
-                or buffer.device != like.device or buffer.dtype != like.dtype):
-            buffer = self._buffer = torch.empty_like(
-                like, memory_format=torch.contiguous_format)
-        return buffer
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(std={self.std:g}, '
