@@ -72,8 +72,9 @@ class Trainer:
         model (Module): The model (wrapped in DDP here if distributed).
         objective (callable): :obj:`(model, x, y) -> (loss, metrics)`.
         optimizer (Optimizer): Its optimizer.
-        loader (iterable): Training batches :obj:`(x, y)`, :obj:`x` of
-            shape :obj:`(N, C, T, V, M)` (see :func:`make_loader`).
+        loader (DataLoader): Training batches :obj:`(x, y)`, :obj:`x` of
+            shape :obj:`(N, C, T, V, M)`: what :func:`make_loader` gives
+            (a :class:`ThreadedBatchLoader` too), or any iterable of them.
         device (torch.device): Where to train.
         out (str or PathLike): Folder of the logs and checkpoints.
         name (str, optional): Stem of the CSV log. (default: :obj:`"train"`)
