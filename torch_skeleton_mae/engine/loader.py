@@ -22,6 +22,7 @@ from torch.utils.data import (
     default_collate,
 )
 
+from torch_skeleton_mae.datasets import SkeletonSequences
 from torch_skeleton_mae.engine.distributed import DistributedContext
 
 
@@ -153,7 +154,6 @@ def reads_whole_batches(dataset: Dataset) -> bool:
     a :class:`~torch_skeleton_mae.datasets.SkeletonSequences` without a
     per-sample :obj:`transform`. Worker threads then read exactly the
     batches that worker processes or the main process read."""
-    from torch_skeleton_mae.datasets import SkeletonSequences
     base, _ = _base(dataset, [])
     return (isinstance(base, SkeletonSequences)
             and getattr(base, 'transform', None) is None)
