@@ -14,9 +14,18 @@ tables the docs include), and prints the tables.
     python examples/learning_evidence.py --seeds 0 1 2 3 4 --out runs/evidence
 """
 import json
+import multiprocessing
 import statistics
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import torch
 
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
@@ -26,17 +35,20 @@ from torch_skeleton_mae.engine.protocols import (
 )
 from torch_skeleton_mae.utils import machine
 
-#: The paper preset's flags: its defaults, and the target's gradient named,
-#: so that every row keeps its meaning if that default changes.
-PRESET = ['--no-literal-target']
+#: The paper preset's flags: its defaults, and the target's gradient and
+#: centring named, so that every row keeps its meaning if a default changes.
+PRESET = ['--no-literal-target', '--no-center-target']
 #: The flags of each configuration.
 CONFIGS = {
     'paper preset': PRESET,
+    '+ centred target': ['--no-literal-target', '--center-target'],
     'earlier defaults': ['--target', 'input', '--score', '--joint-embedding',
                          '--embedding-bias', '--mask', 'random-parts:3',
-                         '--noise', '0', '--person-interaction'],
+                         '--noise', '0', '--person-interaction',
+                         '--no-center-target'],
     '+ input target': PRESET + ['--target', 'input'],
-    '+ literal target (no stop-gradient)': ['--literal-target'],
+    '+ literal target (no stop-gradient)': ['--literal-target',
+                                            '--no-center-target'],
     '+ affine embedding (bias)': PRESET + ['--embedding-bias'],
     '+ score channel': PRESET + ['--score'],
     '+ joint embedding': PRESET + ['--joint-embedding'],
@@ -47,9 +59,16 @@ CONFIGS = {
 #: configuration's scratch baseline is the same model as its fine-tuned one.
 ROUTES = {'--target': ('pretrain', 1), '--literal-target': ('pretrain', 0),
           '--no-literal-target': ('pretrain', 0),
+          '--center-target': ('pretrain', 0),
+          '--no-center-target': ('pretrain', 0),
           '--mask': ('pretrain', 1), '--score': ('both', 0),
           '--joint-embedding': ('both', 0), '--embedding-bias': ('both', 0),
           '--noise': ('both', 1), '--person-interaction': ('finetune', 0)}
+
+
+#: One run: the program (:func:`pretrain` or :func:`finetune`), its command
+#: line, and the key of the run it needs first (or :obj:`None`).
+Run = Tuple[Callable[[List[str]], Dict], List[str], Optional[tuple]]
 
 
 def route(flags: List[str], program: str) -> List[str]:
@@ -74,28 +93,105 @@ def folder(name: str) -> str:
     return ''.join(c if c.isalnum() else '_' for c in name).strip('_')
 
 
-def run_config(name: str, flags: List[str], seeds: List[int], out: Path,
-               common: List[str], tune: List[str],
-               scratch: Dict[tuple, float]) -> Dict:
+def plan(configs: List[str], seeds: List[int], out: Path, common: List[str],
+         tune: List[str], noise: bool) -> Dict[tuple, Run]:
+    r"""Every run of the evidence, by key, in the order one process runs
+    them: for each configuration and seed a pre-training and the
+    fine-tuning from its checkpoint, the scratch fine-tuning of each seed and
+    STRL architecture (shared by the configurations that agree), and, with
+    :obj:`noise`, the paper preset's checkpoint of the first seed fine-tuned
+    with every seed and its first fine-tuning repeated."""
+    runs: Dict[tuple, Run] = {}
+    for name in configs:
+        flags = CONFIGS[name]
+        config_tune = tune + route(flags, 'finetune')
+        for seed in seeds:
+            run = out / folder(name) / f'seed{seed}'
+            seeded = common + ['--seed', str(seed)]
+            checkpoint = run / 'pretrain' / 'last.pt'
+            runs['pretrain', name, seed] = (pretrain, seeded + route(
+                flags, 'pretrain') + ['--no-probe', '--out',
+                                      str(run / 'pretrain')], None)
+            runs['finetune', name, seed] = (finetune, seeded + config_tune + [
+                '--pretrained', str(checkpoint), '--out',
+                str(run / 'finetune')], ('pretrain', name, seed))
+            key = scratch_key(seed, flags)
+            runs.setdefault(key, (finetune, seeded + config_tune + [
+                '--out', str(out / 'scratch' / folder('_'.join(
+                    map(str, key[1:]))))], None))
+    if noise:
+        source = ('pretrain', 'paper preset', seeds[0])
+        checkpoint = out / folder('paper preset') / f'seed{seeds[0]}' / (
+            'pretrain/last.pt')
+        for seed in seeds + ['repeat']:
+            runs['noise', seed] = (finetune, common + tune + [
+                '--seed', str(seeds[0] if seed == 'repeat' else seed),
+                '--pretrained', str(checkpoint), '--out',
+                str(out / 'noise' / (f'finetune_seed{seed}' if seed !=
+                                     'repeat' else 'repeat'))], source)
+    return runs
+
+
+def scratch_key(seed: int, flags: List[str]) -> tuple:
+    r"""The key of the scratch run that pairs with a configuration's
+    :obj:`seed`: the seed and the fine-tuning flags (the architecture)."""
+    return ('scratch', seed) + tuple(route(flags, 'finetune'))
+
+
+def execute(runs: Dict[tuple, Run], jobs: int,
+            progress: Callable[[Dict[tuple, Any]], None]) -> Dict[tuple, Any]:
+    r"""Runs every run of :obj:`runs` after the run it needs, in this
+    process (:obj:`jobs=1`, in order) or in :obj:`jobs` spawned processes
+    with this process's intra-op thread count (each run seeds itself, so
+    the results are the same). Calls :obj:`progress` with the results so
+    far after every run; the first error stops the rest and is raised."""
+    results: Dict[tuple, Any] = {}
+    if jobs == 1:
+        for key, (program, argv, _) in runs.items():
+            results[key] = program(argv)
+            progress(results)
+        return results
+    waiting = dict(runs)
+    # Only the package's programs travel to the pool (this script need not
+    # be importable there); each process computes with this one's threads.
+    context = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(jobs, mp_context=context,
+                             initializer=torch.set_num_threads,
+                             initargs=(torch.get_num_threads(), )) as pool:
+        running: Dict[Future, tuple] = {}
+        try:
+            while waiting or running:
+                for key, (program, argv, needs) in list(waiting.items()):
+                    if needs is None or needs in results:
+                        running[pool.submit(program, argv)] = key
+                        del waiting[key]
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    results[running.pop(future)] = future.result()
+                progress(results)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return results
+
+
+def config_summary(name: str, seeds: List[int],
+                   results: Dict[tuple, Any]) -> Optional[Dict]:
+    r"""A configuration's runs, their summaries and its wins over scratch,
+    or :obj:`None` while any of its runs is still missing."""
+    flags = CONFIGS[name]
+    keys = [k for seed in seeds for k in (
+        ('pretrain', name, seed), ('finetune', name, seed),
+        scratch_key(seed, flags))]
+    if any(k not in results for k in keys):
+        return None
     rows = []
-    tune = tune + route(flags, 'finetune')
     for seed in seeds:
-        run = out / folder(name) / f'seed{seed}'
-        seeded = common + ['--seed', str(seed)]
-        result = pretrain(seeded + route(flags, 'pretrain') + [
-            '--no-probe', '--out', str(run / 'pretrain')])
-        last = result['history'][-1]
-        tuned = finetune(seeded + tune + [
-            '--pretrained', str(run / 'pretrain' / 'last.pt'), '--out',
-            str(run / 'finetune')])
-        key = (seed, ) + tuple(route(flags, 'finetune'))
-        if key not in scratch:
-            scratch[key] = finetune(seeded + tune + [
-                '--out', str(out / 'scratch' / folder('_'.join(map(str, key))))
-            ])['top1']
+        last = results['pretrain', name, seed]['history'][-1]
         rows.append(dict(seed=seed, pretrain_loss=last['loss'],
                          target_spread=last['target_spread'],
-                         pretrained=tuned['top1'], scratch=scratch[key]))
+                         pretrained=results['finetune', name, seed]['top1'],
+                         scratch=results[scratch_key(seed, flags)]['top1']))
     gains = [r['pretrained'] - r['scratch'] for r in rows]
     return dict(flags=flags, runs=rows,
                 pretrained=summary([r['pretrained'] for r in rows]),
@@ -105,22 +201,17 @@ def run_config(name: str, flags: List[str], seeds: List[int], out: Path,
                 pretrain_loss=summary([r['pretrain_loss'] for r in rows]))
 
 
-def noise(out: Path, common: List[str], tune: List[str], seeds: List[int],
-          checkpoint_seed: int) -> Dict:
-    r"""The paper preset's checkpoint of :obj:`checkpoint_seed` fine-tuned
-    with every seed, and its first fine-tuning repeated."""
-    checkpoint = out / folder('paper preset') / f'seed{checkpoint_seed}' / (
-        'pretrain/last.pt')
-    tops = []
-    for seed in seeds:
-        tops.append(finetune(common + tune + [
-            '--seed', str(seed), '--pretrained', str(checkpoint), '--out',
-            str(out / 'noise' / f'finetune_seed{seed}')])['top1'])
-    repeat = finetune(common + tune + [
-        '--seed', str(seeds[0]), '--pretrained', str(checkpoint), '--out',
-        str(out / 'noise' / 'repeat')])['top1']
-    return dict(checkpoint_seed=checkpoint_seed,
-                finetune_seeds=summary(tops), repeat=[tops[0], repeat])
+def noise_summary(seeds: List[int], results: Dict[tuple, Any]
+                  ) -> Optional[Dict]:
+    r"""The fine-tuning noise: the paper preset's checkpoint of the first
+    seed fine-tuned with every seed, and its first fine-tuning repeated
+    (:obj:`None` while any of these runs is missing)."""
+    keys = [('noise', seed) for seed in seeds + ['repeat']]
+    if any(k not in results for k in keys):
+        return None
+    tops = [results['noise', seed]['top1'] for seed in seeds]
+    return dict(checkpoint_seed=seeds[0], finetune_seeds=summary(tops),
+                repeat=[tops[0], results['noise', 'repeat']['top1']])
 
 
 def pct(x: float) -> str:
@@ -186,6 +277,10 @@ def main(argv=None):
     parser.add_argument('--workers', type=int, default=0,
                         help='DataLoader workers (0: read in this process, '
                         'the fastest for these small synthetic batches)')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs at a time, each in its own process (the '
+                        'same results as one at a time); with '
+                        'OMP_NUM_THREADS=1, one per core')
     parser.add_argument('--no-noise', action='store_true',
                         help='skip the fine-tuning noise measurement')
     parser.add_argument('--tables', type=Path, default=None,
@@ -193,6 +288,8 @@ def main(argv=None):
                         help='only write the tables of an evidence.json '
                         'again, beside it (after a change of their format)')
     args, extra = parser.parse_known_args(argv)
+    if args.jobs < 1:
+        parser.error(f'--jobs must be positive, got {args.jobs}')
     if args.tables is not None:
         if not args.tables.is_file():
             parser.error(f"--tables: no file '{args.tables}'")
@@ -203,19 +300,22 @@ def main(argv=None):
     common = ['--workers', str(args.workers)] + extra
     # Fine-tuning evaluates once, at the end: only the final top-1 counts.
     tune = ['--semi', str(args.semi), '--eval-every', '100000']
-    scratch: Dict[tuple, float] = {}
     evidence = dict(seeds=args.seeds, semi=args.semi, extra_flags=extra,
                     machine=machine(), configs={})
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.configs:
-        evidence['configs'][name] = run_config(
-            name, CONFIGS[name], args.seeds, args.out, common, tune, scratch)
-        # Kept after every configuration: a long run that stops loses less.
+    noise = not args.no_noise and 'paper preset' in args.configs
+    runs = plan(args.configs, args.seeds, args.out, common, tune, noise)
+
+    def progress(results: Dict[tuple, Any]) -> None:
+        # Kept as the runs finish: a long run that stops loses less.
+        done = {name: config_summary(name, args.seeds, results)
+                for name in args.configs}
+        evidence['configs'] = {k: v for k, v in done.items() if v}
+        if noise and noise_summary(args.seeds, results):
+            evidence['noise'] = noise_summary(args.seeds, results)
         (args.out / 'evidence.json').write_text(json.dumps(evidence, indent=1))
-    if not args.no_noise and 'paper preset' in args.configs:
-        evidence['noise'] = noise(args.out, common, tune, args.seeds,
-                                  args.seeds[0])
-        (args.out / 'evidence.json').write_text(json.dumps(evidence, indent=1))
+
+    execute(runs, args.jobs, progress)
     text = tables(evidence)
     (args.out / 'evidence.rst').write_text(text)
     print(text)

@@ -58,7 +58,8 @@ def main(argv=None):
         layout, args.out / 'reconstruction.png',
         # Only an affine embedding fixes the lengths of its inverse.
         rescale=not (model.target == 'embedding'
-                     and model.config['embedding_bias'])))
+                     and model.config['embedding_bias']),
+        origin=model.joint_mean))
     logs = sorted(args.run.glob('*.csv'))
     logs = [p for p in logs if p.stem in ('pretrain', 'finetune', 'train')]
     if logs:

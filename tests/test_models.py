@@ -140,6 +140,49 @@ def test_paper_defaults():
     assert literal(x).target.requires_grad
 
 
+@pytest.mark.parametrize('target', ['embedding', 'input'])
+def test_centred_target(target):
+    """center_target reconstructs each joint's offset from its mean over the
+    present joints: the batch's mean in training (which the running mean
+    follows, as in batch normalization), the running mean in evaluation."""
+    model = SkeletonMAE('coco', 2, target=target, center_target=True,
+                        momentum=0.25)
+    x = sequences(C=2) + 5  # far from the origin: centring matters
+    x[1, ..., 1] = 0  # an absent person ...
+    x[2, :, 3] = 0  # ... and a missing frame are not in the means
+    joints = x.permute(0, 4, 2, 3, 1)  # (N, M, T, V, C)
+    present = (joints != 0).any(-1)
+    mean = torch.stack([joints[..., v, :][present[..., v]].mean(0)
+                        for v in range(17)])  # (V, C), one joint at a time
+
+    def expected(center):
+        offset = joints - center
+        if target == 'embedding':
+            offset = model.embedding.project(offset)
+        return offset.permute(0, 4, 2, 3, 1)
+
+    out = model(x)
+    counted = out.loss_mask.unsqueeze(1).expand_as(out.target)
+    assert torch.allclose(out.target[counted], expected(mean)[counted],
+                          atol=1e-5)
+    assert torch.allclose(model.joint_mean, 0.25 * mean)
+    out.loss.backward()  # the mean carries no gradient into the data path
+    model.eval()
+    out = model(x)
+    counted = out.loss_mask.unsqueeze(1).expand_as(out.target)
+    assert torch.allclose(out.target[counted],
+                          expected(0.25 * mean)[counted], atol=1e-5)
+    # Pictures get positions back: the target's coordinates are the input.
+    coords = model.coordinates(out.target)
+    assert torch.allclose(coords[counted[:, :2]], x[counted[:, :2]],
+                          atol=1e-4)
+    # The running mean is saved and rebuilt with the model.
+    again = SkeletonMAE(**model.config)
+    again.load_state_dict(model.state_dict())
+    assert torch.equal(again.joint_mean, model.joint_mean)
+    assert 'joint_mean' not in SkeletonMAE('coco', 2).state_dict()
+
+
 def test_direction_spread_by_hand():
     mask = torch.ones(2, dtype=torch.bool)
     same = torch.tensor([[1.0, 0.0], [3.0, 0.0]])

@@ -331,6 +331,22 @@ def test_learning_evidence_example(tmp_path):
     assert len(noise['finetune_seeds']['runs']) == 1
 
 
+def test_learning_evidence_jobs_give_the_same_results(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'learning_evidence', ROOT / 'examples' / 'learning_evidence.py')
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    argv = ['--seeds', '1', '2', '--semi', '0.5', '--configs',
+            'paper preset', '+ joint embedding'] + TINY + ['--epochs', '1']
+    one = example.main(argv + ['--out', str(tmp_path / 'one')])
+    two = example.main(argv + ['--jobs', '2', '--out', str(tmp_path / 'two')])
+    # Every run, scratch baselines and the noise runs included.
+    assert two == one
+    assert len(one['noise']['finetune_seeds']['runs']) == 2
+    with pytest.raises(UsageError, match='--jobs must be positive, got 0'):
+        example.main(argv + ['--jobs', '0'])
+
+
 def test_ablations_example(tmp_path):
     spec = importlib.util.spec_from_file_location(
         'ablations', ROOT / 'examples' / 'ablations.py')

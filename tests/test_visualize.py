@@ -46,7 +46,8 @@ def test_sequence_strip_and_gif(tmp_path):
         viz.plot_sequence(torch.zeros(3, 6, 25, 2), 'coco', tmp_path / 'b')
 
 
-def test_reconstruction_curves_and_embedding(tmp_path):
+def test_reconstruction_curves_and_embedding(tmp_path, monkeypatch):
+    real_sequence = viz._sequence
     x = torch.stack([SyntheticSkeletons(4, num_frames=8)[i][0]
                      for i in range(4)])
     model = SkeletonMAE('ntu-rgb+d', 3)
@@ -59,6 +60,18 @@ def test_reconstruction_curves_and_embedding(tmp_path):
                        r'input \(3, 8, 25, 2\); pass coordinates'):
         viz.plot_reconstruction(x[0], out.reconstruction[0],
                                 out.joint_mask[0], 'ntu-rgb+d', tmp_path / 'r')
+    # Rescaled about each joint's mean (a centred target), a reconstruction
+    # pointing the right way lands on the truth.
+    mean = torch.randn(25, 3)
+    origin = mean.t().reshape(3, 1, 25, 1)
+    rec = origin + 0.1 * (x[0] - origin)
+    drawn = []
+    monkeypatch.setattr(viz, '_sequence', lambda s, skeleton: drawn.append(
+        s) or real_sequence(s, skeleton))
+    viz.plot_reconstruction(x[0], rec, out.joint_mask[0], 'ntu-rgb+d',
+                            tmp_path / 'centred.png', origin=mean)
+    masked = out.joint_mask[0].unsqueeze(0).expand_as(x[0])
+    assert torch.allclose(drawn[1][masked], x[0][masked], atol=1e-5)
     log = CSVLogger(tmp_path / 'pretrain.csv')
     for epoch in (1, 2, 3):
         log.log(epoch=epoch, loss=1 / epoch, lr=0.1)

@@ -114,7 +114,8 @@ def animate_sequence(x: Tensor, skeleton, path: PathLike, fps: int = 10,
 
 def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
                         skeleton, path: PathLike, num_frames: int = 6,
-                        person: int = 0, rescale: bool = True) -> Path:
+                        person: int = 0, rescale: bool = True,
+                        origin: Optional[Tensor] = None) -> Path:
     r"""Ground truth (grey) and the decoder's reconstruction of the masked
     joints (blue, marked by red crosses; the visible joints stay where they
     are) of one person over :obj:`num_frames` frames.
@@ -133,6 +134,10 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
             norm of its ground truth: a cosine error on raw coordinates
             fixes their directions, not their lengths. (default:
             :obj:`True`)
+        origin (Tensor, optional): The point :obj:`(V, C)` from which each
+            joint's direction and norm are measured when rescaling, e.g.
+            :attr:`SkeletonMAE.joint_mean` of a model with a centred
+            target. (default: the origin of the coordinates)
     """
     plt = _pyplot()
     skeleton = get_skeleton(skeleton)
@@ -143,8 +148,12 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
                          f"{tuple(rec.shape)}, the input {tuple(x.shape)}; "
                          f"pass coordinates (SkeletonMAE.coordinates)")
     if rescale:
-        rec = rec / rec.norm(dim=0, keepdim=True).clamp(min=1e-6) * x.norm(
-            dim=0, keepdim=True)
+        C, _, V, _ = x.shape
+        o = (torch.zeros(C, 1, V, 1) if origin is None else
+             torch.as_tensor(origin).detach().cpu().float().t().reshape(
+                 C, 1, V, 1))
+        rec = o + (rec - o) / (rec - o).norm(dim=0, keepdim=True).clamp(
+            min=1e-6) * (x - o).norm(dim=0, keepdim=True)
     # Only the masked joints are reconstructed (and scored); the others
     # are drawn where they are.
     rec = torch.where(torch.as_tensor(joint_mask).cpu(), rec, x)

@@ -221,6 +221,10 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             default=False,
             help='let the gradient flow into the embedding target (Eq. 2 '
             'read literally; it can collapse)')
+        add('--center-target', action=argparse.BooleanOptionalAction,
+            default=False,
+            help="reconstruct each joint's offset from its mean position "
+            "rather than its position (not in the paper)")
         add('--probe', action=argparse.BooleanOptionalAction, default=True,
             help='linear probe of the pre-trained and of a random encoder '
             'at the end')
@@ -525,6 +529,7 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                                 encoder=args.encoder, mask=args.mask,
                                 target=args.target,
                                 stop_target_grad=not args.literal_target,
+                                center_target=args.center_target,
                                 joint_embedding=args.joint_embedding,
                                 embedding_bias=args.embedding_bias)
         if context.is_main:

@@ -113,6 +113,14 @@ class SkeletonMAE(Module):
             gradient flows into the target (without it the embedding can
             collapse to a constant that is trivial to predict; see
             ``docs/fidelity.rst``). (default: :obj:`True`)
+        center_target (bool, optional): Reconstruct every joint's offset from
+            its mean position (:attr:`joint_mean`) instead of its position,
+            so that the cosine error scores the pose rather than the body's
+            fixed layout, which one constant per joint nearly predicts (not
+            in the paper). (default: :obj:`False`)
+        momentum (float, optional): With :obj:`center_target`, the weight of
+            each training batch's joint means in :attr:`joint_mean`, as in
+            batch normalization. (default: :obj:`0.1`)
         mask_edges (bool, optional): Hide the masked joints' edges from the
             encoder (the paper's Eq. 1 keeps them). (default: :obj:`False`)
         remask (bool, optional): Re-mask before decoding.
@@ -152,6 +160,7 @@ class SkeletonMAE(Module):
                  num_layers: int = 3, encoder: ConvSpec = 'gin',
                  mask: Union[str, MaskingStrategy] = DEFAULT_MASK,
                  target: str = 'embedding', stop_target_grad: bool = True,
+                 center_target: bool = False, momentum: float = 0.1,
                  mask_edges: bool = False, remask: bool = True,
                  beta: float = 2.0, edge_loss_weight: float = 0.0,
                  joint_embedding: bool = False, embedding_bias: bool = False,
@@ -165,6 +174,8 @@ class SkeletonMAE(Module):
         self.in_channels = in_channels
         self.target = target
         self.stop_target_grad = stop_target_grad
+        self.center_target = center_target
+        self.momentum = momentum
         self.mask_edges = mask_edges
         self.embedding = JointEmbedding(in_channels, hidden_channels, V,
                                         positional=joint_embedding,
@@ -186,12 +197,19 @@ class SkeletonMAE(Module):
         self.register_buffer('adjacency',
                              self.skeleton.adjacency(self_loops=False)[0],
                              persistent=False)
+        #: Each joint's mean coordinates :obj:`(V, C)` over the present
+        #: joints of the training batches (with :obj:`center_target`):
+        #: training batches are centred on their own means, evaluation on
+        #: this running average.
+        self.register_buffer('joint_mean', torch.zeros(V, in_channels)
+                             if center_target else None)
         # Plain values only: checkpoints store it and rebuild the model.
         self.config = dict(
             skeleton=self.skeleton.name, in_channels=in_channels,
             hidden_channels=hidden_channels, num_layers=num_layers,
             encoder=self.encoder.conv, mask=self.masker.strategy.spec,
             target=target, stop_target_grad=stop_target_grad,
+            center_target=center_target, momentum=momentum,
             mask_edges=mask_edges, remask=remask, beta=beta,
             edge_loss_weight=edge_loss_weight,
             joint_embedding=joint_embedding, embedding_bias=embedding_bias,
@@ -202,6 +220,8 @@ class SkeletonMAE(Module):
         for module in (self.embedding, self.masker, self.encoder,
                        self.decoder):
             module.reset_parameters()
+        if self.joint_mean is not None:
+            self.joint_mean.zero_()
 
     def encode(self, x: Union[Tensor, Batch]) -> Tensor:
         r"""Encodes unmasked sequences.
@@ -220,7 +240,8 @@ class SkeletonMAE(Module):
         r"""Joint coordinates of a reconstruction, for pictures: the
         reconstruction itself with the input target, the least-squares
         inverse of the linear embedding (:meth:`JointEmbedding.invert`)
-        with the embedding target.
+        with the embedding target; plus :attr:`joint_mean` with
+        :obj:`center_target`.
 
         Args:
             reconstruction (Tensor): :obj:`(N, C_t, T, V, M)`, as in
@@ -229,10 +250,25 @@ class SkeletonMAE(Module):
         Returns:
             :obj:`(N, C, T, V, M)`.
         """
-        if self.target == 'input':
-            return reconstruction
         y = reconstruction.movedim(1, -1)
-        return self.embedding.invert(y).movedim(-1, 1)
+        if self.target == 'embedding':
+            y = self.embedding.invert(y)
+        if self.joint_mean is not None:
+            y = y + self.joint_mean.unsqueeze(-2)  # (V, 1, C) before M
+        return y.movedim(-1, 1)
+
+    def _centers(self, x: Tensor, present: Tensor) -> Tensor:
+        # Each joint's mean (V, C) over the present joints of the batch
+        # (training; the running mean follows it) or the running mean.
+        if not self.training:
+            return self.joint_mean
+        weight = present.unsqueeze(-1).to(x.dtype)
+        mean = (x * weight).sum(dim=(0, 1, 2)) / weight.sum(
+            dim=(0, 1, 2)).clamp(min=1)
+        with torch.no_grad():
+            self.joint_mean.lerp_(mean.to(self.joint_mean.dtype),
+                                  self.momentum)
+        return mean
 
     def _joints(self, x: Union[Tensor, Batch]) -> Tensor:
         # (N, C, T, V, M) or a frame batch -> checked (N, M, T, V, C).
@@ -263,12 +299,16 @@ class SkeletonMAE(Module):
         h = self.encoder(self.embedding.add_position(masked.x),
                          self.edge_index, edge_weight)
         rec = self.decoder(h, self.edge_index, masked.joint_mask)
-        target = x
-        if self.target == 'embedding':
-            target = projected.detach() if self.stop_target_grad else (
-                projected)
         # Zero padding (absent persons, missing frames) is not a target.
-        loss_mask = masked.joint_mask & (x != 0).any(dim=-1)
+        present = (x != 0).any(dim=-1)
+        loss_mask = masked.joint_mask & present
+        target = x if self.target == 'input' else projected
+        if self.center_target:
+            center = self._centers(x, present)
+            target = target - (center if self.target == 'input' else
+                               self.embedding.project(center))
+        if self.target == 'embedding' and self.stop_target_grad:
+            target = target.detach()
         terms = self.criterion(rec.x, target, loss_mask, rec.edge_logits,
                                self.adjacency)
         return SkeletonMAEOutput(
