@@ -135,8 +135,9 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
             fixes their directions, not their lengths. (default:
             :obj:`True`)
         origin (Tensor, optional): The point :obj:`(V, C)` from which each
-            joint's direction and norm are measured when rescaling, e.g.
-            :attr:`SkeletonMAE.joint_mean` of a model with a centred
+            joint's direction and norm are measured when rescaling: the
+            :obj:`joint_mean` of a
+            :class:`~torch_skeleton_mae.nn.SkeletonMAE` with a centred
             target. (default: the origin of the coordinates)
     """
     plt = _pyplot()

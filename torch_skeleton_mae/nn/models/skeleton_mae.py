@@ -114,13 +114,16 @@ class SkeletonMAE(Module):
             collapse to a constant that is trivial to predict; see
             ``docs/fidelity.rst``). (default: :obj:`True`)
         center_target (bool, optional): Reconstruct every joint's offset from
-            its mean position (:attr:`joint_mean`) instead of its position,
-            so that the cosine error scores the pose rather than the body's
-            fixed layout, which one constant per joint nearly predicts (not
-            in the paper). (default: :obj:`False`)
+            its mean position instead of its position, so that the cosine
+            error scores the pose rather than the body's fixed layout, which
+            one constant per joint nearly predicts (not in the paper). As in
+            batch normalization, a training batch is centred on its own
+            joint means (over the present joints) and evaluation on their
+            running average, the buffer :obj:`joint_mean` :obj:`(V, C)`.
+            (default: :obj:`False`)
         momentum (float, optional): With :obj:`center_target`, the weight of
-            each training batch's joint means in :attr:`joint_mean`, as in
-            batch normalization. (default: :obj:`0.1`)
+            each training batch's joint means in :obj:`joint_mean`.
+            (default: :obj:`0.1`)
         mask_edges (bool, optional): Hide the masked joints' edges from the
             encoder (the paper's Eq. 1 keeps them). (default: :obj:`False`)
         remask (bool, optional): Re-mask before decoding.
@@ -197,10 +200,7 @@ class SkeletonMAE(Module):
         self.register_buffer('adjacency',
                              self.skeleton.adjacency(self_loops=False)[0],
                              persistent=False)
-        #: Each joint's mean coordinates :obj:`(V, C)` over the present
-        #: joints of the training batches (with :obj:`center_target`):
-        #: training batches are centred on their own means, evaluation on
-        #: this running average.
+        # The running mean of each joint's coordinates (center_target).
         self.register_buffer('joint_mean', torch.zeros(V, in_channels)
                              if center_target else None)
         # Plain values only: checkpoints store it and rebuild the model.
@@ -240,7 +240,7 @@ class SkeletonMAE(Module):
         r"""Joint coordinates of a reconstruction, for pictures: the
         reconstruction itself with the input target, the least-squares
         inverse of the linear embedding (:meth:`JointEmbedding.invert`)
-        with the embedding target; plus :attr:`joint_mean` with
+        with the embedding target; plus :obj:`joint_mean` with
         :obj:`center_target`.
 
         Args:
