@@ -440,6 +440,21 @@ def test_quoted_numbers_come_from_result_files():
             for e in epochs)
         assert f'(``long_pretrain_{name}.csv``) {quoted}' in ' '.join(
             results.split())
+    # The longer fine-tuning's runs, from their own reports.
+    tops = [json.loads((evidence / f'finetune120_seed{seed}.json')
+                       .read_text())['top1'] for seed in range(5)]
+    quoted = ', '.join(f'{100 * t:.1f}' for t in tops)
+    assert f'(``finetune120_seed*.json``) {quoted}' in ' '.join(
+        results.split())
+    ranges = []
+    for epochs in (60, 120):
+        last = []
+        for seed in range(5):
+            with open(evidence / f'finetune{epochs}_seed{seed}.csv') as f:
+                last.append(100 * float(list(csv.DictReader(f))[-1][
+                    'train_top1']))
+        ranges.append(f'{min(last):.0f}-{max(last):.0f}% after {epochs}')
+    assert (f'{ranges[0]} epochs, {ranges[1]}.') in ' '.join(results.split())
     scripts = {}
     for script in ('learning_evidence', 'ablations'):
         spec = importlib.util.spec_from_file_location(
