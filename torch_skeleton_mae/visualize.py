@@ -150,11 +150,12 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
                          f"pass coordinates (SkeletonMAE.coordinates)")
     if rescale:
         C, _, V, _ = x.shape
-        o = (torch.zeros(C, 1, V, 1) if origin is None else
-             torch.as_tensor(origin).detach().cpu().float().t().reshape(
-                 C, 1, V, 1))
-        rec = o + (rec - o) / (rec - o).norm(dim=0, keepdim=True).clamp(
-            min=1e-6) * (x - o).norm(dim=0, keepdim=True)
+        center = (torch.zeros(C, 1, V, 1) if origin is None else
+                  torch.as_tensor(origin).detach().cpu().float().t()
+                  .reshape(C, 1, V, 1))
+        offset = rec - center
+        rec = center + offset / offset.norm(dim=0, keepdim=True).clamp(
+            min=1e-6) * (x - center).norm(dim=0, keepdim=True)
     # Only the masked joints are reconstructed (and scored); the others
     # are drawn where they are.
     rec = torch.where(torch.as_tensor(joint_mask).cpu(), rec, x)

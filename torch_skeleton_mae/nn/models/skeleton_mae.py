@@ -172,6 +172,9 @@ class SkeletonMAE(Module):
         if target not in TARGETS:
             raise ValueError(f"'target' must be one of {TARGETS}, got "
                              f"'{target}'")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"'momentum' must lie in [0, 1], got "
+                             f"{momentum}")
         self.skeleton = get_skeleton(skeleton)
         V = self.skeleton.num_joints
         self.in_channels = in_channels
