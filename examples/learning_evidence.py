@@ -99,6 +99,12 @@ def folder(name: str) -> str:
     return ''.join(c if c.isalnum() else '_' for c in name).strip('_')
 
 
+def checkpoint_of(out: Path, name: str, seed: int) -> Path:
+    r"""Where configuration :obj:`name`'s pre-training of :obj:`seed`
+    writes its checkpoint."""
+    return out / folder(name) / f'seed{seed}' / 'pretrain' / 'last.pt'
+
+
 def plan(configs: List[str], seeds: List[int], out: Path, common: List[str],
          tune: List[str], noise: bool) -> Dict[tuple, Run]:
     r"""Every run of the evidence, by key, in the order one process runs
@@ -112,29 +118,31 @@ def plan(configs: List[str], seeds: List[int], out: Path, common: List[str],
         flags = CONFIGS[name]
         config_tune = tune + route(flags, 'finetune')
         for seed in seeds:
-            run = out / folder(name) / f'seed{seed}'
             seeded = common + ['--seed', str(seed)]
-            checkpoint = run / 'pretrain' / 'last.pt'
+            checkpoint = checkpoint_of(out, name, seed)
             runs['pretrain', name, seed] = (pretrain, seeded + route(
                 flags, 'pretrain') + ['--no-probe', '--out',
-                                      str(run / 'pretrain')], None)
+                                      str(checkpoint.parent)], None)
             runs['finetune', name, seed] = (finetune, seeded + config_tune + [
                 '--pretrained', str(checkpoint), '--out',
-                str(run / 'finetune')], ('pretrain', name, seed))
+                str(checkpoint.parent.parent / 'finetune')],
+                ('pretrain', name, seed))
             key = scratch_key(seed, flags)
             runs.setdefault(key, (finetune, seeded + config_tune + [
                 '--out', str(out / 'scratch' / folder('_'.join(
                     map(str, key[1:]))))], None))
     if noise:
-        source = ('pretrain', 'paper preset', seeds[0])
-        checkpoint = out / folder('paper preset') / f'seed{seeds[0]}' / (
-            'pretrain/last.pt')
-        for seed in seeds + ['repeat']:
-            runs['noise', seed] = (finetune, common + tune + [
-                '--seed', str(seeds[0] if seed == 'repeat' else seed),
-                '--pretrained', str(checkpoint), '--out',
-                str(out / 'noise' / (f'finetune_seed{seed}' if seed !=
-                                     'repeat' else 'repeat'))], source)
+        checkpoint = checkpoint_of(out, 'paper preset', seeds[0])
+
+        def noise_run(seed: int, name: str) -> Run:
+            return (finetune, common + tune + [
+                '--seed', str(seed), '--pretrained', str(checkpoint),
+                '--out', str(out / 'noise' / name)],
+                ('pretrain', 'paper preset', seeds[0]))
+
+        for seed in seeds:
+            runs['noise', seed] = noise_run(seed, f'finetune_seed{seed}')
+        runs['noise', 'repeat'] = noise_run(seeds[0], 'repeat')
     return runs
 
 
