@@ -295,6 +295,13 @@ def main(argv=None):
                         help='runs at a time, each in its own process (the '
                         'same results as one at a time); with '
                         'OMP_NUM_THREADS=1, one per core')
+    parser.add_argument('--finetune-epochs', type=int, default=None,
+                        metavar='N', help='fine-tuning epochs (default: the '
+                        'semi-supervised recipe\'s); other extra flags go '
+                        'to both programs')
+    parser.add_argument('--finetune-milestones', type=int, nargs='+',
+                        default=None, metavar='EPOCH',
+                        help='fine-tuning epochs that divide the rate by 10')
     parser.add_argument('--no-noise', action='store_true',
                         help='skip the fine-tuning noise measurement')
     parser.add_argument('--tables', type=Path, default=None,
@@ -314,8 +321,12 @@ def main(argv=None):
     common = ['--workers', str(args.workers)] + extra
     # Fine-tuning evaluates once, at the end: only the final top-1 counts.
     tune = ['--semi', str(args.semi), '--eval-every', '100000']
+    if args.finetune_epochs is not None:
+        tune += ['--epochs', str(args.finetune_epochs)]
+    if args.finetune_milestones is not None:
+        tune += ['--milestones', *map(str, args.finetune_milestones)]
     evidence = dict(seeds=args.seeds, semi=args.semi, extra_flags=extra,
-                    machine=machine(), configs={})
+                    finetune_flags=tune, machine=machine(), configs={})
     args.out.mkdir(parents=True, exist_ok=True)
     noise = not args.no_noise and 'paper preset' in args.configs
     runs = plan(args.configs, args.seeds, args.out, common, tune, noise)
