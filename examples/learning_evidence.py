@@ -18,6 +18,10 @@ machine and thread count); ``--jobs`` runs one process per core:
 
     OMP_NUM_THREADS=1 python examples/learning_evidence.py --jobs 2 \
         --seeds 0 1 2 3 4 --out runs/evidence
+
+Fine-tuning follows the semi-supervised quick recipe; the docs' earlier
+tables pin the earlier one with ``--finetune-epochs 60
+--finetune-milestones 45 55``.
 """
 import json
 import multiprocessing

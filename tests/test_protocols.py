@@ -297,8 +297,15 @@ def test_learning_evidence_example(tmp_path):
     configs = ['paper preset', 'earlier defaults']
     evidence = example.main(['--seeds', '1', '--semi', '0.5',
                              '--configs', *configs, '--out', str(tmp_path)]
-                            + TINY + ['--epochs', '1'])
+                            + TINY + ['--epochs', '1', '--finetune-epochs',
+                                      '2', '--finetune-milestones', '1'])
     assert list(evidence['configs']) == configs
+    # --epochs reaches both programs, --finetune-* fine-tuning only.
+    seed1 = tmp_path / 'paper_preset' / 'seed1'
+    assert len(rows(seed1 / 'pretrain' / 'pretrain.csv')) == 1
+    assert len(rows(seed1 / 'finetune' / 'finetune.csv')) == 2
+    assert evidence['finetune_flags'][-4:] == [
+        '--epochs', '2', '--milestones', '1']
     assert json.loads((tmp_path / 'evidence.json').read_text()) == evidence
     rst = (tmp_path / 'evidence.rst').read_text()
     # Results hold on one machine (its CPU kernels), so the table says which.
@@ -430,6 +437,18 @@ def test_quoted_numbers_come_from_result_files():
                 'paper preset']['runs']]
         for name in ('main', 'random_regions'))
     assert first == again
+    # The converged recipe's table repeats the centred-target table's
+    # pre-training, on the same kind of VM, and its noise runs are the
+    # 120-epoch runs quoted below.
+    converged, centred = (json.loads((evidence / f'{name}.json').read_text())
+                          for name in ('converged', 'centred'))
+    for config in ('paper preset', '+ centred target'):
+        assert ([run['pretrain_loss'] for run in
+                 converged['configs'][config]['runs']] ==
+                [run['pretrain_loss'] for run in
+                 centred['configs'][config]['runs']])
+    assert converged['finetune_flags'] == [
+        '--semi', '0.1', '--eval-every', '100000']  # the default recipe
     # The long pre-training runs' target spread, from their own logs.
     for name, epochs in (('literal', (1, 20, 50)),
                          ('stop_gradient', (1, 20))):
@@ -443,6 +462,7 @@ def test_quoted_numbers_come_from_result_files():
     # The longer fine-tuning's runs, from their own reports.
     tops = [json.loads((evidence / f'finetune120_seed{seed}.json')
                        .read_text())['top1'] for seed in range(5)]
+    assert converged['noise']['finetune_seeds']['runs'] == tops
     quoted = ', '.join(f'{100 * t:.1f}' for t in tops)
     assert f'(``finetune120_seed*.json``) {quoted}' in ' '.join(
         results.split())
