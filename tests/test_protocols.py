@@ -3,6 +3,7 @@ import importlib.util
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -449,6 +450,15 @@ def test_quoted_numbers_come_from_result_files():
                  centred['configs'][config]['runs']])
     assert converged['finetune_flags'] == [
         '--semi', '0.1', '--eval-every', '100000']  # the default recipe
+    # Its ten seeds' paired gain, pooled from both invocations' files.
+    gains = [100 * gain for name in ('converged', 'converged_seeds5_9')
+             for gain in json.loads((evidence / f'{name}.json').read_text())[
+                 'configs']['paper preset']['gain']['runs']]
+    stderr = statistics.stdev(gains) / len(gains) ** 0.5
+    assert (f'the preset wins {sum(g > 0 for g in gains)} of {len(gains)} '
+            f'with a paired gain of {statistics.mean(gains):.1f} +- '
+            f'{statistics.stdev(gains):.1f} points; the standard error of '
+            f'that mean is {stderr:.1f}') in ' '.join(results.split())
     # The long pre-training runs' target spread, from their own logs.
     for name, epochs in (('literal', (1, 20, 50)),
                          ('stop_gradient', (1, 20))):
