@@ -340,8 +340,9 @@ def main(argv=None):
         done = {name: config_summary(name, args.seeds, results)
                 for name in args.configs}
         evidence['configs'] = {k: v for k, v in done.items() if v}
-        if noise and noise_summary(args.seeds, results):
-            evidence['noise'] = noise_summary(args.seeds, results)
+        measured = noise and noise_summary(args.seeds, results)
+        if measured:
+            evidence['noise'] = measured
         (args.out / 'evidence.json').write_text(json.dumps(evidence, indent=1))
 
     execute(runs, args.jobs, progress)
