@@ -1,5 +1,5 @@
-r"""Skeleton-action datasets: raw NTU RGB+D, pyskl pickles, CTR-GCN npz and
-a built-in synthetic set. Every item is :obj:`(x, label)` with :obj:`x` of
+r"""Skeleton-action datasets: raw NTU RGB+D, pyskl pickles, CTR-GCN npz,
+NW-UCLA, Penn Action and a built-in synthetic set. Every item is :obj:`(x, label)` with :obj:`x` of
 shape :obj:`(C, T, V, M)`; per-sample metadata is in :obj:`dataset.meta`."""
 from pathlib import Path
 from typing import Optional
@@ -18,7 +18,10 @@ from .ntu import (
     read_ntu_skeleton,
     select_bodies,
 )
+from .folder import SkeletonFolder
 from .npz import NpzSkeletonDataset
+from .nw_ucla import NWUCLA, parse_nw_ucla_name
+from .penn_action import PennAction
 from .pyskl import PysklDataset
 from .subsets import (
     dataset_labels,
@@ -34,15 +37,17 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     r"""Opens a pyskl pickle (:obj:`.pkl`, split :obj:`"{benchmark}_train"`
     / :obj:`"{benchmark}_val"`, or :obj:`"train"` / :obj:`"val"` for FineGym
     and Diving48 when :obj:`benchmark` is :obj:`"none"`), a CTR-GCN
-    :obj:`.npz` or a folder of raw NTU :obj:`.skeleton` files, preprocessed
+    :obj:`.npz`, or a folder of NW-UCLA :obj:`.json`, Penn Action
+    :obj:`.mat` or raw NTU :obj:`.skeleton` files, preprocessed
     once (:func:`~torch_skeleton_mae.datasets.normalizer`: centering,
-    and view alignment for the 3D NTU layouts), with items of
+    and view alignment for the 3D layouts), with items of
     :obj:`num_frames` frames sampled uniformly (random in training).
 
     Args:
         path (str or PathLike): The file or folder.
         benchmark (str): :obj:`"xsub"`, :obj:`"xview"`, :obj:`"xset"`,
-            :obj:`"xsub120"` (raw NTU-120 folders) or :obj:`"none"`.
+            :obj:`"xsub120"` (raw NTU-120 folders) or :obj:`"none"` (Penn
+            Action, FineGym, Diving48).
         part (str): :obj:`"train"` or :obj:`"val"`.
         num_frames (int): Frames :obj:`T` per sample.
         layout (str, optional): Overrides the reader's default layout.
@@ -65,11 +70,19 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     elif path.suffix == '.npz':
         data = NpzSkeletonDataset(path, part, layout=layout or 'ntu-rgb+d',
                                   num_classes=num_classes)
+    elif path.is_dir() and next(path.glob('*.json'), None):
+        data = NWUCLA(path, benchmark, part)
+    elif path.is_dir() and next(path.glob('*.mat'), None):
+        if benchmark != 'none':
+            raise ValueError(f"{path}: Penn Action has one split, benchmark "
+                             f"'none', got '{benchmark}'")
+        data = PennAction(path, part, score=score)
     elif path.is_dir():
         data = NTURGBD(path, benchmark, part)
     else:
         raise ValueError(f"--data '{path}': expected a pyskl .pkl, a .npz or "
-                         f"a folder of .skeleton files")
+                         f"a folder of .json (NW-UCLA), .mat (Penn Action) "
+                         f"or .skeleton (NTU) files")
     return data.sample_frames(num_frames, train=part == 'train')
 
 
@@ -84,6 +97,10 @@ __all__ = [
     'NTURGBD',
     'PysklDataset',
     'NpzSkeletonDataset',
+    'NWUCLA',
+    'PennAction',
+    'SkeletonFolder',
+    'parse_nw_ucla_name',
     'read_ntu_skeleton',
     'parse_ntu_name',
     'in_train_split',

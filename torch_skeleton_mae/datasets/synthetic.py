@@ -5,7 +5,7 @@ import torch
 
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.transforms import CenterSequence
-from .base import FrameStore, SkeletonSequences
+from .base import FrameStore, SkeletonSequences, normalizer
 
 # A standing body as a kinematic tree: NTU-25 joints 0-24 plus five face
 # points 25-29 (nose, left eye, right eye, left ear, right ear) for 2D
@@ -41,6 +41,8 @@ _LAYOUT_POINTS = {
     'coco': (25, 26, 27, 28, 29, 4, 8, 5, 9, 6, 10, 12, 16, 13, 17, 14, 18),
     'openpose': (25, 20, 8, 9, 10, 4, 5, 6, 16, 17, 18, 12, 13, 14, 27, 26,
                  29, 28),
+    'kinect-v1': (0, 1, 20) + tuple(range(3, 20)),
+    'penn-action': (25, 4, 8, 5, 9, 6, 10, 12, 16, 13, 17, 14, 18),
 }
 
 ACTIONS = ('wave', 'raise_hand', 'clap', 'punch', 'push', 'raise_arms',
@@ -181,8 +183,9 @@ class SyntheticSkeletons(SkeletonSequences):
     missing (all-zero) frames. A randomly initialized encoder does not solve
     it: its linear probe reaches about 64% (chance 5.9%, see the docs'
     results page).
-    NTU layouts hold 3D xyz joints, COCO and OpenPose 2D xy (the paper's
-    input), plus a random confidence score channel with :obj:`score=True`.
+    The 3D layouts (NTU, Kinect v1) hold xyz joints, the 2D ones (COCO,
+    OpenPose, Penn Action) xy (the paper's input), plus a random confidence
+    score channel with :obj:`score=True`.
 
     The sequences are generated once, when the dataset is built (a few
     milliseconds each), and are identical for the same :obj:`seed`,
@@ -191,7 +194,8 @@ class SyntheticSkeletons(SkeletonSequences):
     Args:
         num_samples (int): Number of sequences.
         layout (str, optional): :obj:`"ntu-rgb+d"`, :obj:`"nturgb+d"`,
-            :obj:`"coco"` or :obj:`"openpose"`. (default: :obj:`"ntu-rgb+d"`)
+            :obj:`"kinect-v1"`, :obj:`"coco"`, :obj:`"openpose"` or
+            :obj:`"penn-action"`. (default: :obj:`"ntu-rgb+d"`)
         num_frames (int, optional): Frames :obj:`T`. (default: :obj:`64`)
         seed (int, optional): Seed of everything. (default: :obj:`0`)
         split (str, optional): :obj:`None` (all), :obj:`"train"` or
@@ -205,6 +209,11 @@ class SyntheticSkeletons(SkeletonSequences):
         center (bool, optional): Center every sequence
             (:class:`~torch_skeleton_mae.transforms.CenterSequence`) when it
             is generated. (default: :obj:`False`)
+        normalize (bool, optional): Preprocess every sequence as the readers
+            preprocess real data (:func:`~torch_skeleton_mae.datasets.normalizer`:
+            centering, and a canonical view for 3D layouts, which removes
+            the camera yaw), to pre-train beside a real dataset.
+            (default: :obj:`False`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`
             tensor.
 
@@ -229,7 +238,8 @@ class SyntheticSkeletons(SkeletonSequences):
                  num_frames: int = 64, seed: int = 0,
                  split: Optional[str] = None, benchmark: str = 'xsub',
                  noise: float = 0.03, score: bool = False,
-                 center: bool = False, transform=None):
+                 center: bool = False, normalize: bool = False,
+                 transform=None):
         if layout not in _LAYOUT_POINTS:
             raise ValueError(f"SyntheticSkeletons supports layouts "
                              f"{sorted(_LAYOUT_POINTS)}, got '{layout}'")
@@ -272,7 +282,8 @@ class SyntheticSkeletons(SkeletonSequences):
                  camera=int(cameras[i]), label=int(labels[i]))
             for i in index
         ]
-        prepare = CenterSequence(self.skeleton) if center else None
+        prepare = (normalizer(self.skeleton) if normalize else
+                   CenterSequence(self.skeleton) if center else None)
         store = FrameStore(trim=False)
         for i in index:
             x = torch.from_numpy(self.generate(int(i))[0]).permute(3, 1, 2, 0)

@@ -65,6 +65,8 @@ DATASETS = {
     'ntu120': dict(num_classes=120, benchmarks=('xsub', 'xset')),
     'finegym': dict(num_classes=99, benchmarks=('none', )),
     'diving48': dict(num_classes=48, benchmarks=('none', )),
+    'nw-ucla': dict(num_classes=10, benchmarks=('xview', 'xsub')),
+    'penn-action': dict(num_classes=15, benchmarks=('none', )),
 }
 
 #: The paper's recipes (Sec. 4.2), used with --data. Linear evaluation is
@@ -150,11 +152,13 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
     add('--dataset', default='ntu60', choices=sorted(DATASETS),
         help='benchmark of --data: its classes and split names')
     add('--data', type=Path, default=None,
-        help='pyskl .pkl, CTR-GCN .npz or a folder of raw NTU .skeleton '
-        'files; the synthetic dataset if unset')
+        help='pyskl .pkl, CTR-GCN .npz, or a folder of NW-UCLA .json, '
+        'Penn Action .mat or raw NTU .skeleton files; the synthetic dataset '
+        'if unset')
     add('--split', default=None,
-        help='benchmark: xsub or xview (ntu60), xsub or xset (ntu120); '
-        'FineGym and Diving48 have one split')
+        help='benchmark: xsub or xview (ntu60), xsub or xset (ntu120), '
+        'xview or xsub (nw-ucla); FineGym, Diving48 and Penn Action have '
+        'one split')
     add('--layout', default=None,
         help="skeleton layout (default: the reader's; 'coco' for synthetic "
         "data, the paper's 2D COCO-17)")
@@ -411,7 +415,7 @@ def _load_data(args: argparse.Namespace) -> ProtocolData:
                                    layout=args.layout,
                                    num_classes=num_classes, score=args.score)
                       for part in ('train', 'val'))
-        names = None
+        names = getattr(train, 'class_names', None)
         for part, data in (('train', train), ('val', val)):
             labels = dataset_labels(data)
             if len(labels) and labels.max() >= num_classes:

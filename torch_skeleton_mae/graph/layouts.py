@@ -97,9 +97,57 @@ OPENPOSE = dict(  # the Kinetics-skeleton layout of ST-GCN
     coords=2,
 )
 
+KINECT_V1 = dict(  # the 20 joints of the Kinect v1 SDK (NW-UCLA, MSR 3D)
+    joint_names=(
+        'hip_center', 'spine', 'shoulder_center', 'head', 'left_shoulder',
+        'left_elbow', 'left_wrist', 'left_hand', 'right_shoulder',
+        'right_elbow', 'right_wrist', 'right_hand', 'left_hip', 'left_knee',
+        'left_ankle', 'left_foot', 'right_hip', 'right_knee', 'right_ankle',
+        'right_foot'),
+    # CTR-GCN's graph/ucla.py, 0-based.
+    bones=((0, 1), (1, 2), (2, 3), (2, 4), (4, 5), (5, 6), (6, 7), (2, 8),
+           (8, 9), (9, 10), (10, 11), (0, 12), (12, 13), (13, 14), (14, 15),
+           (0, 16), (16, 17), (17, 18), (18, 19)),
+    center=1,
+    # The regions of the NTU layout, joint for joint.
+    parts=dict(
+        head=(2, 3),
+        torso=(0, 1, 4, 8, 12, 16),
+        left_arm=(5, 6, 7),
+        right_arm=(9, 10, 11),
+        left_leg=(13, 14, 15),
+        right_leg=(17, 18, 19),
+    ),
+    coords=3,
+    # The spine (hip center to spine) onto +z, the shoulders (right to left)
+    # onto +x.
+    view_axes=((0, 1), (8, 4)),
+)
+
+PENN_ACTION = dict(  # COCO-17 without eyes and ears
+    joint_names=(
+        'head', 'left_shoulder', 'right_shoulder', 'left_elbow',
+        'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip',
+        'left_knee', 'right_knee', 'left_ankle', 'right_ankle'),
+    bones=((11, 9), (9, 7), (12, 10), (10, 8), (7, 1), (8, 2), (5, 3),
+           (3, 1), (6, 4), (4, 2), (1, 0), (2, 0)),
+    center=0,
+    parts=dict(  # the COCO regions of the paper's Fig. 2d
+        head=(0, ),
+        torso=(1, 2, 7, 8),
+        left_arm=(3, 5),
+        right_arm=(4, 6),
+        left_leg=(9, 11),
+        right_leg=(10, 12),
+    ),
+    coords=2,
+)
+
 BUILTIN_LAYOUTS = {
     'ntu-rgb+d': NTU_RGBD,
     'nturgb+d': NTURGBD_PYSKL,
     'coco': COCO,
     'openpose': OPENPOSE,
+    'kinect-v1': KINECT_V1,
+    'penn-action': PENN_ACTION,
 }

@@ -260,6 +260,31 @@ class SkeletonMAE(Module):
             y = y + self.joint_mean.unsqueeze(-2)  # (V, 1, C) before M
         return y.movedim(-1, 1)
 
+    def target_of(self, joints: Tensor,
+                  center: Optional[Tensor] = None) -> Tensor:
+        r"""What the decoder reconstructs of :obj:`joints`: the joints
+        (:obj:`target="input"`) or their linear embedding (Eq. 2's
+        :math:`\mathbf{X}`), less those of :obj:`center`, the per-joint
+        mean :obj:`(V, C)` (:obj:`center_target`; the running mean
+        :obj:`joint_mean` when :obj:`None` in evaluation). Also scores
+        other predictions of the joints in the model's own terms.
+
+        Args:
+            joints (Tensor): :obj:`(N, M, T, V, C)`.
+            center (Tensor, optional): :obj:`(V, C)`.
+
+        Returns:
+            :obj:`(N, M, T, V, C_t)`.
+        """
+        embed = self.embedding.project
+        target = joints if self.target == 'input' else embed(joints)
+        if self.center_target:
+            if center is None:
+                center = self.joint_mean
+            target = target - (center if self.target == 'input' else
+                               embed(center))
+        return target
+
     def _centers(self, x: Tensor, present: Tensor) -> Tensor:
         # Each joint's mean (V, C) over the present joints of the batch
         # (training; the running mean follows it) or the running mean.
@@ -305,11 +330,8 @@ class SkeletonMAE(Module):
         # Zero padding (absent persons, missing frames) is not a target.
         present = (x != 0).any(dim=-1)
         loss_mask = masked.joint_mask & present
-        target = x if self.target == 'input' else projected
-        if self.center_target:
-            center = self._centers(x, present)
-            target = target - (center if self.target == 'input' else
-                               self.embedding.project(center))
+        target = self.target_of(x, self._centers(x, present)
+                                if self.center_target else None)
         if self.target == 'embedding' and self.stop_target_grad:
             target = target.detach()
         terms = self.criterion(rec.x, target, loss_mask, rec.edge_logits,
