@@ -7,6 +7,7 @@ from typing import Optional
 from .base import (
     FrameStore,
     SkeletonSequences,
+    concat_sequences,
     normalizer,
     sequence_frames,
 )
@@ -89,6 +90,7 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
 __all__ = [
     'SkeletonSequences',
     'FrameStore',
+    'concat_sequences',
     'normalizer',
     'sequence_frames',
     'SyntheticSkeletons',

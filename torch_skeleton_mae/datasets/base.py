@@ -187,3 +187,36 @@ class SkeletonSequences(Dataset):
         # What a plain DataLoader's fetcher calls: one vectorized read.
         x, y = self.read_batch(indices)
         return list(zip(x, y.tolist()))
+
+
+def concat_sequences(*datasets: SkeletonSequences) -> SkeletonSequences:
+    r"""The sequences of several datasets of one layout and one
+    :obj:`(C, V, M)` frame shape as one dataset (*e.g.* a real training
+    split and synthetic motion, to pre-train on both), with the first
+    one's frame sampling and training noise; labels and :obj:`meta` are
+    kept as they are, :obj:`num_classes` is the largest.
+
+    Shapes:
+        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, M)`
+    """
+    first = datasets[0]
+    for data in datasets[1:]:
+        if (data.skeleton, data.frames.shape[1:]) != (
+                first.skeleton, first.frames.shape[1:]):
+            raise ValueError(
+                f"concat_sequences: frames of layout '{data.skeleton.name}' "
+                f"and shape {data.frames.shape[1:]} differ from the first "
+                f"dataset's '{first.skeleton.name}' and "
+                f"{first.frames.shape[1:]} (C, V, M)")
+    out = SkeletonSequences()
+    sizes = np.cumsum([0] + [len(d.frames) for d in datasets[:-1]])
+    out.store(np.concatenate([np.asarray(d.frames) for d in datasets]),
+              np.concatenate([d.offsets.numpy() + size
+                              for d, size in zip(datasets, sizes)]),
+              np.concatenate([d.lengths.numpy() for d in datasets]),
+              np.concatenate([d.labels.numpy() for d in datasets]))
+    out.skeleton = first.skeleton
+    out.num_classes = max(d.num_classes for d in datasets)
+    out.meta = [m for d in datasets for m in d.meta]
+    out.pixel_noise = first.pixel_noise
+    return out.sample_frames(first.num_frames, first.train)

@@ -95,7 +95,7 @@ class PennAction(SkeletonFolder):
     def read(self, path: Path) -> Tuple[Tensor, Dict[str, Any]]:
         try:
             mat = _loadmat()(path)
-        except (ValueError, TypeError, OSError, NotImplementedError) as error:
+        except Exception as error:  # scipy's parser fails in many ways
             raise ValueError(f"{path}: not a readable MATLAB file "
                              f"({type(error).__name__}: {error})") from None
         missing = [k for k in ('action', 'x', 'y', 'visibility', 'train',

@@ -214,11 +214,13 @@ class SyntheticSkeletons(SkeletonSequences):
             centering, and a canonical view for 3D layouts, which removes
             the camera yaw), to pre-train beside a real dataset.
             (default: :obj:`False`)
+        max_persons (int, optional): :obj:`M`, 2 or 1 (the first person
+            only, as in single-person datasets). (default: :obj:`2`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`
             tensor.
 
     Shapes:
-        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, 2)`
+        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, M)`
           (see :class:`~torch_skeleton_mae.datasets.SkeletonSequences`)
 
     Example:
@@ -239,7 +241,7 @@ class SyntheticSkeletons(SkeletonSequences):
                  split: Optional[str] = None, benchmark: str = 'xsub',
                  noise: float = 0.03, score: bool = False,
                  center: bool = False, normalize: bool = False,
-                 transform=None):
+                 max_persons: int = 2, transform=None):
         if layout not in _LAYOUT_POINTS:
             raise ValueError(f"SyntheticSkeletons supports layouts "
                              f"{sorted(_LAYOUT_POINTS)}, got '{layout}'")
@@ -249,6 +251,9 @@ class SyntheticSkeletons(SkeletonSequences):
         if benchmark not in ('xsub', 'xview'):
             raise ValueError(f"'benchmark' must be 'xsub' or 'xview', got "
                              f"'{benchmark}'")
+        if max_persons not in (1, 2):
+            raise ValueError(f"'max_persons' must be 1 or 2, got "
+                             f"{max_persons}")
         if num_frames < 2:
             raise ValueError(f"'num_frames' must be >= 2, got {num_frames}")
         self.skeleton = get_skeleton(layout)
@@ -257,6 +262,7 @@ class SyntheticSkeletons(SkeletonSequences):
         self.sequence_length = num_frames
         self.seed = seed
         self.noise = noise
+        self.max_persons = max_persons
         self.transform = transform
         # Per-index draws: sample i is the same whatever num_samples is.
         labels = np.arange(num_samples) % self.num_classes
@@ -331,8 +337,8 @@ class SyntheticSkeletons(SkeletonSequences):
             points = points[..., :2]
             if self.score:
                 points = np.concatenate([points, score], axis=-1)
-        out = np.zeros((2, ) + points.shape[1:], dtype=np.float32)
-        out[:len(points)] = points
+        out = np.zeros((self.max_persons, ) + points.shape[1:], np.float32)
+        out[:len(points)] = points[:self.max_persons]
         missing = rng.random(T) < 0.03  # dropped sensor frames
         out[:, missing] = 0
         return out, label

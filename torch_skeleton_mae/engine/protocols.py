@@ -5,6 +5,7 @@ scripts in ``examples/`` are thin front ends over :func:`pretrain`,
 :func:`linear_eval` and :func:`finetune`."""
 import argparse
 import contextlib
+import copy
 import functools
 import json
 import math
@@ -13,14 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from torch.nn import Module
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from torch_skeleton_mae.datasets import (
     ACTIONS,
     SyntheticSkeletons,
+    concat_sequences,
     dataset_labels,
+    label_fraction_indices,
     label_fraction_subset,
     load_dataset,
 )
@@ -57,7 +61,17 @@ from torch_skeleton_mae.engine.loader import (
 )
 from torch_skeleton_mae.nn import DEFAULT_MASK, STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.skeleton_mae import TARGETS
-from torch_skeleton_mae.transforms.batch import GaussianNoise
+from torch_skeleton_mae.engine.reconstruction import (
+    BASELINES,
+    joint_means,
+    reconstruction_baselines,
+)
+from torch_skeleton_mae.transforms.batch import Compose as BatchCompose
+from torch_skeleton_mae.transforms.batch import (
+    GaussianNoise,
+    RandomRotation,
+    RandomScale,
+)
 
 #: The benchmarks, their classes and their benchmark names.
 DATASETS = {
@@ -90,12 +104,33 @@ QUICK = {
                    epochs=300, samples=2000),
 }
 
+#: Small real datasets (NW-UCLA, Penn Action: 1,000-1,300 training
+#: sequences) with --data: the paper's batch of 1024 would be one step an
+#: epoch. Batches, rates and warm-up follow the quick settings, scaled to
+#: the sets' sizes; how they were chosen: docs/protocols.rst.
+SMALL = {
+    'pretrain': dict(epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
+                     frames=16),
+    'finetune': dict(epochs=15, batch_size=32, lr=0.025, weight_decay=5e-4,
+                     frames=16, warmup=1, milestones=[10, 13]),
+    'linear': dict(batch_size=256, lr=1e-2, weight_decay=1e-4, frames=16,
+                   epochs=300),
+}
+#: Their semi-supervised fine-tuning (about 100 labelled sequences).
+SMALL_SEMI = dict(epochs=80, batch_size=16, lr=0.1 * 16 / 128, warmup=5,
+                  milestones=[60, 75])
+SMALL_DATASETS = ('nw-ucla', 'penn-action')
+
 #: Semi-supervised runs see few sequences, hence smaller batches, more
 #: epochs, and the paper's learning rate and warm-up scaled to batch 16.
 #: 120 epochs: after 60 (milestones 45, 55) training top-1 was still below
 #: 80%, and the fine-tuning seed alone spread test top-1 twice as wide.
 QUICK_SEMI = dict(epochs=120, batch_size=16, lr=0.1 * 16 / 128, warmup=5,
                   milestones=[90, 110], samples=2000)
+
+
+#: Seed of the per-class draw of --holdout (apart from --semi's, seed 0).
+HOLDOUT_SEED = 1
 
 
 class UsageError(ValueError):
@@ -171,6 +206,10 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
         return (f"default: {paper[key]:g} with --data (the paper's), "
                 f"{quick[key]:g} without")
 
+    add('--holdout', type=float, default=None, metavar='FRACTION',
+        help='evaluate on this fraction of the training split, held out per '
+        'class, instead of the test split: for choosing a recipe without '
+        'looking at the test split')
     add('--samples', type=int, default=None,
         help=f"synthetic sequences without --data (default: "
         f"{quick['samples']})")
@@ -204,6 +243,12 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             help="std of the training 'pixel noise' (Sec. 4.1) in the "
             "data's units (default: the reader's: 1 px for 2D pickles, "
             "1 cm for the synthetic set, 0 for 3D data)")
+        add('--rotate', type=float, default=0.0, metavar='DEGREES',
+            help='augmentation: rotate each 3D training sequence by random '
+            'angles up to this about every axis (default: 0, none)')
+        add('--scale', type=float, default=0.0, metavar='AMOUNT',
+            help='augmentation: scale each training sequence\'s coordinates '
+            'by random factors in [1 - AMOUNT, 1 + AMOUNT] (default: 0)')
         add('--encoder', default='gin',
             help="encoder convolution: gin (the paper's), gcn, gat (Table "
             "4c) or a PyG conv class's import path; with --pretrained, the "
@@ -232,8 +277,12 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             help="reconstruct each joint's offset from its mean position "
             "rather than its position (not in the paper)")
         add('--probe', action=argparse.BooleanOptionalAction, default=True,
-            help='linear probe of the pre-trained and of a random encoder '
-            'at the end')
+            help='at the end, linear probes of the pre-trained and of a '
+            'random encoder, and the reconstruction beside trivial '
+            'predictors')
+        add('--synthetic', type=int, default=0, metavar='N',
+            help='pre-train on N synthetic sequences in the data\'s layout '
+            'beside its training split (default: 0)')
     else:
         add('--pretrained', type=Path, default=None,
             help='SkeletonMAE checkpoint (from the pre-training script)')
@@ -269,9 +318,11 @@ def parse_args(protocol: str,
     args = parser.parse_args(argv)
     args.protocol = protocol
     synthetic = args.data is None
-    defaults = dict((QUICK if synthetic else PAPER)[protocol])
-    if synthetic and protocol == 'finetune' and args.semi:
-        defaults.update(QUICK_SEMI)
+    small = not synthetic and args.dataset in SMALL_DATASETS
+    defaults = dict((QUICK if synthetic else SMALL if small else
+                     PAPER)[protocol])
+    if protocol == 'finetune' and args.semi and (synthetic or small):
+        defaults.update(QUICK_SEMI if synthetic else SMALL_SEMI)
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
@@ -310,6 +361,15 @@ def parse_args(protocol: str,
                      f'{milestones}')
     if getattr(args, 'semi', None) is not None and not 0 < args.semi <= 1:
         parser.error(f'--semi must lie in (0, 1], got {args.semi}')
+    if args.holdout is not None and not 0 < args.holdout < 1:
+        parser.error(f'--holdout must lie in (0, 1), got {args.holdout}')
+    for flag in ('rotate', 'scale', 'synthetic'):
+        value = getattr(args, flag, 0)
+        if not (math.isfinite(value) and value >= 0):
+            parser.error(f'--{flag} must be >= 0, got {value}')
+    if getattr(args, 'synthetic', 0) and args.data is None:
+        parser.error('--synthetic adds synthetic sequences to --data\'s '
+                     'training split: it needs --data')
     pretrained = getattr(args, 'pretrained', None)
     if pretrained is not None and not pretrained.is_file():
         parser.error(f'--pretrained {pretrained}: no such checkpoint')
@@ -432,8 +492,15 @@ def _load_data(args: argparse.Namespace) -> ProtocolData:
                     '; use more --samples' if args.data is None else ''))
     out = ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
                        train.num_classes, names, train.pixel_noise)
+    if args.holdout is not None:
+        held = label_fraction_indices(dataset_labels(train), args.holdout,
+                                      seed=HOLDOUT_SEED)
+        rest = np.setdiff1d(np.arange(len(train)), held)
+        evaluated = copy.copy(train).sample_frames(train.num_frames, False)
+        out.train, out.val = Subset(train, rest.tolist()), Subset(
+            evaluated, held.tolist())
     if getattr(args, 'semi', None) is not None:
-        out.train = label_fraction_subset(train, args.semi, seed=0)
+        out.train = label_fraction_subset(out.train, args.semi, seed=0)
     return out
 
 
@@ -497,15 +564,25 @@ def _eval_loaders(data: ProtocolData, args, device):
 
 
 def _training_batches(args: argparse.Namespace, data: ProtocolData,
-                      device: torch.device, context: DistributedContext
-                      ) -> Tuple[DataLoader, Optional[GaussianNoise]]:
-    # The training loader and the Trainer's batch_transform, which share the
-    # pixel noise by device (place_batch_transform).
+                      device: torch.device, context: DistributedContext,
+                      train: Optional[Dataset] = None
+                      ) -> Tuple[DataLoader, Optional[Callable]]:
+    # The loader of `train` (default: data.train) and the Trainer's
+    # batch_transform, which share the augmentation by device
+    # (place_batch_transform): --rotate, --scale, then the pixel noise.
+    train = data.train if train is None else train
     std = data.pixel_noise if args.noise is None else args.noise
     coords = get_skeleton(data.layout).coords
-    noise = GaussianNoise(std, coords, inplace=True) if std > 0 else None
-    on_workers, on_device = place_batch_transform(noise, device)
-    loader = make_loader(data.train, args.batch_size, device, True,
+    if args.rotate and coords != 3:
+        raise UsageError(f'--rotate {args.rotate:g} turns 3D joints; layout '
+                         f"'{data.layout}' is 2D (use --scale)")
+    augment = ([RandomRotation(args.rotate)] if args.rotate else []) + (
+        [RandomScale(args.scale, coords)] if args.scale else []) + (
+        [GaussianNoise(std, coords, inplace=True)] if std > 0 else [])
+    transform = (None if not augment else augment[0] if len(augment) == 1
+                 else BatchCompose(augment))
+    on_workers, on_device = place_batch_transform(transform, device)
+    loader = make_loader(train, args.batch_size, device, True,
                          seed=args.seed, context=context,
                          transform=on_workers, **_workers(args))
     return loader, on_device
@@ -543,7 +620,8 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                   f'parameters')
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
                                      weight_decay=args.weight_decay)
-        loader, noise = _training_batches(args, data, device, context)
+        loader, noise = _training_batches(args, data, device, context,
+                                          _pretraining_set(args, data))
         trainer = Trainer(model, MAEObjective(), optimizer, loader, device,
                           args.out, name='pretrain', precision=args.precision,
                           seed=args.seed, context=context,
@@ -566,14 +644,44 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             _write_report(report, args.out, 'probe', data.names)
             _write_report(random_report, args.out, 'probe_random',
                           data.names)
+            means = joint_means(loaders[0], model.skeleton.num_joints)
+            errors = reconstruction_baselines(model, loaders[1], device,
+                                              means, seed=args.seed)
+            (args.out / 'reconstruction.json').write_text(
+                json.dumps(errors, indent=1))
             print(f'linear probe top-1: pre-trained encoder '
                   f'{100 * report.top1:.1f}%, random encoder '
                   f'{100 * random_report.top1:.1f}% (chance '
                   f'{100 / data.num_classes:.1f}%)')
-            result.update(probe=report.top1, random_probe=random_report.top1)
+            print('masked-joint error on the evaluation set (Eq. 2, lower '
+                  'is better): model ' + ', '.join(
+                      f'{errors[k]:.3f}' if k == 'model' else
+                      f"{k.replace('_', ' ')} {errors[k]:.3f}"
+                      for k in ('model', ) + BASELINES
+                      if errors[k] is not None))
+            result.update(probe=report.top1, random_probe=random_report.top1,
+                          reconstruction=errors)
         return result
     finally:
         cleanup_distributed()
+
+
+def _pretraining_set(args: argparse.Namespace,
+                     data: ProtocolData) -> Dataset:
+    r"""The training split, beside :obj:`--synthetic` synthetic
+    sequences in its layout, preprocessed as the readers preprocess real
+    data, with its persons and channels."""
+    if not args.synthetic:
+        return data.train
+    if isinstance(data.train, Subset):
+        raise UsageError('--synthetic adds to the whole training split; it '
+                         'does not combine with --holdout')
+    with user_input():
+        synthetic = SyntheticSkeletons(
+            args.synthetic, data.layout, seed=args.seed, normalize=True,
+            max_persons=data.train.frames.shape[-1],
+            score=data.channels > get_skeleton(data.layout).coords)
+        return concat_sequences(data.train, synthetic)
 
 
 def linear_eval(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:

@@ -1,0 +1,299 @@
+r"""Does SkeletonMAE pre-training help on real motion?
+
+On NW-UCLA (Kinect v1 3D, cross-view) and Penn Action (2D, its own split),
+with the recipe for small real sets, for every configuration and seed:
+pre-training on the training split, then
+
+* linear probes of the pre-trained and of a random encoder (paired);
+* the masked-joint error on the test split beside trivial predictors (each
+  masked joint at its mean position, the mirrored limb, the nearest
+  unmasked joint): a pre-training that cannot beat them learned nothing;
+* STRL fine-tuned on 10% of the training labels and (``--full-seeds``) on
+  all of them, from the pre-trained encoder and, paired with it, from
+  scratch (the same seed, data and architecture);
+
+and the fine-tuning noise: the paper preset's checkpoint of the first seed
+fine-tuned on 10% of the labels with every seed. Further flags go to every
+run (*e.g.* ``--epochs``). The configurations are
+the paper's preset and the preset pre-trained on synthetic motion in the
+same layout beside the training split (``--synthetic-seeds``).
+
+Writes ``OUT/real_evidence.json`` (every run, after each one) and
+``OUT/real_evidence.rst`` (the tables the docs include)::
+
+    OMP_NUM_THREADS=1 python examples/real_evidence.py --jobs 2 \
+        --data-root ../shared/data --seeds 0 1 2 3 4 --out runs/real
+"""
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+sys.path.insert(0, str(Path(__file__).parent))  # also when imported
+from learning_evidence import (  # noqa: E402
+    Run,
+    execute,
+    folder,
+    pct,
+    spread,
+    summary,
+)
+from torch_skeleton_mae.engine.protocols import (  # noqa: E402
+    ArgumentParser,
+    command_line,
+    finetune,
+    pretrain,
+)
+from torch_skeleton_mae.engine.reconstruction import (  # noqa: E402
+    BASELINES,
+)
+from torch_skeleton_mae.utils import machine  # noqa: E402
+
+#: Each dataset's folder below --data-root and its benchmark.
+DATASETS = {'nw-ucla': ('nw_ucla/all_sqe', 'xview'),
+            'penn-action': ('penn_action/labels', 'none')}
+PRESET = 'paper preset'
+#: The flags of each configuration's pre-training.
+CONFIGS = {PRESET: [], '+ synthetic motion': ['--synthetic', '2000']}
+#: The fine-tuning protocols: label fraction (None: all labels).
+PROTOCOLS = {'10% labels': 0.1, 'all labels': None}
+
+
+def plan(datasets: List[str], root: Path, seeds: List[int],
+         full_seeds: List[int], synthetic_seeds: List[int], out: Path,
+         extra: List[str]) -> Dict[tuple, Run]:
+    r"""Every run by key, in the order they are started: the preset's
+    pre-training and 10% fine-tuning (with scratch) for every seed and
+    dataset, the noise runs, the fine-tuning on all labels, then the
+    synthetic configuration; :obj:`extra` flags go to every run."""
+    runs: Dict[tuple, Run] = {}
+
+    def data_flags(dataset: str, seed: int) -> List[str]:
+        path, split = DATASETS[dataset]
+        return ['--data', str(root / path), '--dataset', dataset,
+                '--split', split, '--workers', '0', '--seed',
+                str(seed)] + extra
+
+    def tune(dataset: str, protocol: str, seed: int,
+             checkpoint: Optional[Path], to: Path) -> Run:
+        fraction = PROTOCOLS[protocol]
+        flags = data_flags(dataset, seed) + ['--eval-every', '100000',
+                                             '--out', str(to)]
+        if fraction is not None:
+            flags += ['--semi', str(fraction)]
+        if checkpoint is None:
+            return finetune, flags, None
+        return (finetune, flags + ['--pretrained', str(checkpoint)],
+                ('pretrain', dataset, checkpoint.parent.parent.parent.name,
+                 seed))
+
+    def add(dataset: str, config: str, seed: int,
+            protocols: List[str]) -> None:
+        base = out / dataset / folder(config) / f'seed{seed}'
+        checkpoint = base / 'pretrain' / 'last.pt'
+        key = ('pretrain', dataset, folder(config), seed)
+        runs.setdefault(key, (pretrain, data_flags(dataset, seed) + CONFIGS[
+            config] + ['--out', str(checkpoint.parent)], None))
+        for protocol in protocols:
+            runs[protocol, dataset, folder(config), seed] = tune(
+                dataset, protocol, seed, checkpoint,
+                base / folder(protocol))
+            runs.setdefault((protocol, dataset, 'scratch', seed), tune(
+                dataset, protocol, seed, None,
+                out / dataset / 'scratch' / f'seed{seed}' / folder(protocol)))
+
+    for dataset in datasets:
+        for seed in seeds:
+            add(dataset, PRESET, seed, ['10% labels'])
+    for dataset in datasets:
+        first = out / dataset / folder(PRESET) / f'seed{seeds[0]}'
+        for seed in seeds:
+            key = ('noise', dataset, seed)
+            runs[key] = tune(dataset, '10% labels', seed,
+                             first / 'pretrain' / 'last.pt',
+                             out / dataset / 'noise' / f'seed{seed}')
+    for dataset in datasets:
+        for seed in full_seeds:
+            add(dataset, PRESET, seed, ['all labels'])
+    for dataset in datasets:
+        for seed in synthetic_seeds:
+            add(dataset, '+ synthetic motion', seed, ['10% labels'])
+    return runs
+
+
+def paired(rows: List[Dict[str, float]], a: str, b: str) -> Dict[str, Any]:
+    r"""Summaries of columns :obj:`a` and :obj:`b` of :obj:`rows` and of
+    their paired difference :obj:`a - b`."""
+    gains = [r[a] - r[b] for r in rows]
+    return dict(seeds=[r['seed'] for r in rows],
+                **{a: summary([r[a] for r in rows]),
+                   b: summary([r[b] for r in rows])},
+                gain=summary(gains), wins=sum(g > 0 for g in gains))
+
+
+def collect(datasets: List[str], results: Dict[tuple, Any]) -> Dict:
+    r"""The finished runs as tables: per dataset and configuration the
+    probes, the reconstruction, each fine-tuning protocol; the noise."""
+    evidence: Dict[str, Any] = {}
+    for dataset in datasets:
+        tables: Dict[str, Any] = {}
+        for config in CONFIGS:
+            name = folder(config)
+            pre = {k[3]: v for k, v in results.items()
+                   if k[:3] == ('pretrain', dataset, name)}
+            if not pre:
+                continue
+            seeds = sorted(pre)
+            entry = dict(
+                probe=paired([dict(seed=s, pretrained=pre[s]['probe'],
+                                   random=pre[s]['random_probe'])
+                              for s in seeds], 'pretrained', 'random'),
+                reconstruction={k: summary([pre[s]['reconstruction'][k]
+                                            for s in seeds])
+                                for k in ('model', ) + BASELINES
+                                if pre[seeds[0]]['reconstruction'][k]
+                                is not None},
+                pretrain_loss=summary([pre[s]['history'][-1]['loss']
+                                       for s in seeds]))
+            for protocol in PROTOCOLS:
+                rows = [dict(seed=s, pretrained=results[
+                    protocol, dataset, name, s]['top1'], scratch=results[
+                        protocol, dataset, 'scratch', s]['top1'])
+                    for s in seeds
+                    if (protocol, dataset, name, s) in results
+                    and (protocol, dataset, 'scratch', s) in results]
+                if rows:
+                    entry[protocol] = paired(rows, 'pretrained', 'scratch')
+            tables[config] = entry
+        noise = sorted((k[2], v['top1']) for k, v in results.items()
+                       if k[:2] == ('noise', dataset))
+        if noise:
+            tables['noise'] = dict(seeds=[s for s, _ in noise],
+                                   **summary([t for _, t in noise]))
+        evidence[dataset] = tables
+    return evidence
+
+
+def label(text: str) -> str:
+    # A list-table cell starting with '+' would become a bullet list.
+    return '\\' + text if text.startswith(('+', '-', '*')) else text
+
+
+def tables(evidence: Dict) -> str:
+    r"""The reST tables of :obj:`evidence` (what docs/results.rst
+    includes)."""
+    lines: List[str] = []
+    head = ['.. list-table::', '   :header-rows: 1', '']
+    for dataset, tables_ in evidence['datasets'].items():
+        configs = {k: v for k, v in tables_.items() if k != 'noise'}
+        lines += [f'**{dataset}**', ''] + head + [
+            '   * - Configuration', '     - Measure', '     - Pre-trained',
+            '     - Baseline', '     - Gain (paired)', '     - Seeds won']
+        for config, entry in configs.items():
+            for measure, baseline in (('probe', 'random'),
+                                      *((p, 'scratch') for p in PROTOCOLS)):
+                if measure not in entry:
+                    continue
+                m = entry[measure]
+                what = ('linear probe (random encoder)' if measure == 'probe'
+                        else f'STRL, {measure} (scratch)')
+                lines += [f'   * - {label(config)}', f'     - {what}',
+                          f"     - {spread(m['pretrained'])}",
+                          f"     - {spread(m[baseline])}",
+                          f"     - {spread(m['gain'])}",
+                          f"     - {m['wins']} of {len(m['seeds'])}"]
+        lines += [''] + head + ['   * - Configuration',
+                                '     - Pre-training loss'] + [
+            f"     - {k.replace('_', ' ')}" for k in ('model', ) + BASELINES]
+        for config, entry in configs.items():
+            rec = entry['reconstruction']
+            lines += [f'   * - {label(config)}',
+                      f"     - {entry['pretrain_loss']['mean']:.3f}"] + [
+                f"     - {rec[k]['mean']:.3f} +- {rec[k]['std']:.3f}"
+                if k in rec else '     - n/a' for k in ('model', ) + BASELINES]
+        lines.append('')
+        per_seed = [
+            f"{config}, {measure}: " + ', '.join(
+                f"{pct(a)} / {pct(b)}" for a, b in zip(
+                    entry[measure]['pretrained']['runs'],
+                    entry[measure]['random' if measure == 'probe' else
+                                   'scratch']['runs']))
+            for config, entry in configs.items()
+            for measure in ('probe', *PROTOCOLS) if measure in entry]
+        lines += ['Per seed (pre-trained / baseline top-1): ' +
+                  '; '.join(per_seed) + '.', '']
+        n = tables_.get('noise')
+        if n:
+            lines += [f"Noise: the paper preset's checkpoint of the first "
+                      f"seed fine-tuned on 10% of the labels with seeds "
+                      f"{n['seeds']}: {spread(n)} "
+                      f"({', '.join(pct(v) for v in n['runs'])}).", '']
+    lines += [f"Run on {evidence['machine']}.", '']
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = ArgumentParser(
+        description='Pre-trained vs random and scratch encoders on NW-UCLA '
+        'and Penn Action, per seed.')
+    parser.add_argument('--data-root', type=Path, default=Path('../shared/'
+                                                               'data'),
+                        help='the folder holding nw_ucla/ and penn_action/')
+    parser.add_argument('--datasets', nargs='+', default=list(DATASETS),
+                        choices=list(DATASETS))
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3,
+                                                                 4])
+    parser.add_argument('--full-seeds', type=int, nargs='*', default=None,
+                        help='seeds of the fine-tuning on all labels '
+                        '(default: --seeds)')
+    parser.add_argument('--synthetic-seeds', type=int, nargs='*',
+                        default=None, help="seeds of the configuration "
+                        "pre-trained with synthetic motion (default: "
+                        "--seeds)")
+    parser.add_argument('--out', type=Path, default=Path('runs/real'))
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs at a time, each in its own process')
+    parser.add_argument('--tables', type=Path, default=None,
+                        metavar='EVIDENCE_JSON',
+                        help='only write the tables of a real_evidence.json '
+                        'again, beside it')
+    args, extra = parser.parse_known_args(argv)
+    if args.jobs < 1:
+        parser.error(f'--jobs must be positive, got {args.jobs}')
+    if args.tables is not None:
+        if not args.tables.is_file():
+            parser.error(f"--tables: no file '{args.tables}'")
+        text = tables(json.loads(args.tables.read_text()))
+        args.tables.with_suffix('.rst').write_text(text)
+        print(text)
+        return None
+    for dataset in args.datasets:
+        if not (args.data_root / DATASETS[dataset][0]).is_dir():
+            parser.error(f'--data-root {args.data_root}: no '
+                         f'{DATASETS[dataset][0]} folder')
+    full = args.seeds if args.full_seeds is None else args.full_seeds
+    synthetic = (args.seeds if args.synthetic_seeds is None else
+                 args.synthetic_seeds)
+    runs = plan(args.datasets, args.data_root, args.seeds, full, synthetic,
+                args.out, extra)
+    evidence = dict(seeds=args.seeds, full_seeds=full,
+                    synthetic_seeds=synthetic, extra_flags=extra,
+                    machine=machine(), datasets={})
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def progress(results: Dict[tuple, Any]) -> None:
+        evidence['datasets'] = collect(args.datasets, results)
+        evidence['runs'] = {'/'.join(map(str, k)): v.get(
+            'top1', v.get('probe')) for k, v in results.items()}
+        (args.out / 'real_evidence.json').write_text(
+            json.dumps(evidence, indent=1))
+        (args.out / 'real_evidence.rst').write_text(tables(evidence))
+
+    execute(runs, args.jobs, progress)
+    text = tables(evidence)
+    print(text)
+    return evidence
+
+
+if __name__ == '__main__':
+    command_line(main)

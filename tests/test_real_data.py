@@ -1,0 +1,253 @@
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from torch_skeleton_mae.datasets import (
+    NWUCLA,
+    PennAction,
+    SyntheticSkeletons,
+    concat_sequences,
+    load_dataset,
+    parse_nw_ucla_name,
+)
+from torch_skeleton_mae.datasets.nw_ucla import ACTION_CODES
+from torch_skeleton_mae.datasets.penn_action import HALF_WIDTH, PENN_ACTIONS
+from torch_skeleton_mae.transforms import PreNormalize3D
+
+
+def write_clip(folder, action, subject, repetition, view, frames, label=None,
+               rng=None):
+    """An NW-UCLA all_sqe clip as CTR-GCN's files hold it."""
+    name = f'a{action:02d}_s{subject:02d}_e{repetition:02d}_v{view:02d}'
+    rng = rng or np.random.default_rng(action * 100 + subject + view)
+    joints = rng.normal(0, 0.3, (frames, 20, 3)) + [0, 0, 3]
+    label = 1 + ACTION_CODES.index(action) if label is None else label
+    (folder / f'{name}.json').write_text(json.dumps(dict(
+        file_name=name, skeletons=joints.round(6).tolist(), label=label)))
+    return name, joints.round(6)
+
+
+@pytest.fixture
+def ucla(tmp_path):
+    root = tmp_path / 'all_sqe'
+    root.mkdir()
+    clips = {}
+    for action, subject, view, frames in ((1, 1, 1, 5), (4, 2, 2, 7),
+                                          (12, 6, 3, 4), (8, 7, 1, 1),
+                                          (11, 3, 3, 6)):
+        name, joints = write_clip(root, action, subject, 0, view, frames)
+        clips[name] = joints
+    return root, clips
+
+
+def test_nw_ucla_splits_labels_and_coordinates(ucla):
+    root, clips = ucla
+    assert parse_nw_ucla_name('a12_s06_e03_v02.json') == dict(
+        action=12, subject=6, repetition=3, view=2)
+    train = NWUCLA(root, 'xview', 'train', normalize=False)
+    val = NWUCLA(root, 'xview', 'val', normalize=False)
+    # Cross-view: views 1 and 2 train, view 3 tests.
+    assert [m['name'] for m in train.meta] == [
+        'a01_s01_e00_v01', 'a04_s02_e00_v02', 'a08_s07_e00_v01']
+    assert [m['name'] for m in val.meta] == ['a11_s03_e00_v03',
+                                             'a12_s06_e00_v03']
+    # Labels follow the action codes (no a07, a10): a08 is label 6.
+    assert train.labels.tolist() == [0, 3, 6] and val.labels.tolist() == [
+        8, 9]
+    assert train.num_classes == 10 and train.lengths.tolist() == [5, 7, 1]
+    for data in (train, val):
+        for i, meta in enumerate(data.meta):
+            x, y = data[i]
+            expected = torch.from_numpy(clips[meta['name']]).float()
+            assert x.shape == (3, len(expected), 20, 1)
+            assert torch.equal(x[..., 0], expected.permute(2, 0, 1))
+    xsub = NWUCLA(root, 'xsub', 'train', normalize=False)
+    assert sorted(m['subject'] for m in xsub.meta) == [1, 2, 3]
+    # Normalized: each clip as PreNormalize3D leaves it.
+    normalized = NWUCLA(root, 'xview', 'train')
+    x = torch.from_numpy(clips['a04_s02_e00_v02']).float().permute(
+        2, 0, 1)[..., None]
+    assert torch.allclose(normalized[1][0], PreNormalize3D('kinect-v1')(x),
+                          atol=1e-6)
+    with pytest.raises(ValueError, match="Unknown NW-UCLA benchmark 'xset'"):
+        NWUCLA(root, 'xset')
+
+
+@pytest.mark.parametrize('content,why', [
+    ('{"file_name": "x", "label": 1, "skel', 'not a JSON object'),
+    ('[1, 2]', "expected a JSON object with 'label' and 'skeletons'"),
+    (json.dumps(dict(label=3, skeletons=[[[0, 0, 1]] * 20])),
+     r"label 3 does not match action a01"),
+    (json.dumps(dict(label=1, skeletons=[[[0, 0, 1]] * 19])),
+     r"'skeletons' has shape \(1, 19, 3\); expected \(T >= 1, 20, 3\)"),
+    (json.dumps(dict(label=1, skeletons=[])), r"has shape \(0,\)"),
+    (json.dumps(dict(label=1, skeletons=[[[0, 'a', 1]] * 20])),
+     'not a \\(T, 20, 3\\) array of numbers'),
+    (json.dumps(dict(label=1, skeletons=[[[0, float('nan'), 1]] * 20])),
+     'NaN or inf'),
+])
+def test_nw_ucla_bad_files_cost_only_themselves(ucla, capsys, content, why):
+    root, _ = ucla
+    (root / 'a01_s04_e01_v01.json').write_text(content)
+    data = NWUCLA(root, 'xview', 'train')
+    assert len(data) == 3  # the good ones
+    assert list(data.skipped) == ['a01_s04_e01_v01.json']
+    assert data.skipped['a01_s04_e01_v01.json'].startswith(str(root))
+    assert re.search(why, data.skipped['a01_s04_e01_v01.json'])
+    out = capsys.readouterr().out
+    assert 'read 5 of 6 files' in out and 'skipped 1' in out
+    assert 'a01_s04_e01_v01.json' in out
+
+
+def test_nw_ucla_bad_name_and_empty_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match='no .json files'):
+        NWUCLA(tmp_path)
+    write_clip(tmp_path, 1, 1, 0, 1, 3)
+    (tmp_path / 'clip.json').write_text('{"label": 1, "skeletons": []}')
+    data = NWUCLA(tmp_path, split=None)
+    assert len(data) == 1
+    assert "'clip.json' is not an NW-UCLA name" in data.skipped['clip.json']
+    with pytest.raises(ValueError, match="no readable sequence of split "
+                       "'val'"):
+        NWUCLA(tmp_path, split='val')
+
+
+def write_video(folder, index, action, train, x, y, visible,
+                dimensions=(270, 480)):
+    savemat = pytest.importorskip('scipy.io').savemat
+    T = len(x)
+    savemat(folder / f'{index:04d}.mat', dict(
+        action=action, pose='front', x=x, y=y, visibility=visible,
+        train=1 if train else -1, bbox=np.zeros((T, 4)),
+        dimensions=np.array([*dimensions, T], np.uint16), nframes=T))
+
+
+@pytest.fixture
+def penn(tmp_path):
+    pytest.importorskip('scipy')
+    root = tmp_path / 'labels'
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    videos = {}
+    for index, (action, train, T) in enumerate(
+            (('bowl', True, 4), ('pullup', False, 3), ('squat', True, 5),
+             ('tennis_serve', True, 2)), start=1):
+        x, y = rng.uniform(1, 480, (2, T, 13))
+        visible = rng.integers(0, 2, (T, 13)).astype(np.uint8)
+        write_video(root, index, action, train, x, y, visible)
+        videos[f'{index:04d}'] = (x, y, visible)
+    return root, videos
+
+
+def test_penn_action_splits_labels_and_coordinates(penn):
+    root, videos = penn
+    train = PennAction(root, 'train', normalize=False, score=True)
+    assert [m['name'] for m in train.meta] == ['0001', '0003', '0004']
+    assert train.labels.tolist() == [PENN_ACTIONS.index(a) for a in (
+        'bowl', 'squat', 'tennis_serve')]
+    assert train.num_classes == 15 and train.lengths.tolist() == [4, 5, 2]
+    assert [m['view'] for m in train.meta] == ['front'] * 3
+    val = PennAction(root, 'val')
+    assert [m['name'] for m in val.meta] == ['0002'] and len(val) == 1
+    # Raw: pixels, and the visibility as a channel; invisible joints keep
+    # the annotators' coordinates.
+    x, label = train[0]
+    px, py, visible = videos['0001']
+    assert x.shape == (3, 4, 13, 1)
+    assert torch.allclose(x[..., 0], torch.from_numpy(
+        np.stack([px, py, visible])).float())
+    assert (visible == 0).any()
+    # Normalized: half-widths, y up, centred on the head of frame 0.
+    x = PennAction(root, 'train')[0][0][..., 0]
+    u, v = (px - 240) / 240, (135 - py) / 240
+    expected = np.stack([u - u[0, 0], v - v[0, 0]])
+    assert x.shape == (2, 4, 13)
+    assert torch.allclose(x, torch.from_numpy(expected).float(), atol=1e-6)
+    assert PennAction(root, 'train').pixel_noise == 1 / HALF_WIDTH
+
+
+def test_penn_action_zero_frames_and_bad_files(penn, capsys):
+    root, _ = penn
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(1, 400, (2, 3, 13))
+    x[-1], y[-1] = 0, 0  # a video that ends on an all-zero frame
+    write_video(root, 5, 'pushup', True, x, y, np.ones((3, 13)))
+    write_video(root, 6, 'surfing', True, x, y, np.ones((3, 13)))
+    write_video(root, 7, 'pushup', True, x[:, :12], y[:, :12],
+                np.ones((3, 12)))
+    (root / '0008.mat').write_bytes(
+        (root / '0001.mat').read_bytes()[:100])  # truncated
+    data = PennAction(root, 'train')
+    assert [m['name'] for m in data.meta] == ['0001', '0003', '0004', '0005']
+    # The all-zero frame is absent: the stored sequence ends before it.
+    assert data.lengths.tolist()[-1] == 2
+    assert set(data.skipped) == {'0006.mat', '0007.mat', '0008.mat'}
+    assert "unknown action 'surfing'" in data.skipped['0006.mat']
+    assert ("have shapes (3, 12), (3, 12), (3, 12); expected the same "
+            "(T >= 1, 13)") in data.skipped['0007.mat']
+    assert 'not a readable MATLAB file' in data.skipped['0008.mat']
+    assert 'read 5 of 8 files' in capsys.readouterr().out
+
+
+def test_penn_action_without_scipy_says_so(tmp_path, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_scipy(name, *args, **kwargs):
+        if name.startswith('scipy'):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, '__import__', no_scipy)
+    with pytest.raises(ImportError, match='pip install scipy'):
+        PennAction(tmp_path)
+
+
+def test_load_dataset_recognises_both_folders(ucla, penn):
+    ucla_root, _ = ucla
+    data = load_dataset(ucla_root, 'xview', 'val', 8)
+    assert isinstance(data, NWUCLA) and len(data) == 2
+    assert data[0][0].shape == (3, 8, 20, 1) and not data.train
+    penn_root, _ = penn
+    data = load_dataset(penn_root, 'none', 'train', 6)
+    assert isinstance(data, PennAction) and data.train
+    assert data[0][0].shape == (2, 6, 13, 1)
+    with pytest.raises(ValueError, match="Penn Action has one split, "
+                       "benchmark 'none', got 'xsub'"):
+        load_dataset(penn_root, 'xsub', 'train', 6)
+
+
+@pytest.mark.parametrize('layout,C', [('kinect-v1', 3), ('penn-action', 2)])
+def test_synthetic_in_the_real_layouts(layout, C):
+    data = SyntheticSkeletons(20, layout, 8, normalize=True, max_persons=1)
+    both = SyntheticSkeletons(20, layout, 8, normalize=False)
+    V = 20 if layout == 'kinect-v1' else 13
+    assert data[0][0].shape == (C, 8, V, 1) and both[0][0].shape == (
+        C, 8, V, 2)
+    # One person of the same motion, preprocessed as real data is.
+    from torch_skeleton_mae.datasets import normalizer
+    x = both[3][0][..., :1]
+    assert torch.allclose(data[3][0], normalizer(layout)(x), atol=1e-5)
+    with pytest.raises(ValueError, match="'max_persons' must be 1 or 2"):
+        SyntheticSkeletons(4, layout, 8, max_persons=3)
+
+
+def test_concat_sequences(ucla):
+    root, _ = ucla
+    real = NWUCLA(root, 'xview', 'train').sample_frames(4, train=False)
+    synthetic = SyntheticSkeletons(6, 'kinect-v1', 8, normalize=True,
+                                   max_persons=1)
+    both = concat_sequences(real, synthetic)
+    assert len(both) == 9 and both.num_frames == 4 and not both.train
+    for i in range(3):
+        assert torch.equal(both[i][0], real[i][0])
+    synthetic.sample_frames(4)
+    for i in range(6):
+        assert torch.equal(both[3 + i][0], synthetic[i][0])
+    assert both.labels.tolist() == real.labels.tolist() + \
+        synthetic.labels.tolist()
+    with pytest.raises(ValueError, match=r"frames of layout 'coco' and shape"):
+        concat_sequences(real, SyntheticSkeletons(4, 'coco', 8))
