@@ -8,7 +8,8 @@ install_requires = [
 ]
 
 extras_require = {
-    'test': ['pytest>=7.0', 'tensorboard>=2.10'],
+    'test': ['pytest>=7.0', 'tensorboard>=2.10', 'scipy>=1.8'],
+    'real': ['scipy>=1.8'],  # Penn Action's MATLAB files
     'sparse': ['torch-scatter>=2.1', 'torch-sparse>=0.6.17'],
     'viz': ['matplotlib>=3.6'],
     'docs': ['sphinx>=7.0', 'furo', 'sphinx-copybutton', 'matplotlib>=3.6'],

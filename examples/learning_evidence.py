@@ -242,6 +242,12 @@ def spread(stat: Dict[str, float]) -> str:
     return f"{pct(stat['mean'])} +- {pct(stat['std'])}"
 
 
+def label(text: str) -> str:
+    r""":obj:`text` as a list-table cell: escaped where it starts with
+    what reST would read as a bullet (:obj:`"+ centred target"`)."""
+    return '\\' + text if text.startswith(('+', '-', '*')) else text
+
+
 def tables(evidence: Dict) -> str:
     r"""The reST tables of :obj:`evidence` (what docs/results.rst includes)."""
     seeds = evidence['seeds']
@@ -252,7 +258,7 @@ def tables(evidence: Dict) -> str:
         '     - Pre-training loss', '     - Target spread']
     for name, c in evidence['configs'].items():
         lines += [
-            f'   * - {name}',
+            f'   * - {label(name)}',
             f"     - {spread(c['pretrained'])}",
             f"     - {spread(c['scratch'])}",
             f"     - {spread(c['gain'])}",

@@ -251,3 +251,151 @@ def test_concat_sequences(ucla):
         synthetic.labels.tolist()
     with pytest.raises(ValueError, match=r"frames of layout 'coco' and shape"):
         concat_sequences(real, SyntheticSkeletons(4, 'coco', 8))
+
+
+def bfs_nearest(skeleton, masked):
+    """For every joint the nearest unmasked joint (lowest index on a tie),
+    by breadth-first search from each joint."""
+    neighbors = {v: set() for v in range(skeleton.num_joints)}
+    for i, j in skeleton.bones:
+        neighbors[i].add(j)
+        neighbors[j].add(i)
+    out = []
+    for v in range(skeleton.num_joints):
+        frontier, seen = [v], {v}
+        while not [u for u in frontier if u not in masked]:
+            frontier = sorted({w for u in frontier for w in neighbors[u]}
+                              - seen)
+            seen.update(frontier)
+        out.append(min(u for u in frontier if u not in masked))
+    return out
+
+
+@pytest.mark.parametrize('layout,parts', [('kinect-v1', (3, 5)),
+                                          ('penn-action', (3, 5)),
+                                          ('coco', (0, 2))])
+def test_trivial_predictors(layout, parts):
+    from torch_skeleton_mae.engine.reconstruction import (
+        mirror_index,
+        mirrored_limb,
+        nearest_joint,
+    )
+    from torch_skeleton_mae.graph import get_skeleton
+    skeleton = get_skeleton(layout)
+    names = list(skeleton.parts)
+    masked_joints = {j for p in parts for j in skeleton.parts[names[p]]}
+    V = skeleton.num_joints
+    joints = torch.randn(2, 1, 3, V, skeleton.coords)
+    masked = torch.zeros(2, 1, 1, V, dtype=torch.bool)
+    masked[..., sorted(masked_joints)] = True
+    masked[1] = False  # the second sequence has nothing masked
+    nearest = nearest_joint(joints, masked, skeleton)
+    reference = bfs_nearest(skeleton, masked_joints)
+    assert torch.equal(nearest[0], joints[0][..., reference, :])
+    assert torch.equal(nearest[1], joints[1])
+    mirror = mirror_index(skeleton).tolist()
+    for left, right in (('left_arm', 'right_arm'), ('left_leg', 'right_leg')):
+        for a, b in zip(skeleton.parts[left], skeleton.parts[right]):
+            assert mirror[a] == b and mirror[b] == a
+    if names[parts[0]] == 'head':  # no counterpart: refused
+        with pytest.raises(ValueError, match='mirrored-limb predictor'):
+            mirrored_limb(joints, masked, skeleton)
+        return
+    mirrored = mirrored_limb(joints, masked, skeleton)
+    torso = list(skeleton.parts['torso'])
+    for v in masked_joints:
+        c = joints[..., torso, 0].mean(-1)
+        assert torch.allclose(mirrored[..., v, 0],
+                              2 * c - joints[..., mirror[v], 0])
+        assert torch.equal(mirrored[..., v, 1:], joints[..., mirror[v], 1:])
+    both_arms = masked.clone()
+    both_arms[..., list(skeleton.parts['left_arm'])] = True
+    with pytest.raises(ValueError, match='counterpart is not masked'):
+        mirrored_limb(joints, both_arms, skeleton)
+
+
+def test_reconstruction_baselines_score_as_the_model_does(ucla):
+    from torch_skeleton_mae.engine.loader import make_loader
+    from torch_skeleton_mae.engine.reconstruction import (
+        joint_means,
+        reconstruction_baselines,
+    )
+    from torch_skeleton_mae.nn import SkeletonMAE
+    from torch_skeleton_mae.nn.loss import scaled_cosine_error
+    root, _ = ucla
+    data = NWUCLA(root, split=None).sample_frames(6)
+    cpu = torch.device('cpu')
+    loader = make_loader(data, 16, cpu, train=False)
+    means = joint_means(loader, 20)
+    x = torch.stack([data[i][0] for i in range(len(data))])
+    joints = x.permute(0, 2, 3, 4, 1)  # (N, T, V, M, C)
+    mask = (joints != 0).any(-1, keepdim=True)
+    expected = (joints * mask).sum((0, 1, 3)) / mask.sum((0, 1, 3))
+    assert torch.allclose(means, expected, atol=1e-6)
+    torch.manual_seed(0)
+    model = SkeletonMAE('kinect-v1', 3).eval()
+    errors = reconstruction_baselines(model, loader, cpu, means, seed=0)
+    # One batch: the model's entry is its own masked-joint loss.
+    with torch.no_grad():
+        out = model(x, torch.Generator().manual_seed(0))
+        assert errors['model'] == pytest.approx(float(out.joint_loss),
+                                                rel=1e-5)
+        guess = model.embedding.project(means).expand(
+            len(data), 1, 6, 20, -1).permute(0, 2, 3, 1, 4)
+        target = out.target.movedim(1, -1)
+        assert errors['joint_mean'] == pytest.approx(float(
+            scaled_cosine_error(guess, target, out.loss_mask)), rel=1e-5)
+    assert set(errors) == {'model', 'joint_mean', 'mirrored_limb',
+                           'nearest_joint'}
+    assert all(0 <= v <= 4 for v in errors.values())
+
+
+def many_clips(root, per_class=2):
+    """Two clips of every NW-UCLA class in views 1 and 2, one in view 3."""
+    for code in ACTION_CODES:
+        for k, view in enumerate((1, 2, 3)[:per_class] + (3, )):
+            write_clip(root, code, 1 + k, k, view, 5 + k)
+
+
+def test_real_data_protocols(tmp_path, capsys):
+    from torch_skeleton_mae.engine.protocols import (
+        UsageError,
+        load_data,
+        parse_args,
+        pretrain,
+    )
+    root = tmp_path / 'all_sqe'
+    root.mkdir()
+    many_clips(root)
+    data = ['--data', str(root), '--dataset', 'nw-ucla', '--workers', '0',
+            '--frames', '4']
+    args = parse_args('finetune', data)
+    assert (args.split, args.epochs, args.lr) == ('xview', 15, 0.025)
+    # --holdout: half of every class of the training split evaluates.
+    held = load_data(parse_args('finetune', data + ['--holdout', '0.5']))
+    train_names = {m['name'] for m in held.train.dataset.meta}
+    names = [[held.train.dataset.meta[i]['name'] for i in part.indices]
+             for part in (held.train, held.val)]
+    assert set(names[0]) | set(names[1]) == train_names
+    assert not set(names[0]) & set(names[1]) and len(names[1]) == 10
+    assert held.train.dataset.train and not held.val.dataset.train
+    result = pretrain(data + ['--epochs', '1', '--batch-size', '8',
+                              '--synthetic', '12', '--rotate', '10',
+                              '--scale', '0.1', '--out',
+                              str(tmp_path / 'pre')])
+    errors = json.loads((tmp_path / 'pre' / 'reconstruction.json').read_text())
+    assert errors == result['reconstruction']
+    assert set(errors) == {'model', 'joint_mean', 'mirrored_limb',
+                           'nearest_joint'}
+    out = capsys.readouterr().out
+    assert 'masked-joint error on the evaluation set' in out
+    assert f"model {errors['model']:.3f}" in out
+    log = (tmp_path / 'pre' / 'pretrain.csv').read_text().splitlines()
+    assert len(log) == 2
+    with pytest.raises(UsageError, match='does not combine with --holdout'):
+        pretrain(data + ['--synthetic', '4', '--holdout', '0.5', '--out',
+                         str(tmp_path / 'x')])
+    with pytest.raises(UsageError, match='--synthetic adds synthetic'):
+        parse_args('pretrain', ['--synthetic', '4'])
+    with pytest.raises(UsageError, match=r'--holdout must lie in \(0, 1\)'):
+        parse_args('pretrain', data + ['--holdout', '1'])
