@@ -53,16 +53,17 @@ from torch_skeleton_mae.utils import machine  # noqa: E402
 #: Each dataset's folder below --data-root and its benchmark.
 DATASETS = {'nw-ucla': ('nw_ucla/all_sqe', 'xview'),
             'penn-action': ('penn_action/labels', 'none')}
-PRESET = 'paper preset'
-#: The flags of each configuration's pre-training.
-CONFIGS = {PRESET: [], '+ synthetic motion': ['--synthetic', '2000']}
+PRESET, SYNTHETIC = 'paper preset', '+ synthetic motion'
+#: The configurations: the preset, and the preset pre-trained beside
+#: --synthetic-sequences synthetic sequences.
+CONFIGS = (PRESET, SYNTHETIC)
 #: The fine-tuning protocols: label fraction (None: all labels).
 PROTOCOLS = {'10% labels': 0.1, 'all labels': None}
 
 
 def plan(datasets: List[str], root: Path, seeds: List[int],
          full_seeds: List[int], synthetic_seeds: List[int], out: Path,
-         extra: List[str]) -> Dict[tuple, Run]:
+         extra: List[str], synthetic: int = 2000) -> Dict[tuple, Run]:
     r"""Every run by key, in the order they are started, seed by seed
     and the datasets side by side: the preset's pre-training and 10%
     fine-tuning (with scratch), the noise runs, the fine-tuning on all labels, then the
@@ -93,8 +94,9 @@ def plan(datasets: List[str], root: Path, seeds: List[int],
         base = out / dataset / folder(config) / f'seed{seed}'
         checkpoint = base / 'pretrain' / 'last.pt'
         key = ('pretrain', dataset, folder(config), seed)
-        runs.setdefault(key, (pretrain, data_flags(dataset, seed) + CONFIGS[
-            config] + ['--out', str(checkpoint.parent)], None))
+        flags = [] if config == PRESET else ['--synthetic', str(synthetic)]
+        runs.setdefault(key, (pretrain, data_flags(dataset, seed) + flags + [
+            '--out', str(checkpoint.parent)], None))
         for protocol in protocols:
             runs[protocol, dataset, folder(config), seed] = tune(
                 dataset, protocol, seed, checkpoint,
@@ -117,7 +119,7 @@ def plan(datasets: List[str], root: Path, seeds: List[int],
             add(dataset, PRESET, seed, ['all labels'])
     for seed in synthetic_seeds:
         for dataset in datasets:
-            add(dataset, '+ synthetic motion', seed, ['10% labels'])
+            add(dataset, SYNTHETIC, seed, ['10% labels'])
     return runs
 
 
@@ -280,6 +282,9 @@ def main(argv=None):
                         default=None, help="seeds of the configuration "
                         "pre-trained with synthetic motion (default: "
                         "--seeds)")
+    parser.add_argument('--synthetic-sequences', type=int, default=2000,
+                        metavar='N', help='synthetic sequences beside the '
+                        'training split in the second configuration')
     parser.add_argument('--out', type=Path, default=Path('runs/real'))
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs at a time, each in its own process')
@@ -305,9 +310,11 @@ def main(argv=None):
     synthetic = (args.seeds if args.synthetic_seeds is None else
                  args.synthetic_seeds)
     runs = plan(args.datasets, args.data_root, args.seeds, full, synthetic,
-                args.out, extra)
+                args.out, extra, args.synthetic_sequences)
     evidence = dict(seeds=args.seeds, full_seeds=full,
-                    synthetic_seeds=synthetic, extra_flags=extra,
+                    synthetic_seeds=synthetic,
+                    synthetic_sequences=args.synthetic_sequences,
+                    extra_flags=extra,
                     machine=machine(), datasets={})
     args.out.mkdir(parents=True, exist_ok=True)
 

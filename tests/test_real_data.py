@@ -399,3 +399,64 @@ def test_real_data_protocols(tmp_path, capsys):
         parse_args('pretrain', ['--synthetic', '4'])
     with pytest.raises(UsageError, match=r'--holdout must lie in \(0, 1\)'):
         parse_args('pretrain', data + ['--holdout', '1'])
+
+
+def test_real_evidence_example(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    pytest.importorskip('scipy')
+    examples = Path(__file__).parents[1] / 'examples'
+    spec = importlib.util.spec_from_file_location(
+        'real_evidence', examples / 'real_evidence.py')
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    root = tmp_path / 'data'
+    (root / 'nw_ucla' / 'all_sqe').mkdir(parents=True)
+    (root / 'penn_action' / 'labels').mkdir(parents=True)
+    many_clips(root / 'nw_ucla' / 'all_sqe')
+    rng = np.random.default_rng(0)
+    for index in range(12):
+        x, y = rng.uniform(1, 400, (2, 6, 13))
+        write_video(root / 'penn_action' / 'labels', index + 1,
+                    PENN_ACTIONS[index % 3], index < 8, x, y,
+                    np.ones((6, 13)))
+    out = tmp_path / 'out'
+    evidence = example.main([
+        '--data-root', str(root), '--seeds', '0', '1', '--full-seeds', '1',
+        '--synthetic-seeds', '0', '--synthetic-sequences', '8', '--out',
+        str(out), '--epochs', '1', '--frames', '4', '--batch-size', '4'])
+    assert json.loads((out / 'real_evidence.json').read_text()) == evidence
+    for dataset in ('nw-ucla', 'penn-action'):
+        tables = evidence['datasets'][dataset]
+        assert list(tables) == ['paper preset', '+ synthetic motion',
+                                'noise']
+        preset = tables['paper preset']
+        assert preset['probe']['seeds'] == [0, 1]
+        assert preset['10% labels']['seeds'] == [0, 1]
+        assert preset['all labels']['seeds'] == [1]
+        assert tables['+ synthetic motion']['10% labels']['seeds'] == [0]
+        assert tables['noise']['seeds'] == [0, 1]
+        # Every number is a run's own report, and gains are paired.
+        folder = out / dataset / 'paper_preset' / 'seed1'
+        report = json.loads((folder / 'all_labels' /
+                             'finetune_eval.json').read_text())
+        scratch = json.loads((out / dataset / 'scratch' / 'seed1' /
+                              'all_labels' / 'finetune_eval.json').read_text())
+        full = preset['all labels']
+        assert full['pretrained']['runs'] == [report['top1']]
+        assert full['gain']['runs'] == [report['top1'] - scratch['top1']]
+        errors = json.loads((folder / 'pretrain' /
+                             'reconstruction.json').read_text())
+        assert preset['reconstruction']['model']['runs'][1] == errors['model']
+        # The synthetic configuration pre-trained on 8 more sequences.
+        csv = (out / dataset / 'synthetic_motion' / 'seed0' / 'pretrain' /
+               'pretrain.csv')
+        assert csv.is_file()
+    rst = (out / 'real_evidence.rst').read_text()
+    assert '**nw-ucla**' in rst and '**penn-action**' in rst
+    # A '+' label is escaped, or reST makes the cell a bullet list.
+    assert '   * - \\+ synthetic motion' in rst
+    assert '   * - + ' not in rst
+    sentence = (out / 'real_evidence_readme.txt').read_text().strip()
+    assert sentence == example.readme_sentence(evidence)
+    assert 'on NW-UCLA, linear probe' in sentence
