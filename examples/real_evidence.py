@@ -15,8 +15,11 @@ pre-training on the training split, then
 and the fine-tuning noise: the paper preset's checkpoint of the first seed
 fine-tuned on 10% of the labels with every seed. Further flags go to every
 run (*e.g.* ``--epochs``). The configurations are
-the paper's preset and the preset pre-trained on synthetic motion in the
-same layout beside the training split (``--synthetic-seeds``).
+the paper's preset, the preset whose decoder sees the masked joints'
+encodings (``--no-remask``: with re-masking, a masked joint whose neighbours
+are all masked, such as the wrist of a masked arm, gets a constant
+reconstruction), and the preset pre-trained on synthetic motion in the same
+layout beside the training split (``--synthetic-seeds``).
 
 Writes ``OUT/real_evidence.json`` (every run, after each one) and
 ``OUT/real_evidence.rst`` (the tables the docs include)::
@@ -53,10 +56,12 @@ from torch_skeleton_mae.utils import machine  # noqa: E402
 #: Each dataset's folder below --data-root and its benchmark.
 DATASETS = {'nw-ucla': ('nw_ucla/all_sqe', 'xview'),
             'penn-action': ('penn_action/labels', 'none')}
-PRESET, SYNTHETIC = 'paper preset', '+ synthetic motion'
-#: The configurations: the preset, and the preset pre-trained beside
+PRESET, NO_REMASK, SYNTHETIC = ('paper preset', '+ no re-masking',
+                                '+ synthetic motion')
+#: The configurations: the preset, the preset whose decoder sees the
+#: masked joints' encodings, and the preset pre-trained beside
 #: --synthetic-sequences synthetic sequences.
-CONFIGS = (PRESET, SYNTHETIC)
+CONFIGS = (PRESET, NO_REMASK, SYNTHETIC)
 #: The fine-tuning protocols: label fraction (None: all labels).
 PROTOCOLS = {'10% labels': 0.1, 'all labels': None}
 
@@ -65,8 +70,9 @@ def plan(datasets: List[str], root: Path, seeds: List[int],
          full_seeds: List[int], synthetic_seeds: List[int], out: Path,
          extra: List[str], synthetic: int = 2000) -> Dict[tuple, Run]:
     r"""Every run by key, in the order they are started, seed by seed
-    and the datasets side by side: the preset's pre-training and 10%
-    fine-tuning (with scratch), the noise runs, the fine-tuning on all labels, then the
+    and the datasets side by side: the preset's, then the no-re-masking
+    configuration's pre-training and 10% fine-tuning (with scratch), the
+    noise runs, the fine-tuning on all labels, then the
     synthetic configuration; :obj:`extra` flags go to every run."""
     runs: Dict[tuple, Run] = {}
 
@@ -94,7 +100,8 @@ def plan(datasets: List[str], root: Path, seeds: List[int],
         base = out / dataset / folder(config) / f'seed{seed}'
         checkpoint = base / 'pretrain' / 'last.pt'
         key = ('pretrain', dataset, folder(config), seed)
-        flags = [] if config == PRESET else ['--synthetic', str(synthetic)]
+        flags = {PRESET: [], NO_REMASK: ['--no-remask'],
+                 SYNTHETIC: ['--synthetic', str(synthetic)]}[config]
         runs.setdefault(key, (pretrain, data_flags(dataset, seed) + flags + [
             '--out', str(checkpoint.parent)], None))
         for protocol in protocols:
@@ -105,9 +112,10 @@ def plan(datasets: List[str], root: Path, seeds: List[int],
                 dataset, protocol, seed, None,
                 out / dataset / 'scratch' / f'seed{seed}' / folder(protocol)))
 
-    for seed in seeds:
-        for dataset in datasets:
-            add(dataset, PRESET, seed, ['10% labels'])
+    for config in (PRESET, NO_REMASK):
+        for seed in seeds:
+            for dataset in datasets:
+                add(dataset, config, seed, ['10% labels'])
     for seed in seeds:
         for dataset in datasets:
             first = out / dataset / folder(PRESET) / f'seed{seeds[0]}'

@@ -428,8 +428,9 @@ def test_real_evidence_example(tmp_path):
     assert json.loads((out / 'real_evidence.json').read_text()) == evidence
     for dataset in ('nw-ucla', 'penn-action'):
         tables = evidence['datasets'][dataset]
-        assert list(tables) == ['paper preset', '+ synthetic motion',
-                                'noise']
+        assert list(tables) == ['paper preset', '+ no re-masking',
+                                '+ synthetic motion', 'noise']
+        assert tables['+ no re-masking']['10% labels']['seeds'] == [0, 1]
         preset = tables['paper preset']
         assert preset['probe']['seeds'] == [0, 1]
         assert preset['10% labels']['seeds'] == [0, 1]
@@ -460,3 +461,22 @@ def test_real_evidence_example(tmp_path):
     sentence = (out / 'real_evidence_readme.txt').read_text().strip()
     assert sentence == example.readme_sentence(evidence)
     assert 'on NW-UCLA, linear probe' in sentence
+
+
+def test_remasking_leaves_enclosed_joints_a_constant():
+    from torch_skeleton_mae.nn import SkeletonMAE
+    torch.manual_seed(0)
+    x = torch.randn(4, 2, 5, 13, 1)
+    for remask in (True, False):
+        model = SkeletonMAE('penn-action', 2, remask=remask).eval()
+        with torch.no_grad():
+            rec = model(x).reconstruction  # (N, D, T, V, M)
+        # The wrist (6) and ankle (12) of the masked right arm and leg have
+        # only masked neighbours; the elbow (4) has the shoulder.
+        enclosed = rec[..., [6, 12], :].flatten(2)
+        constant = torch.allclose(enclosed, enclosed[:, :, :1].expand_as(
+            enclosed), atol=1e-6) and torch.allclose(
+            enclosed, enclosed[:1].expand_as(enclosed), atol=1e-6)
+        assert constant == remask
+        elbow = rec[..., 4, :].flatten(1)
+        assert not torch.allclose(elbow, elbow[:1].expand_as(elbow))

@@ -272,6 +272,9 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             default=False,
             help='let the gradient flow into the embedding target (Eq. 2 '
             'read literally; it can collapse)')
+        add('--remask', action=argparse.BooleanOptionalAction, default=True,
+            help="zero the masked joints' encodings before the decoder, as "
+            "GraphMAE does (the paper is silent); --no-remask decodes them")
         add('--center-target', action=argparse.BooleanOptionalAction,
             default=False,
             help="reconstruct each joint's offset from its mean position "
@@ -613,6 +616,7 @@ def pretrain(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                                 target=args.target,
                                 stop_target_grad=not args.literal_target,
                                 center_target=args.center_target,
+                                remask=args.remask,
                                 joint_embedding=args.joint_embedding,
                                 embedding_bias=args.embedding_bias)
         if context.is_main:
