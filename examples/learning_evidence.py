@@ -287,6 +287,17 @@ def tables(evidence: Dict) -> str:
     return '\n'.join(lines)
 
 
+def rewrite_tables(parser: ArgumentParser, path: Path,
+                   render: Callable[[Dict], str]) -> None:
+    r"""``--tables``: renders the evidence file :obj:`path` again with
+    :obj:`render` into the :obj:`.rst` beside it, and prints it."""
+    if not path.is_file():
+        parser.error(f"--tables: no file '{path}'")
+    text = render(json.loads(path.read_text()))
+    path.with_suffix('.rst').write_text(text)
+    print(text)
+
+
 def main(argv=None):
     parser = ArgumentParser(
         description='Pre-trained vs scratch STRL fine-tuning at 10% labels on '
@@ -322,12 +333,7 @@ def main(argv=None):
     if args.jobs < 1:
         parser.error(f'--jobs must be positive, got {args.jobs}')
     if args.tables is not None:
-        if not args.tables.is_file():
-            parser.error(f"--tables: no file '{args.tables}'")
-        text = tables(json.loads(args.tables.read_text()))
-        args.tables.with_suffix('.rst').write_text(text)
-        print(text)
-        return None
+        return rewrite_tables(parser, args.tables, tables)
     common = ['--workers', str(args.workers)] + extra
     # Fine-tuning evaluates once, at the end: only the final top-1 counts.
     tune = ['--semi', str(args.semi), '--eval-every', '100000']

@@ -39,6 +39,7 @@ from learning_evidence import (  # noqa: E402
     folder,
     label,
     pct,
+    rewrite_tables,
     spread,
     summary,
 )
@@ -304,12 +305,7 @@ def main(argv=None):
     if args.jobs < 1:
         parser.error(f'--jobs must be positive, got {args.jobs}')
     if args.tables is not None:
-        if not args.tables.is_file():
-            parser.error(f"--tables: no file '{args.tables}'")
-        text = tables(json.loads(args.tables.read_text()))
-        args.tables.with_suffix('.rst').write_text(text)
-        print(text)
-        return None
+        return rewrite_tables(parser, args.tables, tables)
     for dataset in args.datasets:
         if not (args.data_root / DATASETS[dataset][0]).is_dir():
             parser.error(f'--data-root {args.data_root}: no '

@@ -37,7 +37,7 @@ class NWUCLA(SkeletonFolder):
     the form CTR-GCN and its successors read, the :obj:`all_sqe` folder: one
     JSON object per clip, :obj:`aAA_sSS_eEE_vVV.json`, with
     :obj:`file_name`, :obj:`label` (1-10, the order of
-    :data:`ACTION_CODES`) and :obj:`skeletons`, :obj:`T` frames of the 20
+    ``ACTION_CODES``) and :obj:`skeletons`, :obj:`T` frames of the 20
     Kinect v1 joints (:obj:`"kinect-v1"`) in metres, camera space.
 
     Benchmarks: :obj:`"xview"`, the standard cross-view protocol (views 1
@@ -47,7 +47,7 @@ class NWUCLA(SkeletonFolder):
     (:class:`~torch_skeleton_mae.transforms.PreNormalize3D`) when it is
     read. A file that is not such a JSON object, whose name, label and
     action code disagree, or whose joints are not finite :obj:`(T, 20, 3)`
-    is skipped and named (:attr:`skipped`).
+    is skipped and named (``skipped``).
 
     Args:
         root (str): The :obj:`all_sqe` folder.

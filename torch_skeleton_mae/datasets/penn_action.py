@@ -38,7 +38,7 @@ class PennAction(SkeletonFolder):
     :obj:`x`, :obj:`y`, :obj:`visibility` (each :obj:`T x 13`),
     :obj:`train` (1 train, -1 test) and :obj:`dimensions` (height, width,
     frames); 2D joints annotated by people, in pixels, in the
-    :obj:`"penn-action"` layout. Read with :func:`scipy.io.loadmat`
+    :obj:`"penn-action"` layout. Read with ``scipy.io.loadmat``
     (scipy is optional; a clear error says to install it).
 
     The dataset's one split is its :obj:`train` flag (1,258 / 1,068).
@@ -58,7 +58,7 @@ class PennAction(SkeletonFolder):
 
     A file that cannot be loaded, lacks a field, names an unknown action or
     holds arrays of other shapes or non-finite values is skipped and named
-    (:attr:`skipped`).
+    (``skipped``).
 
     Args:
         root (str): The :obj:`labels` folder.

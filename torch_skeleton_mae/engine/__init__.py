@@ -46,6 +46,13 @@ from .loader import (
     place_batch_transform,
     reads_whole_batches,
 )
+from .reconstruction import (
+    joint_means,
+    mirror_index,
+    mirrored_limb,
+    nearest_joint,
+    reconstruction_baselines,
+)
 
 __all__ = [
     'Trainer',
@@ -79,6 +86,11 @@ __all__ = [
     'train_linear_classifier',
     'linear_probe',
     'save_confusion_matrix',
+    'reconstruction_baselines',
+    'joint_means',
+    'mirror_index',
+    'mirrored_limb',
+    'nearest_joint',
     'CSVLogger',
     'MetricsLogger',
     'autocast',

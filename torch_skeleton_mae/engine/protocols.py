@@ -104,9 +104,9 @@ QUICK = {
                    epochs=300, samples=2000),
 }
 
-#: Small real datasets (NW-UCLA, Penn Action: 1,000-1,300 training
-#: sequences) with --data: the paper's batch of 1024 would be one step an
-#: epoch. Batches, rates and warm-up follow the quick settings, scaled to
+#: The defaults with --data on the small real datasets NW-UCLA and Penn
+#: Action (1,000 to 1,300 training sequences), where the paper's batch of
+#: 1024 would be one step an epoch. Batches, rates and warm-up follow the quick settings, scaled to
 #: the sets' sizes; how they were chosen: docs/protocols.rst.
 SMALL = {
     'pretrain': dict(epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
@@ -203,8 +203,9 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
     paper, quick = PAPER[protocol], QUICK[protocol]
 
     def default(key):
-        return (f"default: {paper[key]:g} with --data (the paper's), "
-                f"{quick[key]:g} without")
+        return (f"default: {paper[key]:g} with --data (the paper's; "
+                f"{SMALL[protocol][key]:g} for {' and '.join(SMALL_DATASETS)}"
+                f"), {quick[key]:g} without")
 
     add('--holdout', type=float, default=None, metavar='FRACTION',
         help='evaluate on this fraction of the training split, held out per '

@@ -111,7 +111,7 @@ def reconstruction_baselines(model, loader: DataLoader, device: torch.device,
     r"""The masked-joint objective (Eq. 2, the model's :math:`\beta`) of a
     :class:`~torch_skeleton_mae.nn.SkeletonMAE` over every sequence of
     :obj:`loader`, in evaluation mode with masks drawn from :obj:`seed`,
-    beside that of each :data:`BASELINES` predictor for the same masked
+    beside that of each ``BASELINES`` predictor for the same masked
     joints, scored as the model's reconstruction is (its target,
     :meth:`~torch_skeleton_mae.nn.SkeletonMAE.target_of`, of the predicted
     joints). Lower is better; a model that does not beat them has learned
