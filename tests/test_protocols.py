@@ -413,6 +413,14 @@ def test_without_matplotlib_one_hint_and_csv_reports(tmp_path, monkeypatch,
     assert not (tmp_path / 'probe.png').exists()
 
 
+def scripts_real(evidence):
+    spec = importlib.util.spec_from_file_location(
+        'real_evidence', ROOT / 'examples' / 'real_evidence.py')
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    return example.readme_sentence(evidence)
+
+
 def test_quoted_numbers_come_from_result_files():
     """README quotes the main command's probes from the report files it
     wrote (committed in docs/evidence), and the results page includes the
@@ -429,7 +437,15 @@ def test_quoted_numbers_come_from_result_files():
     assert f'({seconds:.0f} s measured on an idle machine' in readme
     results = (ROOT / 'docs' / 'results.rst').read_text()
     names = re.findall(r'\.\. include:: evidence/(\w+)\.rst', results)
-    assert 'main' in names
+    assert names[0] == 'real_evidence' and 'main' in names
+    # The README's sentence on real motion is the real-data files' own.
+    real = json.loads((evidence / 'real_evidence.json').read_text())
+    assert scripts_real(real) in readme
+    reconstruction = json.loads((evidence / 'main_command_reconstruction'
+                                 '.json').read_text())
+    assert (f"masked-joint error of {reconstruction['model']:.3f} against "
+            f"{reconstruction['joint_mean']:.3f} for each joint's mean "
+            f"position") in readme
     # The paper preset's pre-training, run again on a second machine, is
     # the same to the last digit (the page says so; fine-tuning is not).
     first, again = (
@@ -486,7 +502,7 @@ def test_quoted_numbers_come_from_result_files():
         ranges.append(f'{min(last):.0f}-{max(last):.0f}% after {epochs}')
     assert (f'{ranges[0]} epochs, {ranges[1]}.') in ' '.join(results.split())
     scripts = {}
-    for script in ('learning_evidence', 'ablations'):
+    for script in ('learning_evidence', 'ablations', 'real_evidence'):
         spec = importlib.util.spec_from_file_location(
             script, ROOT / 'examples' / f'{script}.py')
         scripts[script] = importlib.util.module_from_spec(spec)
@@ -495,7 +511,8 @@ def test_quoted_numbers_come_from_result_files():
         table = json.loads((evidence / f'{name}.json').read_text())
         # The committed table is the script's rendering of its own results:
         # table<X> of the ablations script, the rest of the evidence one.
-        script = 'ablations' if name.startswith('table') else (
-            'learning_evidence')
+        script = ('ablations' if name.startswith('table') else
+                  'real_evidence' if name.startswith('real') else
+                  'learning_evidence')
         assert (evidence / f'{name}.rst').read_text() == (
             scripts[script].tables(table))

@@ -1,6 +1,7 @@
 r"""Skeleton-action datasets: raw NTU RGB+D, pyskl pickles, CTR-GCN npz,
-NW-UCLA, Penn Action and a built-in synthetic set. Every item is :obj:`(x, label)` with :obj:`x` of
-shape :obj:`(C, T, V, M)`; per-sample metadata is in :obj:`dataset.meta`."""
+NW-UCLA, Penn Action and a built-in synthetic set. Every item is
+:obj:`(x, label)` with :obj:`x` of shape :obj:`(C, T, V, M)`; per-sample
+metadata is in :obj:`dataset.meta`."""
 from pathlib import Path
 from typing import Optional
 
@@ -62,7 +63,7 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"--data '{path}' does not exist")
+        raise FileNotFoundError(f"load_dataset: '{path}' does not exist")
 
     if path.suffix == '.pkl':
         split = part if benchmark == 'none' else f'{benchmark}_{part}'
@@ -81,9 +82,9 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     elif path.is_dir():
         data = NTURGBD(path, benchmark, part)
     else:
-        raise ValueError(f"--data '{path}': expected a pyskl .pkl, a .npz or "
-                         f"a folder of .json (NW-UCLA), .mat (Penn Action) "
-                         f"or .skeleton (NTU) files")
+        raise ValueError(f"load_dataset: '{path}': expected a pyskl .pkl, a "
+                         f".npz or a folder of .json (NW-UCLA), .mat (Penn "
+                         f"Action) or .skeleton (NTU) files")
     return data.sample_frames(num_frames, train=part == 'train')
 
 

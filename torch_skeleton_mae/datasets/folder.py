@@ -71,9 +71,9 @@ class SkeletonFolder(SkeletonSequences):
                 store.add(prepare(x) if prepare else x)
                 self.meta.append(dict(meta, name=path.stem))
         if self.skipped:
-            print(f"{type(self).__name__}: read {len(files) - len(self.skipped)}"
-                  f" of {len(files)} files in {self.root}; skipped "
-                  f"{len(self.skipped)}:" + ''.join(
+            read = len(files) - len(self.skipped)
+            print(f"{type(self).__name__}: read {read} of {len(files)} files "
+                  f"in {self.root}; skipped {len(self.skipped)}:" + ''.join(
                       f"\n  {name}: {why}"
                       for name, why in self.skipped.items()))
         if not self.meta:

@@ -210,9 +210,10 @@ class SyntheticSkeletons(SkeletonSequences):
             (:class:`~torch_skeleton_mae.transforms.CenterSequence`) when it
             is generated. (default: :obj:`False`)
         normalize (bool, optional): Preprocess every sequence as the readers
-            preprocess real data (:func:`~torch_skeleton_mae.datasets.normalizer`:
-            centering, and a canonical view for 3D layouts, which removes
-            the camera yaw), to pre-train beside a real dataset.
+            preprocess real data
+            (:func:`~torch_skeleton_mae.datasets.normalizer`: centering, and
+            a canonical view for 3D layouts, which removes the camera yaw),
+            to pre-train beside a real dataset.
             (default: :obj:`False`)
         max_persons (int, optional): :obj:`M`, 2 or 1 (the first person
             only, as in single-person datasets). (default: :obj:`2`)

@@ -106,8 +106,9 @@ QUICK = {
 
 #: The defaults with --data on the small real datasets NW-UCLA and Penn
 #: Action (1,000 to 1,300 training sequences), where the paper's batch of
-#: 1024 would be one step an epoch. Batches, rates and warm-up follow the quick settings, scaled to
-#: the sets' sizes; how they were chosen: docs/protocols.rst.
+#: 1024 would be one step an epoch. Batches, rates and warm-up follow the
+#: quick settings, scaled to the sets' sizes; how they were chosen:
+#: docs/protocols.rst.
 SMALL = {
     'pretrain': dict(epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
                      frames=16),
