@@ -517,7 +517,7 @@ def _announce(args: argparse.Namespace, context: DistributedContext,
         print(f'No --data given: {args.protocol} on the built-in synthetic '
               f'dataset ({args.samples} sequences of {args.frames} frames, '
               f'{args.epochs} epochs): a few minutes on a CPU. Pass --data '
-              f'for NTU RGB+D, FineGym or Diving48.')
+              f'for NTU RGB+D, FineGym, Diving48, NW-UCLA or Penn Action.')
     print(f'layout={data.layout} C={data.channels} train={len(data.train)} '
           f'val={len(data.val)} classes={data.num_classes} device={device} '
           f'processes={context.world_size}')
