@@ -157,19 +157,21 @@ def scratch_key(seed: int, flags: List[str]) -> tuple:
 
 
 def execute(runs: Dict[tuple, Run], jobs: int,
-            progress: Callable[[Dict[tuple, Any]], None]) -> Dict[tuple, Any]:
+            progress: Callable[[Dict[tuple, Any]], None],
+            done: Optional[Dict[tuple, Any]] = None) -> Dict[tuple, Any]:
     r"""Runs every run of :obj:`runs` after the run it needs, in this
     process (:obj:`jobs=1`, in order) or in :obj:`jobs` spawned processes
     with this process's intra-op thread count (each run seeds itself, so
-    the results are the same). Calls :obj:`progress` with the results so
-    far after every run; the first error stops the rest and is raised."""
-    results: Dict[tuple, Any] = {}
+    the results are the same), except those whose results :obj:`done`
+    already holds. Calls :obj:`progress` with the results so far after
+    every run; the first error stops the rest and is raised."""
+    results: Dict[tuple, Any] = dict(done or {})
+    waiting = {k: v for k, v in runs.items() if k not in results}
     if jobs == 1:
-        for key, (program, argv, _) in runs.items():
+        for key, (program, argv, _) in waiting.items():
             results[key] = program(argv)
             progress(results)
         return results
-    waiting = dict(runs)
     # Only the package's programs travel to the pool (this script need not
     # be importable there); each process computes with this one's threads.
     context = multiprocessing.get_context('spawn')

@@ -27,6 +27,7 @@ Writes ``OUT/real_evidence.json`` (every run, after each one) and
     OMP_NUM_THREADS=1 python examples/real_evidence.py --jobs 2 \
         --data-root ../shared/data --seeds 0 1 2 3 4 --out runs/real
 """
+import csv
 import json
 import sys
 from pathlib import Path
@@ -67,14 +68,19 @@ CONFIGS = (PRESET, NO_REMASK, SYNTHETIC)
 PROTOCOLS = {'10% labels': 0.1, 'all labels': None}
 
 
-def plan(datasets: List[str], root: Path, seeds: List[int],
-         full_seeds: List[int], synthetic_seeds: List[int], out: Path,
-         extra: List[str], synthetic: int = 2000) -> Dict[tuple, Run]:
+#: The parts of the evidence, in the order they run, each with its seeds.
+PARTS = ('preset', 'noise', 'full', 'no_remask', 'synthetic')
+
+
+def plan(datasets: List[str], root: Path, seeds: Dict[str, List[int]],
+         out: Path, extra: List[str],
+         synthetic: int = 2000) -> Dict[tuple, Run]:
     r"""Every run by key, in the order they are started, seed by seed
-    and the datasets side by side: the preset's, then the no-re-masking
-    configuration's pre-training and 10% fine-tuning (with scratch), the
-    noise runs, the fine-tuning on all labels, then the
-    synthetic configuration; :obj:`extra` flags go to every run."""
+    and the datasets side by side, part by part (:data:`PARTS`, each with
+    its :obj:`seeds`): the preset's pre-training and 10% fine-tuning (with
+    scratch), the noise runs, the preset's fine-tuning on all labels, the
+    no-re-masking and the synthetic configurations' pre-training and 10%
+    fine-tuning; :obj:`extra` flags go to every run."""
     runs: Dict[tuple, Run] = {}
 
     def data_flags(dataset: str, seed: int) -> List[str]:
@@ -113,23 +119,50 @@ def plan(datasets: List[str], root: Path, seeds: List[int],
                 dataset, protocol, seed, None,
                 out / dataset / 'scratch' / f'seed{seed}' / folder(protocol)))
 
-    for config in (PRESET, NO_REMASK):
-        for seed in seeds:
-            for dataset in datasets:
-                add(dataset, config, seed, ['10% labels'])
-    for seed in seeds:
+    for seed in seeds['preset']:
         for dataset in datasets:
-            first = out / dataset / folder(PRESET) / f'seed{seeds[0]}'
+            add(dataset, PRESET, seed, ['10% labels'])
+    first = f"seed{seeds['preset'][0]}"
+    for seed in seeds['noise']:
+        for dataset in datasets:
+            checkpoint = (out / dataset / folder(PRESET) / first / 'pretrain'
+                          / 'last.pt')
             runs['noise', dataset, seed] = tune(
-                dataset, '10% labels', seed, first / 'pretrain' / 'last.pt',
+                dataset, '10% labels', seed, checkpoint,
                 out / dataset / 'noise' / f'seed{seed}')
-    for seed in full_seeds:
+    for seed in seeds['full']:
         for dataset in datasets:
             add(dataset, PRESET, seed, ['all labels'])
-    for seed in synthetic_seeds:
-        for dataset in datasets:
-            add(dataset, SYNTHETIC, seed, ['10% labels'])
+    for part, config in (('no_remask', NO_REMASK), ('synthetic', SYNTHETIC)):
+        for seed in seeds[part]:
+            for dataset in datasets:
+                add(dataset, config, seed, ['10% labels'])
     return runs
+
+
+def finished(program, argv: List[str]) -> Optional[Dict[str, Any]]:
+    r"""The result of a run whose final reports are in its :obj:`--out`
+    (an earlier invocation's, stopped later), read back rather than run
+    again: each run is deterministic on one machine and thread count. A run
+    stopped half-way gets :obj:`--resume` (bit-identical)."""
+    out = Path(argv[argv.index('--out') + 1])
+    if program is not pretrain:
+        report = out / 'finetune_eval.json'
+        if report.is_file():
+            return json.loads(report.read_text())
+    elif all((out / f'{name}.json').is_file() for name in (
+            'probe', 'probe_random', 'reconstruction')):
+        with open(out / 'pretrain.csv') as f:
+            history = [{k: float(v) for k, v in row.items()}
+                       for row in csv.DictReader(f)]
+        return dict(history=history, reconstruction=json.loads(
+            (out / 'reconstruction.json').read_text()), **{
+                key: json.loads((out / f'{name}.json').read_text())['top1']
+                for key, name in (('probe', 'probe'),
+                                  ('random_probe', 'probe_random'))})
+    if (out / 'last.pt').is_file():
+        argv.append('--resume')
+    return None
 
 
 def paired(rows: List[Dict[str, float]], a: str, b: str) -> Dict[str, Any]:
@@ -283,14 +316,17 @@ def main(argv=None):
     parser.add_argument('--datasets', nargs='+', default=list(DATASETS),
                         choices=list(DATASETS))
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3,
-                                                                 4])
-    parser.add_argument('--full-seeds', type=int, nargs='*', default=None,
-                        help='seeds of the fine-tuning on all labels '
-                        '(default: --seeds)')
-    parser.add_argument('--synthetic-seeds', type=int, nargs='*',
-                        default=None, help="seeds of the configuration "
-                        "pre-trained with synthetic motion (default: "
-                        "--seeds)")
+                                                                 4],
+                        help="the paper preset's seeds, and every part's "
+                        "default")
+    for part, what in (('noise', "the noise runs' fine-tuning"),
+                       ('full', 'the fine-tuning on all labels'),
+                       ('no-remask', 'the configuration without '
+                        're-masking'),
+                       ('synthetic', 'the configuration pre-trained with '
+                        'synthetic motion')):
+        parser.add_argument(f'--{part}-seeds', type=int, nargs='*',
+                            default=None, help=f'seeds of {what}')
     parser.add_argument('--synthetic-sequences', type=int, default=2000,
                         metavar='N', help='synthetic sequences beside the '
                         'training split in the second configuration')
@@ -310,13 +346,12 @@ def main(argv=None):
         if not (args.data_root / DATASETS[dataset][0]).is_dir():
             parser.error(f'--data-root {args.data_root}: no '
                          f'{DATASETS[dataset][0]} folder')
-    full = args.seeds if args.full_seeds is None else args.full_seeds
-    synthetic = (args.seeds if args.synthetic_seeds is None else
-                 args.synthetic_seeds)
-    runs = plan(args.datasets, args.data_root, args.seeds, full, synthetic,
-                args.out, extra, args.synthetic_sequences)
-    evidence = dict(seeds=args.seeds, full_seeds=full,
-                    synthetic_seeds=synthetic,
+    seeds = {part: args.seeds if getattr(args, f'{part}_seeds', None) is None
+             else getattr(args, f'{part}_seeds') for part in PARTS}
+    seeds['preset'] = args.seeds
+    runs = plan(args.datasets, args.data_root, seeds, args.out, extra,
+                args.synthetic_sequences)
+    evidence = dict(seeds=seeds,
                     synthetic_sequences=args.synthetic_sequences,
                     extra_flags=extra,
                     machine=machine(), datasets={})
@@ -333,7 +368,12 @@ def main(argv=None):
             (args.out / 'real_evidence_readme.txt').write_text(
                 readme_sentence(evidence) + '\n')
 
-    execute(runs, args.jobs, progress)
+    done = {key: result for key, (program, argv, _) in runs.items()
+            if (result := finished(program, argv)) is not None}
+    if done:
+        print(f'{len(done)} of {len(runs)} runs finished earlier in '
+              f'{args.out}: read back')
+    execute(runs, args.jobs, progress, done)
     text = tables(evidence)
     print(text)
     return evidence
