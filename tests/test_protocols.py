@@ -445,7 +445,8 @@ def test_quoted_numbers_come_from_result_files():
                                  '.json').read_text())
     assert (f"masked-joint error of {reconstruction['model']:.3f} against "
             f"{reconstruction['joint_mean']:.3f} for each joint's mean "
-            f"position") in readme
+            f"position and {reconstruction['nearest_joint']:.3f} for the "
+            f"nearest unmasked joint") in readme
     # The paper preset's pre-training, run again on a second machine, is
     # the same to the last digit (the page says so; fine-tuning is not).
     first, again = (
