@@ -284,26 +284,30 @@ def readme_sentence(evidence: Dict) -> str:
     parts = []
     for dataset, tables_ in evidence['datasets'].items():
         entry = tables_[PRESET]
-        gains = [f"linear probe {signed(entry['probe']['gain'])} points "
-                 f"against a random encoder ({entry['probe']['wins']} of "
-                 f"{len(entry['probe']['seeds'])} seeds)"]
-        gains += [f"STRL on {protocol} {signed(entry[protocol]['gain'])} "
-                  f"against scratch ({entry[protocol]['wins']} of "
+        probe = entry['probe']
+        gains = [f"the linear probe gains {signed(probe['gain'])} points "
+                 f"over a random encoder ({probe['wins']} of "
+                 f"{len(probe['seeds'])} seeds)"]
+        gains += [f"STRL fine-tuned on {protocol} "
+                  f"{signed(entry[protocol]['gain'])} over scratch "
+                  f"({entry[protocol]['wins']} of "
                   f"{len(entry[protocol]['seeds'])})"
                   for protocol in PROTOCOLS if protocol in entry]
         rec = entry['reconstruction']
-        beaten = [k.replace('_', ' ') for k in BASELINES
-                  if k in rec and rec['model']['mean'] < rec[k]['mean']]
-        lost = [k.replace('_', ' ') for k in BASELINES
-                if k in rec and rec['model']['mean'] >= rec[k]['mean']]
-        reconstruction = ('its masked-joint reconstruction beats '
-                          + (' and '.join(beaten) or 'no trivial predictor'))
+        names = {k: k.replace('_', ' ') for k in BASELINES if k in rec}
+        beaten = [v for k, v in names.items()
+                  if rec['model']['mean'] < rec[k]['mean']]
+        lost = [v for k, v in names.items()
+                if rec['model']['mean'] >= rec[k]['mean']]
+        reconstruction = ('the masked-joint reconstruction beats the '
+                          + (' and '.join(beaten) or 'no') + ' predictor'
+                          + ('s' if len(beaten) > 1 else ''))
         if lost:
-            reconstruction += ' but not ' + ' or '.join(lost)
-        parts.append(f"on {NAMES[dataset]}, " + ', '.join(gains) + '; '
+            reconstruction += ' but not the ' + ' or '.join(lost)
+        parts.append(f"on {NAMES[dataset]} " + ', '.join(gains) + ', and '
                      + reconstruction)
-    return ('With the paper\'s method on real motion (mean +- standard '
-            'deviation over seeds, paired), ' + '. And '.join(parts) + '.')
+    return ("With the paper's method on real motion (paired gains, mean +- "
+            "standard deviation over seeds): " + '; '.join(parts) + '.')
 
 
 def main(argv=None):

@@ -460,7 +460,7 @@ def test_real_evidence_example(tmp_path):
     assert '   * - + ' not in rst
     sentence = (out / 'real_evidence_readme.txt').read_text().strip()
     assert sentence == example.readme_sentence(evidence)
-    assert 'on NW-UCLA, linear probe' in sentence
+    assert 'on NW-UCLA the linear probe gains' in sentence
 
 
 def test_remasking_leaves_enclosed_joints_a_constant():
