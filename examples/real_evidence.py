@@ -89,47 +89,49 @@ def plan(datasets: List[str], root: Path, seeds: Dict[str, List[int]],
                 '--split', split, '--workers', '0', '--seed',
                 str(seed)] + extra
 
-    def tune(dataset: str, protocol: str, seed: int,
-             checkpoint: Optional[Path], to: Path) -> Run:
+    def pretraining(dataset: str, config: str, seed: int) -> tuple:
+        # The key of a configuration's pre-training, and its run.
+        key = ('pretrain', dataset, folder(config), seed)
+        flags = {PRESET: [], NO_REMASK: ['--no-remask'],
+                 SYNTHETIC: ['--synthetic', str(synthetic)]}[config]
+        runs.setdefault(key, (pretrain, data_flags(dataset, seed) + flags + [
+            '--out', str(out.joinpath(*key[1:3], f'seed{seed}',
+                                      'pretrain'))], None))
+        return key
+
+    def tune(dataset: str, protocol: str, seed: int, to: Path,
+             source: Optional[tuple] = None) -> Run:
+        # Fine-tuning from the pre-training `source` (a key), or scratch.
         fraction = PROTOCOLS[protocol]
         flags = data_flags(dataset, seed) + ['--eval-every', '100000',
                                              '--out', str(to)]
         if fraction is not None:
             flags += ['--semi', str(fraction)]
-        if checkpoint is None:
+        if source is None:
             return finetune, flags, None
-        return (finetune, flags + ['--pretrained', str(checkpoint)],
-                ('pretrain', dataset, checkpoint.parent.parent.parent.name,
-                 seed))
+        checkpoint = Path(runs[source][1][-1]) / 'last.pt'
+        return finetune, flags + ['--pretrained', str(checkpoint)], source
 
     def add(dataset: str, config: str, seed: int,
             protocols: List[str]) -> None:
-        base = out / dataset / folder(config) / f'seed{seed}'
-        checkpoint = base / 'pretrain' / 'last.pt'
-        key = ('pretrain', dataset, folder(config), seed)
-        flags = {PRESET: [], NO_REMASK: ['--no-remask'],
-                 SYNTHETIC: ['--synthetic', str(synthetic)]}[config]
-        runs.setdefault(key, (pretrain, data_flags(dataset, seed) + flags + [
-            '--out', str(checkpoint.parent)], None))
+        source = pretraining(dataset, config, seed)
         for protocol in protocols:
             runs[protocol, dataset, folder(config), seed] = tune(
-                dataset, protocol, seed, checkpoint,
-                base / folder(protocol))
+                dataset, protocol, seed, out.joinpath(
+                    *source[1:3], f'seed{seed}', folder(protocol)), source)
             runs.setdefault((protocol, dataset, 'scratch', seed), tune(
-                dataset, protocol, seed, None,
+                dataset, protocol, seed,
                 out / dataset / 'scratch' / f'seed{seed}' / folder(protocol)))
 
     for seed in seeds['preset']:
         for dataset in datasets:
             add(dataset, PRESET, seed, ['10% labels'])
-    first = f"seed{seeds['preset'][0]}"
     for seed in seeds['noise']:
         for dataset in datasets:
-            checkpoint = (out / dataset / folder(PRESET) / first / 'pretrain'
-                          / 'last.pt')
             runs['noise', dataset, seed] = tune(
-                dataset, '10% labels', seed, checkpoint,
-                out / dataset / 'noise' / f'seed{seed}')
+                dataset, '10% labels', seed,
+                out / dataset / 'noise' / f'seed{seed}',
+                pretraining(dataset, PRESET, seeds['preset'][0]))
     for seed in seeds['full']:
         for dataset in datasets:
             add(dataset, PRESET, seed, ['all labels'])
