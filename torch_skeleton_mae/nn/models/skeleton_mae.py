@@ -260,8 +260,8 @@ class SkeletonMAE(Module):
             y = y + self.joint_mean.unsqueeze(-2)  # (V, 1, C) before M
         return y.movedim(-1, 1)
 
-    def target_of(self, joints: Tensor,
-                  center: Optional[Tensor] = None) -> Tensor:
+    def target_of(self, joints: Tensor, center: Optional[Tensor] = None,
+                  projected: Optional[Tensor] = None) -> Tensor:
         r"""What the decoder reconstructs of :obj:`joints`: the joints
         (:obj:`target="input"`) or their linear embedding (Eq. 2's
         :math:`\mathbf{X}`), less those of :obj:`center`, the per-joint
@@ -272,12 +272,17 @@ class SkeletonMAE(Module):
         Args:
             joints (Tensor): :obj:`(N, M, T, V, C)`.
             center (Tensor, optional): :obj:`(V, C)`.
+            projected (Tensor, optional): The joints' embedding
+                :obj:`(N, M, T, V, D)` when it is at hand.
 
         Returns:
             :obj:`(N, M, T, V, C_t)`.
         """
         embed = self.embedding.project
-        target = joints if self.target == 'input' else embed(joints)
+        if self.target == 'input':
+            target = joints
+        else:
+            target = embed(joints) if projected is None else projected
         if self.center_target:
             if center is None:
                 center = self.joint_mean
@@ -331,7 +336,7 @@ class SkeletonMAE(Module):
         present = (x != 0).any(dim=-1)
         loss_mask = masked.joint_mask & present
         target = self.target_of(x, self._centers(x, present)
-                                if self.center_target else None)
+                                if self.center_target else None, projected)
         if self.target == 'embedding' and self.stop_target_grad:
             target = target.detach()
         terms = self.criterion(rec.x, target, loss_mask, rec.edge_logits,
