@@ -480,3 +480,28 @@ def test_remasking_leaves_enclosed_joints_a_constant():
         assert constant == remask
         elbow = rec[..., 4, :].flatten(1)
         assert not torch.allclose(elbow, elbow[:1].expand_as(elbow))
+
+
+def test_npz_and_pyskl_readers_take_the_new_layouts(tmp_path):
+    import pickle
+    from torch_skeleton_mae.datasets import NpzSkeletonDataset, PysklDataset
+    x = np.random.default_rng(0).normal(size=(3, 6, 2 * 20 * 3))
+    np.savez(tmp_path / 'ucla.npz', x_train=x.astype(np.float32),
+             y_train=np.array([0, 4, 9]))
+    data = NpzSkeletonDataset(tmp_path / 'ucla.npz', layout='kinect-v1',
+                              normalize=False)
+    assert data[1][0].shape == (3, 6, 20, 2) and data.labels.tolist() == [
+        0, 4, 9]
+    # (N, T, 2 bodies x 20 joints x xyz): body 1's joint 3 of frame 2.
+    assert torch.allclose(data[0][0][:, 2, 3, 1], torch.from_numpy(
+        x[0, 2].reshape(2, 20, 3)[1, 3]).float())
+    keypoint = np.random.default_rng(1).uniform(1, 9, (1, 5, 13, 2))
+    with open(tmp_path / 'penn.pkl', 'wb') as f:
+        pickle.dump(dict(split={'train': ['v0']}, annotations=[dict(
+            frame_dir='v0', total_frames=5, label=2,
+            keypoint=keypoint.astype(np.float32))]), f)
+    data = PysklDataset(tmp_path / 'penn.pkl', 'train', layout='penn-action',
+                        normalize=False)
+    assert data.skeleton.name == 'penn-action'
+    assert torch.allclose(data[0][0][..., 0], torch.from_numpy(
+        keypoint[0]).float().permute(2, 0, 1))
