@@ -310,3 +310,25 @@ def test_strl_freezing(frozen):
     assert unchanged == frozen  # weights and batch-norm statistics
     assert not torch.equal(head, model.classifier[0].weight)
     assert repr(model).endswith(f'freeze_encoder={frozen})')
+
+
+def test_strl_reset_parameters_draws_every_parameter_again():
+    model = STRL('coco', 2, 5)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    model.train()
+    model(torch.randn(4, 2, 8, 17, 2))  # moves the batch-norm statistics
+    shifted = {k: v.clone() for k, v in model.state_dict().items()}
+    model.reset_parameters()
+    for name, value in model.named_parameters():
+        if name == 'temporal_embedding':
+            assert torch.equal(value, torch.zeros_like(value))
+        else:
+            assert not torch.equal(value, shifted[name]), name
+    norms = [m for m in model.modules()
+             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms and all(
+        torch.equal(m.running_mean, torch.zeros_like(m.running_mean))
+        and torch.equal(m.running_var, torch.ones_like(m.running_var))
+        for m in norms)

@@ -16,6 +16,7 @@ from torch.nn import (
     Sequential,
 )
 from torch_geometric.data import Batch
+from torch_geometric.nn.inits import reset
 
 from torch_skeleton_mae.data import absent_persons, as_sequence
 from torch_skeleton_mae.graph import get_skeleton
@@ -60,6 +61,10 @@ class MultiScaleTemporalConv(Module):
             Sequential(Conv2d(channels, width, 1), BatchNorm2d(width)),
         ])
 
+    def reset_parameters(self):
+        r"""Resets all learnable parameters (and batch-norm statistics)."""
+        reset(self.branches)
+
     def forward(self, x: Tensor) -> Tensor:
         return torch.cat([branch(x) for branch in self.branches], dim=1)
 
@@ -95,6 +100,11 @@ class STRLLayer(Module):
         self.lin = Linear(channels + encoder.hidden_channels, channels)
         self.temporal = MultiScaleTemporalConv(channels)
         self.residual = Conv2d(channels, channels, 1)
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters (and batch-norm statistics)."""
+        for module in (self.encoder, self.lin, self.temporal, self.residual):
+            reset(module)
 
     def forward(self, h: Tensor, edge_index: Tensor,
                 present: Tensor) -> Tensor:
@@ -210,6 +220,14 @@ class STRL(Module):
         if freeze_encoder:
             for module in self.pretrained_modules():
                 freeze_(module)
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters (and batch-norm statistics):
+        a randomly initialized STRL again; the temporal position embedding
+        is zeros, as at construction."""
+        for module in (self.embedding, self.layers, self.classifier):
+            reset(module)
+        torch.nn.init.zeros_(self.temporal_embedding)
 
     def pretrained_modules(self):
         r"""The modules :meth:`load_pretrained` fills: the embedding and every
