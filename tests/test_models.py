@@ -332,3 +332,21 @@ def test_strl_reset_parameters_draws_every_parameter_again():
         torch.equal(m.running_mean, torch.zeros_like(m.running_mean))
         and torch.equal(m.running_var, torch.ones_like(m.running_var))
         for m in norms)
+
+
+@pytest.mark.parametrize('key,value', [
+    ('stop_target_grad', False), ('center_target', True), ('momentum', 0.2),
+    ('mask_edges', True), ('remask', False), ('beta', 3.0),
+    ('edge_loss_weight', 0.5), ('joint_embedding', True),
+    ('embedding_bias', True), ('act', 'relu'), ('norm', None)])
+def test_every_setting_that_changes_skeleton_mae_shows_in_its_repr(key,
+                                                                   value):
+    default = repr(SkeletonMAE('coco', 2))
+    changed = repr(SkeletonMAE('coco', 2, **{key: value}))
+    assert changed == default[:-1] + f', {key}={value!r})'
+
+
+def test_strl_repr_shows_its_changed_settings():
+    assert repr(STRL('coco', 2, 5, dropout=0.5, person_interaction=True)) == (
+        "STRL('coco', in_channels=2, num_classes=5, num_layers=3, "
+        "freeze_encoder=False, person_interaction=True, dropout=0.5)")

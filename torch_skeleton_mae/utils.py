@@ -1,12 +1,13 @@
 r"""Small helpers shared by the models, the engine, the benchmarks and the
 examples."""
+import inspect
 import os
 import pickle
 import platform
 import threading
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Hashable, Union
+from typing import Any, Callable, Dict, Hashable, Iterable, Union
 
 import torch
 
@@ -32,6 +33,27 @@ def read_checkpoint(path: Union[str, os.PathLike],
         raise ValueError(f"'{path}' is not a readable checkpoint "
                          f"({type(error).__name__}: {reason}); is it "
                          f"truncated or another kind of file?") from None
+
+
+def changed_settings(cls: type, config: Dict[str, Any],
+                     shown: Iterable[str]) -> str:
+    r"""The settings of :obj:`config` (a model's constructor arguments)
+    that differ from :obj:`cls`'s defaults and are not among :obj:`shown`,
+    as :obj:`", key=value"` text for a :obj:`__repr__`, so that two models
+    that behave differently never print the same.
+
+    Example:
+        >>> from torch_skeleton_mae.nn import SkeletonMAE
+        >>> from torch_skeleton_mae.utils import changed_settings
+        >>> model = SkeletonMAE('coco', 2, remask=False)
+        >>> changed_settings(SkeletonMAE, model.config, ['skeleton'])
+        ', in_channels=2, remask=False'
+    """
+    defaults = {name: p.default for name, p in inspect.signature(
+        cls.__init__).parameters.items()}
+    return ''.join(f', {key}={value!r}' for key, value in config.items()
+                   if key not in shown
+                   and defaults.get(key, inspect.Parameter.empty) != value)
 
 
 class ScratchBuffer:

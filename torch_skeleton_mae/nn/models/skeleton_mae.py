@@ -20,9 +20,13 @@ from torch_skeleton_mae.nn.masking import (
     JointEdgeMasker,
     MaskingStrategy,
 )
+from torch_skeleton_mae.utils import changed_settings
 
 
 TARGETS = ('embedding', 'input')
+# The settings every repr shows; the others appear when not the default.
+_SHOWN = ('skeleton', 'in_channels', 'hidden_channels', 'num_layers',
+          'encoder', 'mask', 'target')
 
 
 @dataclass
@@ -357,4 +361,5 @@ class SkeletonMAE(Module):
                 f"num_layers={self.encoder.num_layers}, "
                 f"encoder='{self.encoder.conv}', "
                 f"mask='{self.masker.strategy.spec}', "
-                f"target='{self.target}')")
+                f"target='{self.target}'"
+                f"{changed_settings(SkeletonMAE, self.config, _SHOWN)})")

@@ -27,7 +27,11 @@ from torch_skeleton_mae.nn.encoder import (
     conv_name,
 )
 from torch_skeleton_mae.nn.mlp import freeze_
-from torch_skeleton_mae.utils import read_checkpoint
+from torch_skeleton_mae.utils import changed_settings, read_checkpoint
+
+# The settings every repr shows; the others appear when not the default.
+_SHOWN = ('skeleton', 'in_channels', 'num_classes', 'num_layers',
+          'freeze_encoder')
 
 
 class MultiScaleTemporalConv(Module):
@@ -306,7 +310,8 @@ class STRL(Module):
                 f"in_channels={self.in_channels}, "
                 f"num_classes={self.num_classes}, "
                 f"num_layers={len(self.layers)}, "
-                f"freeze_encoder={self.freeze_encoder})")
+                f"freeze_encoder={self.freeze_encoder}"
+                f"{changed_settings(STRL, self.config, _SHOWN)})")
 
 
 def _load_checked(module: Module, state: Dict[str, Tensor],
