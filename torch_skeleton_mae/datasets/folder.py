@@ -19,8 +19,8 @@ class SkeletonFolder(SkeletonSequences):
     is skipped, named with its reason in :attr:`skipped` and in a printed
     summary, and costs no other file.
 
-    Subclasses set :obj:`suffix`, :obj:`layout`, :obj:`class_names` and
-    :obj:`splits` and implement :meth:`read` and :meth:`in_train_split`.
+    Subclasses set :obj:`suffix`, :obj:`layout` and :obj:`class_names`
+    and implement :meth:`read` and :meth:`in_train_split`.
 
     Args:
         root (str): The folder.
