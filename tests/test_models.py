@@ -1,3 +1,6 @@
+import inspect
+import re
+
 import pytest
 import torch
 
@@ -5,7 +8,9 @@ from torch_geometric.nn import SAGEConv
 
 from torch_skeleton_mae.data import to_frame_batch
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.engine import load_checkpoint, save_checkpoint
 from torch_skeleton_mae.nn.models.skeleton_mae import direction_spread
+from torch_skeleton_mae.nn.models.strl import PRETRAINED_SETTINGS
 
 
 def sequences(N=4, C=3, T=8, V=17, M=2):
@@ -251,7 +256,7 @@ def test_bad_input():
     x = sequences()
     x[0, 0, 0, 0, 0] = float('nan')
     with pytest.raises(ValueError, match='1 NaN or inf'):
-        model(x)
+        to_frame_batch(x, 'coco')  # data comes in; the model does not look
     with pytest.raises(ValueError, match="V = 17 joints of layout 'coco'"):
         model(torch.randn(2, 3, 8, 25, 1))
     with pytest.raises(ValueError, match="holds layout 'ntu-rgb\\+d' but the "
@@ -283,12 +288,60 @@ def test_strl_mismatched_checkpoint():
     with pytest.raises(ValueError, match="pre-trained on layout 'ntu-rgb\\+d'"
                                          " but this model uses 'coco'"):
         model.load_pretrained(SkeletonMAE('ntu-rgb+d', 3))
-    with pytest.raises(ValueError, match=r"'embedding.lin.weight' has shape "
-                                         r"\(64, 2\) but this model expects "
-                                         r"\(64, 3\)"):
+    with pytest.raises(ValueError, match=re.escape(
+            "the pre-trained 'embedding.*' does not fit JointEmbedding: "
+            "shapes (saved vs model) ['lin.weight: (64, 2) vs (64, 3)']; "
+            "settings that differ (saved vs model): in_channels=2 vs 3")):
         model.load_pretrained(SkeletonMAE('coco', 2))
-    with pytest.raises(ValueError, match=r"missing \['encoder.acts.2.weight'"):
+    with pytest.raises(ValueError, match=r"missing \['acts.2.weight'"):
         model.load_pretrained(SkeletonMAE('coco', 3, num_layers=2).state_dict())
+
+
+def test_strl_from_pretrained_takes_the_encoder_settings(tmp_path):
+    mae = SkeletonMAE('penn-action', 3, hidden_channels=32, num_layers=2,
+                      encoder='gcn', joint_embedding=True, beta=3.0)
+    path = tmp_path / 'mae.pt'
+    torch.save({'model': mae.state_dict(), 'config': mae.config}, path)
+    model = STRL.from_pretrained(path, num_classes=7, num_layers=1,
+                                 dropout=0.5)
+    config = model.config
+    for theirs, ours in PRETRAINED_SETTINGS.items():
+        assert config[ours] == mae.config[theirs], ours
+    assert (config['num_classes'], config['num_layers'],
+            config['dropout']) == (7, 1, 0.5)
+    assert torch.equal(model.layers[0].encoder.convs[1].lin.weight,
+                       mae.encoder.convs[1].lin.weight)
+    with pytest.raises(ValueError, match=r"\['encoder_layers'\] come from "
+                                         r"the pre-trained model "
+                                         r"\(encoder_layers=2\)"):
+        STRL.from_pretrained(mae, 7, encoder_layers=3)
+    with pytest.raises(ValueError, match='carries no config'):
+        STRL.from_pretrained(mae.state_dict(), 7)
+
+
+def test_config_is_the_constructor_arguments():
+    for cls, args in ((SkeletonMAE, ('coco', 2)), (STRL, ('coco', 2, 5))):
+        model = cls(*args)
+        names = list(inspect.signature(cls.__init__).parameters)[1:]
+        assert list(model.config) == names
+        assert cls(**model.config).config == model.config
+
+
+def test_checkpoints_load_across_loss_settings_not_across_shapes(tmp_path):
+    mae = SkeletonMAE('coco', 2)
+    save_checkpoint(tmp_path / 'a.pt', mae)
+    # A loss setting and the mask change no weight: the weights load.
+    other = SkeletonMAE('coco', 2, beta=3.0, mask='random-parts:2')
+    load_checkpoint(tmp_path / 'a.pt', other)
+    assert all(torch.equal(a, b) for a, b in zip(mae.state_dict().values(),
+                                                 other.state_dict().values()))
+    with pytest.raises(ValueError, match=re.escape(
+            "settings that differ (saved vs model): hidden_channels=64 vs "
+            "32")):
+        load_checkpoint(tmp_path / 'a.pt', SkeletonMAE('coco', 2, 32))
+    with pytest.raises(ValueError, match="trained on layout 'coco', the "
+                                         "SkeletonMAE has 'penn-action'"):
+        load_checkpoint(tmp_path / 'a.pt', SkeletonMAE('penn-action', 2))
 
 
 @pytest.mark.parametrize('frozen', [True, False])

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Hashable, Iterable, Union
 
 import torch
+from torch import Tensor
+from torch.nn import Module
 
 
 def read_checkpoint(path: Union[str, os.PathLike],
@@ -33,6 +35,74 @@ def read_checkpoint(path: Union[str, os.PathLike],
         raise ValueError(f"'{path}' is not a readable checkpoint "
                          f"({type(error).__name__}: {reason}); is it "
                          f"truncated or another kind of file?") from None
+
+
+def constructor_config(cls: type, arguments: Dict[str, Any],
+                       **plain: Any) -> Dict[str, Any]:
+    r"""A model's settings: the arguments of :obj:`cls.__init__` in their
+    order, read from the constructor's :obj:`locals()`, with the
+    :obj:`plain` values in place of objects (a layout's name for a
+    :class:`~torch_skeleton_mae.graph.Skeleton`), so that checkpoints store
+    them and :obj:`cls(**config)` rebuilds the model.
+
+    Example:
+        >>> from torch_skeleton_mae.nn import STRL
+        >>> config = STRL('coco', 2, num_classes=5).config
+        >>> list(config)[:4], config['num_classes']
+        (['skeleton', 'in_channels', 'num_classes', 'hidden_channels'], 5)
+    """
+    names = [name for name in inspect.signature(cls.__init__).parameters
+             if name != 'self']
+    return {name: plain[name] if name in plain else arguments[name]
+            for name in names}
+
+
+def load_checked(module: Module, state: Dict[str, Tensor],
+                 source: str = 'the checkpoint', hint: str = '') -> None:
+    r"""Loads :obj:`state` into :obj:`module` after comparing every key and
+    shape, so that a mismatch names the missing, unexpected and mis-shaped
+    weights. The one checked loader of the package: settings that leave
+    every shape alone (a loss setting, the mask) never stop it.
+
+    Args:
+        module (Module): Receives the weights.
+        state (dict): A :obj:`state_dict`.
+        source (str, optional): Named in errors, *e.g.* the file.
+        hint (str, optional): Appended to errors (*e.g.* the settings that
+            differ, see :func:`differing_settings`).
+
+    Raises:
+        ValueError: if the keys or shapes differ.
+    """
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}'
+              for k in sorted(set(state) & set(own))
+              if state[k].shape != own[k].shape]
+    if missing or unexpected or shapes:
+        found = [f'missing {missing}'] * bool(missing) + [
+            f'unexpected {unexpected}'] * bool(unexpected) + [
+            f'shapes (saved vs model) {shapes}'] * bool(shapes)
+        raise ValueError(f"{source} does not fit {type(module).__name__}: "
+                         + '; '.join(found + [hint] * bool(hint)))
+    module.load_state_dict(state)
+
+
+def differing_settings(saved: Dict[str, Any], own: Dict[str, Any]) -> str:
+    r"""The settings of :obj:`own` that :obj:`saved` holds with another
+    value, as text for :func:`load_checked`'s :obj:`hint` (empty if none).
+
+    Example:
+        >>> from torch_skeleton_mae.utils import differing_settings
+        >>> differing_settings(dict(a=1, b=2), dict(a=1, b=3, c=4))
+        'settings that differ (saved vs model): b=2 vs 3'
+    """
+    differs = [f'{key}={saved[key]!r} vs {value!r}'
+               for key, value in own.items()
+               if key in saved and saved[key] != value]
+    return ('settings that differ (saved vs model): ' + ', '.join(differs)
+            if differs else '')
 
 
 def changed_settings(cls: type, config: Dict[str, Any],

@@ -34,8 +34,10 @@ def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton) -> Tensor:
         skeleton (Skeleton): The layout the model was built for.
 
     Raises:
-        ValueError: on a wrong shape, another layout's batch, or NaN / inf
-            (the last not inside :func:`torch.compile`).
+        ValueError: on a wrong shape or another layout's batch. Values are
+            not looked at (that would make a training step wait on the
+            device): the readers and :func:`to_frame_batch` refuse NaN and
+            inf where data comes in.
     """
     if isinstance(x, Batch):
         layout = getattr(x, 'skeleton', skeleton.name)
@@ -44,12 +46,15 @@ def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton) -> Tensor:
                              f"the model expects '{skeleton.name}'")
         x = from_frame_batch(x)
     check_sequence(x, skeleton)
-    # The readers check their files; under torch.compile this data-dependent
-    # check would split the graph, so a compiled model skips it.
-    if not is_compiling() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"'x' holds {int((~torch.isfinite(x)).sum())} NaN "
-                         f"or inf values; expected finite joint features")
     return x
+
+
+def _check_finite(x: Tensor, name: str = 'x') -> None:
+    r"""Raises a :class:`ValueError` counting the NaN and inf values of
+    :obj:`x` if it holds any (one read of the device)."""
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"'{name}' holds {int((~torch.isfinite(x)).sum())} "
+                         f"NaN or inf values; expected finite joint features")
 
 
 def absent_persons(x: Tensor) -> Tensor:
@@ -110,6 +115,10 @@ def to_frame_batch(x: Tensor, skeleton, drop_absent: bool = False) -> Batch:
         :obj:`(G * V, C)`, :obj:`G = N * M * T` graphs (fewer with
         :obj:`drop_absent`).
 
+    Raises:
+        ValueError: on a wrong shape, or naming how many NaN and inf values
+            :obj:`x` holds.
+
     Example:
         >>> import torch
         >>> from torch_skeleton_mae.data import to_frame_batch
@@ -119,6 +128,7 @@ def to_frame_batch(x: Tensor, skeleton, drop_absent: bool = False) -> Batch:
     """
     skeleton = get_skeleton(skeleton)
     check_sequence(x, skeleton)
+    _check_finite(x)
     N, C, T, V, M = x.shape
     device = x.device
     seq = torch.arange(N, device=device).repeat_interleave(M * T)

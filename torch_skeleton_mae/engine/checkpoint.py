@@ -10,7 +10,11 @@ import torch
 from torch.nn import Module
 
 import torch_skeleton_mae
-from torch_skeleton_mae.utils import read_checkpoint
+from torch_skeleton_mae.utils import (
+    differing_settings,
+    load_checked,
+    read_checkpoint,
+)
 
 #: Version 3: SkeletonMAE's config names its mask, encoder and target.
 CHECKPOINT_VERSION = 3
@@ -116,28 +120,22 @@ def load_checkpoint(path: PathLike, model: Optional[Module] = None,
 
 def load_weights(model: Module, checkpoint: Dict[str, Any],
                  source: str = 'the checkpoint') -> None:
-    r"""Loads :obj:`checkpoint["model"]` into :obj:`model`, first comparing
-    :obj:`checkpoint["config"]` with :obj:`model.config` and every weight's
-    shape, so that a mismatch says what differs."""
+    r"""Loads :obj:`checkpoint["model"]` into :obj:`model` through
+    :func:`~torch_skeleton_mae.utils.load_checked`: the layout must agree
+    and every weight must fit; settings that change no weight's shape (a
+    loss setting, the mask) may differ.
+
+    Raises:
+        ValueError: naming the layouts, or the weights and settings that
+            differ."""
     model = unwrap(model)
-    config, expected = checkpoint.get('config'), getattr(model, 'config',
-                                                          None)
-    if config is not None and expected is not None:
-        differs = [f'{key}: {config.get(key)!r} in {source}, '
-                   f'{expected.get(key)!r} in the model'
-                   for key in sorted(set(config) | set(expected))
-                   if config.get(key) != expected.get(key)]
-        if differs:
-            raise ValueError(f"{source} was written for a different "
-                             f"{type(model).__name__}: " + '; '.join(differs))
-    state, own = checkpoint['model'], model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}'
-              for k in sorted(set(state) & set(own))
-              if state[k].shape != own[k].shape]
-    if missing or unexpected or shapes:
-        raise ValueError(f"{source} does not fit {type(model).__name__}: "
-                         f"missing {missing}, unexpected {unexpected}, "
-                         f"shapes (checkpoint vs model) {shapes}")
-    model.load_state_dict(state)
+    config = checkpoint.get('config') or {}
+    expected = getattr(model, 'config', None) or {}
+    if 'skeleton' in config and 'skeleton' in expected and (
+            config['skeleton'] != expected['skeleton']):
+        raise ValueError(f"{source} was trained on layout "
+                         f"'{config['skeleton']}', the "
+                         f"{type(model).__name__} has "
+                         f"'{expected['skeleton']}'")
+    load_checked(model, checkpoint['model'], source,
+                 differing_settings(config, expected))

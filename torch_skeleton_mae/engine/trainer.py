@@ -28,8 +28,9 @@ from torch_skeleton_mae.engine.precision import autocast, grad_scaler
 
 class TrainingDiverged(RuntimeError):
     r"""A training step produced a non-finite loss: :meth:`Trainer.fit`
-    stops there and writes no checkpoint of that epoch, so :obj:`last.pt`
-    keeps the last good epoch."""
+    stops at its next check (every :obj:`check_every` steps and at the end
+    of each epoch) and writes no checkpoint of that epoch, so
+    :obj:`last.pt` keeps the last good epoch."""
 
 
 class MAEObjective:
@@ -97,6 +98,11 @@ class Trainer:
             random augmentation of each training batch on :obj:`device`
             (see :mod:`torch_skeleton_mae.transforms.batch`), drawn from a
             generator seeded by :obj:`(seed, rank, epoch, step)`.
+        check_every (int, optional): Read the epoch's mean loss back from
+            the device every this many steps (and at the end of each
+            epoch): to stop on a non-finite one and to show it. The steps
+            between read nothing, so the host never waits on the device
+            there. (default: :obj:`16`)
     """
     def __init__(self, model: Module, objective: Callable, optimizer,
                  loader: DataLoader, device: torch.device,
@@ -107,7 +113,11 @@ class Trainer:
                  context: DistributedContext = DistributedContext(),
                  extra_state: Optional[Dict[str, Any]] = None,
                  compile: bool = False,
-                 batch_transform: Optional[Callable] = None):
+                 batch_transform: Optional[Callable] = None,
+                 check_every: int = 16):
+        if check_every < 1:
+            raise ValueError(f"'check_every' must be positive, got "
+                             f"{check_every}")
         self.module = model.to(device)
         self.model = model
         if context.enabled:
@@ -129,6 +139,7 @@ class Trainer:
         self.context = context
         self.extra_state = extra_state or {}
         self.batch_transform = batch_transform
+        self.check_every = check_every
         self.logger = (MetricsLogger(self.out, name)
                        if context.is_main else None)
         self.checkpoint_path = self.out / 'last.pt'
@@ -175,50 +186,77 @@ class Trainer:
             sampler.set_epoch(epoch)
         self.model.train()
         lr = self.optimizer.param_groups[0]['lr']
-        sums: Dict[str, float] = {}
+        sums: Dict[str, Tensor] = {}
         count, begin = 0, time.perf_counter()
         progress = tqdm(self.loader, desc=f'epoch {epoch}/{epochs}',
                         leave=False,
                         disable=not (self.context.is_main and show_progress()))
+        checked = 0  # steps whose losses were checked
         for step, (x, y) in enumerate(progress):
-            x = x.to(self.device, non_blocking=True)
-            y = torch.as_tensor(y).to(self.device, non_blocking=True)
-            if self.batch_transform is not None:
-                x = self.batch_transform(x, self.step_generator(epoch, step))
-            with autocast(self.device, self.precision):
-                loss, extra = self.objective(self.model, x, y)
-            self.check_finite(loss, epoch, step)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
+            loss, extra = self.step(x, y, epoch, step)
             n = x.size(0)
             for key, value in {'loss': loss, **extra}.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach()) * n
+                value = value.detach().float() * n  # summed on the device
+                sums[key] = sums[key] + value if key in sums else value
             count += n
-            progress.set_postfix(loss=f'{loss.item():.4f}')
+            if (step + 1) % self.check_every == 0:
+                self.check_finite(sums['loss'] / count, epoch, checked,
+                                  step + 1, progress)
+                checked = step + 1
+        if count and checked < step + 1:
+            self.check_finite(sums['loss'] / count, epoch, checked, step + 1,
+                              progress)
         elapsed = time.perf_counter() - begin
         keys = sorted(sums)
-        totals = self.context.all_sum([sums[k] for k in keys] + [count])
+        totals = self.context.all_sum([float(sums[k]) for k in keys] +
+                                      [count])
         metrics = {k: v / max(totals[-1], 1) for k, v in zip(keys, totals)}
         metrics.update(lr=lr, seq_per_s=totals[-1] / max(elapsed, 1e-9))
         return metrics
 
-    def check_finite(self, loss: Tensor, epoch: int, step: int) -> None:
+    def step(self, x: Tensor, y: Tensor, epoch: int = 1,
+             step: int = 0) -> Tuple[Tensor, Dict[str, Tensor]]:
+        r"""One training step on a batch: to the device, the augmentation
+        of :obj:`(epoch, step)`, the objective, backward and the optimizer
+        step. It reads nothing back from the device, so the host queues the
+        next step while this one runs; :meth:`train_epoch` checks the losses
+        every :obj:`check_every` steps.
+
+        Returns:
+            The loss and the objective's metrics, on the device.
+        """
+        x = x.to(self.device, non_blocking=True)
+        y = torch.as_tensor(y).to(self.device, non_blocking=True)
+        if self.batch_transform is not None:
+            x = self.batch_transform(x, self.step_generator(epoch, step))
+        with autocast(self.device, self.precision):
+            loss, extra = self.objective(self.model, x, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return loss, extra
+
+    def check_finite(self, mean_loss: Tensor, epoch: int, first: int,
+                     last: int, progress=None) -> None:
         r"""Raises :class:`TrainingDiverged` on every process when any
-        process's loss is NaN or infinite, before the step updates the
-        weights."""
-        value = float(loss.detach())
+        process's mean loss over the epoch's steps so far is NaN or
+        infinite, which any non-finite step :obj:`first + 1` ...
+        :obj:`last` makes it; otherwise shows it on :obj:`progress`. This
+        is the one read of the device every :obj:`check_every` steps."""
+        value = float(mean_loss)
         bad = not math.isfinite(value)
         if self.context.enabled:
             bad = self.context.all_sum([float(bad)])[0] > 0
         if bad:
-            last = (f'{self.checkpoint_path} keeps epoch {epoch - 1}'
+            kept = (f'{self.checkpoint_path} keeps epoch {epoch - 1}'
                     if epoch > 1 else 'no checkpoint was written')
             raise TrainingDiverged(
                 f'the loss is not finite ({value:g} on this process) '
-                f'at epoch {epoch}, step {step + 1}: training stopped before '
-                f'updating the weights; {last}. A lower --lr usually helps')
+                f'in epoch {epoch}, steps {first + 1}-{last}: training '
+                f'stopped; {kept}. A lower --lr usually helps')
+        if progress is not None:
+            progress.set_postfix(loss=f'{value:.4f}')
 
     def step_generator(self, epoch: int, step: int) -> torch.Generator:
         r"""The generator of one training step's augmentation, on

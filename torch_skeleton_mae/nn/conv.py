@@ -120,6 +120,8 @@ class SkeletonGCNConv(MessagePassing):
         self.initial_eps = eps
         self.dense_max_nodes = dense_max_nodes
         self.nn = nn
+        # (edge_index, its version etc., A): see dense_adjacency.
+        self._unit_adjacency: Optional[tuple] = None
         if train_eps:
             self.eps = torch.nn.Parameter(torch.empty(1))
         else:
@@ -174,28 +176,57 @@ class SkeletonGCNConv(MessagePassing):
         \mathbf{I}` indexed :obj:`[target, source]`, of shape :obj:`(V, V)`,
         or :obj:`(*, V, V)` for edge weights of shape :obj:`(*, E)`.
 
+        :obj:`edge_index` is checked once and :math:`\mathbf{A}` of unit
+        weights kept while the same, unmodified tensor comes back (a model's
+        buffer), so that a training step does not wait on the device to
+        check the graph again.
+
         Raises:
             ValueError: if :obj:`edge_index` names a node outside
                 :obj:`[0, num_nodes)` (checked outside
                 :func:`torch.compile`).
         """
-        if not is_compiling() and edge_index.numel() > 0:
+        V = num_nodes
+        eye = torch.eye(V, dtype=self.eps.dtype, device=edge_index.device)
+        if edge_weight is None and not is_compiling():
+            key = (edge_index._version, V, self.flow)
+            cached = self._unit_adjacency
+            if cached is None or cached[0] is not edge_index or (
+                    cached[1] != key):
+                self._check_nodes(edge_index, V)
+                cached = (edge_index, key, self._scatter(
+                    edge_index, torch.ones(edge_index.size(1),
+                                           dtype=self.eps.dtype,
+                                           device=edge_index.device), V))
+                self._unit_adjacency = cached
+            return cached[2] + (1 + self.eps) * eye
+        if not is_compiling():
+            self._check_nodes(edge_index, V)
+        if edge_weight is None:
+            edge_weight = torch.ones(edge_index.size(1),
+                                     device=edge_index.device,
+                                     dtype=self.eps.dtype)
+        return self._scatter(edge_index, edge_weight, V) + (
+            1 + self.eps) * eye
+
+    def _scatter(self, edge_index: Tensor, edge_weight: Tensor,
+                 V: int) -> Tensor:
+        # The (*, V, V) matrix of edge weights, [target, source].
+        src, dst = edge_index if self.flow == 'source_to_target' else (
+            edge_index.flip(0))
+        adj = edge_weight.new_zeros(*edge_weight.shape[:-1], V * V)
+        adj = adj.index_add(-1, dst * V + src, edge_weight)
+        return adj.view(*adj.shape[:-1], V, V)
+
+    @staticmethod
+    def _check_nodes(edge_index: Tensor, num_nodes: int) -> None:
+        if edge_index.numel() > 0:
             low, high = int(edge_index.min()), int(edge_index.max())
             if low < 0 or high >= num_nodes:
                 raise ValueError(
                     f"'edge_index' names node {low if low < 0 else high}, "
                     f"outside [0, {num_nodes}) of the {num_nodes}-node "
                     f"graphs in 'x'")
-        src, dst = edge_index if self.flow == 'source_to_target' else (
-            edge_index.flip(0))
-        if edge_weight is None:
-            edge_weight = torch.ones(edge_index.size(1), device=src.device,
-                                     dtype=self.eps.dtype)
-        V = num_nodes
-        adj = edge_weight.new_zeros(*edge_weight.shape[:-1], V * V)
-        adj = adj.index_add(-1, dst * V + src, edge_weight)
-        eye = torch.eye(V, dtype=adj.dtype, device=adj.device)
-        return adj.view(*adj.shape[:-1], V, V) + (1 + self.eps) * eye
 
     def message(self, x_j: Tensor, edge_weight: OptTensor) -> Tensor:
         if edge_weight is None:

@@ -52,11 +52,12 @@ def edge_reconstruction_error(logits: Tensor, adjacency: Tensor,
     """
     V = adjacency.size(-1)
     off_diagonal = ~torch.eye(V, dtype=torch.bool, device=logits.device)
-    select = mask.unsqueeze(-1) & off_diagonal
-    if not bool(select.any()):
-        return logits.sum() * 0.0
+    select = (mask.unsqueeze(-1) & off_diagonal).expand_as(logits)
     target = adjacency.to(logits.dtype).expand_as(logits)
-    return F.binary_cross_entropy_with_logits(logits[select], target[select])
+    error = F.binary_cross_entropy_with_logits(logits, target,
+                                               reduction='none')
+    # A masked mean, as in scaled_cosine_error: 0 when nothing is selected.
+    return torch.where(select, error, 0.0).sum() / select.sum().clamp(min=1)
 
 
 class LossTerms(NamedTuple):

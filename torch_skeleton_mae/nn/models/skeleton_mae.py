@@ -20,7 +20,7 @@ from torch_skeleton_mae.nn.masking import (
     JointEdgeMasker,
     MaskingStrategy,
 )
-from torch_skeleton_mae.utils import changed_settings
+from torch_skeleton_mae.utils import changed_settings, constructor_config
 
 
 TARGETS = ('embedding', 'input')
@@ -210,17 +210,9 @@ class SkeletonMAE(Module):
         # The running mean of each joint's coordinates (center_target).
         self.register_buffer('joint_mean', torch.zeros(V, in_channels)
                              if center_target else None)
-        # Plain values only: checkpoints store it and rebuild the model.
-        self.config = dict(
-            skeleton=self.skeleton.name, in_channels=in_channels,
-            hidden_channels=hidden_channels, num_layers=num_layers,
-            encoder=self.encoder.conv, mask=self.masker.strategy.spec,
-            target=target, stop_target_grad=stop_target_grad,
-            center_target=center_target, momentum=momentum,
-            mask_edges=mask_edges, remask=remask, beta=beta,
-            edge_loss_weight=edge_loss_weight,
-            joint_embedding=joint_embedding, embedding_bias=embedding_bias,
-            act=act, norm=norm)
+        self.config = constructor_config(
+            SkeletonMAE, locals(), skeleton=self.skeleton.name,
+            encoder=self.encoder.conv, mask=self.masker.strategy.spec)
 
     def reset_parameters(self):
         r"""Resets all learnable parameters of the module."""

@@ -27,11 +27,24 @@ from torch_skeleton_mae.nn.encoder import (
     conv_name,
 )
 from torch_skeleton_mae.nn.mlp import freeze_
-from torch_skeleton_mae.utils import changed_settings, read_checkpoint
+from torch_skeleton_mae.utils import (
+    changed_settings,
+    constructor_config,
+    differing_settings,
+    load_checked,
+    read_checkpoint,
+)
 
 # The settings every repr shows; the others appear when not the default.
 _SHOWN = ('skeleton', 'in_channels', 'num_classes', 'num_layers',
           'freeze_encoder')
+#: The settings STRL takes from a pre-trained SkeletonMAE: STRL's name for
+#: each, by SkeletonMAE's.
+PRETRAINED_SETTINGS = {
+    'skeleton': 'skeleton', 'in_channels': 'in_channels',
+    'hidden_channels': 'hidden_channels', 'num_layers': 'encoder_layers',
+    'encoder': 'encoder', 'joint_embedding': 'joint_embedding',
+    'embedding_bias': 'embedding_bias', 'act': 'act', 'norm': 'norm'}
 
 
 class MultiScaleTemporalConv(Module):
@@ -190,16 +203,9 @@ class STRL(Module):
                  freeze_encoder: bool = False):
         super().__init__()
         self.skeleton = get_skeleton(skeleton)
-        self.config = dict(
-            skeleton=self.skeleton.name, in_channels=in_channels,
-            num_classes=num_classes, hidden_channels=hidden_channels,
-            num_layers=num_layers, encoder_layers=encoder_layers,
-            encoder=conv_name(encoder),
-            person_interaction=person_interaction,
-            max_frames=max_frames, dropout=dropout,
-            joint_embedding=joint_embedding, embedding_bias=embedding_bias,
-            act=act, norm=norm,
-            freeze_encoder=freeze_encoder)
+        self.config = constructor_config(STRL, locals(),
+                                         skeleton=self.skeleton.name,
+                                         encoder=conv_name(encoder))
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.embedding = JointEmbedding(in_channels, hidden_channels,
@@ -268,6 +274,47 @@ class STRL(Module):
         h = (h * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1)
         return self.classifier(h)
 
+    @classmethod
+    def from_pretrained(cls, source: Union[Module, Dict[str, Any], str,
+                                           os.PathLike],
+                        num_classes: int, **settings: Any) -> 'STRL':
+        r"""An STRL built with a pre-trained SkeletonMAE's layout, channels
+        and encoder settings (:data:`PRETRAINED_SETTINGS`) and holding its
+        weights (:meth:`load_pretrained`).
+
+        Args:
+            source: A :class:`SkeletonMAE`, a checkpoint dict holding its
+                :obj:`"model"` and :obj:`"config"`, or the path of one.
+            num_classes (int): Action classes.
+            **settings: STRL's own settings (:obj:`num_layers`,
+                :obj:`person_interaction`, :obj:`max_frames`,
+                :obj:`dropout`, :obj:`freeze_encoder`).
+
+        Raises:
+            ValueError: if :obj:`settings` names one that comes from the
+                pre-trained model, or :obj:`source` has no config.
+
+        Example:
+            >>> from torch_skeleton_mae.nn import STRL, SkeletonMAE
+            >>> mae = SkeletonMAE('coco', 2, num_layers=2)
+            >>> STRL.from_pretrained(mae, num_classes=10, num_layers=1)
+            STRL('coco', in_channels=2, num_classes=10, num_layers=1, freeze_encoder=False, encoder_layers=2)
+        """
+        config, state = _pretrained(source)
+        if config is None:
+            raise ValueError("'source' carries no config (a bare state_dict);"
+                             " build STRL with its settings and call "
+                             "load_pretrained")
+        inherited = {ours: config[theirs]
+                     for theirs, ours in PRETRAINED_SETTINGS.items()}
+        clash = sorted(set(settings) & set(inherited))
+        if clash:
+            raise ValueError(f"{clash} come from the pre-trained model "
+                             f"({', '.join(f'{k}={inherited[k]!r}' for k in clash)}); "
+                             f"build STRL directly to change them")
+        model = cls(num_classes=num_classes, **inherited, **settings)
+        return model.load_pretrained(dict(model=state, config=config))
+
     def load_pretrained(self, source: Union[Module, Dict[str, Any], str,
                                             os.PathLike]) -> 'STRL':
         r"""Copies a pre-trained SkeletonMAE's embedding and encoder into this
@@ -280,29 +327,23 @@ class STRL(Module):
 
         Raises:
             ValueError: naming what differs when the checkpoint's layout or
-                shapes do not fit this model.
+                weights do not fit this model.
         """
-        if isinstance(source, (str, os.PathLike)):
-            source = read_checkpoint(source)
-        config = getattr(source, 'config', None)
-        if isinstance(source, Module):
-            state = source.state_dict()
-        else:
-            config = source.get('config', config)
-            state = source.get('model', source)
+        config, state = _pretrained(source)
         if config is not None and config.get('skeleton') not in (
                 None, self.skeleton.name):
             raise ValueError(f"The checkpoint was pre-trained on layout "
                              f"'{config['skeleton']}' but this model uses "
                              f"'{self.skeleton.name}'")
-        parts = {'embedding': self.embedding}
-        for i, layer in enumerate(self.layers):
-            parts[f'layers.{i}.encoder'] = layer.encoder
-        for name, module in parts.items():
-            prefix = 'embedding.' if name == 'embedding' else 'encoder.'
-            sub = {k[len(prefix):]: v for k, v in state.items()
-                   if k.startswith(prefix)}
-            _load_checked(module, sub, prefix)
+        # The pre-trained settings under this model's names, for errors.
+        hint = '' if config is None else differing_settings(
+            {ours: config.get(theirs)
+             for theirs, ours in PRETRAINED_SETTINGS.items()}, self.config)
+        for prefix, module in [('embedding.', self.embedding)] + [
+                ('encoder.', layer.encoder) for layer in self.layers]:
+            part = {k[len(prefix):]: v for k, v in state.items()
+                    if k.startswith(prefix)}
+            load_checked(module, part, f"the pre-trained '{prefix}*'", hint)
         return self
 
     def __repr__(self) -> str:
@@ -314,22 +355,10 @@ class STRL(Module):
                 f"{changed_settings(STRL, self.config, _SHOWN)})")
 
 
-def _load_checked(module: Module, state: Dict[str, Tensor],
-                  prefix: str) -> None:
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise ValueError(
-            f"The checkpoint does not fit this model's '{prefix}*': missing "
-            f"{[prefix + k for k in missing]}, unexpected "
-            f"{[prefix + k for k in unexpected]} (a different number of "
-            f"layers or joint_embedding setting?)")
-    for key, value in state.items():
-        if value.shape != expected[key].shape:
-            raise ValueError(
-                f"The checkpoint's '{prefix}{key}' has shape "
-                f"{tuple(value.shape)} but this model expects "
-                f"{tuple(expected[key].shape)} (in_channels or "
-                f"hidden_channels differ)")
-    module.load_state_dict(state)
+def _pretrained(source) -> tuple:
+    # (config or None, state_dict) of a SkeletonMAE, checkpoint or path.
+    if isinstance(source, (str, os.PathLike)):
+        source = read_checkpoint(source)
+    if isinstance(source, Module):
+        return getattr(source, 'config', None), source.state_dict()
+    return source.get('config'), source.get('model', source)
