@@ -1,6 +1,15 @@
 import datetime
+from pathlib import Path
 
 import torch_skeleton_mae
+from torch_skeleton_mae.engine.recipes import recipe_table
+
+# The recipe tables of protocols.rst, made from the recipes themselves.
+generated = Path(__file__).parent / '_generated'
+generated.mkdir(exist_ok=True)
+for protocol in ('pretrain', 'finetune', 'linear'):
+    (generated / f'recipes_{protocol}.rst').write_text(
+        recipe_table(protocol))
 
 project = 'torch_skeleton_mae'
 author = 'torch_skeleton_mae contributors'
@@ -20,7 +29,7 @@ autodoc_member_order = 'bysource'
 autodoc_typehints = 'none'
 autodoc_default_options = {'members': True, 'show-inheritance': False}
 napoleon_custom_sections = [('Shapes', 'params_style')]
-exclude_patterns = ['_build']
+exclude_patterns = ['_build', '_generated']
 # A theme for API docs with wide content: code blocks and tables keep their
 # right-hand ends.
 html_theme = 'furo'
@@ -42,7 +51,7 @@ nitpick_ignore_regex = [
     # Other projects' objects: the build machines reach no intersphinx
     # inventory (no network), so these stay unlinked.
     ('py:(class|func|meth|mod)',
-     r'(torch|torch_geometric|torch_sparse|np|numpy|argparse|os|random)(\..*)?'),
+     r'(torch|torch_geometric|torch_sparse|np|numpy|argparse|os|random|pathlib)(\..*)?'),
     ('py:class',
      r'Tensor|Module|Batch|DataLoader|Dataset|Sampler|PathLike|Optimizer|array'),
 ]

@@ -27,8 +27,8 @@ from typing import Dict, List, Optional, Tuple
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
     command_line,
-    finetune,
-    pretrain,
+    finetune_command,
+    pretrain_command,
 )
 
 #: A row: (label, pre-training flags or None for no pre-training,
@@ -68,10 +68,10 @@ def run(table: str, out: Path, extra: List[str],
             key = tuple(pre)
             if key not in checkpoints:
                 folder = out / f'pretrain{len(checkpoints)}'
-                pretrain(extra + pre + ['--no-probe', '--out', str(folder)])
+                pretrain_command(extra + pre + ['--no-probe', '--out', str(folder)])
                 checkpoints[key] = folder / 'last.pt'
             flags += ['--pretrained', str(checkpoints[key])]
-        result = finetune(extra + flags + ['--out', str(out / f'row{i}')])
+        result = finetune_command(extra + flags + ['--out', str(out / f'row{i}')])
         rows.append(dict(label=label, pretrain=pre, finetune=tune,
                          top1=result['top1'],
                          mean_class_acc=result['mean_class_acc']))

@@ -40,8 +40,8 @@ import torch
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
     command_line,
-    finetune,
-    pretrain,
+    finetune_command,
+    pretrain_command,
 )
 from torch_skeleton_mae.utils import machine
 
@@ -124,22 +124,22 @@ def plan(configs: List[str], seeds: List[int], out: Path, common: List[str],
         for seed in seeds:
             seeded = common + ['--seed', str(seed)]
             checkpoint = checkpoint_of(out, name, seed)
-            runs['pretrain', name, seed] = (pretrain, seeded + route(
+            runs['pretrain', name, seed] = (pretrain_command, seeded + route(
                 flags, 'pretrain') + ['--no-probe', '--out',
                                       str(checkpoint.parent)], None)
-            runs['finetune', name, seed] = (finetune, seeded + config_tune + [
+            runs['finetune', name, seed] = (finetune_command, seeded + config_tune + [
                 '--pretrained', str(checkpoint), '--out',
                 str(checkpoint.parent.parent / 'finetune')],
                 ('pretrain', name, seed))
             key = scratch_key(seed, flags)
-            runs.setdefault(key, (finetune, seeded + config_tune + [
+            runs.setdefault(key, (finetune_command, seeded + config_tune + [
                 '--out', str(out / 'scratch' / folder('_'.join(
                     map(str, key[1:]))))], None))
     if noise:
         checkpoint = checkpoint_of(out, 'paper preset', seeds[0])
 
         def noise_run(seed: int, name: str) -> Run:
-            return (finetune, common + tune + [
+            return (finetune_command, common + tune + [
                 '--seed', str(seed), '--pretrained', str(checkpoint),
                 '--out', str(out / 'noise' / name)],
                 ('pretrain', 'paper preset', seeds[0]))

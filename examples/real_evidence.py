@@ -47,8 +47,8 @@ from learning_evidence import (  # noqa: E402
 from torch_skeleton_mae.engine.protocols import (  # noqa: E402
     ArgumentParser,
     command_line,
-    finetune,
-    pretrain,
+    finetune_command,
+    pretrain_command,
 )
 from torch_skeleton_mae.engine.reconstruction import (  # noqa: E402
     BASELINES,
@@ -94,7 +94,7 @@ def plan(datasets: List[str], root: Path, seeds: Dict[str, List[int]],
         key = ('pretrain', dataset, folder(config), seed)
         flags = {PRESET: [], NO_REMASK: ['--no-remask'],
                  SYNTHETIC: ['--synthetic', str(synthetic)]}[config]
-        runs.setdefault(key, (pretrain, data_flags(dataset, seed) + flags + [
+        runs.setdefault(key, (pretrain_command, data_flags(dataset, seed) + flags + [
             '--out', str(out.joinpath(*key[1:3], f'seed{seed}',
                                       'pretrain'))], None))
         return key
@@ -108,9 +108,9 @@ def plan(datasets: List[str], root: Path, seeds: Dict[str, List[int]],
         if fraction is not None:
             flags += ['--semi', str(fraction)]
         if source is None:
-            return finetune, flags, None
+            return finetune_command, flags, None
         checkpoint = Path(runs[source][1][-1]) / 'last.pt'
-        return finetune, flags + ['--pretrained', str(checkpoint)], source
+        return finetune_command, flags + ['--pretrained', str(checkpoint)], source
 
     def add(dataset: str, config: str, seed: int,
             protocols: List[str]) -> None:
@@ -148,7 +148,7 @@ def finished(program, argv: List[str]) -> Optional[Dict[str, Any]]:
     again: each run is deterministic on one machine and thread count. A run
     stopped half-way gets :obj:`--resume` (bit-identical)."""
     out = Path(argv[argv.index('--out') + 1])
-    if program is not pretrain:
+    if program is not pretrain_command:
         report = out / 'finetune_eval.json'
         if report.is_file():
             return json.loads(report.read_text())

@@ -14,6 +14,7 @@ LAST_LINE = re.compile(r'^speedup_vs_stock_pyg=\d+\.\d+ slowdown_vs_dense='
                        r'\d+\.\d+ peak_mem_ratio_vs_stock_pyg=\d+\.\d+$')
 
 
+@pytest.mark.full
 @pytest.mark.parametrize('name', ['pretrain_step', 'finetune_step'])
 def test_step_benchmark_smoke(name, capsys, tmp_path):
     module = __import__(name)
@@ -24,6 +25,7 @@ def test_step_benchmark_smoke(name, capsys, tmp_path):
     assert (tmp_path / 'r.json').stat().st_size > 0
 
 
+@pytest.mark.full
 def test_conv_and_data_loading_benchmarks_smoke(capsys):
     rows = __import__('conv').main(['--smoke'])
     inputs = {r['input'] for r in rows}
@@ -36,6 +38,7 @@ def test_conv_and_data_loading_benchmarks_smoke(capsys):
                and r['steady_samples_per_s'] > 0 for r in rows)
 
 
+@pytest.mark.full
 def test_batch_cost_benchmark_times_the_parts_in_a_worker():
     rows = __import__('batch_cost').main(['--smoke'])
     assert [r['measured'] for r in rows] == [
@@ -48,6 +51,7 @@ def test_batch_cost_benchmark_times_the_parts_in_a_worker():
             ms['read_batch'] + ms['GaussianNoise'], abs=0.02)
 
 
+@pytest.mark.full
 def test_end_to_end_benchmark_smoke(capsys, tmp_path):
     out = tmp_path / 'e2e.json'
     rates = __import__('end_to_end').main(['--smoke', '--json', str(out)])
@@ -66,6 +70,7 @@ def test_end_to_end_benchmark_smoke(capsys, tmp_path):
     assert '   * - input_pipeline\n' in table and payload['command'] in table
 
 
+@pytest.mark.docs
 @pytest.mark.parametrize('path', sorted(MEASURED.glob('*.json')),
                          ids=lambda p: p.stem)
 def test_measured_tables_in_the_docs_are_their_results(path):

@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import importlib.util
 import json
 import os
@@ -13,14 +14,15 @@ import pytest
 import torch
 
 from torch_skeleton_mae.datasets import ACTIONS
-from torch_skeleton_mae.engine import load_checkpoint
+from torch_skeleton_mae.engine import PAPER, QUICK, load_checkpoint
 from torch_skeleton_mae.engine.protocols import (
     UsageError,
     command_line,
-    finetune,
-    linear_eval,
+    finetune_command,
+    linear_eval_command,
     parse_args,
-    pretrain,
+    pretrain_command,
+    recipe_of,
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import machine
@@ -28,6 +30,7 @@ from torch_skeleton_mae.utils import machine
 ROOT = Path(__file__).parents[1]
 TINY = ['--samples', '60', '--frames', '8', '--workers', '0',
         '--batch-size', '16']
+LINEAR = TINY[:-2]  # linear evaluation fits on all features at once
 
 
 def rows(path):
@@ -38,7 +41,7 @@ def rows(path):
 @pytest.fixture(scope='module')
 def pretrained(tmp_path_factory):
     out = tmp_path_factory.mktemp('pretrain')
-    result = pretrain(TINY + ['--epochs', '2', '--out', str(out)])
+    result = pretrain_command(TINY + ['--epochs', '2', '--out', str(out)])
     return out, result
 
 
@@ -66,7 +69,7 @@ def test_pretrain_end_to_end(pretrained):
 
 def test_pretrain_resume_at_last_epoch_does_nothing(pretrained, tmp_path):
     out, _ = pretrained
-    result = pretrain(TINY + ['--epochs', '2', '--out', str(out), '--resume',
+    result = pretrain_command(TINY + ['--epochs', '2', '--out', str(out), '--resume',
                               '--no-probe'])
     assert result['history'] == []
     assert len(rows(out / 'pretrain.csv')) == 2
@@ -74,7 +77,7 @@ def test_pretrain_resume_at_last_epoch_does_nothing(pretrained, tmp_path):
 
 def test_linear_eval(pretrained, tmp_path):
     out, result = pretrained
-    summary = linear_eval(TINY + ['--pretrained', str(out / 'last.pt'),
+    summary = linear_eval_command(LINEAR + ['--pretrained', str(out / 'last.pt'),
                                   '--out', str(tmp_path)])
     # The same features, classifier and seed as the pre-training probe.
     assert summary['top1'] == pytest.approx(result['probe'])
@@ -86,13 +89,13 @@ def test_linear_eval_refuses_another_layout(pretrained, tmp_path):
     out, _ = pretrained
     with pytest.raises(ValueError, match=r"trained on layout 'coco' with 2 "
                        r"channels, the data has 'ntu-rgb\+d' with 3"):
-        linear_eval(TINY + ['--pretrained', str(out / 'last.pt'),
+        linear_eval_command(LINEAR + ['--pretrained', str(out / 'last.pt'),
                             '--layout', 'ntu-rgb+d', '--out', str(tmp_path)])
 
 
 def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
     out, _ = pretrained
-    result = finetune(TINY + ['--pretrained', str(out / 'last.pt'),
+    result = finetune_command(TINY + ['--pretrained', str(out / 'last.pt'),
                               '--semi', '0.1', '--epochs', '2',
                               '--eval-every', '1', '--out', str(tmp_path)])
     printed = capsys.readouterr().out
@@ -101,8 +104,10 @@ def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
     assert [r['epoch'] for r in log] == ['1', '2']
     assert all(r['val_top1'] != '' for r in log)
     assert float(log[-1]['val_top1']) == pytest.approx(result['top1'])
-    # QUICK_SEMI schedule: lr 0.1 * 16 / 128, the first 2 of 5 warm-up steps.
-    assert [float(r['lr']) for r in log] == pytest.approx([0.0025, 0.005])
+    # The semi-supervised schedule: the first 2 of its warm-up epochs.
+    semi = QUICK.semi
+    assert [float(r['lr']) for r in log] == pytest.approx(
+        [semi.lr * epoch / semi.warmup for epoch in (1, 2)])
     assert (tmp_path / 'finetune_eval.png').exists()
 
 
@@ -155,10 +160,11 @@ def run_command(program, argv, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize('argv,message', [
-    (['--device', 'foo'], "--device foo: not a device; expected e.g. 'cpu'"),
-    (['--device', 'cuda'], '--device cuda: no CUDA device is available'),
+    (['--device', 'foo'], "device 'foo' is not a device; expected e.g. "
+                          "'cpu'"),
+    (['--device', 'cuda'], "device 'cuda': no CUDA device is available"),
     (['--samples', '1'], 'the training split of 1 synthetic sequences '
-                         '(xsub) is empty; use more --samples'),
+                         '(xsub) is empty; use more samples'),
     (['--mask', 'random-parts:0'], "layout 'coco' has 6 parts; mask "
                                    "between 1 and 6"),
     (['--encoder', 'nope'], "Unknown graph convolution 'nope'"),
@@ -168,7 +174,7 @@ def test_user_errors_are_one_line_with_status_2(argv, message, tmp_path,
                                                 monkeypatch, capsys):
     if argv[:2] == ['--device', 'cuda'] and torch.cuda.is_available():
         pytest.skip('this machine has a GPU')
-    code, err = run_command(pretrain, TINY + argv + ['--out', str(
+    code, err = run_command(pretrain_command, TINY + argv + ['--out', str(
         tmp_path / 'run')], monkeypatch, capsys)
     assert code == 2
     assert err.count('\n') == 1 and err.startswith('prog.py: error: '), err
@@ -178,7 +184,7 @@ def test_user_errors_are_one_line_with_status_2(argv, message, tmp_path,
 def test_corrupt_checkpoint_is_one_line(tmp_path, monkeypatch, capsys):
     bad = tmp_path / 'random.pt'
     bad.write_bytes(bytes(range(256)) * 4)
-    code, err = run_command(finetune, TINY + ['--pretrained', str(bad),
+    code, err = run_command(finetune_command, TINY + ['--pretrained', str(bad),
                                               '--out', str(tmp_path / 'r')],
                             monkeypatch, capsys)
     assert code == 2 and err.count('\n') == 1
@@ -191,19 +197,19 @@ def test_run_folders_are_never_overwritten(pretrained, tmp_path, capsys):
     with pytest.raises(UsageError, match=r'holds an earlier pretrain run '
                        r'\(last.pt\); pass --resume to continue it, or '
                        r'another --out'):
-        pretrain(TINY + ['--out', str(out)])
+        pretrain_command(TINY + ['--out', str(out)])
     # Resuming with flags that change the result is refused, naming them.
     with pytest.raises(UsageError, match=r"--frames 4 \(the run has 8\); "
                        r"--lr 0.01 \(the run has 0.001\)"):
-        pretrain(TINY + ['--out', str(out), '--resume', '--lr', '0.01',
+        pretrain_command(TINY + ['--out', str(out), '--resume', '--lr', '0.01',
                          '--frames', '4'])
     after = (out / 'last.pt').read_bytes(), (out / 'pretrain.csv').read_text()
     assert after == before
     with pytest.raises(UsageError, match=r'--resume: .*last.pt does not '
                        r'exist; start the run without --resume'):
-        pretrain(TINY + ['--out', str(tmp_path / 'new'), '--resume'])
+        pretrain_command(TINY + ['--out', str(tmp_path / 'new'), '--resume'])
     # Flags that only change where and how fast it runs are fine.
-    history = pretrain(TINY + ['--out', str(out), '--resume', '--epochs', '2',
+    history = pretrain_command(TINY + ['--out', str(out), '--resume', '--epochs', '2',
                                '--workers', '0', '--eval-every', '3',
                                '--no-probe'])['history']
     assert history == []  # already at its last epoch
@@ -212,12 +218,17 @@ def test_run_folders_are_never_overwritten(pretrained, tmp_path, capsys):
 def test_paper_defaults_with_data(tmp_path):
     data = tmp_path / 'ntu60.pkl'
     data.write_bytes(b'')
-    args = parse_args('finetune', ['--data', str(data)])
-    assert (args.epochs, args.batch_size, args.lr, args.momentum,
-            args.warmup, args.milestones, args.label_smoothing,
-            args.frames) == (110, 128, 0.1, 0.9, 5, [90, 100], 0.1, 64)
-    args = parse_args('pretrain', ['--data', str(data)])
-    assert (args.epochs, args.batch_size, args.lr) == (50, 1024, 1.5e-4)
+    for protocol in ('pretrain', 'finetune', 'linear'):
+        args = parse_args(protocol, ['--data', str(data), '--random-init']
+                          if protocol == 'linear' else ['--data', str(data)])
+        assert recipe_of(args) == getattr(PAPER, protocol)
+    args = parse_args('finetune', ['--semi', '0.1'])
+    assert recipe_of(args) == QUICK.semi
+    # A flag changes its field alone.
+    args = parse_args('finetune', ['--data', str(data), '--milestones', '3',
+                                   '4', '--momentum', '0.5'])
+    assert recipe_of(args) == dataclasses.replace(
+        PAPER.finetune, milestones=(3, 4), momentum=0.5)
 
 
 def _torchrun(script, *args, cwd):
@@ -228,6 +239,7 @@ def _torchrun(script, *args, cwd):
         capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.full
 def test_ddp_two_gloo_processes_keep_replicas_in_sync(tmp_path):
     script = tmp_path / 'worker.py'
     script.write_text(textwrap.dedent('''
@@ -263,6 +275,7 @@ def test_ddp_two_gloo_processes_keep_replicas_in_sync(tmp_path):
     assert checkpoint['world_size'] == 2 and len(checkpoint['rng']) == 2
 
 
+@pytest.mark.full
 def test_torchrun_launches_the_example(tmp_path):
     done = _torchrun(ROOT / 'examples' / 'ntu60_pretrain.py', *TINY,
                      '--epochs', '1', '--no-probe', '--out', str(tmp_path),
@@ -276,12 +289,12 @@ def test_torchrun_launches_the_example(tmp_path):
 
 
 def test_synthetic_2d_input_is_xy_and_score_on_request():
-    from torch_skeleton_mae.engine.protocols import load_data
+    from torch_skeleton_mae.engine.protocols import data_of
     tiny = ['--layout', 'coco', '--samples', '20', '--frames', '4']
-    data = load_data(parse_args('pretrain', tiny))
+    data = data_of(parse_args('pretrain', tiny))
     assert (data.layout, data.channels) == ('coco', 2)  # the paper's (x, y)
     assert data.pixel_noise == 0.01
-    data = load_data(parse_args('pretrain', tiny + ['--score']))
+    data = data_of(parse_args('pretrain', tiny + ['--score']))
     assert (data.layout, data.channels) == ('coco', 3)
     train = data.train
     raw = train.generate(int(train.indices[0]))[0]  # (M, T, V, C)
@@ -290,6 +303,7 @@ def test_synthetic_2d_input_is_xy_and_score_on_request():
     assert torch.equal(x[2], torch.from_numpy(raw[..., 2]).permute(1, 2, 0))
 
 
+@pytest.mark.full
 def test_learning_evidence_example(tmp_path):
     spec = importlib.util.spec_from_file_location(
         'learning_evidence', ROOT / 'examples' / 'learning_evidence.py')
@@ -339,6 +353,7 @@ def test_learning_evidence_example(tmp_path):
     assert len(noise['finetune_seeds']['runs']) == 1
 
 
+@pytest.mark.full
 def test_learning_evidence_jobs_give_the_same_results(tmp_path):
     spec = importlib.util.spec_from_file_location(
         'learning_evidence', ROOT / 'examples' / 'learning_evidence.py')
@@ -355,6 +370,7 @@ def test_learning_evidence_jobs_give_the_same_results(tmp_path):
         example.main(argv + ['--jobs', '0'])
 
 
+@pytest.mark.full
 def test_ablations_example(tmp_path):
     spec = importlib.util.spec_from_file_location(
         'ablations', ROOT / 'examples' / 'ablations.py')
@@ -401,10 +417,10 @@ def test_ablations_example(tmp_path):
 
 def test_without_matplotlib_one_hint_and_csv_reports(tmp_path, monkeypatch,
                                                      capsys):
-    from torch_skeleton_mae.engine import protocols
-    protocols._no_matplotlib.cache_clear()
+    from torch_skeleton_mae.engine import training
+    training._no_matplotlib.cache_clear()
     monkeypatch.setitem(sys.modules, 'matplotlib', None)  # import fails
-    pretrain(TINY + ['--epochs', '1', '--out', str(tmp_path)])
+    pretrain_command(TINY + ['--epochs', '1', '--out', str(tmp_path)])
     out = capsys.readouterr().out
     assert out.count('matplotlib is not installed (pip install matplotlib)'
                      ) == 1
@@ -421,6 +437,7 @@ def scripts_real(evidence):
     return example.readme_sentence(evidence)
 
 
+@pytest.mark.docs
 def test_quoted_numbers_come_from_result_files():
     """README quotes the main command's probes from the report files it
     wrote (committed in docs/evidence), and the results page includes the

@@ -360,9 +360,9 @@ def many_clips(root, per_class=2):
 def test_real_data_protocols(tmp_path, capsys):
     from torch_skeleton_mae.engine.protocols import (
         UsageError,
-        load_data,
+        data_of,
         parse_args,
-        pretrain,
+        pretrain_command,
     )
     root = tmp_path / 'all_sqe'
     root.mkdir()
@@ -372,14 +372,14 @@ def test_real_data_protocols(tmp_path, capsys):
     args = parse_args('finetune', data)
     assert (args.split, args.epochs, args.lr) == ('xview', 15, 0.025)
     # --holdout: half of every class of the training split evaluates.
-    held = load_data(parse_args('finetune', data + ['--holdout', '0.5']))
+    held = data_of(parse_args('finetune', data + ['--holdout', '0.5']))
     train_names = {m['name'] for m in held.train.dataset.meta}
     names = [[held.train.dataset.meta[i]['name'] for i in part.indices]
              for part in (held.train, held.val)]
     assert set(names[0]) | set(names[1]) == train_names
     assert not set(names[0]) & set(names[1]) and len(names[1]) == 10
     assert held.train.dataset.train and not held.val.dataset.train
-    result = pretrain(data + ['--epochs', '1', '--batch-size', '8',
+    result = pretrain_command(data + ['--epochs', '1', '--batch-size', '8',
                               '--synthetic', '12', '--rotate', '10',
                               '--scale', '0.1', '--out',
                               str(tmp_path / 'pre')])
@@ -393,7 +393,7 @@ def test_real_data_protocols(tmp_path, capsys):
     log = (tmp_path / 'pre' / 'pretrain.csv').read_text().splitlines()
     assert len(log) == 2
     with pytest.raises(UsageError, match='does not combine with --holdout'):
-        pretrain(data + ['--synthetic', '4', '--holdout', '0.5', '--out',
+        pretrain_command(data + ['--synthetic', '4', '--holdout', '0.5', '--out',
                          str(tmp_path / 'x')])
     with pytest.raises(UsageError, match='--synthetic adds synthetic'):
         parse_args('pretrain', ['--synthetic', '4'])
@@ -401,6 +401,7 @@ def test_real_data_protocols(tmp_path, capsys):
         parse_args('pretrain', data + ['--holdout', '1'])
 
 
+@pytest.mark.full
 def test_real_evidence_example(tmp_path):
     import importlib.util
     from pathlib import Path

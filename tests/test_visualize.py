@@ -11,7 +11,7 @@ from PIL import Image  # noqa: E402  (matplotlib depends on pillow)
 from torch_skeleton_mae import visualize as viz  # noqa: E402
 from torch_skeleton_mae.datasets import SyntheticSkeletons  # noqa: E402
 from torch_skeleton_mae.engine import CSVLogger  # noqa: E402
-from torch_skeleton_mae.engine.protocols import pretrain  # noqa: E402
+from torch_skeleton_mae.engine.protocols import pretrain_command  # noqa: E402
 from torch_skeleton_mae.nn import SkeletonMAE  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
@@ -83,9 +83,10 @@ def test_reconstruction_curves_and_embedding(tmp_path, monkeypatch):
                     'PNG')
 
 
+@pytest.mark.full
 def test_visualize_example_from_a_run(tmp_path):
     run = tmp_path / 'run'
-    pretrain(['--samples', '40', '--frames', '8', '--workers', '0',
+    pretrain_command(['--samples', '40', '--frames', '8', '--workers', '0',
               '--epochs', '1', '--no-probe', '--out', str(run)])
     written = load_example('visualize').main(
         ['--run', str(run), '--out', str(tmp_path / 'fig'), '--samples',
@@ -110,6 +111,7 @@ def test_pyg_any_graph_example():
     assert mask.nonzero().view(-1).tolist() == [1, 2, 3, 4]  # thumb, index
 
 
+@pytest.mark.docs
 def test_pyg_layers_in_pyg_models_example():
     """Every use of docs/pyg.rst runs."""
     example = load_example('pyg_any_graph')

@@ -1,7 +1,8 @@
-r"""One training engine for every protocol: the :class:`Trainer`
-loop (mixed precision, DDP, logs, exact resume), atomic checkpoints,
-evaluation metrics and the command-line programs in
-:mod:`torch_skeleton_mae.engine.protocols`."""
+r"""One training engine for every protocol: :func:`pretrain`,
+:func:`finetune` and :func:`linear_eval` with their recipes (:data:`~torch_skeleton_mae.engine.recipes.PAPER`,
+:data:`~torch_skeleton_mae.engine.recipes.QUICK`, :data:`~torch_skeleton_mae.engine.recipes.SMALL`), the :class:`Trainer` loop (mixed precision,
+DDP, logs, exact resume), atomic checkpoints, evaluation metrics and the
+command line in :mod:`torch_skeleton_mae.engine.protocols`."""
 from .checkpoint import (
     load_checkpoint,
     load_weights,
@@ -46,6 +47,32 @@ from .loader import (
     place_batch_transform,
     reads_whole_batches,
 )
+from .recipes import (
+    EVAL_BATCH_SIZE,
+    PAPER,
+    PRESETS,
+    QUICK,
+    SMALL,
+    FinetuneRecipe,
+    LinearRecipe,
+    PretrainRecipe,
+    Recipes,
+    TrainingRecipe,
+    preset_for,
+)
+from .training import (
+    DATASETS,
+    FinetuneResult,
+    PretrainResult,
+    ProtocolData,
+    RunOptions,
+    SetupError,
+    finetune,
+    linear_eval,
+    load_data,
+    pretrain,
+    with_synthetic,
+)
 from .reconstruction import (
     joint_means,
     mirror_index,
@@ -55,6 +82,28 @@ from .reconstruction import (
 )
 
 __all__ = [
+    'pretrain',
+    'finetune',
+    'linear_eval',
+    'load_data',
+    'with_synthetic',
+    'ProtocolData',
+    'RunOptions',
+    'SetupError',
+    'PretrainResult',
+    'FinetuneResult',
+    'DATASETS',
+    'TrainingRecipe',
+    'PretrainRecipe',
+    'FinetuneRecipe',
+    'LinearRecipe',
+    'Recipes',
+    'PAPER',
+    'QUICK',
+    'SMALL',
+    'PRESETS',
+    'preset_for',
+    'EVAL_BATCH_SIZE',
     'Trainer',
     'TrainingDiverged',
     'MAEObjective',

@@ -121,7 +121,7 @@ def load_checkpoint(path: PathLike, model: Optional[Module] = None,
 def load_weights(model: Module, checkpoint: Dict[str, Any],
                  source: str = 'the checkpoint') -> None:
     r"""Loads :obj:`checkpoint["model"]` into :obj:`model` through
-    :func:`~torch_skeleton_mae.utils.load_checked`: the layout must agree
+    ``torch_skeleton_mae.utils.load_checked``: the layout must agree
     and every weight must fit; settings that change no weight's shape (a
     loss setting, the mask) may differ.
 

@@ -60,14 +60,14 @@ def resolve_device(name: Optional[str] = None,
         try:
             device = torch.device(name)
         except RuntimeError:
-            raise ValueError(f"--device {name}: not a device; expected e.g. "
+            raise ValueError(f"device '{name}' is not a device; expected e.g. "
                              f"'cpu', 'cuda' or 'cuda:1'") from None
         if device.type == 'cuda' and not torch.cuda.is_available():
-            raise ValueError(f"--device {name}: no CUDA device is available "
-                             f"here; use --device cpu")
+            raise ValueError(f"device '{name}': no CUDA device is available "
+                             f"here; use 'cpu'")
         if device.type == 'cuda' and (device.index or 0) >= (
                 torch.cuda.device_count()):
-            raise ValueError(f"--device {name}: this machine has "
+            raise ValueError(f"device '{name}': this machine has "
                              f"{torch.cuda.device_count()} CUDA device(s)")
         return device
     if torch.cuda.is_available():

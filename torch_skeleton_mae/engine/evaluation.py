@@ -138,17 +138,22 @@ def extract_features(model: Module, loader: DataLoader, device: torch.device,
 
 
 def train_linear_classifier(features: Tensor, labels: Tensor,
-                            num_classes: int, epochs: int = 300,
-                            lr: float = 1e-2, weight_decay: float = 1e-4,
+                            num_classes: int, epochs: int, lr: float,
+                            weight_decay: float = 0.0,
                             seed: int = 0) -> Linear:
     r"""Fits a linear classifier to frozen features (full batch, Adam, on
     standardized features; the standardization is folded into the returned
-    layer, so it applies to raw features).
+    layer, so it applies to raw features). The protocol's numbers are
+    :class:`~torch_skeleton_mae.engine.LinearRecipe`'s.
 
     Args:
         features (Tensor): :obj:`(N, F)`.
         labels (Tensor): :obj:`(N,)`.
         num_classes (int): :obj:`K`.
+        epochs (int): Full-batch Adam steps.
+        lr (float): Adam's learning rate.
+        weight_decay (float, optional): Adam's weight decay.
+        seed (int, optional): Seeds the initial weights.
 
     Returns:
         :class:`torch.nn.Linear` mapping :obj:`(*, F)` to :obj:`(*, K)`.
@@ -174,8 +179,9 @@ def train_linear_classifier(features: Tensor, labels: Tensor,
 
 def linear_probe(train: Tuple[Tensor, Tensor], val: Tuple[Tensor, Tensor],
                  num_classes: int, **kwargs) -> ClassificationReport:
-    r"""Fits :func:`train_linear_classifier` on :obj:`train` features and
-    labels and scores it on :obj:`val`."""
+    r"""Fits :func:`train_linear_classifier` (:obj:`**kwargs`: its
+    :obj:`epochs`, :obj:`lr`, ...) on :obj:`train` features and labels and
+    scores it on :obj:`val`."""
     classifier = train_linear_classifier(*train, num_classes, **kwargs)
     with torch.no_grad():
         return classification_report(classifier(val[0]), val[1],

@@ -4,8 +4,8 @@ from typing import Sequence
 from torch.optim.lr_scheduler import LambdaLR
 
 
-def warmup_multistep(optimizer, warmup_epochs: int = 5,
-                     milestones: Sequence[int] = (90, 100),
+def warmup_multistep(optimizer, warmup_epochs: int,
+                     milestones: Sequence[int],
                      gamma: float = 0.1) -> LambdaLR:
     r"""The fine-tuning schedule of the paper (and of CTR-GCN): a linear
     warm-up over :obj:`warmup_epochs`, then the rate divided by

@@ -279,8 +279,8 @@ class STRL(Module):
                                            os.PathLike],
                         num_classes: int, **settings: Any) -> 'STRL':
         r"""An STRL built with a pre-trained SkeletonMAE's layout, channels
-        and encoder settings (:data:`PRETRAINED_SETTINGS`) and holding its
-        weights (:meth:`load_pretrained`).
+        and encoder settings (:obj:`PRETRAINED_SETTINGS` of this module) and
+        holding its weights (:meth:`load_pretrained`).
 
         Args:
             source: A :class:`SkeletonMAE`, a checkpoint dict holding its

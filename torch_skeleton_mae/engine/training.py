@@ -1,0 +1,623 @@
+r"""Pre-training, fine-tuning and linear evaluation from Python: the
+functions the command-line programs (:mod:`~torch_skeleton_mae.engine.protocols`),
+the examples and the evidence scripts call.
+
+.. code-block:: python
+
+    from torch_skeleton_mae.engine import QUICK, finetune, load_data, pretrain
+    from torch_skeleton_mae.nn import STRL, SkeletonMAE
+
+    data = load_data(frames=QUICK.pretrain.frames)  # synthetic
+    mae = SkeletonMAE(data.layout, data.channels)
+    pretrain(mae, data, QUICK.pretrain, out='runs/pretrain')
+    strl = STRL.from_pretrained(mae, data.num_classes)
+    finetune(strl, load_data(frames=QUICK.finetune.frames), QUICK.finetune,
+             out='runs/finetune')
+"""
+import copy
+import dataclasses
+import functools
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from torch.nn import Module
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from torch_skeleton_mae.datasets import (
+    ACTIONS,
+    SyntheticSkeletons,
+    concat_sequences,
+    dataset_labels,
+    label_fraction_indices,
+    label_fraction_subset,
+    load_dataset,
+)
+from torch_skeleton_mae.engine.checkpoint import (
+    load_checkpoint,
+    seed_everything,
+)
+from torch_skeleton_mae.engine.distributed import (
+    DistributedContext,
+    cleanup_distributed,
+    init_distributed,
+    resolve_device,
+)
+from torch_skeleton_mae.engine.evaluation import (
+    ClassificationReport,
+    evaluate,
+    extract_features,
+    linear_probe,
+    save_confusion_matrix,
+)
+from torch_skeleton_mae.engine.loader import make_loader, place_batch_transform
+from torch_skeleton_mae.engine.recipes import (
+    EVAL_BATCH_SIZE,
+    FinetuneRecipe,
+    LinearRecipe,
+    PretrainRecipe,
+    TrainingRecipe,
+)
+from torch_skeleton_mae.engine.reconstruction import (
+    BASELINES,
+    joint_means,
+    reconstruction_baselines,
+)
+from torch_skeleton_mae.engine.schedule import warmup_multistep
+from torch_skeleton_mae.engine.trainer import (
+    ClassificationObjective,
+    MAEObjective,
+    Trainer,
+)
+from torch_skeleton_mae.graph import get_skeleton
+from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.transforms.batch import Compose as BatchCompose
+from torch_skeleton_mae.transforms.batch import (
+    GaussianNoise,
+    RandomRotation,
+    RandomScale,
+)
+
+#: The benchmarks, their classes and their benchmark names.
+DATASETS = {
+    'ntu60': dict(num_classes=60, benchmarks=('xsub', 'xview')),
+    'ntu120': dict(num_classes=120, benchmarks=('xsub', 'xset')),
+    'finegym': dict(num_classes=99, benchmarks=('none', )),
+    'diving48': dict(num_classes=48, benchmarks=('none', )),
+    'nw-ucla': dict(num_classes=10, benchmarks=('xview', 'xsub')),
+    'penn-action': dict(num_classes=15, benchmarks=('none', )),
+}
+#: Sequences of the built-in synthetic set when no data is given.
+SYNTHETIC_SAMPLES = 2000
+#: Seed of the per-class draw of :obj:`holdout` (:obj:`semi`'s is 0).
+HOLDOUT_SEED = 1
+
+PathLike = Union[str, os.PathLike]
+
+
+class SetupError(ValueError):
+    r"""A run's arguments do not fit together (its folder holds another run,
+    the device does not exist, the model was built for other data, an
+    augmentation does not apply): raised before any training step. The
+    command line prints it as one line."""
+
+
+@dataclass
+class ProtocolData:
+    r"""What :func:`load_data` returns: the training set (cut to
+    :obj:`semi` of its labels when set), the evaluation set, the layout,
+    input channels, classes, class names (or :obj:`None`) and the reader's
+    training noise (its :obj:`pixel_noise`)."""
+    train: Dataset
+    val: Dataset
+    layout: str
+    channels: int
+    num_classes: int
+    names: Optional[List[str]]
+    pixel_noise: float
+
+
+def load_data(source: Optional[PathLike] = None, *, dataset: str = 'ntu60',
+              split: Optional[str] = None, frames: int = 64,
+              layout: Optional[str] = None, score: bool = False,
+              samples: int = SYNTHETIC_SAMPLES,
+              holdout: Optional[float] = None,
+              semi: Optional[float] = None) -> ProtocolData:
+    r"""The training and evaluation splits of a benchmark.
+
+    Args:
+        source (str or PathLike, optional): A pyskl :obj:`.pkl`, CTR-GCN
+            :obj:`.npz`, or a folder of NW-UCLA :obj:`.json`, Penn Action
+            :obj:`.mat` or NTU :obj:`.skeleton` files (see
+            :func:`~torch_skeleton_mae.datasets.load_dataset`); :obj:`None`
+            for the built-in synthetic set.
+        dataset (str, optional): A key of :data:`~torch_skeleton_mae.engine.training.DATASETS`: the classes and
+            split names of :obj:`source`. (default: :obj:`"ntu60"`)
+        split (str, optional): The benchmark (default: the dataset's first;
+            :obj:`"xsub"` for the synthetic set).
+        frames (int, optional): Frames :obj:`T` per sample.
+        layout (str, optional): The skeleton layout (default: the reader's;
+            :obj:`"coco"` for the synthetic set).
+        score (bool, optional): Append the 2D confidence score as a channel.
+        samples (int, optional): Sequences of the synthetic set.
+        holdout (float, optional): Evaluate on this fraction of the training
+            split, held out per class, instead of the test split.
+        semi (float, optional): Keep this fraction of the training labels,
+            per class (the semi-supervised protocol).
+
+    Raises:
+        ValueError: on unreadable data, an empty split, or labels outside
+            :obj:`dataset`'s classes.
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"load_data: unknown dataset '{dataset}'; expected "
+                         f"one of {sorted(DATASETS)}")
+    benchmarks = (('xsub', 'xview') if source is None else
+                  DATASETS[dataset]['benchmarks'])
+    split = split or benchmarks[0]
+    if split not in benchmarks:
+        raise ValueError(
+            f"load_data: split '{split}' is not one of "
+            f"{list(benchmarks)} of " + ('the synthetic set' if source is None
+                                         else f"dataset '{dataset}'"))
+    if source is None:
+        layout = layout or 'coco'
+        # Centering only: the camera yaw is part of the synthetic task
+        # (cross-view).
+        train, val = (SyntheticSkeletons(samples, layout, frames, seed=0,
+                                         split=part, benchmark=split,
+                                         score=score, center=True)
+                      for part in ('train', 'val'))
+        names = list(ACTIONS)
+    else:
+        source = Path(source)
+        if not source.exists():
+            raise FileNotFoundError(f'load_data: {source}: no such file or '
+                                    f'folder')
+        benchmark = split
+        if source.is_dir() and dataset == 'ntu120':
+            benchmark = {'xsub': 'xsub120'}.get(benchmark, benchmark)
+        num_classes = DATASETS[dataset]['num_classes']
+        train, val = (load_dataset(source, benchmark, part, frames,
+                                   layout=layout, num_classes=num_classes,
+                                   score=score)
+                      for part in ('train', 'val'))
+        names = getattr(train, 'class_names', None)
+        for part, data in (('train', train), ('val', val)):
+            labels = dataset_labels(data)
+            if len(labels) and labels.max() >= num_classes:
+                raise ValueError(
+                    f'load_data: the {part} split of {source} has label '
+                    f'{labels.max()}, beyond the {num_classes} classes of '
+                    f"dataset '{dataset}'")
+    for part, data in (('training', train), ('evaluation', val)):
+        if len(data) == 0:
+            raise ValueError(
+                f'load_data: the {part} split of '
+                f"{source or f'{samples} synthetic sequences'} ({split}) is "
+                f'empty' + ('; use more samples' if source is None else ''))
+    out = ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
+                       train.num_classes, names, train.pixel_noise)
+    if holdout is not None:
+        held = label_fraction_indices(dataset_labels(train), holdout,
+                                      seed=HOLDOUT_SEED)
+        rest = np.setdiff1d(np.arange(len(train)), held)
+        evaluated = copy.copy(train).sample_frames(train.num_frames, False)
+        out.train, out.val = Subset(train, rest.tolist()), Subset(
+            evaluated, held.tolist())
+    if semi is not None:
+        out.train = label_fraction_subset(out.train, semi, seed=0)
+    return out
+
+
+def with_synthetic(data: ProtocolData, sequences: int,
+                   seed: int = 0) -> Dataset:
+    r"""The training split of :obj:`data` beside :obj:`sequences`
+    synthetic sequences in its layout, preprocessed as the readers
+    preprocess real data, with its persons and channels.
+
+    Raises:
+        ValueError: if the training split is a :obj:`holdout` part.
+    """
+    if isinstance(data.train, Subset):
+        raise ValueError('with_synthetic: synthetic sequences go beside the '
+                         'whole training split; it does not combine with '
+                         'holdout')
+    synthetic = SyntheticSkeletons(
+        sequences, data.layout, seed=seed, normalize=True,
+        max_persons=data.train.frames.shape[-1],
+        score=data.channels > get_skeleton(data.layout).coords)
+    return concat_sequences(data.train, synthetic)
+
+
+@dataclass
+class RunOptions:
+    r"""Where and how a run computes, none of which changes its numbers on
+    one machine (except :obj:`seed` and :obj:`precision`).
+
+    Args:
+        device (str, optional): Default: CUDA if available (the local rank's
+            GPU under :obj:`torchrun`).
+        precision (str, optional): :obj:`"auto"` (bf16/fp16 on CUDA, fp32
+            on the CPU), :obj:`"fp32"`, :obj:`"bf16"` or :obj:`"fp16"`.
+        seed (int, optional): Seeds the run.
+        workers (int, optional): Loader workers (threads where the data reads
+            whole batches, else processes).
+        worker_processes (bool, optional): Processes even where threads
+            would do.
+        eval_every (int, optional): Evaluate every this many epochs (and
+            after the last) while fine-tuning.
+        compile (bool, optional): Train through :func:`torch.compile`.
+        resume (bool, optional): Continue the run in :obj:`out`.
+    """
+    device: Optional[str] = None
+    precision: str = 'auto'
+    seed: int = 0
+    workers: int = 2
+    worker_processes: bool = False
+    eval_every: int = 5
+    compile: bool = False
+    resume: bool = False
+
+    def loader_kwargs(self) -> Dict[str, Any]:
+        r""":func:`~torch_skeleton_mae.engine.make_loader`'s worker
+        arguments."""
+        return dict(num_workers=self.workers,
+                    worker_threads=False if self.worker_processes else None)
+
+
+@dataclass
+class PretrainResult:
+    r"""What :func:`pretrain` returns (on the main process).
+
+    Attributes:
+        history (list of dict): Every epoch's metrics this call ran.
+        checkpoint (pathlib.Path): :obj:`out/last.pt`.
+        probe (ClassificationReport, optional): The linear probe of the
+            pre-trained encoder (with a :obj:`probe` recipe).
+        random_probe (ClassificationReport, optional): That of a randomly
+            initialized encoder.
+        reconstruction (dict, optional): The masked-joint error of the
+            model and of trivial predictors on the evaluation set.
+    """
+    history: List[Dict[str, float]]
+    checkpoint: Path
+    probe: Optional[ClassificationReport] = None
+    random_probe: Optional[ClassificationReport] = None
+    reconstruction: Optional[Dict[str, Optional[float]]] = None
+
+
+@dataclass
+class FinetuneResult:
+    r"""What :func:`finetune` returns: the history and, on the main process,
+    the final evaluation (:obj:`None` on the others)."""
+    history: List[Dict[str, float]]
+    checkpoint: Path
+    report: Optional[ClassificationReport]
+
+
+def pretrain(model: SkeletonMAE, data: ProtocolData,
+             recipe: PretrainRecipe, out: PathLike,
+             options: RunOptions = RunOptions(),
+             probe: Optional[LinearRecipe] = None,
+             train: Optional[Dataset] = None,
+             extra_state: Optional[Dict[str, Any]] = None
+             ) -> PretrainResult:
+    r"""Pre-trains :obj:`model` with Adam on :obj:`data.train` (or
+    :obj:`train`), writing :obj:`out/last.pt` after every epoch and
+    :obj:`out/pretrain.csv`; then, given a :obj:`probe` recipe, linear
+    probes of the pre-trained and of a randomly initialized encoder
+    (:obj:`out/probe*.json`) and the reconstruction beside trivial
+    predictors (:obj:`out/reconstruction.json`). Under :obj:`torchrun`,
+    every process calls it.
+
+    Raises:
+        SetupError: if :obj:`out` holds a run and :obj:`options.resume` is
+            not set, a resumed run's recipe or model differ, or the model
+            was built for other data.
+        TrainingDiverged: on a non-finite loss.
+    """
+    out = Path(out)
+    record = dict(protocol='pretrain', recipe=_plain(recipe),
+                  model=model.config, seed=options.seed,
+                  precision=options.precision)
+    context, device = _start(model, data, recipe, out, options, record)
+    try:
+        optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr,
+                                     weight_decay=recipe.weight_decay)
+        loader, augment = _training_batches(recipe, data, device, context,
+                                            options, train)
+        trainer = Trainer(model, MAEObjective(), optimizer, loader, device,
+                          out, name='pretrain', precision=options.precision,
+                          seed=options.seed, context=context,
+                          extra_state=dict(run=record, **(extra_state or {})),
+                          compile=options.compile, batch_transform=augment)
+        history = trainer.fit(recipe.epochs, resume=options.resume)
+        result = PretrainResult(history, trainer.checkpoint_path)
+        if context.is_main and history:
+            print(f"pre-training done: loss {history[-1]['loss']:.4f}; "
+                  f"checkpoint {trainer.checkpoint_path}")
+        if context.is_main and probe is not None:
+            _probe_and_score(model, data, probe, device, options, out, result)
+        return result
+    finally:
+        cleanup_distributed()
+
+
+def _probe_and_score(model: SkeletonMAE, data: ProtocolData,
+                     recipe: LinearRecipe, device: torch.device,
+                     options: RunOptions, out: Path,
+                     result: PretrainResult) -> None:
+    # The probes of the pre-trained and a random encoder, and the
+    # reconstruction beside trivial predictors, into `result` and `out`.
+    loaders = _eval_loaders(data, device, options)
+    result.probe = _probe(model, loaders, device, data.num_classes, recipe,
+                          options.seed, 'pre-trained encoder')
+    with torch.random.fork_rng():
+        torch.manual_seed(options.seed)
+        baseline = SkeletonMAE(**model.config).to(device)
+    result.random_probe = _probe(baseline, loaders, device, data.num_classes,
+                                 recipe, options.seed, 'random encoder')
+    write_report(result.probe, out, 'probe', data.names)
+    write_report(result.random_probe, out, 'probe_random', data.names)
+    means = joint_means(loaders[0], model.skeleton.num_joints)
+    errors = reconstruction_baselines(model, loaders[1], device, means,
+                                      seed=options.seed)
+    (out / 'reconstruction.json').write_text(json.dumps(errors, indent=1))
+    result.reconstruction = errors
+    print(f'linear probe top-1: pre-trained encoder '
+          f'{100 * result.probe.top1:.1f}%, random encoder '
+          f'{100 * result.random_probe.top1:.1f}% (chance '
+          f'{100 / data.num_classes:.1f}%)')
+    print('masked-joint error on the evaluation set (Eq. 2, lower is '
+          'better): model ' + ', '.join(
+              f'{errors[k]:.3f}' if k == 'model' else
+              f"{k.replace('_', ' ')} {errors[k]:.3f}"
+              for k in ('model', ) + BASELINES if errors[k] is not None))
+
+
+def linear_eval(model: SkeletonMAE, data: ProtocolData,
+                recipe: LinearRecipe, out: PathLike,
+                options: RunOptions = RunOptions(),
+                encoder: str = 'pre-trained encoder') -> ClassificationReport:
+    r"""Linear evaluation: the frozen encoder of :obj:`model` encodes every
+    sequence once; a linear classifier is fitted to the pooled features of
+    :obj:`data.train` and scored on :obj:`data.val` (report and confusion
+    matrix :obj:`out/linear_eval.*`). One process does it.
+
+    Returns:
+        The evaluation report.
+    """
+    out = Path(out)
+    _check_fits(model, data, recipe)
+    seed_everything(options.seed)
+    try:
+        device = resolve_device(options.device)
+    except ValueError as error:
+        raise SetupError(str(error)) from None
+    model.to(device)
+    out.mkdir(parents=True, exist_ok=True)
+    report = _probe(model, _eval_loaders(data, device, options), device,
+                    data.num_classes, recipe, options.seed, encoder)
+    summary = write_report(report, out, 'linear_eval', data.names)
+    print(f'linear evaluation: top-1 {100 * report.top1:.1f}%, top-5 '
+          f'{100 * report.top5:.1f}%, mean class accuracy '
+          f"{100 * summary['mean_class_acc']:.1f}%")
+    return report
+
+
+def finetune(model: STRL, data: ProtocolData, recipe: FinetuneRecipe,
+             out: PathLike, options: RunOptions = RunOptions(),
+             extra_state: Optional[Dict[str, Any]] = None
+             ) -> FinetuneResult:
+    r"""Fine-tunes :obj:`model` (SGD with momentum, warm-up, step decay,
+    label smoothing), evaluating on :obj:`data.val` every
+    :obj:`options.eval_every` epochs and after the last; writes
+    :obj:`out/last.pt`, :obj:`out/finetune.csv` and the final report
+    :obj:`out/finetune_eval.*`. Under :obj:`torchrun`, every process calls
+    it.
+
+    Raises:
+        SetupError: if :obj:`out` holds a run and :obj:`options.resume` is
+            not set, a resumed run's recipe or model differ, or the model
+            was built for other data.
+        TrainingDiverged: on a non-finite loss.
+    """
+    out = Path(out)
+    record = dict(protocol='finetune', recipe=_plain(recipe),
+                  model=model.config, seed=options.seed,
+                  precision=options.precision)
+    context, device = _start(model, data, recipe, out, options, record)
+    try:
+        optimizer = torch.optim.SGD(
+            [p for p in model.parameters() if p.requires_grad], lr=recipe.lr,
+            momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        scheduler = warmup_multistep(optimizer, recipe.warmup,
+                                     list(recipe.milestones))
+        val_loader = make_loader(data.val, EVAL_BATCH_SIZE, device,
+                                 train=False, **options.loader_kwargs())
+
+        def validate(module: Module) -> Dict[str, float]:
+            report = evaluate(module, val_loader, device, data.num_classes,
+                              options.precision)
+            return {f'val_{k}': v for k, v in report.summary().items()}
+
+        loader, augment = _training_batches(recipe, data, device, context,
+                                            options)
+        trainer = Trainer(model, ClassificationObjective(
+            recipe.label_smoothing), optimizer, loader, device, out,
+                          name='finetune', scheduler=scheduler,
+                          precision=options.precision, evaluate=validate,
+                          eval_every=options.eval_every, seed=options.seed,
+                          context=context,
+                          extra_state=dict(run=record, **(extra_state or {})),
+                          compile=options.compile, batch_transform=augment)
+        history = trainer.fit(recipe.epochs, resume=options.resume)
+        report = None
+        if context.is_main:
+            report = evaluate(model, val_loader, device, data.num_classes,
+                              options.precision)
+            write_report(report, out, 'finetune_eval', data.names)
+            print(f'fine-tuning: top-1 {100 * report.top1:.1f}%, top-5 '
+                  f'{100 * report.top5:.1f}% on {len(data.val)} sequences')
+        return FinetuneResult(history, trainer.checkpoint_path, report)
+    finally:
+        cleanup_distributed()
+
+
+def _start(model: Module, data: ProtocolData, recipe: TrainingRecipe,
+           out: Path, options: RunOptions, record: Dict[str, Any]
+           ) -> Tuple[DistributedContext, torch.device]:
+    # The checks before a training run, the process group, the seed and the
+    # announcement of the data.
+    _check_fits(model, data, recipe)
+    if recipe.rotate and get_skeleton(data.layout).coords != 3:
+        raise SetupError(f'rotate={recipe.rotate:g} turns 3D joints; layout '
+                         f"'{data.layout}' is 2D (use scale)")
+    check_out(out, record['protocol'], options.resume, record)
+    try:
+        context, device = init_distributed(options.device)
+    except ValueError as error:
+        raise SetupError(str(error)) from None
+    seed_everything(options.seed)
+    if context.is_main:
+        print(f'layout={data.layout} C={data.channels} '
+              f'train={len(data.train)} val={len(data.val)} '
+              f'classes={data.num_classes} device={device} '
+              f'processes={context.world_size}')
+    return context, device
+
+
+def _check_fits(model: Module, data: ProtocolData, recipe: Any) -> None:
+    # The recipe's frames are load_data's; the model must be built for the
+    # data's layout, channels and classes.
+    frames = data.train[0][0].size(1)  # (C, T, V, M)
+    if frames != recipe.frames:
+        raise SetupError(f'the recipe has frames={recipe.frames}, the data '
+                         f'{frames} (load the data with '
+                         f'frames=recipe.frames)')
+    built = (model.skeleton.name, model.in_channels)
+    if built != (data.layout, data.channels):
+        raise SetupError(
+            f"the {type(model).__name__} was built for layout '{built[0]}' "
+            f"with {built[1]} channels, the data has '{data.layout}' with "
+            f"{data.channels}")
+    classes = getattr(model, 'num_classes', data.num_classes)
+    if classes != data.num_classes:
+        raise SetupError(f'the {type(model).__name__} has {classes} classes, '
+                         f'the data {data.num_classes}')
+
+
+def check_out(out: Path, protocol: str, resume: bool,
+              record: Dict[str, Any]) -> None:
+    r"""Refuses to start a run in a folder that holds one (unless
+    :obj:`resume`), and to resume a run whose :obj:`record` (recipe but its
+    epochs, model settings, seed, precision) differs.
+
+    Raises:
+        SetupError: naming the folder, or every differing entry.
+    """
+    checkpoint, log = out / 'last.pt', out / f'{protocol}.csv'
+    if not resume:
+        if checkpoint.exists() or log.exists():
+            raise SetupError(
+                f'out={out} holds an earlier {protocol} run '
+                f'({checkpoint.name if checkpoint.exists() else log.name}); '
+                f'resume it, or choose another out (or delete the folder) to '
+                f'start over')
+        return
+    if not checkpoint.is_file():
+        raise SetupError(f'resume: {checkpoint} does not exist; start the '
+                         f'run without resume')
+    saved = load_checkpoint(checkpoint).get('run')
+    if saved is None:  # written before runs kept their record
+        return
+    now = _flat(record)
+    before = _flat(saved)
+    differs = [f'{key}={now.get(key)!r} (the run has {before.get(key)!r})'
+               for key in sorted(set(now) | set(before))
+               if key != 'recipe.epochs' and now.get(key) != before.get(key)]
+    if differs:
+        raise SetupError(f'resume: these settings differ from the run in '
+                         f'{out}: ' + '; '.join(differs))
+
+
+def _flat(record: Dict[str, Any]) -> Dict[str, Any]:
+    return {f'{k}.{key}' if isinstance(v, dict) else k: (
+        value if isinstance(v, dict) else v)
+        for k, v in record.items()
+        for key, value in (v.items() if isinstance(v, dict) else [(k, v)])}
+
+
+def write_report(report: ClassificationReport, out: Path, stem: str,
+                 names: Optional[List[str]]) -> Dict[str, Any]:
+    r"""Writes :obj:`report` as :obj:`out/stem.json` and its confusion
+    matrix as :obj:`out/stem.png` (CSV beside it); returns the summary."""
+    summary = report.summary()
+    summary['per_class'] = [None if math.isnan(a) else a
+                            for a in report.per_class.tolist()]
+    (out / f'{stem}.json').write_text(json.dumps(summary, indent=1))
+    path = save_confusion_matrix(report.confusion, out / f'{stem}.png', names,
+                                 title=stem.replace('_', ' '))
+    if path is not None:
+        print(f'confusion matrix: {path}')
+    else:
+        _no_matplotlib()
+    return summary
+
+
+@functools.lru_cache(maxsize=None)
+def _no_matplotlib() -> None:
+    print('matplotlib is not installed (pip install matplotlib): the '
+          'confusion matrices are written as CSV only')
+
+
+def _probe(model: Module, loaders, device: torch.device, num_classes: int,
+           recipe: LinearRecipe, seed: int,
+           encoder: str) -> ClassificationReport:
+    features = [extract_features(model, loader, device,
+                                 desc=f'features: {encoder}, {part} set')
+                for loader, part in zip(loaders, ('training', 'evaluation'))]
+    return linear_probe(*features, num_classes, epochs=recipe.epochs,
+                        lr=recipe.lr, weight_decay=recipe.weight_decay,
+                        seed=seed)
+
+
+def _eval_loaders(data: ProtocolData, device: torch.device,
+                  options: RunOptions) -> List[DataLoader]:
+    return [make_loader(d, EVAL_BATCH_SIZE, device, train=False,
+                        **options.loader_kwargs())
+            for d in (data.train, data.val)]
+
+
+def _training_batches(recipe: TrainingRecipe, data: ProtocolData,
+                      device: torch.device, context: DistributedContext,
+                      options: RunOptions, train: Optional[Dataset] = None
+                      ) -> Tuple[DataLoader, Optional[Callable]]:
+    # The loader of `train` (default: data.train) and the Trainer's
+    # batch_transform, which share the augmentation by device
+    # (place_batch_transform): rotate, scale, then the pixel noise.
+    train = data.train if train is None else train
+    std = data.pixel_noise if recipe.noise is None else recipe.noise
+    coords = get_skeleton(data.layout).coords
+    augment = ([RandomRotation(recipe.rotate)] if recipe.rotate else []) + (
+        [RandomScale(recipe.scale, coords)] if recipe.scale else []) + (
+        [GaussianNoise(std, coords, inplace=True)] if std > 0 else [])
+    transform = (None if not augment else augment[0] if len(augment) == 1
+                 else BatchCompose(augment))
+    on_workers, on_device = place_batch_transform(transform, device)
+    loader = make_loader(train, recipe.batch_size, device, True,
+                         seed=options.seed, context=context,
+                         transform=on_workers, **options.loader_kwargs())
+    return loader, on_device
+
+
+def _plain(recipe: Any) -> Dict[str, Any]:
+    # A recipe as plain values (checkpoints load with weights_only=True).
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(recipe).items()}
