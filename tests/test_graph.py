@@ -4,9 +4,6 @@ import pytest
 import torch
 
 from torch_skeleton_mae.graph import (
-    CENTRIFUGAL,
-    CENTRIPETAL,
-    ROOT,
     Skeleton,
     get_skeleton,
     known_skeletons,
@@ -86,37 +83,16 @@ def test_ntu_variants_differ_only_in_hand_bones():
     assert get_skeleton('ntu-rgb+d').center == 20
 
 
-def test_spatial_partition_hand_worked():
+def test_hop_distance_and_adjacency_hand_worked():
     # A "T": 0 - 1 - 2 and 1 - 3, centered on 1.
     tee = Skeleton(name='tee', joint_names='abcd',
                    bones=[(0, 1), (1, 2), (1, 3)], center=1,
                    parts={'left': [0], 'mid': [1, 3], 'right': [2]})
     assert tee.hop_distance().tolist() == [1, 0, 1, 1]
-    edge_index, edge_type = tee.spatial_partition()
-    got = {(s, d): k for (s, d), k in
-           zip(edge_index.t().tolist(), edge_type.tolist())}
-    expected = {(v, v): ROOT for v in range(4)}
-    for leaf in (0, 2, 3):
-        expected[(1, leaf)] = CENTRIPETAL  # source closer to the center
-        expected[(leaf, 1)] = CENTRIFUGAL  # source farther from the center
-    assert got == expected
-
-    adj = tee.adjacency('spatial')
-    assert adj.shape == (3, 4, 4)
-    assert torch.equal(adj[ROOT], torch.eye(4))
-    # adj[k, target, source]
-    assert adj[CENTRIPETAL, 0, 1] == 1 and adj[CENTRIPETAL, 1, 0] == 0
-    assert adj[CENTRIFUGAL, 1, 0] == 1 and adj[CENTRIFUGAL, 0, 1] == 0
-    assert adj.sum() == 4 + 2 * 3
-
-    uniform = tee.adjacency('uniform', self_loops=False)
-    assert uniform.shape == (1, 4, 4)
-    assert torch.equal(uniform[0], uniform[0].t())
-    assert uniform.sum() == 6
-    assert torch.equal(tee.adjacency('spatial', self_loops=False).sum(0),
-                       uniform[0])
-    with pytest.raises(ValueError, match="Unknown partition 'distance'"):
-        tee.adjacency('distance')
+    bones = torch.tensor([[0., 1, 0, 0], [1, 0, 1, 1], [0, 1, 0, 0],
+                          [0, 1, 0, 0]])
+    assert torch.equal(tee.adjacency(self_loops=False), bones)
+    assert torch.equal(tee.adjacency(), bones + torch.eye(4))
 
 
 def test_unknown_layout():

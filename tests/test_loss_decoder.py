@@ -55,7 +55,7 @@ def test_scaled_cosine_error_properties():
 
 
 def test_edge_reconstruction_error_by_hand():
-    adjacency = get_skeleton('coco').adjacency(self_loops=False)[0]
+    adjacency = get_skeleton('coco').adjacency(self_loops=False)
     logits = torch.randn(4, 17, 17)
     mask = torch.zeros(4, 17, dtype=torch.bool)
     mask[0, 3] = mask[2, 9] = True
@@ -73,7 +73,7 @@ def test_loss_module():
     target = torch.randn(2, 17, 3)
     mask = torch.rand(2, 17) > 0.5
     assert SkeletonMAELoss()(target, target, mask).loss < 1e-6
-    adjacency = get_skeleton('coco').adjacency(self_loops=False)[0]
+    adjacency = get_skeleton('coco').adjacency(self_loops=False)
     logits = torch.randn(2, 17, 17)
     terms = SkeletonMAELoss(edge_weight=0.5)(target + 1, target, mask, logits,
                                              adjacency)
@@ -120,7 +120,7 @@ def test_decoder_position_tells_masked_joints_apart():
     assert not torch.allclose(out[0, wrist], out[0, arm[0]])
     # By hand: position added after re-masking, then the GIN layer.
     z = decoder.proj(h).masked_fill(mask.unsqueeze(-1), 0) + decoder.position
-    A = coco.adjacency(self_loops=False)[0].to_dense()
+    A = coco.adjacency(self_loops=False).to_dense()
     expected = decoder.conv.nn(A @ z + (1 + decoder.conv.eps) * z)
     assert torch.allclose(out, expected, atol=1e-5)
     with pytest.raises(ValueError, match=r"embedding of 17 joints expects "

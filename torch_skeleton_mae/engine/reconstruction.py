@@ -88,7 +88,7 @@ def nearest_joint(joints: Tensor, masked: Tensor,
         :obj:`(N, M, T, V, C)`.
     """
     V = skeleton.num_joints
-    adjacency = skeleton.adjacency(self_loops=False)[0].bool().to(
+    adjacency = skeleton.adjacency(self_loops=False).bool().to(
         joints.device)  # [target, source]
     # Lower-numbered sources win: weight them higher.
     rank = torch.arange(V, 0, -1, device=joints.device)

@@ -1,8 +1,5 @@
 r"""Skeleton topology as PyG graphs."""
 from .skeleton import (
-    CENTRIFUGAL,
-    CENTRIPETAL,
-    ROOT,
     Skeleton,
     get_skeleton,
     known_skeletons,
@@ -14,7 +11,4 @@ __all__ = [
     'get_skeleton',
     'register_skeleton',
     'known_skeletons',
-    'ROOT',
-    'CENTRIPETAL',
-    'CENTRIFUGAL',
 ]

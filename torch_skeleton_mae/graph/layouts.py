@@ -1,7 +1,7 @@
 """Built-in skeleton layouts, as data: one table per layout, 0-based joints.
 
 Each table gives ``joint_names``, ``bones`` (undirected pairs), ``center``
-(the joint that hop distances and the ST-GCN partition are measured from),
+(the joint that hop distances are measured from, and that centring uses),
 ``parts``: the six body regions SkeletonMAE masks, in the paper's order
 head, torso, left arm, right arm, left leg, right leg (Fig. 2d), and the
 facts of the layout's usual data: ``coords``, its coordinate channels (3 for

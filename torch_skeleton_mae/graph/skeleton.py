@@ -7,9 +7,6 @@ from torch_geometric.utils import to_undirected
 
 from torch_skeleton_mae.graph.layouts import BUILTIN_LAYOUTS
 
-ROOT, CENTRIPETAL, CENTRIFUGAL = 0, 1, 2
-PARTITIONS = ('uniform', 'spatial')
-
 
 @dataclass(frozen=True)
 class Skeleton:
@@ -107,48 +104,13 @@ class Skeleton:
             reach |= new
         return dist
 
-    def spatial_partition(self) -> Tuple[Tensor, Tensor]:
-        r"""The ST-GCN "spatial" partition of the bones plus self-loops.
-
-        A message :obj:`j -> i` is *root* (0) when both joints are equally
-        far from :obj:`center` (self-loops included), *centripetal* (1) when
-        the source :obj:`j` is closer to the center than the target, and
-        *centrifugal* (2) when it is farther.
-
-        Returns:
-            The pair :obj:`(edge_index, edge_type)` of shapes :obj:`(2, E)`
-            and :obj:`(E,)`.
-        """
-        edge_index = self.edge_index(self_loops=True)
-        hop = self.hop_distance()
-        src, dst = hop[edge_index[0]], hop[edge_index[1]]
-        edge_type = torch.full_like(src, ROOT)
-        edge_type[src < dst] = CENTRIPETAL
-        edge_type[src > dst] = CENTRIFUGAL
-        return edge_index, edge_type
-
-    def adjacency(self, partition: str = 'uniform',
-                  self_loops: bool = True) -> Tensor:
-        r"""A dense 0/1 adjacency of shape :obj:`(K, V, V)` for reference code,
-        indexed :obj:`[k, target, source]` so that :obj:`A[k] @ x` sums
-        messages; :obj:`K = 1` for :obj:`"uniform"`, :obj:`3` for
-        :obj:`"spatial"` (root, centripetal, centrifugal)."""
-        V = self.num_joints
-        if partition == 'uniform':
-            edge_index = self.edge_index(self_loops=self_loops)
-            edge_type = torch.zeros(edge_index.size(1), dtype=torch.long)
-            K = 1
-        elif partition == 'spatial':
-            edge_index, edge_type = self.spatial_partition()
-            if not self_loops:
-                keep = edge_index[0] != edge_index[1]
-                edge_index, edge_type = edge_index[:, keep], edge_type[keep]
-            K = 3
-        else:
-            raise ValueError(f"Unknown partition '{partition}'; expected one "
-                             f"of {PARTITIONS}")
-        adj = torch.zeros(K, V, V)
-        adj[edge_type, edge_index[1], edge_index[0]] = 1.0
+    def adjacency(self, self_loops: bool = True) -> Tensor:
+        r"""The dense 0/1 adjacency of the bones, shape :obj:`(V, V)`,
+        indexed :obj:`[target, source]` so that :obj:`A @ x` sums messages
+        (symmetric: the bones are undirected)."""
+        edge_index = self.edge_index(self_loops=self_loops)
+        adj = torch.zeros(self.num_joints, self.num_joints)
+        adj[edge_index[1], edge_index[0]] = 1.0
         return adj
 
 

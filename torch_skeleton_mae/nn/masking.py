@@ -29,25 +29,6 @@ class MaskedJoints:
     edge_mask: Tensor
     edge_index: Tensor
 
-    def _flat_edges(self, select: Tensor) -> Tensor:
-        V = self.joint_mask.size(-1)
-        E = self.edge_index.size(1)
-        select = select.reshape(-1, E)
-        offset = torch.arange(select.size(0), device=select.device) * V
-        edges = self.edge_index.unsqueeze(1) + offset.view(1, -1, 1)
-        return edges[:, select]
-
-    def kept_edge_index(self) -> Tensor:
-        r"""The unmasked edges numbered as in a flat batch (graph :obj:`g`'s
-        joint :obj:`v` is node :obj:`g * V + v`, the order of
-        :func:`~torch_skeleton_mae.data.to_frame_batch`), shape
-        :obj:`(2, E_kept)`."""
-        return self._flat_edges(~self.edge_mask)
-
-    def masked_edge_index(self) -> Tensor:
-        r"""The masked edges, numbered as in :meth:`kept_edge_index`."""
-        return self._flat_edges(self.edge_mask)
-
 
 def _device(device, generator) -> torch.device:
     if device is not None:

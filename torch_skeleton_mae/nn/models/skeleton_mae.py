@@ -205,7 +205,7 @@ class SkeletonMAE(Module):
         self.register_buffer('edge_index', self.skeleton.edge_index(),
                              persistent=False)
         self.register_buffer('adjacency',
-                             self.skeleton.adjacency(self_loops=False)[0],
+                             self.skeleton.adjacency(self_loops=False),
                              persistent=False)
         # The running mean of each joint's coordinates (center_target).
         self.register_buffer('joint_mean', torch.zeros(V, in_channels)
