@@ -33,7 +33,8 @@ import torch
 from common import machine, median, report, time_interleaved
 from ntu_parse_rate import write_files
 from torch_skeleton_mae.datasets import load_dataset
-from torch_skeleton_mae.engine import (MAEObjective, Trainer, make_loader,
+from torch_skeleton_mae.engine import (PAPER, MAEObjective, Trainer,
+                                       make_loader,
                                        place_batch_transform)
 from torch_skeleton_mae.engine.precision import autocast
 from torch_skeleton_mae.nn import SkeletonMAE
@@ -100,7 +101,7 @@ def main(argv=None):
                         on_device(x, generator)
 
         model = SkeletonMAE('ntu-rgb+d', 3).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1.5e-4)
+        optimizer = torch.optim.Adam(model.parameters(), lr=PAPER.pretrain.lr)
         batch = data.read_batch(range(args.batch_size))[0].to(device)
 
         def steps(count=args.steps):

@@ -1,10 +1,9 @@
 r"""Fine-tuning of the SSL classifier (STRL holding the pre-trained
-SkeletonMAE encoder) end to end, on the Python API. With --data it follows
-the paper's recipe (SGD, momentum 0.9, lr 0.1, 5 warm-up epochs, /10 after
-epochs 90 and 100, 110 epochs, batch 128, label smoothing 0.1); ``--semi
-0.1`` fine-tunes on that fraction of the training labels (the
-semi-supervised protocol); without --pretrained the model trains from
-scratch::
+SkeletonMAE encoder) end to end, on the Python API: the paper's recipe with
+--data (``PAPER.finetune``, docs/protocols.rst), a quick one on the built-in
+synthetic set. ``--semi 0.1`` fine-tunes on that fraction of the training
+labels (the semi-supervised protocol); without --pretrained the model trains
+from scratch::
 
     python examples/ntu60_finetune.py --pretrained runs/pretrain/last.pt
     python examples/ntu60_finetune.py --pretrained runs/pretrain/last.pt \

@@ -17,6 +17,7 @@ import dataclasses
 from pathlib import Path
 
 from torch_skeleton_mae.engine import (
+    SYNTHETIC_SAMPLES,
     RunOptions,
     load_data,
     preset_for,
@@ -40,7 +41,8 @@ def main():
     add('--split', help="default: the dataset's first benchmark")
     add('--epochs', type=int, help="default: the recipe's")
     add('--batch-size', type=int, help="default: the recipe's")
-    add('--samples', type=int, default=2000, help='synthetic sequences')
+    add('--samples', type=int, default=SYNTHETIC_SAMPLES,
+        help='synthetic sequences')
     add('--frames', type=int, help="default: the recipe's")
     add('--workers', type=int, default=2)
     add('--device', help='default: cuda if available')

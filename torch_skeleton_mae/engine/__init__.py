@@ -62,6 +62,7 @@ from .recipes import (
 )
 from .training import (
     DATASETS,
+    SYNTHETIC_SAMPLES,
     FinetuneResult,
     PretrainResult,
     ProtocolData,
@@ -93,6 +94,7 @@ __all__ = [
     'PretrainResult',
     'FinetuneResult',
     'DATASETS',
+    'SYNTHETIC_SAMPLES',
     'TrainingRecipe',
     'PretrainRecipe',
     'FinetuneRecipe',
