@@ -10,9 +10,9 @@ the table of fine-tuned accuracies.
 
 The paper runs them on FineGym (``--data gym_hrnet.pkl --dataset finegym``,
 the paper's recipe) and reports the mean class accuracy; without ``--data``
-they run on the synthetic set with the quick settings. Rows whose
-pre-training flags agree share one pre-trained checkpoint. Every further
-flag goes to both programs (e.g. ``--epochs``, ``--device cuda``). Writes
+they run on the synthetic set with the quick recipe. Rows whose pre-training
+settings agree share one pre-trained checkpoint. The recipe flags
+(``--epochs``, ``--batch-size``, ``--frames``) change both recipes. Writes
 ``OUT/table<TABLE>.json`` (every row) and ``OUT/table<TABLE>.rst`` (the table
 the docs include).
 
@@ -20,61 +20,78 @@ the docs include).
     python examples/ablations.py --table 4a --data gym_hrnet.pkl \
         --dataset finegym --out runs/table4a
 """
+import dataclasses
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
+from torch_skeleton_mae.engine import (
+    SYNTHETIC_SAMPLES,
+    ProtocolData,
+    RunOptions,
+    finetune,
+    load_data,
+    preset_for,
+    pretrain,
+    seed_everything,
+)
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
     command_line,
-    finetune_command,
-    pretrain_command,
+    user_input,
 )
+from torch_skeleton_mae.nn import STRL, SkeletonMAE
 
-#: A row: (label, pre-training flags or None for no pre-training,
-#: fine-tuning flags).
-Row = Tuple[str, List[str], List[str]]
-REGION = ['--mask', 'parts:3']  # "masking body sub-region 3" (Sec. 4.4)
+#: A row: (label, SkeletonMAE settings or None for no pre-training, STRL
+#: settings).
+Row = Tuple[str, Optional[Dict[str, Any]], Dict[str, Any]]
+REGION = dict(mask='parts:3')  # "masking body sub-region 3" (Sec. 4.4)
 TABLES: Dict[str, List[Row]] = {
-    '4a': [(f'L_D = {n}', REGION + ['--encoder-layers', str(n)], [])
+    '4a': [(f'L_D = {n}', dict(REGION, num_layers=n), {})
            for n in (1, 2, 3, 4)],
     '4c': [(f'{conv.upper()}, region {r}',
-            ['--encoder', conv, '--mask', f'parts:{r}'], [])
+            dict(encoder=conv, mask=f'parts:{r}'), {})
            for conv in ('gat', 'gcn', 'gin') for r in range(6)],
-    '5a': [('random initialization', None, [])] + [
-        (f'M = {m}', REGION, ['--strl-layers', str(m)])
-        for m in (1, 2, 3, 4)],
+    '5a': [('random initialization', None, {})] + [
+        (f'M = {m}', REGION, dict(num_layers=m)) for m in (1, 2, 3, 4)],
     # Our reading of the printed table: random joints at each ratio beside
     # region sets of about as many COCO joints (4, 9, 12 and 15).
-    '5b': [(f'random joints {p}%', ['--mask', f'random-joints:{p / 100}'], [])
+    '5b': [(f'random joints {p}%', dict(mask=f'random-joints:{p / 100}'), {})
            for p in (30, 50, 70, 90)] + [
-        (f'regions {s}', ['--mask', f'parts:{s}'], [])
+        (f'regions {s}', dict(mask=f'parts:{s}'), {})
         for s in ('3,5', '0,3,5', '1,2,3,4,5', '0,1,2,3,5')],
 }
 
 
-def run(table: str, out: Path, extra: List[str],
+def run(table: str, out: Path, recipes: Dict[str, Any],
+        splits: Dict[str, ProtocolData], options: RunOptions,
         selected: Optional[List[int]] = None) -> List[Dict]:
     r"""Runs the rows of :obj:`table` (those at the indices
-    :obj:`selected`, or all) into :obj:`out`; returns one dict per row,
-    also written to :obj:`out/table<table>.json`."""
-    checkpoints: Dict[Tuple[str, ...], Path] = {}
+    :obj:`selected`, or all) into :obj:`out` with the :obj:`"pretrain"` and
+    :obj:`"finetune"` :obj:`recipes` on their data :obj:`splits`; returns
+    one dict per row, also written to :obj:`out/table<table>.json`."""
+    tune = splits['finetune']
+    checkpoints: Dict[Tuple, Path] = {}
     rows = []
-    for i, (label, pre, tune) in enumerate(TABLES[table]):
+    for i, (label, pre, settings) in enumerate(TABLES[table]):
         if selected is not None and i not in selected:
             continue
-        flags = list(tune)
-        if pre is not None:
-            key = tuple(pre)
-            if key not in checkpoints:
-                folder = out / f'pretrain{len(checkpoints)}'
-                pretrain_command(extra + pre + ['--no-probe', '--out', str(folder)])
-                checkpoints[key] = folder / 'last.pt'
-            flags += ['--pretrained', str(checkpoints[key])]
-        result = finetune_command(extra + flags + ['--out', str(out / f'row{i}')])
-        rows.append(dict(label=label, pretrain=pre, finetune=tune,
-                         top1=result['top1'],
-                         mean_class_acc=result['mean_class_acc']))
+        if pre is not None and tuple(pre.items()) not in checkpoints:
+            seed_everything(options.seed)
+            split = splits['pretrain']
+            model = SkeletonMAE(split.layout, split.channels, **pre)
+            checkpoints[tuple(pre.items())] = pretrain(
+                model, split, recipes['pretrain'],
+                out / f'pretrain{len(checkpoints)}', options).checkpoint
+        seed_everything(options.seed)
+        model = (STRL(tune.layout, tune.channels, tune.num_classes,
+                      **settings) if pre is None else STRL.from_pretrained(
+            checkpoints[tuple(pre.items())], tune.num_classes, **settings))
+        report = finetune(model, tune, recipes['finetune'], out / f'row{i}',
+                          options).report
+        rows.append(dict(label=label, pretrain=pre, finetune=settings,
+                         top1=report.top1,
+                         mean_class_acc=report.summary()['mean_class_acc']))
         # Kept after every row: a long run that stops loses less.
         (out / f'table{table}.json').write_text(json.dumps(rows, indent=1))
     return rows
@@ -94,21 +111,26 @@ def tables(rows: List[Dict]) -> str:
 
 def main(argv=None):
     parser = ArgumentParser(
-        description="The paper's ablation tables 4a, 4c, 5a and 5b; other "
-        "flags go to the pre-training and fine-tuning programs.")
-    parser.add_argument('--table', choices=sorted(TABLES),
-                        help='the table to run')
-    parser.add_argument('--out', type=Path, default=None,
-                        help='default: runs/table<TABLE>')
-    parser.add_argument('--rows', type=int, nargs='+', default=None,
-                        metavar='INDEX',
-                        help="only these rows, by their index (0: the "
-                        "table's first row)")
-    parser.add_argument('--tables', type=Path, default=None,
-                        metavar='TABLE_JSON',
-                        help='only write the reST table of a table<X>.json '
-                        'again, beside it (after a change of its format)')
-    args, extra = parser.parse_known_args(argv)
+        description="The paper's ablation tables 4a, 4c, 5a and 5b.")
+    add = parser.add_argument
+    add('--table', choices=sorted(TABLES), help='the table to run')
+    add('--out', type=Path, default=None, help='default: runs/table<TABLE>')
+    add('--rows', type=int, nargs='+', default=None, metavar='INDEX',
+        help="only these rows, by their index (0: the table's first row)")
+    add('--tables', type=Path, default=None, metavar='TABLE_JSON',
+        help='only write the reST table of a table<X>.json again, beside it '
+        '(after a change of its format)')
+    add('--data', type=Path, help='default: the built-in synthetic set')
+    add('--dataset', default='ntu60', help='the classes and splits of --data')
+    add('--split', help="default: the dataset's first benchmark")
+    add('--samples', type=int, default=SYNTHETIC_SAMPLES,
+        help='synthetic sequences')
+    for flag in ('--epochs', '--batch-size', '--frames'):
+        add(flag, type=int, help="both recipes' (default: the recipes')")
+    add('--workers', type=int, default=RunOptions.workers)
+    add('--device', help='default: cuda if available')
+    add('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
     if args.tables is not None:
         if not args.tables.is_file():
             parser.error(f"--tables: no file '{args.tables}'")
@@ -123,7 +145,22 @@ def main(argv=None):
         parser.error(f'--rows of table {args.table} must lie in 0-{size - 1}, '
                      f'got {args.rows}')
     out = args.out or Path(f'runs/table{args.table}')
-    rows = run(args.table, out, extra, args.rows)
+    preset = preset_for(args.dataset if args.data else None)
+    changes = {k: v for k, v in dict(epochs=args.epochs,
+                                     batch_size=args.batch_size,
+                                     frames=args.frames).items()
+               if v is not None}
+    recipes = {protocol: dataclasses.replace(getattr(preset, protocol),
+                                             **changes)
+               for protocol in ('pretrain', 'finetune')}
+    with user_input():  # bad data: one line, no traceback
+        splits = {protocol: load_data(
+            args.data, dataset=args.dataset, split=args.split,
+            frames=recipe.frames, samples=args.samples)
+            for protocol, recipe in recipes.items()}
+    options = RunOptions(device=args.device, seed=args.seed,
+                         workers=args.workers)
+    rows = run(args.table, out, recipes, splits, options, args.rows)
     text = tables(rows)
     (out / f'table{args.table}.rst').write_text(text)
     print(f'Table {args.table}: fine-tuned accuracy (%)')

@@ -377,8 +377,8 @@ def test_ablations_example(tmp_path):
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     assert [r[1] for r in example.TABLES['4c'][:2]] == [
-        ['--encoder', 'gat', '--mask', 'parts:0'],
-        ['--encoder', 'gat', '--mask', 'parts:1']]
+        dict(encoder='gat', mask='parts:0'),
+        dict(encoder='gat', mask='parts:1')]
     assert len(example.TABLES['4c']) == 18
     rows = example.main(['--table', '5a', '--out', str(tmp_path)] + TINY +
                         ['--epochs', '1'])

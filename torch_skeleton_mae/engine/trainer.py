@@ -254,7 +254,7 @@ class Trainer:
             raise TrainingDiverged(
                 f'the loss is not finite ({value:g} on this process) '
                 f'in epoch {epoch}, steps {first + 1}-{last}: training '
-                f'stopped; {kept}. A lower --lr usually helps')
+                f'stopped; {kept}. A lower learning rate usually helps')
         if progress is not None:
             progress.set_postfix(loss=f'{value:.4f}')
 
