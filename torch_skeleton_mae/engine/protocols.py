@@ -46,6 +46,7 @@ from torch_skeleton_mae.engine.training import (
     ProtocolData,
     RunOptions,
     SetupError,
+    check_out,
     finetune,
     linear_eval,
     load_data,
@@ -397,36 +398,15 @@ RESUMABLE = ('resume', 'workers', 'worker_processes', 'device', 'out',
 def check_run_folder(args: argparse.Namespace) -> None:
     r"""Refuses to start a run in a folder that holds one (unless
     :obj:`--resume`), and to resume a run with flags that change its
-    result.
+    result (:func:`~torch_skeleton_mae.engine.training.check_out` on the
+    flags).
 
     Raises:
         UsageError: naming the folder, or every differing flag.
     """
-    checkpoint = args.out / 'last.pt'
-    log = args.out / f'{args.protocol}.csv'
-    if not args.resume:
-        if checkpoint.exists() or log.exists():
-            raise UsageError(
-                f'--out {args.out} holds an earlier {args.protocol} run '
-                f'({checkpoint.name if checkpoint.exists() else log.name}); '
-                f'pass --resume to continue it, or another --out (or delete '
-                f'the folder) to start over')
-        return
-    if not checkpoint.is_file():
-        raise UsageError(f'--resume: {checkpoint} does not exist; start the '
-                         f'run without --resume')
     with user_input():
-        saved = load_checkpoint(checkpoint).get('args') or {}
-    now = _plain(args)
-    differs = [f"{_flag(key)} {now.get(key)!r} (the run has "
-               f"{saved.get(key)!r})"
-               for key in sorted(set(saved) | set(now))
-               if key not in RESUMABLE and saved.get(key) != now.get(key)]
-    if differs:
-        raise UsageError(
-            f'--resume: these flags differ from the run in {args.out}: '
-            + '; '.join(differs) + '. Resume with the run\'s flags, or start '
-            'a new run in another --out')
+        check_out(args.out, args.protocol, args.resume, _plain(args),
+                  key='args', ignored=RESUMABLE, name=_flag)
 
 
 def pretrain_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:

@@ -22,7 +22,16 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 import torch
@@ -235,7 +244,7 @@ def with_synthetic(data: ProtocolData, sequences: int,
     return concat_sequences(data.train, synthetic)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunOptions:
     r"""Where and how a run computes, none of which changes its numbers on
     one machine (except :obj:`seed` and :obj:`precision`).
@@ -316,6 +325,19 @@ def pretrain(model: SkeletonMAE, data: ProtocolData,
     predictors (:obj:`out/reconstruction.json`). Under :obj:`torchrun`,
     every process calls it.
 
+    Args:
+        model (SkeletonMAE): Trained in place, built for the data's layout
+            and channels.
+        data (ProtocolData): From :func:`load_data`, of
+            :obj:`recipe.frames` frames: sequences :obj:`(C, T, V, M)`.
+        recipe (PretrainRecipe): The numbers.
+        out (str or PathLike): The run's folder.
+        options (RunOptions, optional): Device, seed, workers, resume, ...
+        probe (LinearRecipe, optional): Probe the encoders after training.
+        train (Dataset, optional): Pre-train on this instead of
+            :obj:`data.train` (*e.g.* :func:`with_synthetic`'s).
+        extra_state (dict, optional): Saved in every checkpoint.
+
     Raises:
         SetupError: if :obj:`out` holds a run and :obj:`options.resume` is
             not set, a resumed run's recipe or model differ, or the model
@@ -323,10 +345,8 @@ def pretrain(model: SkeletonMAE, data: ProtocolData,
         TrainingDiverged: on a non-finite loss.
     """
     out = Path(out)
-    record = dict(protocol='pretrain', recipe=_plain(recipe),
-                  model=model.config, seed=options.seed,
-                  precision=options.precision)
-    context, device = _start(model, data, recipe, out, options, record)
+    context, device, record = _start('pretrain', model, data, recipe, out,
+                                     options)
     try:
         optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr,
                                      weight_decay=recipe.weight_decay)
@@ -390,6 +410,15 @@ def linear_eval(model: SkeletonMAE, data: ProtocolData,
     :obj:`data.train` and scored on :obj:`data.val` (report and confusion
     matrix :obj:`out/linear_eval.*`). One process does it.
 
+    Args:
+        model (SkeletonMAE): Its encoder is probed, frozen.
+        data (ProtocolData): From :func:`load_data`, of
+            :obj:`recipe.frames` frames.
+        recipe (LinearRecipe): The numbers.
+        out (str or PathLike): Where the report goes.
+        options (RunOptions, optional): Device, seed and workers.
+        encoder (str, optional): What the progress bars call the encoder.
+
     Returns:
         The evaluation report.
     """
@@ -422,6 +451,18 @@ def finetune(model: STRL, data: ProtocolData, recipe: FinetuneRecipe,
     :obj:`out/finetune_eval.*`. Under :obj:`torchrun`, every process calls
     it.
 
+    Args:
+        model (STRL): Trained in place (*e.g.*
+            :meth:`STRL.from_pretrained <torch_skeleton_mae.nn.STRL.from_pretrained>`),
+            built for the data's layout, channels and classes.
+        data (ProtocolData): From :func:`load_data`, of
+            :obj:`recipe.frames` frames: sequences :obj:`(C, T, V, M)`.
+        recipe (FinetuneRecipe): The numbers.
+        out (str or PathLike): The run's folder.
+        options (RunOptions, optional): Device, seed, workers, evaluation
+            interval, resume, ...
+        extra_state (dict, optional): Saved in every checkpoint.
+
     Raises:
         SetupError: if :obj:`out` holds a run and :obj:`options.resume` is
             not set, a resumed run's recipe or model differ, or the model
@@ -429,10 +470,8 @@ def finetune(model: STRL, data: ProtocolData, recipe: FinetuneRecipe,
         TrainingDiverged: on a non-finite loss.
     """
     out = Path(out)
-    record = dict(protocol='finetune', recipe=_plain(recipe),
-                  model=model.config, seed=options.seed,
-                  precision=options.precision)
-    context, device = _start(model, data, recipe, out, options, record)
+    context, device, record = _start('finetune', model, data, recipe, out,
+                                     options)
     try:
         optimizer = torch.optim.SGD(
             [p for p in model.parameters() if p.requires_grad], lr=recipe.lr,
@@ -470,16 +509,19 @@ def finetune(model: STRL, data: ProtocolData, recipe: FinetuneRecipe,
         cleanup_distributed()
 
 
-def _start(model: Module, data: ProtocolData, recipe: TrainingRecipe,
-           out: Path, options: RunOptions, record: Dict[str, Any]
-           ) -> Tuple[DistributedContext, torch.device]:
-    # The checks before a training run, the process group, the seed and the
-    # announcement of the data.
+def _start(protocol: str, model: Module, data: ProtocolData,
+           recipe: TrainingRecipe, out: Path, options: RunOptions
+           ) -> Tuple[DistributedContext, torch.device, Dict[str, Any]]:
+    # The checks before a training run, the process group, the seed, the
+    # announcement of the data, and the run's record for its checkpoints.
+    record = dict(recipe=_plain(recipe), model=model.config,
+                  seed=options.seed, precision=options.precision)
     _check_fits(model, data, recipe)
     if recipe.rotate and get_skeleton(data.layout).coords != 3:
         raise SetupError(f'rotate={recipe.rotate:g} turns 3D joints; layout '
                          f"'{data.layout}' is 2D (use scale)")
-    check_out(out, record['protocol'], options.resume, record)
+    check_out(out, protocol, options.resume, record,
+              name=lambda key: dict(resume='options.resume').get(key, key))
     try:
         context, device = init_distributed(options.device)
     except ValueError as error:
@@ -490,7 +532,7 @@ def _start(model: Module, data: ProtocolData, recipe: TrainingRecipe,
               f'train={len(data.train)} val={len(data.val)} '
               f'classes={data.num_classes} device={device} '
               f'processes={context.world_size}')
-    return context, device
+    return context, device, record
 
 
 def _check_fits(model: Module, data: ProtocolData, recipe: Any) -> None:
@@ -513,11 +555,25 @@ def _check_fits(model: Module, data: ProtocolData, recipe: Any) -> None:
                          f'the data {data.num_classes}')
 
 
-def check_out(out: Path, protocol: str, resume: bool,
-              record: Dict[str, Any]) -> None:
+def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
+              key: str = 'run', ignored: Sequence[str] = ('recipe.epochs', ),
+              name: Callable[[str], str] = str) -> None:
     r"""Refuses to start a run in a folder that holds one (unless
-    :obj:`resume`), and to resume a run whose :obj:`record` (recipe but its
-    epochs, model settings, seed, precision) differs.
+    :obj:`resume`), and to resume a run whose saved :obj:`record` (under
+    :obj:`key` in its checkpoint) differs from this one's.
+
+    Args:
+        out (Path): The run's folder.
+        protocol (str): The stem of its log, *e.g.* :obj:`"pretrain"`.
+        resume (bool): Whether the run continues.
+        record (dict): What must agree (nested dicts compare entry by
+            entry): for :func:`pretrain` and :func:`finetune` the recipe,
+            the model's settings, the seed and the precision.
+        key (str, optional): Where the checkpoint holds its record.
+        ignored (sequence of str, optional): Entries that may differ (the
+            recipe's epochs: a run may be extended).
+        name (callable, optional): Spells an entry in errors (the command
+            line's flags).
 
     Raises:
         SetupError: naming the folder, or every differing entry.
@@ -526,25 +582,29 @@ def check_out(out: Path, protocol: str, resume: bool,
     if not resume:
         if checkpoint.exists() or log.exists():
             raise SetupError(
-                f'out={out} holds an earlier {protocol} run '
+                f'{name("out")} {out} holds an earlier {protocol} run '
                 f'({checkpoint.name if checkpoint.exists() else log.name}); '
-                f'resume it, or choose another out (or delete the folder) to '
-                f'start over')
+                f'pass {name("resume")} to continue it, or another '
+                f'{name("out")} (or delete the folder) to start over')
         return
     if not checkpoint.is_file():
-        raise SetupError(f'resume: {checkpoint} does not exist; start the '
-                         f'run without resume')
-    saved = load_checkpoint(checkpoint).get('run')
-    if saved is None:  # written before runs kept their record
+        raise SetupError(f'{name("resume")}: {checkpoint} does not exist; '
+                         f'start the run without {name("resume")}')
+    try:
+        saved = load_checkpoint(checkpoint).get(key)
+    except ValueError as error:
+        raise SetupError(str(error)) from None
+    if saved is None:  # written without a record
         return
-    now = _flat(record)
-    before = _flat(saved)
-    differs = [f'{key}={now.get(key)!r} (the run has {before.get(key)!r})'
-               for key in sorted(set(now) | set(before))
-               if key != 'recipe.epochs' and now.get(key) != before.get(key)]
+    now, before = _flat(record), _flat(saved)
+    differs = [f'{name(k)} {now.get(k)!r} (the run has {before.get(k)!r})'
+               for k in sorted(set(now) | set(before))
+               if k not in ignored and now.get(k) != before.get(k)]
     if differs:
-        raise SetupError(f'resume: these settings differ from the run in '
-                         f'{out}: ' + '; '.join(differs))
+        raise SetupError(
+            f'{name("resume")}: these settings differ from the run in '
+            f'{out}: ' + '; '.join(differs) + f'. Resume with the run\'s '
+            f'settings, or start a new run in another {name("out")}')
 
 
 def _flat(record: Dict[str, Any]) -> Dict[str, Any]:
