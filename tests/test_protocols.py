@@ -534,3 +534,18 @@ def test_quoted_numbers_come_from_result_files():
                   'learning_evidence')
         assert (evidence / f'{name}.rst').read_text() == (
             scripts[script].tables(table))
+
+
+def test_module_command_line():
+    def run(*argv):
+        return subprocess.run([sys.executable, '-m', 'torch_skeleton_mae',
+                               *argv], capture_output=True, text=True,
+                              cwd=ROOT, timeout=120)
+    done = run()
+    assert done.returncode == 2 and done.stderr.count('\n') == 1
+    assert 'python -m torch_skeleton_mae {pretrain,finetune,linear}' in (
+        done.stderr)
+    done = run('finetune', '--epochs', 'x')
+    assert done.returncode == 2
+    assert done.stderr == ('python -m torch_skeleton_mae finetune: error: '
+                           "argument --epochs: invalid int value: 'x'\n")

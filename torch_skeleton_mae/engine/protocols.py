@@ -91,9 +91,8 @@ def command_line(program: Callable[[], Any]) -> None:
     r"""Runs :obj:`program` (*e.g.* :func:`pretrain_command`) as a command:
     a :class:`UsageError` or
     :class:`~torch_skeleton_mae.engine.training.SetupError` becomes one line
-    on stderr and exit status 2, a
-    diverged training one line and status 1; anything else (a bug) keeps
-    its traceback."""
+    on stderr and exit status 2, a diverged training one line and status 1;
+    anything else (a bug) keeps its traceback."""
     name = Path(sys.argv[0]).name
     try:
         program()
@@ -156,7 +155,9 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
     parser = ArgumentParser(
         description=f'SkeletonMAE {protocol}. Without --data: the built-in '
         f'synthetic dataset, quick settings. With --data: the paper\'s '
-        f'recipe.')
+        f'recipe.' + (' With --semi, the preset\'s semi-supervised recipe '
+                      '(docs/protocols.rst).' if protocol == 'finetune'
+                      else ''))
     add = parser.add_argument
     add('--dataset', default='ntu60', choices=sorted(DATASETS),
         help='benchmark of --data: its classes and split names')
