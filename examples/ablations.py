@@ -129,7 +129,7 @@ def main(argv=None):
         add(flag, type=int, help="both recipes' (default: the recipes')")
     add('--workers', type=int, default=RunOptions.workers)
     add('--device', help='default: cuda if available')
-    add('--seed', type=int, default=0)
+    add('--seed', type=int, default=RunOptions.seed)
     args = parser.parse_args(argv)
     if args.tables is not None:
         if not args.tables.is_file():

@@ -43,7 +43,7 @@ def main():
     add('--split', help="default: the dataset's first benchmark")
     add('--epochs', type=int, help="default: the recipe's")
     add('--device', help='default: cuda if available')
-    add('--seed', type=int, default=0)
+    add('--seed', type=int, default=RunOptions.seed)
     add('--out', type=Path, default=Path('runs/finetune'))
     add('--resume', action='store_true', help='continue the run in --out')
     args = parser.parse_args()

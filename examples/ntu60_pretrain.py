@@ -44,9 +44,9 @@ def main():
     add('--samples', type=int, default=SYNTHETIC_SAMPLES,
         help='synthetic sequences')
     add('--frames', type=int, help="default: the recipe's")
-    add('--workers', type=int, default=2)
+    add('--workers', type=int, default=RunOptions.workers)
     add('--device', help='default: cuda if available')
-    add('--seed', type=int, default=0)
+    add('--seed', type=int, default=RunOptions.seed)
     add('--out', type=Path, default=Path('runs/pretrain'))
     add('--resume', action='store_true', help='continue the run in --out')
     add('--no-probe', action='store_true', help='skip the linear probes')
