@@ -563,7 +563,7 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
     :obj:`key` in its checkpoint) differs from this one's.
 
     Args:
-        out (Path): The run's folder.
+        out (pathlib.Path): The run's folder.
         protocol (str): The stem of its log, *e.g.* :obj:`"pretrain"`.
         resume (bool): Whether the run continues.
         record (dict): What must agree (nested dicts compare entry by
