@@ -549,3 +549,44 @@ def test_module_command_line():
     assert done.returncode == 2
     assert done.stderr == ('python -m torch_skeleton_mae finetune: error: '
                            "argument --epochs: invalid int value: 'x'\n")
+
+
+def test_python_api_refuses_what_does_not_fit(tmp_path):
+    from torch_skeleton_mae.engine import (
+        RunOptions,
+        SetupError,
+        load_data,
+        pretrain,
+    )
+    data = load_data(samples=40, frames=8)
+    recipe = dataclasses.replace(QUICK.pretrain, epochs=1, frames=8,
+                                 batch_size=16)
+    options = RunOptions(workers=0)
+    with pytest.raises(SetupError, match=r'the recipe has frames=32, the '
+                                         r'data 8'):
+        pretrain(SkeletonMAE('coco', 2), data, QUICK.pretrain, tmp_path,
+                 options)
+    with pytest.raises(SetupError, match="built for layout 'coco' with 3 "
+                                         "channels, the data has 'coco' "
+                                         "with 2"):
+        pretrain(SkeletonMAE('coco', 3), data, recipe, tmp_path, options)
+    with pytest.raises(SetupError, match=r"rotate=10 turns 3D joints"):
+        pretrain(SkeletonMAE('coco', 2), data, dataclasses.replace(
+            recipe, rotate=10.0), tmp_path, options)
+    assert not any(tmp_path.iterdir())  # refused before writing anything
+    pretrain(SkeletonMAE('coco', 2), data, recipe, tmp_path, options)
+    with pytest.raises(SetupError, match=r'holds an earlier pretrain run '
+                       r'\(last.pt\); pass options.resume to continue it'):
+        pretrain(SkeletonMAE('coco', 2), data, recipe, tmp_path, options)
+    resumed = RunOptions(workers=0, resume=True)
+    with pytest.raises(SetupError, match=r"options.resume: these settings "
+                       r"differ from the run in .*: model.beta 3.0 \(the "
+                       r"run has 2.0\); recipe.lr 0.01 \(the run has "
+                       r"0.001\)"):
+        pretrain(SkeletonMAE('coco', 2, beta=3.0), data,
+                 dataclasses.replace(recipe, lr=0.01), tmp_path, resumed)
+    # More epochs resume; the first is not run again.
+    more = pretrain(SkeletonMAE('coco', 2), data,
+                    dataclasses.replace(recipe, epochs=2), tmp_path, resumed)
+    assert [round(h['lr'], 6) for h in more.history] == [recipe.lr]
+    assert load_checkpoint(more.checkpoint)['epoch'] == 2
