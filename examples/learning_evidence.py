@@ -39,6 +39,7 @@ import torch
 
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
+    build_parser,
     command_line,
     finetune_command,
     pretrain_command,
@@ -64,18 +65,6 @@ CONFIGS = {
     '+ joint embedding': PRESET + ['--joint-embedding'],
     '+ 3 random regions': PRESET + ['--mask', 'random-parts:3'],
 }
-#: Which program takes each flag (and whether it takes a value): fine-tuning
-#: gets the flags that change the data or the STRL architecture, so that a
-#: configuration's scratch baseline is the same model as its fine-tuned one.
-ROUTES = {'--target': ('pretrain', 1), '--literal-target': ('pretrain', 0),
-          '--no-literal-target': ('pretrain', 0),
-          '--center-target': ('pretrain', 0),
-          '--no-center-target': ('pretrain', 0),
-          '--mask': ('pretrain', 1), '--score': ('both', 0),
-          '--joint-embedding': ('both', 0), '--embedding-bias': ('both', 0),
-          '--noise': ('both', 1), '--person-interaction': ('finetune', 0)}
-
-
 #: One run: the program (:func:`pretrain` or :func:`finetune`), its command
 #: line, and the key of the run it needs first (or :obj:`None`).
 Run = Tuple[Callable[[List[str]], Dict], List[str], Optional[tuple]]
@@ -83,11 +72,18 @@ Run = Tuple[Callable[[List[str]], Dict], List[str], Optional[tuple]]
 
 def route(flags: List[str], program: str) -> List[str]:
     r"""The part of a configuration's :obj:`flags` that :obj:`program`
-    (:obj:`"pretrain"` or :obj:`"finetune"`) takes."""
+    (:obj:`"pretrain"` or :obj:`"finetune"`) takes, as its parser says:
+    fine-tuning gets the flags that change the data or the STRL
+    architecture, so that a configuration's scratch baseline is the same
+    model as its fine-tuned one."""
+    actions = {name: build_parser(name)._option_string_actions
+               for name in ('pretrain', 'finetune')}
+    takes, known = actions[program], {**actions['pretrain'],
+                                      **actions['finetune']}
     out, i = [], 0
     while i < len(flags):
-        target, values = ROUTES[flags[i]]
-        if target in (program, 'both'):
+        values = 0 if known[flags[i]].nargs == 0 else 1
+        if flags[i] in takes:
             out += flags[i:i + 1 + values]
         i += 1 + values
     return out
@@ -127,9 +123,10 @@ def plan(configs: List[str], seeds: List[int], out: Path, common: List[str],
             runs['pretrain', name, seed] = (pretrain_command, seeded + route(
                 flags, 'pretrain') + ['--no-probe', '--out',
                                       str(checkpoint.parent)], None)
-            runs['finetune', name, seed] = (finetune_command, seeded + config_tune + [
-                '--pretrained', str(checkpoint), '--out',
-                str(checkpoint.parent.parent / 'finetune')],
+            runs['finetune', name, seed] = (
+                finetune_command, seeded + config_tune + [
+                    '--pretrained', str(checkpoint), '--out',
+                    str(checkpoint.parent.parent / 'finetune')],
                 ('pretrain', name, seed))
             key = scratch_key(seed, flags)
             runs.setdefault(key, (finetune_command, seeded + config_tune + [

@@ -94,9 +94,10 @@ def plan(datasets: List[str], root: Path, seeds: Dict[str, List[int]],
         key = ('pretrain', dataset, folder(config), seed)
         flags = {PRESET: [], NO_REMASK: ['--no-remask'],
                  SYNTHETIC: ['--synthetic', str(synthetic)]}[config]
-        runs.setdefault(key, (pretrain_command, data_flags(dataset, seed) + flags + [
-            '--out', str(out.joinpath(*key[1:3], f'seed{seed}',
-                                      'pretrain'))], None))
+        runs.setdefault(key, (
+            pretrain_command, data_flags(dataset, seed) + flags + [
+                '--out', str(out.joinpath(*key[1:3], f'seed{seed}',
+                                          'pretrain'))], None))
         return key
 
     def tune(dataset: str, protocol: str, seed: int, to: Path,
@@ -110,7 +111,8 @@ def plan(datasets: List[str], root: Path, seeds: Dict[str, List[int]],
         if source is None:
             return finetune_command, flags, None
         checkpoint = Path(runs[source][1][-1]) / 'last.pt'
-        return finetune_command, flags + ['--pretrained', str(checkpoint)], source
+        return (finetune_command,
+                flags + ['--pretrained', str(checkpoint)], source)
 
     def add(dataset: str, config: str, seed: int,
             protocols: List[str]) -> None:

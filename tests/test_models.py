@@ -303,7 +303,8 @@ def test_strl_mismatched_checkpoint():
             "settings that differ (saved vs model): in_channels=2 vs 3")):
         model.load_pretrained(SkeletonMAE('coco', 2))
     with pytest.raises(ValueError, match=r"missing \['acts.2.weight'"):
-        model.load_pretrained(SkeletonMAE('coco', 3, num_layers=2).state_dict())
+        model.load_pretrained(
+            SkeletonMAE('coco', 3, num_layers=2).state_dict())
 
 
 def test_strl_from_pretrained_takes_the_encoder_settings(tmp_path):

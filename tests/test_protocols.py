@@ -69,16 +69,16 @@ def test_pretrain_end_to_end(pretrained):
 
 def test_pretrain_resume_at_last_epoch_does_nothing(pretrained, tmp_path):
     out, _ = pretrained
-    result = pretrain_command(TINY + ['--epochs', '2', '--out', str(out), '--resume',
-                              '--no-probe'])
+    result = pretrain_command(TINY + ['--epochs', '2', '--out', str(out),
+                                      '--resume', '--no-probe'])
     assert result['history'] == []
     assert len(rows(out / 'pretrain.csv')) == 2
 
 
 def test_linear_eval(pretrained, tmp_path):
     out, result = pretrained
-    summary = linear_eval_command(LINEAR + ['--pretrained', str(out / 'last.pt'),
-                                  '--out', str(tmp_path)])
+    summary = linear_eval_command(LINEAR + [
+        '--pretrained', str(out / 'last.pt'), '--out', str(tmp_path)])
     # The same features, classifier and seed as the pre-training probe.
     assert summary['top1'] == pytest.approx(result['probe'])
     assert summary['top5'] >= summary['top1']
@@ -209,9 +209,9 @@ def test_run_folders_are_never_overwritten(pretrained, tmp_path, capsys):
                        r'exist; start the run without --resume'):
         pretrain_command(TINY + ['--out', str(tmp_path / 'new'), '--resume'])
     # Flags that only change where and how fast it runs are fine.
-    history = pretrain_command(TINY + ['--out', str(out), '--resume', '--epochs', '2',
-                               '--workers', '0', '--eval-every', '3',
-                               '--no-probe'])['history']
+    history = pretrain_command(TINY + [
+        '--out', str(out), '--resume', '--epochs', '2', '--workers', '0',
+        '--eval-every', '3', '--no-probe'])['history']
     assert history == []  # already at its last epoch
 
 

@@ -397,8 +397,8 @@ def test_real_data_protocols(tmp_path, capsys):
     log = (tmp_path / 'pre' / 'pretrain.csv').read_text().splitlines()
     assert len(log) == 2
     with pytest.raises(UsageError, match='does not combine with --holdout'):
-        pretrain_command(data + ['--synthetic', '4', '--holdout', '0.5', '--out',
-                         str(tmp_path / 'x')])
+        pretrain_command(data + ['--synthetic', '4', '--holdout', '0.5',
+                                 '--out', str(tmp_path / 'x')])
     with pytest.raises(UsageError, match='--synthetic adds synthetic'):
         parse_args('pretrain', ['--synthetic', '4'])
     with pytest.raises(UsageError, match=r'--holdout must lie in \(0, 1\)'):

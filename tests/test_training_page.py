@@ -10,7 +10,8 @@ PAGE = Path(__file__).parents[1] / 'docs' / 'training.rst'
 
 def code_blocks(text: str):
     r"""The ``.. code-block:: python`` blocks of a reST page, dedented."""
-    blocks = re.findall(r'\.\. code-block:: python\n\n((?:    .*\n|\n)+)', text)
+    blocks = re.findall(r'\.\. code-block:: python\n\n((?:    .*\n|\n)+)',
+                        text)
     return [re.sub(r'^    ', '', block, flags=re.M) for block in blocks]
 
 

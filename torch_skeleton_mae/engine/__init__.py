@@ -1,8 +1,11 @@
 r"""One training engine for every protocol: :func:`pretrain`,
-:func:`finetune` and :func:`linear_eval` with their recipes (:data:`~torch_skeleton_mae.engine.recipes.PAPER`,
-:data:`~torch_skeleton_mae.engine.recipes.QUICK`, :data:`~torch_skeleton_mae.engine.recipes.SMALL`), the :class:`Trainer` loop (mixed precision,
-DDP, logs, exact resume), atomic checkpoints, evaluation metrics and the
-command line in :mod:`torch_skeleton_mae.engine.protocols`."""
+:func:`finetune` and :func:`linear_eval` with their recipes
+(:data:`~torch_skeleton_mae.engine.recipes.PAPER`,
+:data:`~torch_skeleton_mae.engine.recipes.QUICK`,
+:data:`~torch_skeleton_mae.engine.recipes.SMALL`), the :class:`Trainer`
+loop (mixed precision, DDP, logs, exact resume), atomic checkpoints,
+evaluation metrics and the command line in
+:mod:`torch_skeleton_mae.engine.protocols`."""
 from .checkpoint import (
     load_checkpoint,
     load_weights,

@@ -267,8 +267,11 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
 
 
 def preset_of(args: argparse.Namespace) -> Recipes:
-    r"""The recipes whose numbers fill unset flags: :data:`~torch_skeleton_mae.engine.recipes.QUICK` without
-    :obj:`--data`, :data:`~torch_skeleton_mae.engine.recipes.SMALL` for NW-UCLA and Penn Action, else
+    r"""The recipes whose numbers fill unset flags
+    (:func:`~torch_skeleton_mae.engine.preset_for`):
+    :data:`~torch_skeleton_mae.engine.recipes.QUICK` without :obj:`--data`,
+    :data:`~torch_skeleton_mae.engine.recipes.SMALL` for NW-UCLA and Penn
+    Action, else
     :data:`~torch_skeleton_mae.engine.recipes.PAPER`."""
     return preset_for(None if args.data is None else args.dataset)
 

@@ -168,15 +168,17 @@ SMALL = Recipes(
 #: The presets by name.
 PRESETS: Dict[str, Recipes] = dict(paper=PAPER, quick=QUICK, small=SMALL)
 
-#: The datasets whose recipe is :data:`~torch_skeleton_mae.engine.recipes.SMALL`.
+#: The datasets whose recipe is :data:`SMALL`.
 SMALL_DATASETS = ('nw-ucla', 'penn-action')
 
 
 def preset_for(dataset: Optional[str]) -> Recipes:
     r"""The recipes of :obj:`dataset` (a key of
-    :data:`~torch_skeleton_mae.engine.training.DATASETS`): :data:`~torch_skeleton_mae.engine.recipes.SMALL` for NW-UCLA
-    and Penn Action, :data:`~torch_skeleton_mae.engine.recipes.PAPER` for the others, :data:`~torch_skeleton_mae.engine.recipes.QUICK` for the
-    built-in synthetic set (:obj:`None`)."""
+    :data:`~torch_skeleton_mae.engine.training.DATASETS`):
+    :data:`~torch_skeleton_mae.engine.recipes.SMALL` for NW-UCLA and Penn
+    Action, :data:`~torch_skeleton_mae.engine.recipes.PAPER` for the others,
+    :data:`~torch_skeleton_mae.engine.recipes.QUICK` for the built-in
+    synthetic set (:obj:`None`)."""
     if dataset is None:
         return QUICK
     return SMALL if dataset in SMALL_DATASETS else PAPER

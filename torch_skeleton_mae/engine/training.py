@@ -1,6 +1,7 @@
 r"""Pre-training, fine-tuning and linear evaluation from Python: the
-functions the command-line programs (:mod:`~torch_skeleton_mae.engine.protocols`),
-the examples and the evidence scripts call.
+functions that the command line
+(:mod:`~torch_skeleton_mae.engine.protocols`), the examples and the evidence
+scripts call.
 
 .. code-block:: python
 
@@ -145,8 +146,10 @@ def load_data(source: Optional[PathLike] = None, *, dataset: str = 'ntu60',
             :obj:`.mat` or NTU :obj:`.skeleton` files (see
             :func:`~torch_skeleton_mae.datasets.load_dataset`); :obj:`None`
             for the built-in synthetic set.
-        dataset (str, optional): A key of :data:`~torch_skeleton_mae.engine.training.DATASETS`: the classes and
-            split names of :obj:`source`. (default: :obj:`"ntu60"`)
+        dataset (str, optional): A key of
+            :data:`~torch_skeleton_mae.engine.training.DATASETS`: the
+            classes and split names of :obj:`source`.
+            (default: :obj:`"ntu60"`)
         split (str, optional): The benchmark (default: the dataset's first;
             :obj:`"xsub"` for the synthetic set).
         frames (int, optional): Frames :obj:`T` per sample.
@@ -452,9 +455,9 @@ def finetune(model: STRL, data: ProtocolData, recipe: FinetuneRecipe,
     it.
 
     Args:
-        model (STRL): Trained in place (*e.g.*
-            :meth:`STRL.from_pretrained <torch_skeleton_mae.nn.STRL.from_pretrained>`),
-            built for the data's layout, channels and classes.
+        model (STRL): Trained in place (*e.g.* from
+            :meth:`~torch_skeleton_mae.nn.STRL.from_pretrained`), built for
+            the data's layout, channels and classes.
         data (ProtocolData): From :func:`load_data`, of
             :obj:`recipe.frames` frames: sequences :obj:`(C, T, V, M)`.
         recipe (FinetuneRecipe): The numbers.

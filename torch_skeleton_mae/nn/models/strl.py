@@ -297,8 +297,10 @@ class STRL(Module):
         Example:
             >>> from torch_skeleton_mae.nn import STRL, SkeletonMAE
             >>> mae = SkeletonMAE('coco', 2, num_layers=2)
-            >>> STRL.from_pretrained(mae, num_classes=10, num_layers=1)
-            STRL('coco', in_channels=2, num_classes=10, num_layers=1, freeze_encoder=False, encoder_layers=2)
+            >>> model = STRL.from_pretrained(mae, num_classes=10,
+            ...                              num_layers=1)
+            >>> model.config['encoder_layers'], len(model.layers)
+            (2, 1)
         """
         config, state = _pretrained(source)
         if config is None:
@@ -309,9 +311,10 @@ class STRL(Module):
                      for theirs, ours in PRETRAINED_SETTINGS.items()}
         clash = sorted(set(settings) & set(inherited))
         if clash:
+            given = ', '.join(f'{k}={inherited[k]!r}' for k in clash)
             raise ValueError(f"{clash} come from the pre-trained model "
-                             f"({', '.join(f'{k}={inherited[k]!r}' for k in clash)}); "
-                             f"build STRL directly to change them")
+                             f"({given}); build STRL directly to change "
+                             f"them")
         model = cls(num_classes=num_classes, **inherited, **settings)
         return model.load_pretrained(dict(model=state, config=config))
 
