@@ -222,6 +222,12 @@ class Trainer:
         next step while this one runs; :meth:`train_epoch` checks the losses
         every :obj:`check_every` steps.
 
+        Args:
+            x (Tensor): Sequences :obj:`(N, C, T, V, M)`.
+            y (Tensor): Labels :obj:`(N,)` (ignored by pre-training).
+            epoch (int, optional): Seeds the augmentation, with :obj:`step`.
+            step (int, optional): The step's index in its epoch.
+
         Returns:
             The loss and the objective's metrics, on the device.
         """
