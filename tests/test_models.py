@@ -413,3 +413,93 @@ def test_strl_repr_shows_its_changed_settings():
     assert repr(STRL('coco', 2, 5, dropout=0.5, person_interaction=True)) == (
         "STRL('coco', in_channels=2, num_classes=5, num_layers=3, "
         "freeze_encoder=False, person_interaction=True, dropout=0.5)")
+
+
+def test_strl_widths_strides_and_every_new_setting_train():
+    """channels / strides / temporal_kernel / batch_norm / pool_heads /
+    input_norm / joint_readout: exact shapes per layer, and every parameter
+    gets a finite, non-zero gradient."""
+    torch.manual_seed(0)
+    model = STRL('coco', 2, 5, hidden_channels=16, channels=(16, 32, 48),
+                 strides=(2, 2, 1), temporal_kernel=5, batch_norm=True,
+                 pool_heads=4, input_norm=True, joint_readout=True)
+    x = sequences(C=2, T=9)
+    shapes = []
+    for layer in model.layers:
+        layer.register_forward_hook(
+            lambda m, i, out: shapes.append(tuple(out.shape)))
+    logits = model(x)
+    assert logits.shape == (4, 5)
+    # (N, M, ceil(T / stride), V, C_out), T = 9 -> 5 -> 3 -> 3
+    assert shapes == [(4, 2, 5, 17, 16), (4, 2, 3, 17, 32),
+                      (4, 2, 3, 17, 48)]
+    assert model.classifier[0].in_features == 17 * 48
+    logits.square().sum().backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+def test_strl_layer_pool_is_a_per_joint_weighting_of_the_encoder_output():
+    """pool_heads: joint v of head k takes sum_w P[k, v, w] g[w] of the
+    encoder output g; all-ones weights give Eq. 3's sum over the joints."""
+    torch.manual_seed(0)
+    ours = STRL('coco', 3, 5, num_layers=1, pool_heads=2).eval()
+    paper = STRL('coco', 3, 5, num_layers=1).eval()
+    state = {k: v for k, v in ours.state_dict().items()
+             if not k.endswith('.pool')}
+    paper.load_state_dict(state)
+    layer, x = ours.layers[0], torch.randn(4, 3, 8, 17, 2)  # all present
+    with torch.no_grad():
+        layer.pool.fill_(1.0)
+    assert torch.allclose(ours(x), paper(x), atol=1e-5)
+
+    seen = {}
+    layer.encoder.register_forward_hook(
+        lambda m, i, out: seen.__setitem__('g', out))
+    layer.lin.register_forward_hook(
+        lambda m, i, out: seen.__setitem__('lin_in', i[0]))
+    weights = torch.randn(2, 17, 17)
+    with torch.no_grad():
+        layer.pool.copy_(weights)
+    ours(x)
+    g = seen['g'].unflatten(-1, (2, 32))  # (N, M, T, V, heads, 32)
+    expected = torch.stack([
+        torch.einsum('vw,nmtwd->nmtvd', weights[k], g[..., k, :])
+        for k in range(2)], dim=-2).flatten(-2)
+    assert torch.allclose(seen['lin_in'][..., 64:], expected, atol=1e-4)
+
+
+def test_strl_settings_are_checked():
+    with pytest.raises(ValueError, match=r"'channels' needs one entry per "
+                                         r"layer \(3\), got \(64, 128\)"):
+        STRL('coco', 2, 5, channels=(64, 128))
+    with pytest.raises(ValueError, match=r"'strides' needs one entry per "
+                                         r"layer \(2\)"):
+        STRL('coco', 2, 5, num_layers=2, strides=(1, 2, 2))
+    with pytest.raises(ValueError, match=r"'pool_heads' \(3\) needs "
+                                         r"'num_joints' and must divide"):
+        STRL('coco', 2, 5, pool_heads=3)
+    with pytest.raises(ValueError, match="'kernel_size' must be odd"):
+        STRL('coco', 2, 5, temporal_kernel=4)
+    with pytest.raises(ValueError, match="divisible by 4, got 30"):
+        STRL('coco', 2, 5, channels=(64, 30, 64))
+
+
+def test_wide_strl_loads_a_pretraining_of_its_settings_only(tmp_path):
+    settings = dict(channels=(32, 64, 96), strides=(2, 2, 1),
+                    temporal_kernel=5, batch_norm=True, pool_heads=4)
+    mae = SkeletonMAE('coco', 2, hidden_channels=32, joint_embedding=True)
+    path = tmp_path / 'mae.pt'
+    torch.save({'model': mae.state_dict(), 'config': mae.config}, path)
+    model = STRL.from_pretrained(path, num_classes=5, **settings)
+    for layer in model.layers:
+        assert torch.equal(layer.encoder.convs[2].nn.lin2.weight,
+                           mae.encoder.convs[2].nn.lin2.weight)
+    assert model(sequences(C=2)).shape == (4, 5)
+    other = STRL('coco', 2, 5, hidden_channels=64, joint_embedding=True,
+                 **settings)
+    with pytest.raises(ValueError, match=r"settings that differ \(saved vs "
+                                         r"model\): hidden_channels=32 vs "
+                                         r"64"):
+        other.load_pretrained(path)

@@ -75,6 +75,7 @@ from .training import (
     linear_eval,
     load_data,
     pretrain,
+    raw_joint_floor,
     with_synthetic,
 )
 from .reconstruction import (
@@ -89,6 +90,7 @@ __all__ = [
     'pretrain',
     'finetune',
     'linear_eval',
+    'raw_joint_floor',
     'load_data',
     'with_synthetic',
     'ProtocolData',

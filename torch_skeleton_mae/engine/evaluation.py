@@ -188,6 +188,52 @@ def linear_probe(train: Tuple[Tensor, Tensor], val: Tuple[Tensor, Tensor],
                                      num_classes)
 
 
+@torch.no_grad()
+def raw_joint_features(loader: DataLoader) -> Tuple[Tensor, Tensor]:
+    r"""The joint coordinates themselves as features: every sequence of a
+    loader of :obj:`(x, label)` batches, :obj:`x` of shape
+    :obj:`(N, C, T, V, M)`, flattened to :obj:`(N, C * T * V * M)`."""
+    features, labels = [], []
+    for x, y in loader:
+        features.append(torch.as_tensor(x).flatten(1).float())
+        labels.append(torch.as_tensor(y))
+    return torch.cat(features), torch.cat(labels)
+
+
+def tuned_linear_probe(train: Tuple[Tensor, Tensor],
+                       val: Tuple[Tensor, Tensor], num_classes: int,
+                       weight_decays: Sequence[float], held: Tensor,
+                       **kwargs) -> Tuple[ClassificationReport, float]:
+    r"""A :func:`linear_probe` whose weight decay is chosen on a part of the
+    training set: each of :obj:`weight_decays` is fitted on the training
+    features outside :obj:`held` and scored on those in it; the best
+    (the first of equals) is fitted again on all training features and
+    scored on :obj:`val`.
+
+    Args:
+        train (tuple): Features :obj:`(N, F)` and labels :obj:`(N,)`.
+        val (tuple): Features :obj:`(N_val, F)` and labels.
+        num_classes (int): :obj:`K`.
+        weight_decays (sequence of float): The candidates.
+        held (Tensor): Indices into :obj:`train` to choose on.
+        **kwargs: :func:`train_linear_classifier`'s :obj:`epochs`,
+            :obj:`lr` and :obj:`seed`.
+
+    Returns:
+        The report on :obj:`val` and the chosen weight decay.
+    """
+    held = torch.as_tensor(held, dtype=torch.long)
+    rest = torch.ones(len(train[1]), dtype=torch.bool)
+    rest[held] = False
+    scores = [linear_probe((train[0][rest], train[1][rest]),
+                           (train[0][held], train[1][held]), num_classes,
+                           weight_decay=decay, **kwargs).top1
+              for decay in weight_decays]
+    chosen = weight_decays[int(np.argmax(scores))]
+    return linear_probe(train, val, num_classes, weight_decay=chosen,
+                        **kwargs), chosen
+
+
 def save_confusion_matrix(confusion: Tensor, path,
                           class_names: Optional[Sequence[str]] = None,
                           title: str = 'Confusion matrix') -> Optional[Path]:

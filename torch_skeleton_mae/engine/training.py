@@ -63,7 +63,9 @@ from torch_skeleton_mae.engine.evaluation import (
     evaluate,
     extract_features,
     linear_probe,
+    raw_joint_features,
     save_confusion_matrix,
+    tuned_linear_probe,
 )
 from torch_skeleton_mae.engine.loader import make_loader, place_batch_transform
 from torch_skeleton_mae.engine.recipes import (
@@ -106,6 +108,8 @@ DATASETS = {
 SYNTHETIC_SAMPLES = 2000
 #: Seed of the per-class draw of :obj:`holdout` (:obj:`semi`'s is 0).
 HOLDOUT_SEED = 1
+#: The weight decays :func:`raw_joint_floor` chooses from.
+FLOOR_WEIGHT_DECAYS = (1e-4, 1e-3, 1e-2, 1e-1)
 
 PathLike = Union[str, os.PathLike]
 
@@ -440,6 +444,47 @@ def linear_eval(model: SkeletonMAE, data: ProtocolData,
     print(f'linear evaluation: top-1 {100 * report.top1:.1f}%, top-5 '
           f'{100 * report.top5:.1f}%, mean class accuracy '
           f"{100 * summary['mean_class_acc']:.1f}%")
+    return report
+
+
+def raw_joint_floor(data: ProtocolData, recipe: LinearRecipe, out: PathLike,
+                    options: RunOptions = RunOptions()
+                    ) -> ClassificationReport:
+    r"""The floor every model must beat: a linear classifier on the raw
+    (preprocessed) joint coordinates of :obj:`recipe.frames` frames
+    sampled uniformly, flattened and standardized, its weight decay one
+    of :data:`FLOOR_WEIGHT_DECAYS` chosen on a fifth of :obj:`data.train`
+    held out per class (report :obj:`out/raw_joint_floor.*`).
+
+    Args:
+        data (ProtocolData): From :func:`load_data`, of
+            :obj:`recipe.frames` frames.
+        recipe (LinearRecipe): Frames, Adam steps and rate.
+        out (str or PathLike): Where the report goes.
+        options (RunOptions, optional): Seed and workers.
+
+    Returns:
+        The evaluation report.
+    """
+    out = Path(out)
+    frames = data.train[0][0].size(1)
+    if frames != recipe.frames:
+        raise SetupError(f'the recipe has frames={recipe.frames}, the data '
+                         f'{frames} (load the data with '
+                         f'frames=recipe.frames)')
+    out.mkdir(parents=True, exist_ok=True)
+    train, val = (raw_joint_features(loader) for loader in _eval_loaders(
+        data, torch.device('cpu'), options))
+    held = label_fraction_indices(train[1].numpy(), 0.2, seed=HOLDOUT_SEED)
+    report, decay = tuned_linear_probe(
+        train, val, data.num_classes, FLOOR_WEIGHT_DECAYS,
+        torch.from_numpy(held), epochs=recipe.epochs, lr=recipe.lr,
+        seed=options.seed)
+    summary = write_report(report, out, 'raw_joint_floor', data.names)
+    summary['weight_decay'] = decay
+    (out / 'raw_joint_floor.json').write_text(json.dumps(summary, indent=1))
+    print(f'linear classifier on the raw joints: top-1 '
+          f'{100 * report.top1:.1f}% (weight decay {decay:g})')
     return report
 
 

@@ -1,12 +1,14 @@
 import os
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 from torch.nn import (
+    BatchNorm1d,
     BatchNorm2d,
     Conv2d,
     Dropout,
+    Identity,
     Linear,
     MaxPool2d,
     Module,
@@ -49,33 +51,50 @@ PRETRAINED_SETTINGS = {
 
 class MultiScaleTemporalConv(Module):
     r"""Multi-scale temporal convolution (CTR-GCN's, the paper's [5]): four
-    branches of :obj:`channels // 4` outputs (kernel-3 convolutions with
-    dilations 1 and 2, a max-pool, a 1x1) concatenated.
+    branches of :obj:`out_channels // 4` outputs (convolutions of
+    :obj:`kernel_size` frames with dilations 1 and 2, a max-pool, a 1x1)
+    concatenated, each taking every :obj:`stride`-th frame.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int, optional): Output channels, divisible by 4.
+            (default: :obj:`in_channels`)
+        kernel_size (int, optional): Frames per temporal kernel (odd).
+            (default: :obj:`3`)
+        stride (int, optional): Temporal stride. (default: :obj:`1`)
 
     Shapes:
-        - **input:** :math:`(B, C, T, V)`
-        - **output:** :math:`(B, C, T, V)`
+        - **input:** :math:`(B, C_{in}, T, V)`
+        - **output:** :math:`(B, C_{out}, \lceil T / \text{stride} \rceil,
+          V)`
     """
-    def __init__(self, channels: int, kernel_size: int = 3):
+    def __init__(self, in_channels: int, out_channels: Optional[int] = None,
+                 kernel_size: int = 3, stride: int = 1):
         super().__init__()
-        if channels % 4 != 0:
-            raise ValueError(f"'channels' must be divisible by 4, got "
-                             f"{channels}")
-        width = channels // 4
+        out_channels = out_channels or in_channels
+        if out_channels % 4 != 0:
+            raise ValueError(f"'out_channels' must be divisible by 4, got "
+                             f"{out_channels}")
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"'kernel_size' must be odd and positive, got "
+                             f"{kernel_size}")
+        width = out_channels // 4
+        step = (stride, 1)
 
         def reduce():
-            return [Conv2d(channels, width, 1), BatchNorm2d(width), ReLU()]
+            return [Conv2d(in_channels, width, 1), BatchNorm2d(width), ReLU()]
 
         self.branches = ModuleList([
             Sequential(*reduce(),
-                       Conv2d(width, width, (kernel_size, 1),
+                       Conv2d(width, width, (kernel_size, 1), step,
                               padding=((kernel_size - 1) * d // 2, 0),
                               dilation=(d, 1)), BatchNorm2d(width))
             for d in (1, 2)
         ] + [
-            Sequential(*reduce(), MaxPool2d((3, 1), 1, (1, 0)),
+            Sequential(*reduce(), MaxPool2d((3, 1), step, (1, 0)),
                        BatchNorm2d(width)),
-            Sequential(Conv2d(channels, width, 1), BatchNorm2d(width)),
+            Sequential(Conv2d(in_channels, width, 1, step),
+                       BatchNorm2d(width)),
         ])
 
     def reset_parameters(self):
@@ -95,47 +114,95 @@ class STRLLayer(Module):
     all persons in the frame, repeated to every joint and concatenated with
     the input; then :math:`\sigma(\mathrm{SM}(\mathbf{H}) \mathbf{W})`
     (Eq. 4), a multi-scale temporal convolution, and a 1x1 residual
-    connection from the layer's input (Fig. 3b).
+    connection from the layer's input (Fig. 3b). A layer wider than the
+    encoder's input first maps its input to the encoder's width
+    (:obj:`reduce`); a strided layer keeps every :obj:`stride`-th frame.
 
     Args:
-        channels (int): Feature size :obj:`D` in and out.
+        in_channels (int): Feature size in.
+        out_channels (int): Feature size out.
         encoder (GraphEncoder): The (pre-trained) spatial encoder.
         person_interaction (bool, optional): Pool over all persons of a
             frame instead of each person's own joints.
             (default: :obj:`False`)
+        kernel_size (int, optional): Frames per temporal kernel.
+            (default: :obj:`3`)
+        stride (int, optional): Temporal stride. (default: :obj:`1`)
+        batch_norm (bool, optional): Batch-normalize :math:`\mathrm{SM}
+            (\mathbf{H}) \mathbf{W}` before its activation and the
+            residual connection. (default: :obj:`False`)
+        num_joints (int, optional): Joints :obj:`V`; needed with
+            :obj:`pool_heads`.
+        pool_heads (int, optional): With :obj:`0`, Eq. 3's sum over the
+            joints, the same for every joint. Otherwise each joint takes its
+            own learned weighting of all joints' encoder outputs (a
+            :obj:`(V, V)` matrix per head of :obj:`D_h / pool_heads`
+            channels, :math:`1 / V` at initialization: Eq. 3's sum, scaled,
+            so that the weights move at the rate of the others).
+            (default: :obj:`0`)
 
     Shapes:
-        - **input:** :math:`(N, M, T, V, D)`, adjacency, presence :math:`(N,
-          M)` (boolean)
-        - **output:** :math:`(N, M, T, V, D)`
+        - **input:** :math:`(N, M, T, V, C_{in})`, adjacency, presence
+          :math:`(N, M)` (boolean)
+        - **output:** :math:`(N, M, \lceil T / \text{stride} \rceil, V,
+          C_{out})`
     """
-    def __init__(self, channels: int, encoder: GraphEncoder,
-                 person_interaction: bool = False):
+    def __init__(self, in_channels: int, out_channels: int,
+                 encoder: GraphEncoder, person_interaction: bool = False,
+                 kernel_size: int = 3, stride: int = 1,
+                 batch_norm: bool = False, num_joints: Optional[int] = None,
+                 pool_heads: int = 0):
         super().__init__()
+        if pool_heads and (num_joints is None
+                           or encoder.hidden_channels % pool_heads):
+            raise ValueError(f"'pool_heads' ({pool_heads}) needs "
+                             f"'num_joints' and must divide the encoder's "
+                             f"{encoder.hidden_channels} channels")
+        self.pool = (Parameter(torch.full((pool_heads, num_joints,
+                                           num_joints), 1.0 / num_joints))
+                     if pool_heads else None)
         self.encoder = encoder
         self.person_interaction = person_interaction
-        self.lin = Linear(channels + encoder.hidden_channels, channels)
-        self.temporal = MultiScaleTemporalConv(channels)
-        self.residual = Conv2d(channels, channels, 1)
+        self.reduce = (Identity() if in_channels == encoder.in_channels
+                       else Linear(in_channels, encoder.in_channels))
+        self.lin = Linear(in_channels + encoder.hidden_channels,
+                          out_channels)
+        self.temporal = MultiScaleTemporalConv(out_channels, out_channels,
+                                               kernel_size, stride)
+        self.norm = BatchNorm2d(out_channels) if batch_norm else Identity()
+        self.residual = Conv2d(in_channels, out_channels, 1, (stride, 1))
+        if batch_norm:
+            self.residual = Sequential(self.residual,
+                                       BatchNorm2d(out_channels))
 
     def reset_parameters(self):
         r"""Resets all learnable parameters (and batch-norm statistics)."""
-        for module in (self.encoder, self.lin, self.temporal, self.residual):
+        for module in (self.encoder, self.reduce, self.lin, self.norm,
+                       self.temporal, self.residual):
             reset(module)
+        if self.pool is not None:
+            torch.nn.init.constant_(self.pool, 1.0 / self.pool.size(-1))
 
     def forward(self, h: Tensor, edge_index: Tensor,
                 present: Tensor) -> Tensor:
-        N, M, T, V, D = h.shape
-        g = self.encoder(h, edge_index)
+        N, M, T, V, C = h.shape
+        g = self.encoder(self.reduce(h), edge_index)
         g = g * present.view(N, M, 1, 1, 1).to(g.dtype)
-        dims = (1, 3) if self.person_interaction else (3, )
-        pooled = g.sum(dim=dims, keepdim=True).expand(N, M, T, V, -1)
-        out = torch.relu(self.lin(torch.cat([h, pooled], dim=-1)))
-        # Temporal modeling in (N * M, D, T, V) layout.
-        out = out.reshape(N * M, T, V, D).permute(0, 3, 1, 2)
-        res = self.residual(h.reshape(N * M, T, V, D).permute(0, 3, 1, 2))
+        if self.person_interaction:
+            g = g.sum(dim=1, keepdim=True)
+        if self.pool is None:
+            pooled = g.sum(dim=3, keepdim=True)
+        else:
+            pooled = torch.einsum('hvw,nmtwhd->nmtvhd', self.pool, g.unflatten(
+                -1, (self.pool.size(0), -1))).flatten(-2)
+        pooled = pooled.expand(N, M, T, V, -1)
+        out = self.lin(torch.cat([h, pooled], dim=-1))
+        # Temporal modeling in (N * M, C, T, V) layout.
+        out = torch.relu(self.norm(out.reshape(N * M, T, V, -1).permute(
+            0, 3, 1, 2)))
+        res = self.residual(h.reshape(N * M, T, V, C).permute(0, 3, 1, 2))
         out = torch.relu(self.temporal(out) + res)
-        return out.permute(0, 2, 3, 1).reshape(N, M, T, V, D)
+        return out.permute(0, 2, 3, 1).reshape(N, M, out.size(2), V, -1)
 
 
 class STRL(Module):
@@ -165,6 +232,23 @@ class STRL(Module):
         person_interaction (bool, optional): Sum-pool the spatial
             modelling over all persons of a frame instead of each person
             (Eq. 3), see :class:`STRLLayer`. (default: :obj:`False`)
+        channels (sequence of int, optional): Each layer's output width
+            (divisible by 4); :obj:`None` keeps every layer at
+            :obj:`hidden_channels`. (default: :obj:`None`)
+        strides (sequence of int, optional): Each layer's temporal stride;
+            :obj:`None` strides none. (default: :obj:`None`)
+        temporal_kernel (int, optional): Frames per kernel of the
+            multi-scale temporal convolutions. (default: :obj:`3`)
+        batch_norm (bool, optional): Batch normalization in every layer,
+            see :class:`STRLLayer`. (default: :obj:`False`)
+        pool_heads (int, optional): Learned per-joint pooling in place of
+            Eq. 3's sum, see :class:`STRLLayer`. (default: :obj:`0`)
+        joint_readout (bool, optional): Classify each sequence's features
+            per joint, concatenated over the joints, instead of their mean
+            over the joints. (default: :obj:`False`)
+        input_norm (bool, optional): Batch-normalize the input coordinates
+            per joint and channel (CTR-GCN's :obj:`data_bn`).
+            (default: :obj:`False`)
         max_frames (int, optional): Length of the temporal position
             embedding. (default: :obj:`300`)
         dropout (float, optional): Dropout before the classifier's last
@@ -196,13 +280,25 @@ class STRL(Module):
     def __init__(self, skeleton, in_channels: int, num_classes: int,
                  hidden_channels: int = 64, num_layers: int = 3,
                  encoder_layers: int = 3, encoder: ConvSpec = 'gin',
-                 person_interaction: bool = False, max_frames: int = 300,
+                 person_interaction: bool = False,
+                 channels: Optional[Sequence[int]] = None,
+                 strides: Optional[Sequence[int]] = None,
+                 temporal_kernel: int = 3, batch_norm: bool = False,
+                 pool_heads: int = 0, joint_readout: bool = False,
+                 input_norm: bool = False,
+                 max_frames: int = 300,
                  dropout: float = 0.0, joint_embedding: bool = False,
                  embedding_bias: bool = False,
                  act: str = 'prelu', norm: Optional[str] = 'batch',
                  freeze_encoder: bool = False):
         super().__init__()
         self.skeleton = get_skeleton(skeleton)
+        widths = tuple(channels or (hidden_channels, ) * num_layers)
+        steps = tuple(strides or (1, ) * num_layers)
+        for name, values in (('channels', widths), ('strides', steps)):
+            if len(values) != num_layers:
+                raise ValueError(f"'{name}' needs one entry per layer "
+                                 f"({num_layers}), got {values}")
         self.config = constructor_config(STRL, locals(),
                                          skeleton=self.skeleton.name,
                                          encoder=conv_name(encoder))
@@ -212,18 +308,27 @@ class STRL(Module):
                                         self.skeleton.num_joints,
                                         positional=joint_embedding,
                                         bias=embedding_bias)
+        self.input_norm = (BatchNorm1d(self.skeleton.num_joints *
+                                       in_channels)
+                           if input_norm else None)
         self.temporal_embedding = Parameter(
             torch.zeros(max_frames, 1, hidden_channels))
+        widths = (hidden_channels, ) + widths
         self.layers = ModuleList([
-            STRLLayer(hidden_channels,
+            STRLLayer(widths[i], widths[i + 1],
                       GraphEncoder(hidden_channels, hidden_channels,
                                    encoder_layers, conv=encoder, act=act,
-                                   norm=norm), person_interaction)
-            for _ in range(num_layers)
+                                   norm=norm), person_interaction,
+                      temporal_kernel, steps[i], batch_norm,
+                      self.skeleton.num_joints, pool_heads)
+            for i in range(num_layers)
         ])
+        self.joint_readout = joint_readout
+        features = widths[-1] * (self.skeleton.num_joints if joint_readout
+                                 else 1)
         self.classifier = Sequential(
-            Linear(hidden_channels, hidden_channels), ReLU(),
-            Dropout(dropout), Linear(hidden_channels, num_classes))
+            Linear(features, widths[-1]), ReLU(), Dropout(dropout),
+            Linear(widths[-1], num_classes))
         self.register_buffer('edge_index', self.skeleton.edge_index(),
                              persistent=False)
         self.freeze_encoder = freeze_encoder
@@ -235,7 +340,8 @@ class STRL(Module):
         r"""Resets all learnable parameters (and batch-norm statistics):
         a randomly initialized STRL again; the temporal position embedding
         is zeros, as at construction."""
-        for module in (self.embedding, self.layers, self.classifier):
+        for module in (self.input_norm, self.embedding, self.layers,
+                       self.classifier):
             reset(module)
         torch.nn.init.zeros_(self.temporal_embedding)
 
@@ -264,12 +370,19 @@ class STRL(Module):
             raise ValueError(f"Sequences have {T} frames but 'max_frames' "
                              f"is {self.temporal_embedding.size(0)}")
         present = ~absent_persons(x)  # (N, M)
-        h = self.embedding(x.permute(0, 4, 2, 3, 1))  # (N, M, T, V, D)
+        x = x.permute(0, 4, 2, 3, 1)  # (N, M, T, V, C)
+        if self.input_norm is not None:
+            N, M, _, V, C = x.shape
+            x = self.input_norm(x.reshape(N * M, T, V * C).transpose(1, 2))
+            x = x.transpose(1, 2).reshape(N, M, T, V, C)
+        h = self.embedding(x)  # (N, M, T, V, D)
         h = h + self.temporal_embedding[:T]
         for layer in self.layers:
             h = layer(h, self.edge_index, present)
-        # Mean over frames and joints, then over the persons present.
-        h = h.mean(dim=(2, 3))
+        # Mean over frames and joints (or joints side by side), then over
+        # the persons present.
+        h = h.mean(dim=2).flatten(2) if self.joint_readout else h.mean(
+            dim=(2, 3))
         weight = present.to(h.dtype).unsqueeze(-1)
         h = (h * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1)
         return self.classifier(h)
