@@ -58,9 +58,11 @@ def main():
         data = load_data(args.data, dataset=args.dataset, split=args.split,
                          frames=recipe.frames, semi=args.semi)
         if args.pretrained is None:
-            model = STRL(data.layout, data.channels, data.num_classes)
+            model = STRL(data.layout, data.channels, data.num_classes,
+                         **recipes.strl)
         else:  # its layout, channels and encoder come from the checkpoint
-            model = STRL.from_pretrained(args.pretrained, data.num_classes)
+            model = STRL.from_pretrained(args.pretrained, data.num_classes,
+                                         **recipes.strl)
     result = finetune(model, data, recipe, args.out,
                       RunOptions(device=args.device, seed=args.seed,
                                  resume=args.resume))

@@ -1,4 +1,5 @@
 import functools
+import json
 import math
 import pickle
 import threading
@@ -457,3 +458,50 @@ def test_diverged_run_is_one_line_with_status_1(monkeypatch, capsys):
     assert capsys.readouterr().err == (
         'prog.py: training diverged: the loss is not finite at epoch 2, '
         'step 1\n')
+
+
+def test_tuned_linear_probe_chooses_the_decay_on_the_held_out_part():
+    from torch_skeleton_mae.engine.evaluation import (linear_probe,
+                                                      tuned_linear_probe)
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(120) % 3
+    x = torch.randn(120, 20, generator=gen)
+    x[:, 0] += 3.0 * y  # one informative feature among noise
+    val = (torch.randn(60, 20, generator=gen), torch.arange(60) % 3)
+    val[0][:, 0] += 3.0 * val[1]
+    held = torch.arange(0, 120, 5)
+    rest = torch.tensor([i for i in range(120) if i % 5])
+    decays = (1e-4, 1.0, 100.0)
+    report, chosen = tuned_linear_probe((x, y), val, 3, decays, held,
+                                        epochs=100, lr=0.05)
+    # The independent reference: score each decay on the held-out part.
+    scores = [linear_probe((x[rest], y[rest]), (x[held], y[held]), 3,
+                           weight_decay=d, epochs=100, lr=0.05).top1
+              for d in decays]
+    assert chosen == decays[int(np.argmax(scores))]
+    refit = linear_probe((x, y), val, 3, weight_decay=chosen, epochs=100,
+                         lr=0.05)
+    assert report.top1 == refit.top1 and report.top1 > 0.6
+
+
+def test_raw_joint_floor_flattens_the_joints(tmp_path):
+    from torch.utils.data import DataLoader
+
+    from torch_skeleton_mae.engine import (LinearRecipe, load_data,
+                                           raw_joint_floor)
+    from torch_skeleton_mae.engine.evaluation import raw_joint_features
+    data = load_data(frames=4, samples=80)
+    loader = DataLoader(data.val, batch_size=16)
+    features, labels = raw_joint_features(loader)
+    x = torch.stack([data.val[i][0] for i in range(len(data.val))])
+    assert torch.equal(features, x.flatten(1))
+    assert features.shape == (len(data.val), 2 * 4 * 17 * 2)
+    assert labels.tolist() == [data.val[i][1] for i in range(len(data.val))]
+    report = raw_joint_floor(data, LinearRecipe(frames=4, epochs=20),
+                             tmp_path)
+    saved = json.loads((tmp_path / 'raw_joint_floor.json').read_text())
+    assert saved['top1'] == report.top1
+    assert saved['weight_decay'] in (1e-4, 1e-3, 1e-2, 1e-1)
+    with pytest.raises(ValueError, match='the recipe has frames=8, the '
+                                         'data 4'):
+        raw_joint_floor(data, LinearRecipe(frames=8), tmp_path)

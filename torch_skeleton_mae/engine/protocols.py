@@ -493,7 +493,7 @@ def finetune_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     check_run_folder(args)
     seed_everything(args.seed)
     data = data_of(args)
-    settings = dict(num_layers=args.strl_layers,
+    settings = dict(preset_of(args).strl, num_layers=args.strl_layers,
                     person_interaction=args.person_interaction,
                     max_frames=max(default_of(STRL, 'max_frames'),
                                    args.frames),

@@ -131,6 +131,9 @@ class STRLLayer(Module):
         batch_norm (bool, optional): Batch-normalize :math:`\mathrm{SM}
             (\mathbf{H}) \mathbf{W}` before its activation and the
             residual connection. (default: :obj:`False`)
+        temporal_blocks (int, optional): Multi-scale temporal convolutions
+            in a row, each after the first with a residual connection of
+            its own. (default: :obj:`1`)
         num_joints (int, optional): Joints :obj:`V`; needed with
             :obj:`pool_heads`.
         pool_heads (int, optional): With :obj:`0`, Eq. 3's sum over the
@@ -150,8 +153,8 @@ class STRLLayer(Module):
     def __init__(self, in_channels: int, out_channels: int,
                  encoder: GraphEncoder, person_interaction: bool = False,
                  kernel_size: int = 3, stride: int = 1,
-                 batch_norm: bool = False, num_joints: Optional[int] = None,
-                 pool_heads: int = 0):
+                 batch_norm: bool = False, temporal_blocks: int = 1,
+                 num_joints: Optional[int] = None, pool_heads: int = 0):
         super().__init__()
         if pool_heads and (num_joints is None
                            or encoder.hidden_channels % pool_heads):
@@ -169,6 +172,10 @@ class STRLLayer(Module):
                           out_channels)
         self.temporal = MultiScaleTemporalConv(out_channels, out_channels,
                                                kernel_size, stride)
+        self.more_temporal = ModuleList([
+            MultiScaleTemporalConv(out_channels, out_channels, kernel_size)
+            for _ in range(temporal_blocks - 1)
+        ])
         self.norm = BatchNorm2d(out_channels) if batch_norm else Identity()
         self.residual = Conv2d(in_channels, out_channels, 1, (stride, 1))
         if batch_norm:
@@ -178,7 +185,7 @@ class STRLLayer(Module):
     def reset_parameters(self):
         r"""Resets all learnable parameters (and batch-norm statistics)."""
         for module in (self.encoder, self.reduce, self.lin, self.norm,
-                       self.temporal, self.residual):
+                       self.temporal, self.more_temporal, self.residual):
             reset(module)
         if self.pool is not None:
             torch.nn.init.constant_(self.pool, 1.0 / self.pool.size(-1))
@@ -202,6 +209,8 @@ class STRLLayer(Module):
             0, 3, 1, 2)))
         res = self.residual(h.reshape(N * M, T, V, C).permute(0, 3, 1, 2))
         out = torch.relu(self.temporal(out) + res)
+        for temporal in self.more_temporal:
+            out = torch.relu(temporal(out) + out)
         return out.permute(0, 2, 3, 1).reshape(N, M, out.size(2), V, -1)
 
 
@@ -241,6 +250,8 @@ class STRL(Module):
             multi-scale temporal convolutions. (default: :obj:`3`)
         batch_norm (bool, optional): Batch normalization in every layer,
             see :class:`STRLLayer`. (default: :obj:`False`)
+        temporal_blocks (int, optional): Temporal convolutions per layer,
+            see :class:`STRLLayer`. (default: :obj:`1`)
         pool_heads (int, optional): Learned per-joint pooling in place of
             Eq. 3's sum, see :class:`STRLLayer`. (default: :obj:`0`)
         joint_readout (bool, optional): Classify each sequence's features
@@ -284,7 +295,8 @@ class STRL(Module):
                  channels: Optional[Sequence[int]] = None,
                  strides: Optional[Sequence[int]] = None,
                  temporal_kernel: int = 3, batch_norm: bool = False,
-                 pool_heads: int = 0, joint_readout: bool = False,
+                 temporal_blocks: int = 1, pool_heads: int = 0,
+                 joint_readout: bool = False,
                  input_norm: bool = False,
                  max_frames: int = 300,
                  dropout: float = 0.0, joint_embedding: bool = False,
@@ -319,7 +331,7 @@ class STRL(Module):
                       GraphEncoder(hidden_channels, hidden_channels,
                                    encoder_layers, conv=encoder, act=act,
                                    norm=norm), person_interaction,
-                      temporal_kernel, steps[i], batch_norm,
+                      temporal_kernel, steps[i], batch_norm, temporal_blocks,
                       self.skeleton.num_joints, pool_heads)
             for i in range(num_layers)
         ])
