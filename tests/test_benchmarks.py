@@ -95,3 +95,17 @@ def test_reference_models_compute_what_ours_computes():
     for kind in ('stock', 'dense'):
         assert torch.allclose(reference_model(strl, kind).eval()(x), strl(x),
                               atol=1e-4)
+
+
+@pytest.mark.full
+def test_time_to_accuracy_smoke(capsys, tmp_path):
+    out = tmp_path / 'tta.json'
+    result = __import__('time_to_accuracy').main(['--smoke', '--json',
+                                                  str(out)])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.fullmatch(r'minutes_to_target=(none|\d+\.\d) '
+                        r'best_top1=\d\.\d{4}', last), last
+    assert [row['epoch'] for row in result['epochs']] == [1, 2]
+    minutes = [row['minutes'] for row in result['epochs']]
+    assert 0 < minutes[0] < minutes[1]
+    assert json.loads(out.read_text())['best_top1'] == result['best_top1']
