@@ -45,6 +45,8 @@ DATASETS = {
     'penn-action': ('penn_action/labels',
                     'HDM-BG 93.4, pose only (Zhao et al., CVPR 2019)'),
 }
+#: How the README names each dataset.
+NAMES = {'nw-ucla': 'NW-UCLA (cross-view)', 'penn-action': 'Penn Action'}
 #: The runs of one dataset and seed, in order.
 PARTS = ('floor', 'pretrain', 'pretrained', 'scratch')
 
@@ -157,6 +159,23 @@ def table(summary: Dict[str, Any]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def readme_sentence(summary: Dict[str, Any]) -> str:
+    r"""The README's sentence on STRL's accuracy, from the summary."""
+    parts = []
+    for name, result in summary['datasets'].items():
+        mean = result['mean']
+        if not {'floor', 'pretrained', 'scratch'} <= set(mean):
+            continue
+        seeds = mean['pretrained']['n']
+        parts.append(
+            f"on {NAMES[name]} {_pct(mean['pretrained'])}% pre-trained and "
+            f"{_pct(mean['scratch'])}% from scratch ({seeds} "
+            f"seed{'s' * (seeds > 1)}), against {_pct(mean['floor'])}% for a "
+            f"linear classifier on the raw joints and {result['field']}")
+    return ('Fine-tuned on all labels with the small-set preset, STRL '
+            'reaches (top-1 on the test split) ' + '; '.join(parts) + '.')
+
+
 def _pct(entry: Any) -> str:
     if entry is None:
         return ''
@@ -187,7 +206,10 @@ def main(argv: List[str] = None) -> Dict[str, Any]:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / 'strl_real.json').write_text(json.dumps(summary, indent=1))
     (args.out / 'strl_real.rst').write_text(table(summary))
+    (args.out / 'strl_real_readme.txt').write_text(
+        readme_sentence(summary) + '\n')
     print(table(summary))
+    print(readme_sentence(summary))
     return summary
 
 

@@ -510,3 +510,60 @@ def test_npz_and_pyskl_readers_take_the_new_layouts(tmp_path):
     assert data.skeleton.name == 'penn-action'
     assert torch.allclose(data[0][0][..., 0], torch.from_numpy(
         keypoint[0]).float().permute(2, 0, 1))
+
+
+@pytest.mark.full
+def test_strl_real_example(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    pytest.importorskip('scipy')
+    examples = Path(__file__).parents[1] / 'examples'
+    spec = importlib.util.spec_from_file_location(
+        'strl_real', examples / 'strl_real.py')
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    root = tmp_path / 'data'
+    (root / 'nw_ucla' / 'all_sqe').mkdir(parents=True)
+    (root / 'penn_action' / 'labels').mkdir(parents=True)
+    many_clips(root / 'nw_ucla' / 'all_sqe')
+    rng = np.random.default_rng(0)
+    for index in range(12):
+        x, y = rng.uniform(1, 400, (2, 6, 13))
+        write_video(root / 'penn_action' / 'labels', index + 1,
+                    PENN_ACTIONS[index % 3], index < 8, x, y,
+                    np.ones((6, 13)))
+    out = tmp_path / 'out'
+    flags = ['--data-root', str(root), '--out', str(out),
+             '--pretrain-epochs', '1', '--finetune-epochs', '1',
+             '--linear-epochs', '5']
+    summary = example.main(flags + ['--seeds', '0'])
+    for dataset in ('nw-ucla', 'penn-action'):
+        runs = summary['datasets'][dataset]['seeds']['seed0']
+        assert list(runs) == list(example.PARTS)
+        folder = out / dataset / 'seed0'
+        for part in ('pretrained', 'scratch'):
+            report = json.loads((folder / part / 'finetune_eval.json')
+                                .read_text())
+            assert runs[part]['top1'] == report['top1']
+        floor = json.loads((folder / 'floor' / 'raw_joint_floor.json')
+                           .read_text())
+        assert runs['floor']['top1'] == floor['top1']
+        # The pre-trained STRL holds the pre-training's encoder weights
+        # before fine-tuning: its run record names the preset's settings.
+        record = torch.load(folder / 'pretrained' / 'last.pt',
+                            weights_only=True)['run']['model']
+        assert record['pool_heads'] == 4 and record['channels'] == (
+            64, 128, 256)
+    # A second invocation (another seed) reads the first one's runs back
+    # and the summary holds both, the gain paired per seed.
+    summary = example.main(flags + ['--seeds', '1', '--datasets',
+                                    'nw-ucla'])
+    nw = summary['datasets']['nw-ucla']
+    assert sorted(nw['seeds']) == ['seed0', 'seed1']
+    gains = [r['pretrained']['top1'] - r['scratch']['top1']
+             for r in nw['seeds'].values()]
+    assert nw['mean']['gain']['top1'] == pytest.approx(np.mean(gains))
+    assert (out / 'strl_real.rst').read_text() == example.table(summary)
+    sentence = (out / 'strl_real_readme.txt').read_text().strip()
+    assert sentence == example.readme_sentence(summary)
+    assert 'on NW-UCLA (cross-view)' in sentence and '(2 seeds)' in sentence
