@@ -254,9 +254,6 @@ class STRL(Module):
             see :class:`STRLLayer`. (default: :obj:`1`)
         pool_heads (int, optional): Learned per-joint pooling in place of
             Eq. 3's sum, see :class:`STRLLayer`. (default: :obj:`0`)
-        joint_readout (bool, optional): Classify each sequence's features
-            per joint, concatenated over the joints, instead of their mean
-            over the joints. (default: :obj:`False`)
         input_norm (bool, optional): Batch-normalize the input coordinates
             per joint and channel (CTR-GCN's :obj:`data_bn`).
             (default: :obj:`False`)
@@ -296,7 +293,6 @@ class STRL(Module):
                  strides: Optional[Sequence[int]] = None,
                  temporal_kernel: int = 3, batch_norm: bool = False,
                  temporal_blocks: int = 1, pool_heads: int = 0,
-                 joint_readout: bool = False,
                  input_norm: bool = False,
                  max_frames: int = 300,
                  dropout: float = 0.0, joint_embedding: bool = False,
@@ -335,11 +331,8 @@ class STRL(Module):
                       self.skeleton.num_joints, pool_heads)
             for i in range(num_layers)
         ])
-        self.joint_readout = joint_readout
-        features = widths[-1] * (self.skeleton.num_joints if joint_readout
-                                 else 1)
         self.classifier = Sequential(
-            Linear(features, widths[-1]), ReLU(), Dropout(dropout),
+            Linear(widths[-1], widths[-1]), ReLU(), Dropout(dropout),
             Linear(widths[-1], num_classes))
         self.register_buffer('edge_index', self.skeleton.edge_index(),
                              persistent=False)
@@ -391,10 +384,8 @@ class STRL(Module):
         h = h + self.temporal_embedding[:T]
         for layer in self.layers:
             h = layer(h, self.edge_index, present)
-        # Mean over frames and joints (or joints side by side), then over
-        # the persons present.
-        h = h.mean(dim=2).flatten(2) if self.joint_readout else h.mean(
-            dim=(2, 3))
+        # Mean over frames and joints, then over the persons present.
+        h = h.mean(dim=(2, 3))
         weight = present.to(h.dtype).unsqueeze(-1)
         h = (h * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1)
         return self.classifier(h)
