@@ -17,7 +17,6 @@ fitting the data.
 """
 import argparse
 import copy
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -40,13 +39,9 @@ CONFIGS = {
     'wide': _WIDE,
     'wide_bn': dict(_WIDE, batch_norm=True),
     'pooled': _POOLED,
-    'pooled_identity': dict(_POOLED, joint_embedding=True, input_norm=True),
-    'pooled_2_temporal': dict(_POOLED, temporal_blocks=2),
+    'pooled_16_heads': dict(_POOLED, pool_heads=16),
     'tcn': None,
 }
-#: Recipe changes per configuration (augmentation).
-RECIPE_CHANGES = {'pooled_rotate': dict(rotate=15.0, scale=0.1)}
-CONFIGS['pooled_rotate'] = _POOLED
 RECIPE = FinetuneRecipe(epochs=40, batch_size=16, lr=0.05, weight_decay=5e-4,
                         frames=52, warmup=5, milestones=(30, 37))
 
@@ -106,19 +101,16 @@ def main():
     data = cross_view_data(args.data)
     for name in args.configs:
         settings = CONFIGS[name]
-        recipe = RECIPE
-        if name in RECIPE_CHANGES:
-            recipe = dataclasses.replace(RECIPE, **RECIPE_CHANGES[name])
         torch.manual_seed(0)
         model = (TemporalConvNet(data.layout, data.channels,
                                  data.num_classes) if settings is None else
                  STRL(data.layout, data.channels, data.num_classes,
                       **settings))
         start = time.time()
-        result = finetune(model, data, recipe, args.out / name,
+        result = finetune(model, data, RECIPE, args.out / name,
                           RunOptions(seed=0, workers=0, eval_every=5))
         summary = dict(
-            settings=settings, recipe=RECIPE_CHANGES.get(name, {}),
+            settings=settings,
             view2_top1=result.report.top1,
             train_top1=result.history[-1]['train_top1'],
             parameters=sum(p.numel() for p in model.parameters()),
@@ -141,8 +133,8 @@ def table(out: Path) -> str:
             continue
         row = json.loads(path.read_text())
         settings = ('the reference (not STRL)' if row['settings'] is None
-                    else ', '.join(f'{k}={v}' for k, v in {
-                        **row['settings'], **row['recipe']}.items())
+                    else ', '.join(f'{k}={v}' for k, v in
+                                   row['settings'].items())
                     or "STRL's defaults")
         cells = [f'``{name}``', settings, f"{100 * row['view2_top1']:.1f}",
                  f"{100 * row['train_top1']:.1f}", f"{row['parameters']:,}",

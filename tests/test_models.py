@@ -416,13 +416,13 @@ def test_strl_repr_shows_its_changed_settings():
 
 
 def test_strl_widths_strides_and_every_new_setting_train():
-    """channels / strides / temporal_kernel / batch_norm / temporal_blocks /
-    pool_heads / input_norm: exact shapes per layer, and every parameter
-    gets a finite, non-zero gradient."""
+    """channels / strides / temporal_kernel / batch_norm / pool_heads: exact
+    shapes per layer, and every parameter gets a finite, non-zero
+    gradient."""
     torch.manual_seed(0)
     model = STRL('coco', 2, 5, hidden_channels=16, channels=(16, 32, 48),
                  strides=(2, 2, 1), temporal_kernel=5, batch_norm=True,
-                 temporal_blocks=2, pool_heads=4, input_norm=True)
+                 pool_heads=4)
     x = sequences(C=2, T=9)
     shapes = []
     for layer in model.layers:

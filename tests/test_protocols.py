@@ -455,6 +455,18 @@ def test_quoted_numbers_come_from_result_files():
     results = (ROOT / 'docs' / 'results.rst').read_text()
     names = re.findall(r'\.\. include:: evidence/(\w+)\.rst', results)
     assert names[0] == 'real_evidence' and 'main' in names
+    # STRL's accuracy comes first, as its script rendered its summary.
+    strl = ROOT / 'examples' / 'strl_real.py'
+    spec = importlib.util.spec_from_file_location('strl_real', strl)
+    strl = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(strl)
+    summary = json.loads((evidence / 'strl_real' / 'strl_real.json')
+                         .read_text())
+    assert '.. include:: evidence/strl_real/strl_real.rst' in results.split(
+        '.. include:: evidence/real_evidence.rst')[0]
+    assert (evidence / 'strl_real' / 'strl_real.rst').read_text() == (
+        strl.table(summary))
+    assert strl.readme_sentence(summary) in readme
     # The README's sentence on real motion is the real-data files' own.
     real = json.loads((evidence / 'real_evidence.json').read_text())
     assert scripts_real(real) in readme
@@ -590,3 +602,18 @@ def test_python_api_refuses_what_does_not_fit(tmp_path):
                     dataclasses.replace(recipe, epochs=2), tmp_path, resumed)
     assert [round(h['lr'], 6) for h in more.history] == [recipe.lr]
     assert load_checkpoint(more.checkpoint)['epoch'] == 2
+
+
+@pytest.mark.docs
+def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
+    """The protocols page includes the selection table as the selection
+    script renders the committed summaries."""
+    spec = importlib.util.spec_from_file_location(
+        'strl_selection', ROOT / 'experiments' / 'strl_selection.py')
+    selection = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(selection)
+    folder = ROOT / 'docs' / 'evidence' / 'strl_selection'
+    assert (folder / 'strl_selection.rst').read_text() == selection.table(
+        folder)
+    assert '.. include:: evidence/strl_selection/strl_selection.rst' in (
+        ROOT / 'docs' / 'protocols.rst').read_text()

@@ -4,7 +4,6 @@ from typing import Any, Dict, Optional, Sequence, Union
 import torch
 from torch import Tensor
 from torch.nn import (
-    BatchNorm1d,
     BatchNorm2d,
     Conv2d,
     Dropout,
@@ -131,9 +130,6 @@ class STRLLayer(Module):
         batch_norm (bool, optional): Batch-normalize :math:`\mathrm{SM}
             (\mathbf{H}) \mathbf{W}` before its activation and the
             residual connection. (default: :obj:`False`)
-        temporal_blocks (int, optional): Multi-scale temporal convolutions
-            in a row, each after the first with a residual connection of
-            its own. (default: :obj:`1`)
         num_joints (int, optional): Joints :obj:`V`; needed with
             :obj:`pool_heads`.
         pool_heads (int, optional): With :obj:`0`, Eq. 3's sum over the
@@ -153,8 +149,8 @@ class STRLLayer(Module):
     def __init__(self, in_channels: int, out_channels: int,
                  encoder: GraphEncoder, person_interaction: bool = False,
                  kernel_size: int = 3, stride: int = 1,
-                 batch_norm: bool = False, temporal_blocks: int = 1,
-                 num_joints: Optional[int] = None, pool_heads: int = 0):
+                 batch_norm: bool = False, num_joints: Optional[int] = None,
+                 pool_heads: int = 0):
         super().__init__()
         if pool_heads and (num_joints is None
                            or encoder.hidden_channels % pool_heads):
@@ -172,10 +168,6 @@ class STRLLayer(Module):
                           out_channels)
         self.temporal = MultiScaleTemporalConv(out_channels, out_channels,
                                                kernel_size, stride)
-        self.more_temporal = ModuleList([
-            MultiScaleTemporalConv(out_channels, out_channels, kernel_size)
-            for _ in range(temporal_blocks - 1)
-        ])
         self.norm = BatchNorm2d(out_channels) if batch_norm else Identity()
         self.residual = Conv2d(in_channels, out_channels, 1, (stride, 1))
         if batch_norm:
@@ -185,7 +177,7 @@ class STRLLayer(Module):
     def reset_parameters(self):
         r"""Resets all learnable parameters (and batch-norm statistics)."""
         for module in (self.encoder, self.reduce, self.lin, self.norm,
-                       self.temporal, self.more_temporal, self.residual):
+                       self.temporal, self.residual):
             reset(module)
         if self.pool is not None:
             torch.nn.init.constant_(self.pool, 1.0 / self.pool.size(-1))
@@ -209,8 +201,6 @@ class STRLLayer(Module):
             0, 3, 1, 2)))
         res = self.residual(h.reshape(N * M, T, V, C).permute(0, 3, 1, 2))
         out = torch.relu(self.temporal(out) + res)
-        for temporal in self.more_temporal:
-            out = torch.relu(temporal(out) + out)
         return out.permute(0, 2, 3, 1).reshape(N, M, out.size(2), V, -1)
 
 
@@ -250,13 +240,8 @@ class STRL(Module):
             multi-scale temporal convolutions. (default: :obj:`3`)
         batch_norm (bool, optional): Batch normalization in every layer,
             see :class:`STRLLayer`. (default: :obj:`False`)
-        temporal_blocks (int, optional): Temporal convolutions per layer,
-            see :class:`STRLLayer`. (default: :obj:`1`)
         pool_heads (int, optional): Learned per-joint pooling in place of
             Eq. 3's sum, see :class:`STRLLayer`. (default: :obj:`0`)
-        input_norm (bool, optional): Batch-normalize the input coordinates
-            per joint and channel (CTR-GCN's :obj:`data_bn`).
-            (default: :obj:`False`)
         max_frames (int, optional): Length of the temporal position
             embedding. (default: :obj:`300`)
         dropout (float, optional): Dropout before the classifier's last
@@ -292,8 +277,7 @@ class STRL(Module):
                  channels: Optional[Sequence[int]] = None,
                  strides: Optional[Sequence[int]] = None,
                  temporal_kernel: int = 3, batch_norm: bool = False,
-                 temporal_blocks: int = 1, pool_heads: int = 0,
-                 input_norm: bool = False,
+                 pool_heads: int = 0,
                  max_frames: int = 300,
                  dropout: float = 0.0, joint_embedding: bool = False,
                  embedding_bias: bool = False,
@@ -316,9 +300,6 @@ class STRL(Module):
                                         self.skeleton.num_joints,
                                         positional=joint_embedding,
                                         bias=embedding_bias)
-        self.input_norm = (BatchNorm1d(self.skeleton.num_joints *
-                                       in_channels)
-                           if input_norm else None)
         self.temporal_embedding = Parameter(
             torch.zeros(max_frames, 1, hidden_channels))
         widths = (hidden_channels, ) + widths
@@ -327,7 +308,7 @@ class STRL(Module):
                       GraphEncoder(hidden_channels, hidden_channels,
                                    encoder_layers, conv=encoder, act=act,
                                    norm=norm), person_interaction,
-                      temporal_kernel, steps[i], batch_norm, temporal_blocks,
+                      temporal_kernel, steps[i], batch_norm,
                       self.skeleton.num_joints, pool_heads)
             for i in range(num_layers)
         ])
@@ -345,8 +326,7 @@ class STRL(Module):
         r"""Resets all learnable parameters (and batch-norm statistics):
         a randomly initialized STRL again; the temporal position embedding
         is zeros, as at construction."""
-        for module in (self.input_norm, self.embedding, self.layers,
-                       self.classifier):
+        for module in (self.embedding, self.layers, self.classifier):
             reset(module)
         torch.nn.init.zeros_(self.temporal_embedding)
 
@@ -375,12 +355,7 @@ class STRL(Module):
             raise ValueError(f"Sequences have {T} frames but 'max_frames' "
                              f"is {self.temporal_embedding.size(0)}")
         present = ~absent_persons(x)  # (N, M)
-        x = x.permute(0, 4, 2, 3, 1)  # (N, M, T, V, C)
-        if self.input_norm is not None:
-            N, M, _, V, C = x.shape
-            x = self.input_norm(x.reshape(N * M, T, V * C).transpose(1, 2))
-            x = x.transpose(1, 2).reshape(N, M, T, V, C)
-        h = self.embedding(x)  # (N, M, T, V, D)
+        h = self.embedding(x.permute(0, 4, 2, 3, 1))  # (N, M, T, V, D)
         h = h + self.temporal_embedding[:T]
         for layer in self.layers:
             h = layer(h, self.edge_index, present)
