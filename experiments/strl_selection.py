@@ -31,15 +31,13 @@ from torch_skeleton_mae.engine import (FinetuneRecipe, RunOptions, finetune,
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL
 
-_WIDE = dict(channels=(64, 128, 256), strides=(2, 2, 1), temporal_kernel=5)
-_POOLED = dict(_WIDE, batch_norm=True, pool_heads=4)
+_WIDE = dict(channels=(64, 128, 256), strides=(2, 2, 1), temporal_kernel=5,
+             batch_norm=True)
 #: The configurations, by name: STRL settings (``tcn``: the reference).
 CONFIGS = {
     'paper': {},
-    'wide': _WIDE,
-    'wide_bn': dict(_WIDE, batch_norm=True),
-    'pooled': _POOLED,
-    'pooled_16_heads': dict(_POOLED, pool_heads=16),
+    'wide_bn': _WIDE,
+    'pooled': dict(_WIDE, pool_heads=4),
     'tcn': None,
 }
 RECIPE = FinetuneRecipe(epochs=40, batch_size=16, lr=0.05, weight_decay=5e-4,
