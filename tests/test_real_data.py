@@ -405,6 +405,20 @@ def test_real_data_protocols(tmp_path, capsys):
         parse_args('pretrain', data + ['--holdout', '1'])
 
 
+def tiny_real_data(root):
+    """Both real sets' folders below root, a few tiny files each."""
+    (root / 'nw_ucla' / 'all_sqe').mkdir(parents=True)
+    (root / 'penn_action' / 'labels').mkdir(parents=True)
+    many_clips(root / 'nw_ucla' / 'all_sqe')
+    rng = np.random.default_rng(0)
+    for index in range(12):
+        x, y = rng.uniform(1, 400, (2, 6, 13))
+        write_video(root / 'penn_action' / 'labels', index + 1,
+                    PENN_ACTIONS[index % 3], index < 8, x, y,
+                    np.ones((6, 13)))
+    return root
+
+
 @pytest.mark.full
 def test_real_evidence_example(tmp_path):
     import importlib.util
@@ -415,16 +429,7 @@ def test_real_evidence_example(tmp_path):
         'real_evidence', examples / 'real_evidence.py')
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    root = tmp_path / 'data'
-    (root / 'nw_ucla' / 'all_sqe').mkdir(parents=True)
-    (root / 'penn_action' / 'labels').mkdir(parents=True)
-    many_clips(root / 'nw_ucla' / 'all_sqe')
-    rng = np.random.default_rng(0)
-    for index in range(12):
-        x, y = rng.uniform(1, 400, (2, 6, 13))
-        write_video(root / 'penn_action' / 'labels', index + 1,
-                    PENN_ACTIONS[index % 3], index < 8, x, y,
-                    np.ones((6, 13)))
+    root = tiny_real_data(tmp_path / 'data')
     out = tmp_path / 'out'
     evidence = example.main([
         '--data-root', str(root), '--seeds', '0', '1', '--full-seeds', '1',
@@ -522,16 +527,7 @@ def test_strl_real_example(tmp_path):
         'strl_real', examples / 'strl_real.py')
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    root = tmp_path / 'data'
-    (root / 'nw_ucla' / 'all_sqe').mkdir(parents=True)
-    (root / 'penn_action' / 'labels').mkdir(parents=True)
-    many_clips(root / 'nw_ucla' / 'all_sqe')
-    rng = np.random.default_rng(0)
-    for index in range(12):
-        x, y = rng.uniform(1, 400, (2, 6, 13))
-        write_video(root / 'penn_action' / 'labels', index + 1,
-                    PENN_ACTIONS[index % 3], index < 8, x, y,
-                    np.ones((6, 13)))
+    root = tiny_real_data(tmp_path / 'data')
     out = tmp_path / 'out'
     flags = ['--data-root', str(root), '--out', str(out),
              '--pretrain-epochs', '1', '--finetune-epochs', '1',
