@@ -405,6 +405,17 @@ def test_real_data_protocols(tmp_path, capsys):
         parse_args('pretrain', data + ['--holdout', '1'])
 
 
+def load_example(name):
+    """The module of examples/NAME.py."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).parents[1] / 'examples' / f'{name}.py'
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def tiny_real_data(root):
     """Both real sets' folders below root, a few tiny files each."""
     (root / 'nw_ucla' / 'all_sqe').mkdir(parents=True)
@@ -421,14 +432,8 @@ def tiny_real_data(root):
 
 @pytest.mark.full
 def test_real_evidence_example(tmp_path):
-    import importlib.util
-    from pathlib import Path
     pytest.importorskip('scipy')
-    examples = Path(__file__).parents[1] / 'examples'
-    spec = importlib.util.spec_from_file_location(
-        'real_evidence', examples / 'real_evidence.py')
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = load_example('real_evidence')
     root = tiny_real_data(tmp_path / 'data')
     out = tmp_path / 'out'
     evidence = example.main([
@@ -519,14 +524,8 @@ def test_npz_and_pyskl_readers_take_the_new_layouts(tmp_path):
 
 @pytest.mark.full
 def test_strl_real_example(tmp_path):
-    import importlib.util
-    from pathlib import Path
     pytest.importorskip('scipy')
-    examples = Path(__file__).parents[1] / 'examples'
-    spec = importlib.util.spec_from_file_location(
-        'strl_real', examples / 'strl_real.py')
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = load_example('strl_real')
     root = tiny_real_data(tmp_path / 'data')
     out = tmp_path / 'out'
     flags = ['--data-root', str(root), '--out', str(out),
