@@ -561,4 +561,4 @@ def test_strl_real_example(tmp_path):
     assert (out / 'strl_real.rst').read_text() == example.table(summary)
     sentence = (out / 'strl_real_readme.txt').read_text().strip()
     assert sentence == example.readme_sentence(summary)
-    assert 'on NW-UCLA (cross-view)' in sentence and '(2 seeds)' in sentence
+    assert 'on NW-UCLA (cross-view)' in sentence and '(2 seeds;' in sentence
