@@ -1,5 +1,6 @@
 import inspect
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ import torch
 from torch_geometric.nn import SAGEConv
 
 from torch_skeleton_mae.data import to_frame_batch
-from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.nn import CONVS, STRL, SkeletonMAE, register_conv
 from torch_skeleton_mae.engine import load_checkpoint, save_checkpoint
 from torch_skeleton_mae.nn.models.skeleton_mae import direction_spread
 from torch_skeleton_mae.nn.models.strl import PRETRAINED_SETTINGS
@@ -503,3 +504,54 @@ def test_wide_strl_loads_a_pretraining_of_its_settings_only(tmp_path):
                                          r"model\): hidden_channels=32 vs "
                                          r"64"):
         other.load_pretrained(path)
+
+
+def test_a_checkpoint_names_a_conv_but_never_imports_it(tmp_path,
+                                                        monkeypatch):
+    """A config naming a module of one's own (or os.system) is refused
+    without importing or calling anything; PyG's convs and registered
+    names rebuild."""
+    (tmp_path / 'planted.py').write_text(
+        "import pathlib\npathlib.Path(__file__).with_suffix('.ran')"
+        ".write_text('imported')\nclass Conv:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = SkeletonMAE('coco', 2).config
+    for name in ('planted.Conv', 'os.system'):
+        with pytest.raises(ValueError, match=re.escape(
+                f"Unknown graph convolution '{name}'")):
+            SkeletonMAE(**{**config, 'encoder': name})
+    assert 'planted' not in sys.modules
+    assert not (tmp_path / 'planted.ran').exists()
+
+    pyg = SkeletonMAE('coco', 2, encoder=SAGEConv)
+    assert pyg.config['encoder'] == 'torch_geometric.nn.conv.sage_conv.' \
+        'SAGEConv'
+    assert 'torch_geometric.nn.conv.sage_conv.SAGEConv' not in CONVS
+    assert isinstance(SkeletonMAE(**pyg.config).encoder.convs[0], SAGEConv)
+
+
+def test_register_conv_names_a_conv_of_ones_own(tmp_path):
+    class MyConv(SAGEConv):
+        pass
+
+    register_conv('my-conv', MyConv)
+    try:
+        model = SkeletonMAE('coco', 2, encoder='my-conv')
+        assert type(model.encoder.convs[0]) is MyConv
+        torch.save({'model': model.state_dict(), 'config': model.config},
+                   tmp_path / 'mae.pt')
+        strl = STRL.from_pretrained(tmp_path / 'mae.pt', num_classes=3)
+        assert type(strl.layers[0].encoder.convs[1]) is MyConv
+        assert SkeletonMAE('coco', 2, encoder=MyConv).config[
+            'encoder'] == 'my-conv'
+        with pytest.raises(ValueError, match="'my-conv' is registered "
+                                             "already"):
+            register_conv('my-conv', SAGEConv)
+    finally:
+        del CONVS['my-conv']
+    # A class passed in code is registered under its import path.
+    name = SkeletonMAE('coco', 2, encoder=MyConv).config['encoder']
+    try:
+        assert name.endswith('MyConv') and CONVS[name] is MyConv
+    finally:
+        del CONVS[name]

@@ -204,8 +204,8 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             help='train through torch.compile')
         add('--encoder', default=default_of(SkeletonMAE, 'encoder'),
             help="encoder convolution: gin (the paper's), gcn, gat (Table "
-            "4c) or a PyG conv class's import path; with --pretrained, the "
-            "checkpoint's")
+            "4c) or the import path of a conv class torch_geometric.nn "
+            "exports; with --pretrained, the checkpoint's")
         add('--encoder-layers', type=int,
             default=default_of(SkeletonMAE, 'num_layers'),
             help="GIN layers L_D of the encoder (Table 4a; default: "

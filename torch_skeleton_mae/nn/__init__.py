@@ -11,7 +11,14 @@ from .masking import (
     RandomParts,
     masking_strategy,
 )
-from .encoder import CONVS, GraphEncoder, JointEmbedding, apply_conv, make_conv
+from .encoder import (
+    CONVS,
+    GraphEncoder,
+    JointEmbedding,
+    apply_conv,
+    make_conv,
+    register_conv,
+)
 from .decoder import MAEDecoder, Reconstruction
 from .loss import (
     LossTerms,
@@ -46,6 +53,7 @@ __all__ = [
     'GraphEncoder',
     'CONVS',
     'make_conv',
+    'register_conv',
     'apply_conv',
     'JointEmbedding',
     'NodeMLP',

@@ -1,10 +1,10 @@
-import importlib
 from typing import Callable, Optional, Union
 
 import torch
+import torch_geometric.nn
 from torch import Tensor
 from torch.nn import Linear, Module, ModuleList, Parameter
-from torch_geometric.nn import GATConv, GCNConv
+from torch_geometric.nn import GATConv, GCNConv, MessagePassing
 from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.typing import Adj, OptTensor
 
@@ -87,16 +87,52 @@ class JointEmbedding(Module):
         return self.add_position(self.project(x))
 
 
+def register_conv(name: str, factory: Callable[..., Module]) -> None:
+    r"""Makes :obj:`factory` (*e.g.* a conv class of one's own) the
+    convolution that :obj:`encoder=name` and any checkpoint naming
+    :obj:`name` build. The only way a name reaches code: a checkpoint's
+    config is never imported from.
+
+    Raises:
+        ValueError: if :obj:`name` is registered already for another
+            factory.
+    """
+    if not callable(factory):
+        raise TypeError(f"register_conv: '{name}' needs a callable "
+                        f"(in_channels, out_channels) -> Module, got "
+                        f"{type(factory).__name__}")
+    known = CONVS.get(name)
+    if known is not None and known is not factory:
+        raise ValueError(f"register_conv: '{name}' is registered already "
+                         f"for {known!r}")
+    CONVS[name] = factory
+
+
 def conv_name(conv: ConvSpec) -> str:
     r"""A name for :obj:`conv` that :func:`make_conv` turns back into the
-    same layer: a key of :data:`CONVS`, or the import path of a class
-    (*e.g.* :obj:`"torch_geometric.nn.conv.sage_conv.SAGEConv"`)."""
+    same layer: its key in :data:`CONVS`, else its import path (*e.g.*
+    :obj:`"torch_geometric.nn.conv.sage_conv.SAGEConv"`), under which a
+    class is registered (:func:`register_conv`) if PyG does not export
+    it."""
     if isinstance(conv, str):
         return conv
-    for name, cls in CONVS.items():
-        if conv is cls:
+    for name, factory in CONVS.items():
+        if conv is factory:
             return name
-    return f'{conv.__module__}.{conv.__qualname__}'
+    name = f'{conv.__module__}.{conv.__qualname__}'
+    if _pyg_conv(name) is not conv:
+        register_conv(name, conv)
+    return name
+
+
+def _pyg_conv(name: str) -> Optional[type]:
+    # A conv class that torch_geometric.nn exports, by its import path,
+    # found among what is imported already (nothing is imported).
+    cls = getattr(torch_geometric.nn, name.rpartition('.')[2], None)
+    if (isinstance(cls, type) and issubclass(cls, MessagePassing)
+            and f'{cls.__module__}.{cls.__qualname__}' == name):
+        return cls
+    return None
 
 
 def make_conv(conv: ConvSpec, in_channels: int, out_channels: int,
@@ -109,7 +145,9 @@ def make_conv(conv: ConvSpec, in_channels: int, out_channels: int,
             :class:`~torch_geometric.nn.conv.GCNConv`), :obj:`"gat"` (PyG's
             :class:`~torch_geometric.nn.conv.GATConv`, one head), any
             callable :obj:`(in_channels, out_channels) -> MessagePassing`
-            such as a PyG conv class, or such a class's import path.
+            such as a PyG conv class, the import path of a conv class that
+            :mod:`torch_geometric.nn` exports, or a name given to
+            :func:`register_conv`. Nothing is imported by name.
         in_channels (int): Input size.
         out_channels (int): Output size.
         act (str, optional): For :obj:`"gin"`. (default: :obj:`"prelu"`)
@@ -119,17 +157,12 @@ def make_conv(conv: ConvSpec, in_channels: int, out_channels: int,
         return SkeletonGCNConv(in_channels, out_channels, act=act, norm=norm)
     factory = conv
     if isinstance(conv, str):
-        factory = CONVS.get(conv)
-        if factory is None and '.' in conv:
-            module, _, name = conv.rpartition('.')
-            try:
-                factory = getattr(importlib.import_module(module), name)
-            except (ImportError, AttributeError):
-                factory = None
+        factory = CONVS.get(conv) or _pyg_conv(conv)
         if factory is None:
             raise ValueError(f"Unknown graph convolution '{conv}'; expected "
-                             f"one of {sorted(CONVS)}, a PyG conv class or "
-                             f"its import path")
+                             f"one of {sorted(CONVS)}, a conv class that "
+                             f"torch_geometric.nn exports, or a name given "
+                             f"to register_conv (a name is never imported)")
     if not callable(factory):
         raise TypeError(f"'conv' must be a name or a callable "
                         f"(in_channels, out_channels) -> Module, got "
