@@ -14,7 +14,6 @@ from pathlib import Path
 from torch_skeleton_mae.engine import (
     RunOptions,
     linear_eval,
-    load_checkpoint,
     load_data,
     preset_for,
     seed_everything,
@@ -50,9 +49,7 @@ def main():
         if args.random_init:
             model = SkeletonMAE(data.layout, data.channels)
         else:  # the checkpoint holds the model's settings and weights
-            checkpoint = load_checkpoint(args.pretrained)
-            model = SkeletonMAE(**checkpoint['config'])
-            load_checkpoint(args.pretrained, model)
+            model = SkeletonMAE.from_checkpoint(args.pretrained)
     linear_eval(model, data, recipe, args.out, RunOptions(device=args.device))
 
 

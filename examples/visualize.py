@@ -27,9 +27,7 @@ def main(argv=None):
                         help='synthetic sequences for the feature plot')
     args = parser.parse_args(argv)
     checkpoint = load_checkpoint(args.run / 'last.pt')
-    model = SkeletonMAE(**checkpoint['config'])
-    model.load_state_dict(checkpoint['model'])
-    model.eval()
+    model = SkeletonMAE.from_checkpoint(checkpoint).eval()
     layout = model.skeleton.name
     frames = int(checkpoint.get('args', {}).get('frames', 32))
     layout_coords = model.skeleton.coords

@@ -555,3 +555,27 @@ def test_register_conv_names_a_conv_of_ones_own(tmp_path):
         assert name.endswith('MyConv') and CONVS[name] is MyConv
     finally:
         del CONVS[name]
+
+
+def test_skeleton_mae_from_checkpoint_round_trips(tmp_path):
+    torch.manual_seed(0)
+    mae = SkeletonMAE('penn-action', 3, hidden_channels=16, num_layers=2,
+                      encoder='gcn', remask=False)
+    path = tmp_path / 'mae.pt'
+    torch.save({'model': mae.state_dict(), 'config': mae.config}, path)
+    for source in (path, {'model': mae.state_dict(), 'config': mae.config}):
+        again = SkeletonMAE.from_checkpoint(source)
+        assert again.config == mae.config
+        state = again.state_dict()
+        assert all(torch.equal(v, state[k])
+                   for k, v in mae.state_dict().items())
+    x = torch.randn(2, 3, 4, 13, 1)
+    mae.eval(), again.eval()
+    assert torch.equal(mae.encode(x), again.encode(x))
+    with pytest.raises(ValueError, match="holds no 'config' and 'model'"):
+        SkeletonMAE.from_checkpoint({'model': mae.state_dict()})
+    broken = {'model': {k: v for k, v in mae.state_dict().items()
+                        if 'decoder' not in k}, 'config': mae.config}
+    with pytest.raises(ValueError, match=r"the checkpoint does not fit "
+                                         r"SkeletonMAE: missing \['decoder"):
+        SkeletonMAE.from_checkpoint(broken)

@@ -24,7 +24,6 @@ from typing import Any, Callable, Dict, Optional, Sequence
 from torch_skeleton_mae.engine.checkpoint import (
     CHECKPOINT_VERSION,
     load_checkpoint,
-    load_weights,
     seed_everything,
 )
 from torch_skeleton_mae.engine.precision import PRECISIONS
@@ -470,9 +469,8 @@ def linear_eval_command(argv: Optional[Sequence[str]] = None
         model = SkeletonMAE(data.layout, data.channels)
     else:
         checkpoint = _pretrained_checkpoint(args, data)
-        model = SkeletonMAE(**checkpoint['config'])
         with user_input():
-            load_weights(model, checkpoint, str(args.pretrained))
+            model = SkeletonMAE.from_checkpoint(checkpoint)
     report = linear_eval(model, data, recipe_of(args), args.out,
                          options_of(args), encoder='random encoder'
                          if args.random_init else 'pre-trained encoder')

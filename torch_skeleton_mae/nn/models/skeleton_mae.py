@@ -1,5 +1,6 @@
+import os
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Any, Dict, Optional, Union
 
 import torch
 from torch import Tensor
@@ -20,7 +21,12 @@ from torch_skeleton_mae.nn.masking import (
     JointEdgeMasker,
     MaskingStrategy,
 )
-from torch_skeleton_mae.utils import changed_settings, constructor_config
+from torch_skeleton_mae.utils import (
+    changed_settings,
+    constructor_config,
+    load_checked,
+    read_checkpoint,
+)
 
 
 TARGETS = ('embedding', 'input')
@@ -345,6 +351,40 @@ class SkeletonMAE(Module):
             joint_mask=masked.joint_mask.permute(0, 2, 3, 1),
             loss_mask=loss_mask.permute(0, 2, 3, 1),
             target_spread=direction_spread(target, loss_mask))
+
+    @classmethod
+    def from_checkpoint(cls, source: Union[Dict[str, Any], str, os.PathLike]
+                        ) -> 'SkeletonMAE':
+        r"""The SkeletonMAE a checkpoint holds: built from its
+        :obj:`"config"` (a convolution by name only, see
+        :func:`~torch_skeleton_mae.nn.register_conv`) with its
+        :obj:`"model"` weights, every key and shape checked.
+
+        Args:
+            source: A dict holding :obj:`"model"` and :obj:`"config"`, or
+                the path of one (read with :obj:`weights_only=True`).
+
+        Raises:
+            ValueError: if :obj:`source` has no config or its weights do
+                not fit.
+
+        Example:
+            >>> from torch_skeleton_mae.nn import SkeletonMAE
+            >>> mae = SkeletonMAE('coco', 2, num_layers=2)
+            >>> state = dict(model=mae.state_dict(), config=mae.config)
+            >>> SkeletonMAE.from_checkpoint(state).encoder.num_layers
+            2
+        """
+        name = 'the checkpoint'
+        if isinstance(source, (str, os.PathLike)):
+            name, source = f"'{source}'", read_checkpoint(source)
+        config = source.get('config') if isinstance(source, dict) else None
+        if config is None or 'model' not in source:
+            raise ValueError(f"{name} holds no 'config' and 'model': it is "
+                             f"not a SkeletonMAE checkpoint")
+        model = cls(**config)
+        load_checked(model, source['model'], name)
+        return model
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}('{self.skeleton.name}', "
