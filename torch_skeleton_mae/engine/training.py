@@ -453,7 +453,8 @@ def raw_joint_floor(data: ProtocolData, recipe: LinearRecipe, out: PathLike,
     r"""The floor every model must beat: a linear classifier on the raw
     (preprocessed) joint coordinates of :obj:`recipe.frames` frames
     sampled uniformly, flattened and standardized, its weight decay one
-    of :data:`FLOOR_WEIGHT_DECAYS` chosen on a fifth of :obj:`data.train`
+    of :data:`~torch_skeleton_mae.engine.training.FLOOR_WEIGHT_DECAYS`
+    chosen on a fifth of :obj:`data.train`
     held out per class (report :obj:`out/raw_joint_floor.*`).
 
     Args:
