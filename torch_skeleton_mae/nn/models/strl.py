@@ -216,6 +216,14 @@ class STRL(Module):
     :obj:`freeze_encoder=True` (linear-evaluation style) the embedding and
     the encoders keep their weights and batch-norm statistics.
 
+    The defaults are the paper's text read literally (every layer at
+    :math:`D`, Eq. 3's sum over the joints). The text leaves widths,
+    strides, kernels and normalization to its unavailable supplementary;
+    the settings that made STRL fit real data (``channels=(64, 128, 256),
+    strides=(2, 2, 1), temporal_kernel=5, batch_norm=True, pool_heads=4``)
+    are the small real sets' preset,
+    :data:`~torch_skeleton_mae.engine.recipes.SMALL` (its :obj:`strl`).
+
     Args:
         skeleton (Skeleton or str): The layout.
         in_channels (int): Channels per joint :obj:`C`.
