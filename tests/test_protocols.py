@@ -617,3 +617,14 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
         folder)
     assert '.. include:: evidence/strl_selection/strl_selection.rst' in (
         ROOT / 'docs' / 'protocols.rst').read_text()
+
+
+@pytest.mark.docs
+def test_results_page_quotes_the_time_to_accuracy_file():
+    measured = json.loads((ROOT / 'docs' / 'evidence' /
+                           'time_to_accuracy.json').read_text())
+    results = ' '.join((ROOT / 'docs' / 'results.rst').read_text().split())
+    assert (f"STRL first reached {100 * measured['target']:.1f}%" in results
+            and f"after {measured['minutes_to_target']:.1f} minutes of "
+                f"training, and its best epoch scored "
+                f"{100 * measured['best_top1']:.1f}%" in results)
