@@ -454,8 +454,8 @@ def raw_joint_floor(data: ProtocolData, recipe: LinearRecipe, out: PathLike,
     (preprocessed) joint coordinates of :obj:`recipe.frames` frames
     sampled uniformly, flattened and standardized, its weight decay one
     of :data:`~torch_skeleton_mae.engine.training.FLOOR_WEIGHT_DECAYS`
-    chosen on a fifth of :obj:`data.train`
-    held out per class (report :obj:`out/raw_joint_floor.*`).
+    chosen on a fifth of :obj:`data.train` held out per class (report
+    :obj:`out/raw_joint_floor.*`).
 
     Args:
         data (ProtocolData): From :func:`load_data`, of
@@ -468,11 +468,7 @@ def raw_joint_floor(data: ProtocolData, recipe: LinearRecipe, out: PathLike,
         The evaluation report.
     """
     out = Path(out)
-    frames = data.train[0][0].size(1)
-    if frames != recipe.frames:
-        raise SetupError(f'the recipe has frames={recipe.frames}, the data '
-                         f'{frames} (load the data with '
-                         f'frames=recipe.frames)')
+    _check_frames(data, recipe)
     out.mkdir(parents=True, exist_ok=True)
     train, val = (raw_joint_features(loader) for loader in _eval_loaders(
         data, torch.device('cpu'), options))
@@ -584,14 +580,18 @@ def _start(protocol: str, model: Module, data: ProtocolData,
     return context, device, record
 
 
-def _check_fits(model: Module, data: ProtocolData, recipe: Any) -> None:
-    # The recipe's frames are load_data's; the model must be built for the
-    # data's layout, channels and classes.
+def _check_frames(data: ProtocolData, recipe: Any) -> None:
     frames = data.train[0][0].size(1)  # (C, T, V, M)
     if frames != recipe.frames:
         raise SetupError(f'the recipe has frames={recipe.frames}, the data '
                          f'{frames} (load the data with '
                          f'frames=recipe.frames)')
+
+
+def _check_fits(model: Module, data: ProtocolData, recipe: Any) -> None:
+    # The recipe's frames are load_data's; the model must be built for the
+    # data's layout, channels and classes.
+    _check_frames(data, recipe)
     built = (model.skeleton.name, model.in_channels)
     if built != (data.layout, data.channels):
         raise SetupError(
