@@ -159,10 +159,8 @@ _SMALL_FINETUNE = FinetuneRecipe(epochs=40, batch_size=16, lr=0.05,
 
 #: The small real sets NW-UCLA and Penn Action (1,000 to 1,300 training
 #: sequences), where the paper's batch of 1024 would be one step an epoch.
-#: Fine-tuning: 52 frames, batch 16 and 40 epochs, and an STRL that widens
-#: 64-128-256, strides time by 2 in its first two layers, convolves 5
-#: frames and pools the joints with learned weights (``pool_heads``); how
-#: they were chosen: ``docs/protocols.rst``.
+#: Fine-tuning: the STRL of ``strl`` below (wider, strided, pooling the
+#: joints with learned weights); how it was chosen: ``docs/protocols.rst``.
 SMALL = Recipes(
     pretrain=PretrainRecipe(epochs=20, batch_size=64, lr=1e-3,
                             weight_decay=0.0, frames=16),

@@ -219,10 +219,9 @@ class STRL(Module):
     The defaults are the paper's text read literally (every layer at
     :math:`D`, Eq. 3's sum over the joints). The text leaves widths,
     strides, kernels and normalization to its unavailable supplementary;
-    the settings that made STRL fit real data (``channels=(64, 128, 256),
-    strides=(2, 2, 1), temporal_kernel=5, batch_norm=True, pool_heads=4``)
-    are the small real sets' preset,
-    :data:`~torch_skeleton_mae.engine.recipes.SMALL` (its :obj:`strl`).
+    the settings that made STRL fit real data are the small real sets'
+    preset's, :data:`~torch_skeleton_mae.engine.recipes.SMALL` (its
+    :obj:`strl`).
 
     Args:
         skeleton (Skeleton or str): The layout.
