@@ -5,8 +5,12 @@ so the choice is made the same way inside the training split: train on
 view 1, evaluate on view 2; the test view is never read. Each
 configuration is an STRL setting (or the reference below) fine-tuned from
 scratch with one recipe (40 epochs, 52 frames, batch 16, SGD lr 0.05, seed
-0, one thread); every run writes its log and report under ``OUT/NAME`` and
-its summary to ``OUT/NAME.json``::
+0, one thread); then the chosen setting with longer schedules
+(``pooled_60``, ``pooled_80``: the epochs and milestones scaled), with
+augmentation (``pooled_aug``) and, on
+10% of view 1's labels, with semi-supervised recipes (``semi*``). Every run
+writes its log and report under ``OUT/NAME`` and its summary to
+``OUT/NAME.json``::
 
     OMP_NUM_THREADS=1 python experiments/strl_selection.py \
         --data ../shared/data/nw_ucla/all_sqe --configs paper pooled
@@ -17,6 +21,7 @@ fitting the data.
 """
 import argparse
 import copy
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -28,20 +33,44 @@ from torch.utils.data import Subset
 
 from torch_skeleton_mae.engine import (FinetuneRecipe, RunOptions, finetune,
                                        load_data)
+from torch_skeleton_mae.datasets import label_fraction_subset
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL
 
 _WIDE = dict(channels=(64, 128, 256), strides=(2, 2, 1), temporal_kernel=5,
              batch_norm=True)
-#: The configurations, by name: STRL settings (``tcn``: the reference).
-CONFIGS = {
-    'paper': {},
-    'wide_bn': _WIDE,
-    'pooled': dict(_WIDE, pool_heads=4),
-    'tcn': None,
-}
+_POOLED = dict(_WIDE, pool_heads=4)
 RECIPE = FinetuneRecipe(epochs=40, batch_size=16, lr=0.05, weight_decay=5e-4,
                         frames=52, warmup=5, milestones=(30, 37))
+#: The semi-supervised recipe before this choice: 80 epochs at the paper's
+#: rate scaled to batch 16.
+SEMI = FinetuneRecipe(epochs=80, batch_size=16, lr=0.0125, weight_decay=5e-4,
+                      frames=52, warmup=5, milestones=(60, 75))
+
+
+def stretched(recipe: FinetuneRecipe, epochs: int) -> FinetuneRecipe:
+    r""":obj:`recipe` over :obj:`epochs` epochs, its milestones at the same
+    fractions of the schedule."""
+    return dataclasses.replace(recipe, epochs=epochs, milestones=tuple(
+        round(m * epochs / recipe.epochs) for m in recipe.milestones))
+
+
+#: The configurations, by name: the STRL settings (``None``: the ``tcn``
+#: reference), the recipe, and the fraction of view 1's labels trained on.
+CONFIGS = {
+    'paper': ({}, RECIPE, 1.0),
+    'wide_bn': (_WIDE, RECIPE, 1.0),
+    'pooled': (_POOLED, RECIPE, 1.0),
+    'tcn': (None, RECIPE, 1.0),
+    'pooled_60': (_POOLED, stretched(RECIPE, 60), 1.0),
+    'pooled_80': (_POOLED, stretched(RECIPE, 80), 1.0),
+    'pooled_aug': (_POOLED, dataclasses.replace(
+        stretched(RECIPE, 60), rotate=30., scale=0.2), 1.0),
+    'semi': (_POOLED, SEMI, 0.1),
+    'semi_lr': (_POOLED, dataclasses.replace(SEMI, lr=RECIPE.lr), 0.1),
+    'semi_aug': (_POOLED, dataclasses.replace(SEMI, rotate=30., scale=0.2),
+                 0.1),
+}
 
 
 class TemporalConvNet(Module):
@@ -75,14 +104,16 @@ class TemporalConvNet(Module):
         return self.classifier(self.net(x).mean(-1).view(N, M, -1).mean(1))
 
 
-def cross_view_data(root: Path):
-    r"""NW-UCLA's training split as view 1 (training) and view 2
-    (evaluation, frames at segment middles)."""
+def cross_view_data(root: Path, labels: float = 1.0):
+    r"""NW-UCLA's training split as view 1 (training; :obj:`labels` of it,
+    per class) and view 2 (evaluation, frames at segment middles)."""
     data = load_data(root, dataset='nw-ucla', frames=RECIPE.frames)
     train = data.train
     evaluated = copy.copy(train).sample_frames(train.num_frames, False)
     views = [meta['view'] for meta in train.meta]
     data.train = Subset(train, [i for i, v in enumerate(views) if v == 1])
+    if labels < 1:
+        data.train = label_fraction_subset(data.train, labels)
     data.val = Subset(evaluated, [i for i, v in enumerate(views) if v == 2])
     return data
 
@@ -96,19 +127,21 @@ def main():
     parser.add_argument('--out', type=Path,
                         default=Path('runs/strl_selection'))
     args = parser.parse_args()
-    data = cross_view_data(args.data)
     for name in args.configs:
-        settings = CONFIGS[name]
+        settings, recipe, labels = CONFIGS[name]
+        data = cross_view_data(args.data, labels)
         torch.manual_seed(0)
         model = (TemporalConvNet(data.layout, data.channels,
                                  data.num_classes) if settings is None else
                  STRL(data.layout, data.channels, data.num_classes,
                       **settings))
         start = time.time()
-        result = finetune(model, data, RECIPE, args.out / name,
+        result = finetune(model, data, recipe, args.out / name,
                           RunOptions(seed=0, workers=0, eval_every=5))
         summary = dict(
             settings=settings,
+            recipe=dataclasses.asdict(recipe),
+            labels=labels,
             view2_top1=result.report.top1,
             train_top1=result.history[-1]['train_top1'],
             parameters=sum(p.numel() for p in model.parameters()),
@@ -123,18 +156,25 @@ def table(out: Path) -> str:
     :data:`CONFIGS`, as a reST list-table."""
     lines = ['.. list-table::', '   :header-rows: 1', '',
              '   * - configuration', '     - settings',
-             '     - view 2 top-1 (held out)', '     - view 1 top-1 (training,'
-             ' last epoch)', '     - parameters', '     - minutes']
-    for name in CONFIGS:
+             '     - recipe', '     - view 2 top-1 (held out)',
+             '     - view 1 top-1 (training, last epoch)',
+             '     - parameters', '     - minutes']
+    for name, (_, recipe, labels) in CONFIGS.items():
         path = out / f'{name}.json'
         if not path.exists():
             continue
         row = json.loads(path.read_text())
+        changed = {k: v for k, v in dataclasses.asdict(recipe).items()
+                   if v != getattr(RECIPE, k)}
+        recipe = ', '.join([f'{100 * labels:.0f}% of the labels'] * (
+            labels < 1) + [f'{k}={v}' for k, v in changed.items()]) or (
+            'the common recipe')
         settings = ('the reference (not STRL)' if row['settings'] is None
                     else ', '.join(f'{k}={v}' for k, v in
                                    row['settings'].items())
                     or "STRL's defaults")
-        cells = [f'``{name}``', settings, f"{100 * row['view2_top1']:.1f}",
+        cells = [f'``{name}``', settings, recipe,
+                 f"{100 * row['view2_top1']:.1f}",
                  f"{100 * row['train_top1']:.1f}", f"{row['parameters']:,}",
                  f"{row['minutes']:.1f}"]
         lines += [f'   * - {cells[0]}'] + [f'     - {c}' for c in cells[1:]]

@@ -484,6 +484,30 @@ def test_tuned_linear_probe_chooses_the_decay_on_the_held_out_part():
     assert report.top1 == refit.top1 and report.top1 > 0.6
 
 
+def test_load_data_reads_the_classes_of_data_of_ones_own(tmp_path):
+    """A CTR-GCN .npz of 27 actions recorded with a Kinect v1 (20 joints):
+    no dataset named, its classes are the one-hot width; given, fixed."""
+    from torch_skeleton_mae.engine import load_data
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 10, 2 * 20 * 3)).astype(np.float32)
+    y = np.eye(27)[[0, 3, 26, 5, 5, 9]]
+    np.savez(tmp_path / 'mine.npz', x_train=x, y_train=y, x_test=x[:3],
+             y_test=y[:3])
+    data = load_data(tmp_path / 'mine.npz', layout='kinect-v1', frames=8)
+    assert (data.num_classes, data.layout, data.channels) == (
+        27, 'kinect-v1', 3)
+    assert len(data.train) == 6 and len(data.val) == 3
+    assert data.train[2][1] == 26 and data.train[0][0].shape == (3, 8, 20, 2)
+    given = load_data(tmp_path / 'mine.npz', layout='kinect-v1', frames=8,
+                      num_classes=30)
+    assert given.num_classes == 30
+    with pytest.raises(ValueError, match="dataset 'ntu60' fixes the "
+                                         "classes"):
+        load_data(tmp_path / 'mine.npz', dataset='ntu60', num_classes=27)
+    with pytest.raises(ValueError, match="beyond 20 classes"):
+        load_data(tmp_path / 'mine.npz', layout='kinect-v1', num_classes=20)
+
+
 def test_raw_joint_floor_flattens_the_joints(tmp_path):
     from torch.utils.data import DataLoader
 
@@ -505,3 +529,9 @@ def test_raw_joint_floor_flattens_the_joints(tmp_path):
     with pytest.raises(ValueError, match='the recipe has frames=8, the '
                                          'data 4'):
         raw_joint_floor(data, LinearRecipe(frames=8), tmp_path)
+    # One labelled sequence of a class leaves none to fit beside the held
+    # one: refused, the class named.
+    few = load_data(frames=4, samples=80, semi=0.01)
+    with pytest.raises(ValueError, match='needs 2 training sequences of '
+                                         'every class; class 0 has 1'):
+        raw_joint_floor(few, LinearRecipe(frames=4, epochs=20), tmp_path)

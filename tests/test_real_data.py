@@ -523,26 +523,47 @@ def test_npz_and_pyskl_readers_take_the_new_layouts(tmp_path):
 
 
 @pytest.mark.full
-def test_strl_real_example(tmp_path):
+def test_strl_real_example(tmp_path, monkeypatch):
     pytest.importorskip('scipy')
     example = load_example('strl_real')
+    # 10% of two or three clips a class is one, too few for the floor's
+    # held-out choice: 75% keeps 2 of every class.
+    monkeypatch.setitem(example.LABELS, '10%', (0.75, '_10'))
     root = tiny_real_data(tmp_path / 'data')
     out = tmp_path / 'out'
     flags = ['--data-root', str(root), '--out', str(out),
              '--pretrain-epochs', '1', '--finetune-epochs', '1',
-             '--linear-epochs', '5']
+             '--semi-epochs', '1', '--linear-epochs', '5']
     summary = example.main(flags + ['--seeds', '0'])
     for dataset in ('nw-ucla', 'penn-action'):
         runs = summary['datasets'][dataset]['seeds']['seed0']
-        assert list(runs) == list(example.PARTS)
+        assert sorted(runs) == sorted(['pretrain', 'probe', 'floor',
+                                       'pretrained',
+                                       'scratch', 'floor_10', 'pretrained_10',
+                                       'scratch_10'])
         folder = out / dataset / 'seed0'
-        for part in ('pretrained', 'scratch'):
-            report = json.loads((folder / part / 'finetune_eval.json')
-                                .read_text())
-            assert runs[part]['top1'] == report['top1']
-        floor = json.loads((folder / 'floor' / 'raw_joint_floor.json')
-                           .read_text())
-        assert runs['floor']['top1'] == floor['top1']
+        # The probes and reconstruction are the pre-training's own files.
+        scored = folder / 'pretrain'
+        assert runs['probe']['top1'] == json.loads(
+            (scored / 'probe.json').read_text())['top1']
+        assert runs['probe']['random_top1'] == json.loads(
+            (scored / 'probe_random.json').read_text())['top1']
+        assert runs['probe']['reconstruction'] == json.loads(
+            (scored / 'reconstruction.json').read_text())
+        preset = example.preset_for(dataset)
+        for suffix, recipe in (('', preset.finetune), ('_10', preset.semi)):
+            for part in ('pretrained', 'scratch'):
+                report = json.loads((folder / (part + suffix) /
+                                     'finetune_eval.json').read_text())
+                assert runs[part + suffix]['top1'] == report['top1']
+                # Each protocol fine-tunes with its own recipe.
+                record = torch.load(folder / (part + suffix) / 'last.pt',
+                                    weights_only=True)['run']['recipe']
+                assert record['batch_size'] == recipe.batch_size
+                assert record['lr'] == recipe.lr and record['epochs'] == 1
+            floor = json.loads((folder / ('floor' + suffix) /
+                                'raw_joint_floor.json').read_text())
+            assert runs['floor' + suffix]['top1'] == floor['top1']
         # The pre-trained STRL holds the pre-training's encoder weights
         # before fine-tuning: its run record names the preset's settings.
         record = torch.load(folder / 'pretrained' / 'last.pt',
@@ -552,13 +573,18 @@ def test_strl_real_example(tmp_path):
     # A second invocation (another seed) reads the first one's runs back
     # and the summary holds both, the gain paired per seed.
     summary = example.main(flags + ['--seeds', '1', '--datasets',
-                                    'nw-ucla'])
+                                    'nw-ucla', '--labels', 'all'])
     nw = summary['datasets']['nw-ucla']
     assert sorted(nw['seeds']) == ['seed0', 'seed1']
     gains = [r['pretrained']['top1'] - r['scratch']['top1']
              for r in nw['seeds'].values()]
-    assert nw['mean']['gain']['top1'] == pytest.approx(np.mean(gains))
+    assert nw['mean']['all']['gain']['top1'] == pytest.approx(np.mean(gains))
+    # Seed 1 ran no 10% fine-tuning: that protocol's means have seed 0 only.
+    assert nw['mean']['10%']['gain']['n'] == 1
     assert (out / 'strl_real.rst').read_text() == example.table(summary)
+    assert (out / 'strl_real_probe.rst').read_text() == (
+        example.probe_table(summary))
+    assert nw['probe']['gain']['n'] == 2
     sentence = (out / 'strl_real_readme.txt').read_text().strip()
     assert sentence == example.readme_sentence(summary)
     assert 'on NW-UCLA (cross-view)' in sentence and '(2 seeds;' in sentence

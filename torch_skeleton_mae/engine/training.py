@@ -136,9 +136,10 @@ class ProtocolData:
     pixel_noise: float
 
 
-def load_data(source: Optional[PathLike] = None, *, dataset: str = 'ntu60',
-              split: Optional[str] = None, frames: int = 64,
-              layout: Optional[str] = None, score: bool = False,
+def load_data(source: Optional[PathLike] = None, *,
+              dataset: Optional[str] = None, split: Optional[str] = None,
+              frames: int = 64, layout: Optional[str] = None,
+              num_classes: Optional[int] = None, score: bool = False,
               samples: int = SYNTHETIC_SAMPLES,
               holdout: Optional[float] = None,
               semi: Optional[float] = None) -> ProtocolData:
@@ -152,13 +153,17 @@ def load_data(source: Optional[PathLike] = None, *, dataset: str = 'ntu60',
             for the built-in synthetic set.
         dataset (str, optional): A key of
             :data:`~torch_skeleton_mae.engine.training.DATASETS`: the
-            classes and split names of :obj:`source`.
-            (default: :obj:`"ntu60"`)
+            classes and split names of :obj:`source`; :obj:`None` for data
+            of your own, whose classes are read from it (or
+            :obj:`num_classes`). (default: :obj:`None`)
         split (str, optional): The benchmark (default: the dataset's first;
-            :obj:`"xsub"` for the synthetic set).
+            :obj:`"xsub"` without a dataset).
         frames (int, optional): Frames :obj:`T` per sample.
         layout (str, optional): The skeleton layout (default: the reader's;
             :obj:`"coco"` for the synthetic set).
+        num_classes (int, optional): The classes of data of your own
+            (default: read from it, the largest label + 1 or a CTR-GCN
+            :obj:`.npz`'s one-hot width).
         score (bool, optional): Append the 2D confidence score as a channel.
         samples (int, optional): Sequences of the synthetic set.
         holdout (float, optional): Evaluate on this fraction of the training
@@ -170,13 +175,17 @@ def load_data(source: Optional[PathLike] = None, *, dataset: str = 'ntu60',
         ValueError: on unreadable data, an empty split, or labels outside
             :obj:`dataset`'s classes.
     """
-    if dataset not in DATASETS:
+    if dataset is not None and dataset not in DATASETS:
         raise ValueError(f"load_data: unknown dataset '{dataset}'; expected "
-                         f"one of {sorted(DATASETS)}")
+                         f"one of {sorted(DATASETS)} or None (data of your "
+                         f"own)")
+    if dataset is not None and num_classes is not None:
+        raise ValueError(f"load_data: dataset '{dataset}' fixes the classes; "
+                         f"give num_classes for data of your own only")
     benchmarks = (('xsub', 'xview') if source is None else
-                  DATASETS[dataset]['benchmarks'])
-    split = split or benchmarks[0]
-    if split not in benchmarks:
+                  DATASETS[dataset]['benchmarks'] if dataset else None)
+    split = split or (benchmarks or ('xsub',))[0]
+    if benchmarks and split not in benchmarks:
         raise ValueError(
             f"load_data: split '{split}' is not one of "
             f"{list(benchmarks)} of " + ('the synthetic set' if source is None
@@ -198,11 +207,14 @@ def load_data(source: Optional[PathLike] = None, *, dataset: str = 'ntu60',
         benchmark = split
         if source.is_dir() and dataset == 'ntu120':
             benchmark = {'xsub': 'xsub120'}.get(benchmark, benchmark)
-        num_classes = DATASETS[dataset]['num_classes']
-        train, val = (load_dataset(source, benchmark, part, frames,
-                                   layout=layout, num_classes=num_classes,
-                                   score=score)
-                      for part in ('train', 'val'))
+        if dataset is not None:
+            num_classes = DATASETS[dataset]['num_classes']
+        train = load_dataset(source, benchmark, 'train', frames,
+                             layout=layout, num_classes=num_classes,
+                             score=score)
+        num_classes = num_classes or train.num_classes
+        val = load_dataset(source, benchmark, 'val', frames, layout=layout,
+                           num_classes=num_classes, score=score)
         names = getattr(train, 'class_names', None)
         for part, data in (('train', train), ('val', val)):
             labels = dataset_labels(data)
@@ -210,7 +222,8 @@ def load_data(source: Optional[PathLike] = None, *, dataset: str = 'ntu60',
                 raise ValueError(
                     f'load_data: the {part} split of {source} has label '
                     f'{labels.max()}, beyond the {num_classes} classes of '
-                    f"dataset '{dataset}'")
+                    + (f"dataset '{dataset}'" if dataset else
+                       'its training split'))
     for part, data in (('training', train), ('evaluation', val)):
         if len(data) == 0:
             raise ValueError(
@@ -218,7 +231,8 @@ def load_data(source: Optional[PathLike] = None, *, dataset: str = 'ntu60',
                 f"{source or f'{samples} synthetic sequences'} ({split}) is "
                 f'empty' + ('; use more samples' if source is None else ''))
     out = ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
-                       train.num_classes, names, train.pixel_noise)
+                       num_classes or train.num_classes, names,
+                       train.pixel_noise)
     if holdout is not None:
         held = label_fraction_indices(dataset_labels(train), holdout,
                                       seed=HOLDOUT_SEED)
@@ -472,6 +486,12 @@ def raw_joint_floor(data: ProtocolData, recipe: LinearRecipe, out: PathLike,
     out.mkdir(parents=True, exist_ok=True)
     train, val = (raw_joint_features(loader) for loader in _eval_loaders(
         data, torch.device('cpu'), options))
+    counts = torch.bincount(train[1])
+    if ((counts > 0) & (counts < 2)).any():
+        raise SetupError(
+            'the raw-joint floor chooses its weight decay on a fifth of each '
+            'class held out, so it needs 2 training sequences of every '
+            f'class; class {int((counts == 1).nonzero()[0])} has 1')
     held = label_fraction_indices(train[1].numpy(), 0.2, seed=HOLDOUT_SEED)
     report, decay = tuned_linear_probe(
         train, val, data.num_classes, FLOOR_WEIGHT_DECAYS,
