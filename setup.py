@@ -17,7 +17,7 @@ extras_require = {
 
 setup(
     name='torch_skeleton_mae',
-    version='0.1.0',
+    version='0.2.0',
     description=('SkeletonMAE: graph-based masked autoencoder pre-training '
                  'for skeleton sequences, as a PyTorch Geometric extension'),
     long_description=open('README.md', encoding='utf-8').read(),

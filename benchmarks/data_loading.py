@@ -1,7 +1,7 @@
 r"""Samples/s of the training input pipeline as the Trainer runs it
-(:func:`~torch_skeleton_mae.engine.make_loader`: whole batches read by one
-vectorized call, in worker threads for this data) on the synthetic set as
-the protocols build it and on memory-mapped NTU RGB+D with random frame
+(:func:`~torch_skeleton_mae.engine.loader.make_loader`: whole batches read
+by one vectorized call, in worker threads for this data) on the synthetic
+set as the protocols build it and on memory-mapped NTU RGB+D with random frame
 windows (after the one-time parse of generated .skeleton files;
 ``build_s`` is the time to build each dataset). Every batch counts: for
 fresh loaders, the latency of the first batch (worker start-up included),
@@ -23,7 +23,7 @@ import torch
 from common import machine, report
 from ntu_parse_rate import write_files
 from torch_skeleton_mae.datasets import NTURGBD, SyntheticSkeletons
-from torch_skeleton_mae.engine import make_loader
+from torch_skeleton_mae.engine.loader import make_loader
 
 
 def epoch_rates(dataset, batch_size: int, workers: int,

@@ -33,9 +33,9 @@ import torch
 from common import machine, median, report, time_interleaved
 from ntu_parse_rate import write_files
 from torch_skeleton_mae.datasets import load_dataset
-from torch_skeleton_mae.engine import (PAPER, MAEObjective, Trainer,
-                                       make_loader,
-                                       place_batch_transform)
+from torch_skeleton_mae.engine import PAPER, Trainer
+from torch_skeleton_mae.engine.loader import make_loader, place_batch_transform
+from torch_skeleton_mae.engine.trainer import MAEObjective
 from torch_skeleton_mae.engine.precision import autocast
 from torch_skeleton_mae.nn import SkeletonMAE
 from torch_skeleton_mae.transforms.batch import GaussianNoise

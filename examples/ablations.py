@@ -26,15 +26,15 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from torch_skeleton_mae.engine import (
-    SYNTHETIC_SAMPLES,
     ProtocolData,
     RunOptions,
     finetune,
     load_data,
     preset_for,
     pretrain,
-    seed_everything,
 )
+from torch_skeleton_mae.engine.checkpoint import seed_everything
+from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
     command_line,

@@ -22,8 +22,8 @@ from torch_skeleton_mae.engine import (
     finetune,
     load_data,
     preset_for,
-    seed_everything,
 )
+from torch_skeleton_mae.engine.checkpoint import seed_everything
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
     command_line,

@@ -16,8 +16,8 @@ from torch_skeleton_mae.engine import (
     linear_eval,
     load_data,
     preset_for,
-    seed_everything,
 )
+from torch_skeleton_mae.engine.checkpoint import seed_everything
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
     command_line,

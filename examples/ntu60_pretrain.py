@@ -17,13 +17,13 @@ import dataclasses
 from pathlib import Path
 
 from torch_skeleton_mae.engine import (
-    SYNTHETIC_SAMPLES,
     RunOptions,
     load_data,
     preset_for,
     pretrain,
-    seed_everything,
 )
+from torch_skeleton_mae.engine.checkpoint import seed_everything
+from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES
 from torch_skeleton_mae.engine.protocols import (
     ArgumentParser,
     command_line,

@@ -37,8 +37,8 @@ from torch_skeleton_mae.nn import (
     MAEDecoder,
     SkeletonGCNConv,
     SkeletonMAE,
-    scaled_cosine_error,
 )
+from torch_skeleton_mae.nn.loss import scaled_cosine_error
 
 
 def sequential():

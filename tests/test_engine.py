@@ -15,21 +15,26 @@ from torch_skeleton_mae.datasets import (
     label_fraction_indices,
     label_fraction_subset,
 )
-from torch_skeleton_mae.engine import (
-    ClassificationObjective,
-    CSVLogger,
-    MAEObjective,
-    ThreadedBatchLoader,
-    Trainer,
-    TrainingDiverged,
-    autocast_dtype,
-    classification_report,
+from torch_skeleton_mae.engine import Trainer, TrainingDiverged
+from torch_skeleton_mae.engine.checkpoint import (
     load_checkpoint,
+    save_checkpoint,
+)
+from torch_skeleton_mae.engine.evaluation import (
+    classification_report,
+    train_linear_classifier,
+)
+from torch_skeleton_mae.engine.loader import (
+    ThreadedBatchLoader,
     make_loader,
     place_batch_transform,
     reads_whole_batches,
-    save_checkpoint,
-    train_linear_classifier,
+)
+from torch_skeleton_mae.engine.logger import CSVLogger
+from torch_skeleton_mae.engine.precision import autocast_dtype
+from torch_skeleton_mae.engine.trainer import (
+    ClassificationObjective,
+    MAEObjective,
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.transforms.batch import GaussianNoise
@@ -392,7 +397,7 @@ def test_resume_from_weights_only_checkpoint_is_refused(tmp_path):
 
 
 def test_extract_features_pools_present_joints_only():
-    from torch_skeleton_mae.engine import extract_features
+    from torch_skeleton_mae.engine.evaluation import extract_features
 
     class Identity(torch.nn.Module):
         def encode(self, x):

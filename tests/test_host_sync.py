@@ -8,11 +8,11 @@ from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
 from torch_skeleton_mae.datasets import SyntheticSkeletons
-from torch_skeleton_mae.engine import (
+from torch_skeleton_mae.engine import Trainer
+from torch_skeleton_mae.engine.loader import make_loader
+from torch_skeleton_mae.engine.trainer import (
     ClassificationObjective,
     MAEObjective,
-    Trainer,
-    make_loader,
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.transforms.batch import GaussianNoise

@@ -8,9 +8,8 @@ from torch_geometric.nn import GCNConv, SAGEConv
 
 from torch_skeleton_mae.data import to_frame_batch
 from torch_skeleton_mae.graph import get_skeleton
-from torch_skeleton_mae.nn import (
-    MAEDecoder,
-    SkeletonMAELoss,
+from torch_skeleton_mae.nn import MAEDecoder, SkeletonMAELoss
+from torch_skeleton_mae.nn.loss import (
     edge_reconstruction_error,
     scaled_cosine_error,
 )

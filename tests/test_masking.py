@@ -2,13 +2,8 @@ import pytest
 import torch
 
 from torch_skeleton_mae.graph import get_skeleton
-from torch_skeleton_mae.nn import (
-    FixedParts,
-    JointEdgeMasker,
-    RandomJoints,
-    RandomParts,
-    masking_strategy,
-)
+from torch_skeleton_mae.nn import JointEdgeMasker, masking_strategy
+from torch_skeleton_mae.nn.masking import FixedParts, RandomJoints, RandomParts
 
 
 @pytest.mark.parametrize('layout', ['coco', 'ntu-rgb+d', 'openpose'])

@@ -9,8 +9,12 @@ import torch
 from torch_geometric.nn import SAGEConv
 
 from torch_skeleton_mae.data import to_frame_batch
-from torch_skeleton_mae.nn import CONVS, STRL, SkeletonMAE, register_conv
-from torch_skeleton_mae.engine import load_checkpoint, save_checkpoint
+from torch_skeleton_mae.nn import STRL, SkeletonMAE, register_conv
+from torch_skeleton_mae.nn.encoder import CONVS
+from torch_skeleton_mae.engine.checkpoint import (
+    load_checkpoint,
+    save_checkpoint,
+)
 from torch_skeleton_mae.nn.models.skeleton_mae import direction_spread
 from torch_skeleton_mae.nn.models.strl import PRETRAINED_SETTINGS
 

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from torch_skeleton_mae.datasets import ACTIONS
-from torch_skeleton_mae.engine import PAPER, QUICK, load_checkpoint
+from torch_skeleton_mae.engine import PAPER, QUICK
+from torch_skeleton_mae.engine.checkpoint import load_checkpoint
 from torch_skeleton_mae.engine.protocols import (
     UsageError,
     command_line,
@@ -245,9 +246,13 @@ def test_ddp_two_gloo_processes_keep_replicas_in_sync(tmp_path):
     script.write_text(textwrap.dedent('''
         import sys, torch
         from torch_skeleton_mae.datasets import SyntheticSkeletons
-        from torch_skeleton_mae.engine import (
-            MAEObjective, Trainer, cleanup_distributed, init_distributed,
-            make_loader)
+        from torch_skeleton_mae.engine import Trainer
+        from torch_skeleton_mae.engine.distributed import (
+            cleanup_distributed,
+            init_distributed,
+        )
+        from torch_skeleton_mae.engine.loader import make_loader
+        from torch_skeleton_mae.engine.trainer import MAEObjective
         from torch_skeleton_mae.nn import SkeletonMAE
         context, device = init_distributed()
         torch.manual_seed(0)

@@ -1,10 +1,12 @@
 r"""Small helpers shared by the models, the engine, the benchmarks and the
 examples."""
+import importlib
 import inspect
 import os
 import pickle
 import platform
 import threading
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Hashable, Iterable, Union
@@ -12,6 +14,23 @@ from typing import Any, Callable, Dict, Hashable, Iterable, Union
 import torch
 from torch import Tensor
 from torch.nn import Module
+
+
+def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
+    r"""A module :obj:`__getattr__` for :obj:`package` that still hands out
+    each name of :obj:`moved` (name: the submodule now holding it, relative
+    to :obj:`package`) with a :class:`DeprecationWarning`, for one release.
+    """
+    def __getattr__(name: str) -> Any:
+        if name not in moved:
+            raise AttributeError(f"module '{package}' has no attribute "
+                                 f"'{name}'")
+        where = f'{package}.{moved[name]}'
+        warnings.warn(f"'{package}.{name}' is deprecated and will be removed "
+                      f"in the next release; import it from '{where}'",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(where), name)
+    return __getattr__
 
 
 def read_checkpoint(path: Union[str, os.PathLike],

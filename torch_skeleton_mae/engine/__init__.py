@@ -6,66 +6,18 @@ r"""One training engine for every protocol: :func:`pretrain`,
 loop (mixed precision, DDP, logs, exact resume), atomic checkpoints,
 evaluation metrics and the command line in
 :mod:`torch_skeleton_mae.engine.protocols`."""
-from .checkpoint import (
-    load_checkpoint,
-    load_weights,
-    rng_state,
-    save_checkpoint,
-    seed_everything,
-    set_rng_state,
-    unwrap,
-)
-from .distributed import (
-    DistributedContext,
-    cleanup_distributed,
-    init_distributed,
-    resolve_device,
-)
-from .evaluation import (
-    ClassificationReport,
-    classification_report,
-    evaluate,
-    extract_features,
-    linear_probe,
-    predict,
-    save_confusion_matrix,
-    train_linear_classifier,
-)
-from .logger import CSVLogger, MetricsLogger
-from .precision import autocast, autocast_dtype, grad_scaler
-from .schedule import warmup_multistep
-from .trainer import (
-    ClassificationObjective,
-    MAEObjective,
-    Trainer,
-    TrainingDiverged,
-)
-from .loader import (
-    BatchKey,
-    BatchReader,
-    EpochBatchSampler,
-    ThreadedBatchLoader,
-    derived_seed,
-    make_loader,
-    place_batch_transform,
-    reads_whole_batches,
-)
 from .recipes import (
-    EVAL_BATCH_SIZE,
     PAPER,
-    PRESETS,
     QUICK,
     SMALL,
     FinetuneRecipe,
     LinearRecipe,
     PretrainRecipe,
     Recipes,
-    TrainingRecipe,
     preset_for,
 )
+from .trainer import Trainer, TrainingDiverged
 from .training import (
-    DATASETS,
-    SYNTHETIC_SAMPLES,
     FinetuneResult,
     PretrainResult,
     ProtocolData,
@@ -76,15 +28,8 @@ from .training import (
     load_data,
     pretrain,
     raw_joint_floor,
-    with_synthetic,
 )
-from .reconstruction import (
-    joint_means,
-    mirror_index,
-    mirrored_limb,
-    nearest_joint,
-    reconstruction_baselines,
-)
+from ..utils import moved_names
 
 __all__ = [
     'pretrain',
@@ -92,15 +37,11 @@ __all__ = [
     'linear_eval',
     'raw_joint_floor',
     'load_data',
-    'with_synthetic',
     'ProtocolData',
     'RunOptions',
     'SetupError',
     'PretrainResult',
     'FinetuneResult',
-    'DATASETS',
-    'SYNTHETIC_SAMPLES',
-    'TrainingRecipe',
     'PretrainRecipe',
     'FinetuneRecipe',
     'LinearRecipe',
@@ -108,49 +49,33 @@ __all__ = [
     'PAPER',
     'QUICK',
     'SMALL',
-    'PRESETS',
     'preset_for',
-    'EVAL_BATCH_SIZE',
     'Trainer',
     'TrainingDiverged',
-    'MAEObjective',
-    'ClassificationObjective',
-    'make_loader',
-    'place_batch_transform',
-    'BatchKey',
-    'BatchReader',
-    'EpochBatchSampler',
-    'ThreadedBatchLoader',
-    'reads_whole_batches',
-    'derived_seed',
-    'save_checkpoint',
-    'load_checkpoint',
-    'load_weights',
-    'seed_everything',
-    'rng_state',
-    'set_rng_state',
-    'unwrap',
-    'DistributedContext',
-    'init_distributed',
-    'cleanup_distributed',
-    'resolve_device',
-    'ClassificationReport',
-    'classification_report',
-    'evaluate',
-    'predict',
-    'extract_features',
-    'train_linear_classifier',
-    'linear_probe',
-    'save_confusion_matrix',
-    'reconstruction_baselines',
-    'joint_means',
-    'mirror_index',
-    'mirrored_limb',
-    'nearest_joint',
-    'CSVLogger',
-    'MetricsLogger',
-    'autocast',
-    'autocast_dtype',
-    'grad_scaler',
-    'warmup_multistep',
 ]
+
+# Names exported here before 0.2, now in their submodules only: still
+# handed out, with a DeprecationWarning, for one release.
+__getattr__ = moved_names(__name__, {
+    name: module for module, names in {
+        'checkpoint': ('load_checkpoint', 'load_weights', 'rng_state',
+                       'save_checkpoint', 'seed_everything', 'set_rng_state',
+                       'unwrap'),
+        'distributed': ('DistributedContext', 'cleanup_distributed',
+                        'init_distributed', 'resolve_device'),
+        'evaluation': ('ClassificationReport', 'classification_report',
+                       'evaluate', 'extract_features', 'linear_probe',
+                       'predict', 'save_confusion_matrix',
+                       'train_linear_classifier'),
+        'logger': ('CSVLogger', 'MetricsLogger'),
+        'precision': ('autocast', 'autocast_dtype', 'grad_scaler'),
+        'schedule': ('warmup_multistep',),
+        'trainer': ('ClassificationObjective', 'MAEObjective'),
+        'loader': ('BatchKey', 'BatchReader', 'EpochBatchSampler',
+                   'ThreadedBatchLoader', 'derived_seed', 'make_loader',
+                   'place_batch_transform', 'reads_whole_batches'),
+        'recipes': ('EVAL_BATCH_SIZE', 'PRESETS', 'TrainingRecipe'),
+        'training': ('DATASETS', 'SYNTHETIC_SAMPLES', 'with_synthetic'),
+        'reconstruction': ('joint_means', 'mirror_index', 'mirrored_limb',
+                           'nearest_joint', 'reconstruction_baselines'),
+    }.items() for name in names})

@@ -16,7 +16,8 @@ from torch_skeleton_mae.utils import (
     read_checkpoint,
 )
 
-#: Version 3: SkeletonMAE's config names its mask, encoder and target.
+#: The checkpoint format's version (3 since SkeletonMAE's config names its
+#: mask, encoder and target).
 CHECKPOINT_VERSION = 3
 
 PathLike = Union[str, os.PathLike]

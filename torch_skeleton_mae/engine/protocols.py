@@ -19,7 +19,7 @@ import os
 import sys
 import typing
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from torch_skeleton_mae.engine.checkpoint import (
     CHECKPOINT_VERSION,
@@ -28,14 +28,13 @@ from torch_skeleton_mae.engine.checkpoint import (
 )
 from torch_skeleton_mae.engine.precision import PRECISIONS
 from torch_skeleton_mae.engine.recipes import (
+    DATASET_PRESETS,
     PAPER,
     QUICK,
-    SMALL,
     FinetuneRecipe,
     LinearRecipe,
     PretrainRecipe,
     Recipes,
-    SMALL_DATASETS,
     preset_for,
 )
 from torch_skeleton_mae.engine.trainer import TrainingDiverged
@@ -127,15 +126,19 @@ def _add_recipe_flags(parser: argparse.ArgumentParser, protocol: str,
         else:
             extra = dict(type=kind)
         values = {name: getattr(preset.of(protocol), field.name)
-                  for name, preset in (('paper', PAPER), ('small', SMALL),
-                                       ('quick', QUICK))}
+                  for name, preset in (('paper', PAPER), ('quick', QUICK),
+                                       *DATASET_PRESETS.items())}
         if len(set(map(str, values.values()))) == 1:
             text = ('' if values['paper'] is None else
                     f" (default: {_shown(values['paper'])})")
         else:
+            by_value: Dict[str, List[str]] = {}
+            for name in DATASET_PRESETS:
+                by_value.setdefault(_shown(values[name]), []).append(name)
             text = (f" (default: {_shown(values['paper'])} with --data, the "
-                    f"paper's; {_shown(values['small'])} for "
-                    f"{' and '.join(SMALL_DATASETS)}; "
+                    f"paper's; " + ''.join(
+                        f"{value} for {' and '.join(names)}; "
+                        for value, names in by_value.items()) +
                     f"{_shown(values['quick'])} without --data)")
         parser.add_argument(_flag(field.name), default=None,
                             help=field.metadata['help'] + text, **extra)

@@ -63,19 +63,22 @@ class ClassificationObjective:
 
 class Trainer:
     r"""Runs epochs of :obj:`objective` over :obj:`loader`, with mixed
-    precision by device (see :func:`~torch_skeleton_mae.engine.autocast`),
-    DDP when :obj:`context` has several processes, a progress bar, metrics
-    logs (loss, objective metrics, learning rate, sequences/s and whatever
-    :obj:`evaluate` returns) and an atomic checkpoint :obj:`{out}/last.pt`
-    after every epoch from which :meth:`fit` resumes exactly.
+    precision by device (see
+    :func:`~torch_skeleton_mae.engine.precision.autocast`), DDP when
+    :obj:`context` has several processes, a progress bar, metrics logs (loss,
+    objective metrics, learning rate, sequences/s and whatever :obj:`evaluate`
+    returns) and an atomic checkpoint :obj:`{out}/last.pt` after every epoch
+    from which :meth:`fit` resumes exactly.
 
     Args:
         model (Module): The model (wrapped in DDP here if distributed).
         objective (callable): :obj:`(model, x, y) -> (loss, metrics)`.
         optimizer (Optimizer): Its optimizer.
         loader (DataLoader): Training batches :obj:`(x, y)`, :obj:`x` of
-            shape :obj:`(N, C, T, V, M)`: what :func:`make_loader` gives
-            (a :class:`ThreadedBatchLoader` too), or any iterable of them.
+            shape :obj:`(N, C, T, V, M)`: what
+            :func:`~torch_skeleton_mae.engine.loader.make_loader` gives (a
+            :class:`~torch_skeleton_mae.engine.loader.ThreadedBatchLoader`
+            too), or any iterable of them.
         device (torch.device): Where to train.
         out (str or PathLike): Folder of the logs and checkpoints.
         name (str, optional): Stem of the CSV log. (default: :obj:`"train"`)

@@ -295,7 +295,7 @@ class RunOptions:
     resume: bool = False
 
     def loader_kwargs(self) -> Dict[str, Any]:
-        r""":func:`~torch_skeleton_mae.engine.make_loader`'s worker
+        r""":func:`~torch_skeleton_mae.engine.loader.make_loader`'s worker
         arguments."""
         return dict(num_workers=self.workers,
                     worker_threads=False if self.worker_processes else None)
@@ -356,7 +356,8 @@ def pretrain(model: SkeletonMAE, data: ProtocolData,
         options (RunOptions, optional): Device, seed, workers, resume, ...
         probe (LinearRecipe, optional): Probe the encoders after training.
         train (Dataset, optional): Pre-train on this instead of
-            :obj:`data.train` (*e.g.* :func:`with_synthetic`'s).
+            :obj:`data.train` (*e.g.*
+            :func:`~torch_skeleton_mae.engine.training.with_synthetic`'s).
         extra_state (dict, optional): Saved in every checkpoint.
 
     Raises:

@@ -1,65 +1,41 @@
-r"""Layers and models of SkeletonMAE."""
-from .mlp import NodeMLP
+r"""Layers and models of SkeletonMAE. The building blocks behind them
+(masking strategies, conv registry, loss terms, STRL's layers) live in the
+submodules :mod:`~torch_skeleton_mae.nn.masking`,
+:mod:`~torch_skeleton_mae.nn.encoder`, :mod:`~torch_skeleton_mae.nn.loss`,
+:mod:`~torch_skeleton_mae.nn.decoder` and
+:mod:`~torch_skeleton_mae.nn.models.strl`."""
 from .conv import SkeletonGCNConv
-from .masking import (
-    DEFAULT_MASK,
-    FixedParts,
-    JointEdgeMasker,
-    MaskedJoints,
-    MaskingStrategy,
-    RandomJoints,
-    RandomParts,
-    masking_strategy,
-)
-from .encoder import (
-    CONVS,
-    GraphEncoder,
-    JointEmbedding,
-    apply_conv,
-    make_conv,
-    register_conv,
-)
-from .decoder import MAEDecoder, Reconstruction
-from .loss import (
-    LossTerms,
-    SkeletonMAELoss,
-    edge_reconstruction_error,
-    scaled_cosine_error,
-)
-from .models import (
-    STRL,
-    MultiScaleTemporalConv,
-    SkeletonMAE,
-    SkeletonMAEOutput,
-    STRLLayer,
-)
+from .masking import JointEdgeMasker, masking_strategy
+from .encoder import GraphEncoder, JointEmbedding, register_conv
+from .decoder import MAEDecoder
+from .loss import SkeletonMAELoss
+from .models import STRL, SkeletonMAE, SkeletonMAEOutput
+from ..utils import moved_names
 
 __all__ = [
     'SkeletonGCNConv',
     'JointEdgeMasker',
-    'MaskedJoints',
-    'MaskingStrategy',
-    'FixedParts',
-    'RandomParts',
-    'RandomJoints',
     'masking_strategy',
-    'DEFAULT_MASK',
-    'MAEDecoder',
-    'Reconstruction',
-    'SkeletonMAELoss',
-    'LossTerms',
-    'scaled_cosine_error',
-    'edge_reconstruction_error',
     'GraphEncoder',
-    'CONVS',
-    'make_conv',
-    'register_conv',
-    'apply_conv',
     'JointEmbedding',
-    'NodeMLP',
+    'register_conv',
+    'MAEDecoder',
+    'SkeletonMAELoss',
     'SkeletonMAE',
     'SkeletonMAEOutput',
     'STRL',
-    'STRLLayer',
-    'MultiScaleTemporalConv',
 ]
+
+# Names exported here before 0.2, now in their submodules only: still
+# handed out, with a DeprecationWarning, for one release.
+__getattr__ = moved_names(__name__, {
+    name: module for module, names in {
+        'masking': ('DEFAULT_MASK', 'FixedParts', 'MaskedJoints',
+                    'MaskingStrategy', 'RandomJoints', 'RandomParts'),
+        'encoder': ('CONVS', 'apply_conv', 'make_conv'),
+        'decoder': ('Reconstruction',),
+        'loss': ('LossTerms', 'edge_reconstruction_error',
+                 'scaled_cosine_error'),
+        'mlp': ('NodeMLP',),
+        'models': ('MultiScaleTemporalConv', 'STRLLayer'),
+    }.items() for name in names})

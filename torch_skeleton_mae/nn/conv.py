@@ -22,13 +22,14 @@ class SkeletonGCNConv(MessagePassing):
         \mathbf{x}_j \right)
 
     where :math:`\bigoplus` is the aggregation (a sum by default),
-    :math:`h_{\mathbf{\Theta}}` is a :class:`NodeMLP` (or any module passed
-    as :obj:`nn`, as in PyG's :class:`~torch_geometric.nn.conv.GINConv`) and
-    :math:`w_{j,i}` an optional edge weight (:obj:`1` by default; a 0/1
-    weight masks edges). No self-loops are added: the root term is
-    :math:`(1 + \epsilon) \mathbf{x}_i`, so an adjacency given as
-    :obj:`edge_index`, :class:`torch_sparse.SparseTensor` or
-    :obj:`torch.sparse` tensor gives the same result.
+    :math:`h_{\mathbf{\Theta}}` is a
+    :class:`~torch_skeleton_mae.nn.mlp.NodeMLP` (or any module passed as
+    :obj:`nn`, as in PyG's :class:`~torch_geometric.nn.conv.GINConv`) and
+    :math:`w_{j,i}` an optional edge weight (:obj:`1` by default; a 0/1 weight
+    masks edges). No self-loops are added: the root term is :math:`(1 +
+    \epsilon) \mathbf{x}_i`, so an adjacency given as :obj:`edge_index`,
+    :class:`torch_sparse.SparseTensor` or :obj:`torch.sparse` tensor gives the
+    same result.
 
     Node features may be a flat :obj:`(num_nodes, C)` matrix, as in any PyG
     :class:`~torch_geometric.data.Batch`, a bipartite pair
@@ -91,7 +92,7 @@ class SkeletonGCNConv(MessagePassing):
         torch.Size([8, 64, 25, 64])
     """
     #: Takes :obj:`(*, V, C)` features of graphs sharing one topology (see
-    #: :func:`~torch_skeleton_mae.nn.apply_conv`).
+    #: :func:`~torch_skeleton_mae.nn.encoder.apply_conv`).
     supports_static_graph = True
 
     def __init__(self, in_channels: int = -1,

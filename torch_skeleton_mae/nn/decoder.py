@@ -23,8 +23,9 @@ class MAEDecoder(Module):
     r"""SkeletonMAE's light decoder :math:`G_D` (Sec. 3.1.2): a linear map of
     the encoder output, re-masking (the masked joints' features are zeroed,
     as in GraphMAE, so that they must be inferred from their neighbors), and
-    one graph convolution (GIN in the paper, :class:`SkeletonGCNConv`; any
-    PyG conv through its public forward, see :func:`apply_conv`) that
+    one graph convolution (GIN in the paper,
+    :class:`~torch_skeleton_mae.nn.SkeletonGCNConv`; any PyG conv through its
+    public forward, see :func:`~torch_skeleton_mae.nn.encoder.apply_conv`) that
     reconstructs the target joint features.
 
     With :obj:`reconstruct_edges=True` it also scores every joint pair,
@@ -54,16 +55,16 @@ class MAEDecoder(Module):
         norm (str, optional): Normalization of the layer's MLP.
             (default: :obj:`"batch"`)
         conv (str, callable or Module, optional): The layer: a name or
-            class for :func:`make_conv`, or a ready module mapping
-            :obj:`in_channels` to :obj:`out_channels`.
+            class for :func:`~torch_skeleton_mae.nn.encoder.make_conv`, or a
+            ready module mapping :obj:`in_channels` to :obj:`out_channels`.
             (default: :obj:`"gin"`)
 
     Shapes:
         - **input:** encoder output :math:`(*, V, D_h)` (or flat
           :math:`(|\mathcal{V}|, D_h)` without edge reconstruction),
-          adjacency as in :class:`SkeletonGCNConv`, joint mask :math:`(*, V)`
-          *(optional)*
-        - **output:** :class:`Reconstruction`
+          adjacency as in :class:`~torch_skeleton_mae.nn.SkeletonGCNConv`,
+          joint mask :math:`(*, V)` *(optional)*
+        - **output:** :class:`~torch_skeleton_mae.nn.decoder.Reconstruction`
     """
     def __init__(self, in_channels: int, out_channels: int,
                  remask: bool = True, reconstruct_edges: bool = False,

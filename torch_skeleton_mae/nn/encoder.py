@@ -12,8 +12,8 @@ from torch_skeleton_mae.data.frame_batch import block_diagonal
 from torch_skeleton_mae.nn.conv import SkeletonGCNConv
 from torch_skeleton_mae.nn.mlp import apply_norm, make_norm
 
-#: The encoder backbones of the paper's Table 4c by name: GIN (ours, the
-#: paper's choice), and PyG's own GCN and GAT layers.
+#: The encoder backbones of the paper's Table 4c by name (GIN, ours and the
+#: paper's choice, and PyG's own GCN and GAT layers).
 CONVS = {'gin': SkeletonGCNConv, 'gcn': GCNConv, 'gat': GATConv}
 
 ConvSpec = Union[str, Callable[..., Module]]
@@ -109,11 +109,12 @@ def register_conv(name: str, factory: Callable[..., Module]) -> None:
 
 
 def conv_name(conv: ConvSpec) -> str:
-    r"""A name for :obj:`conv` that :func:`make_conv` turns back into the
-    same layer: its key in :data:`CONVS`, else its import path (*e.g.*
-    :obj:`"torch_geometric.nn.conv.sage_conv.SAGEConv"`), under which a
-    class is registered (:func:`register_conv`) if PyG does not export
-    it."""
+    r"""A name for :obj:`conv` that
+    :func:`~torch_skeleton_mae.nn.encoder.make_conv` turns back into the same
+    layer: its key in :data:`CONVS`, else its import path (*e.g.*
+    :obj:`"torch_geometric.nn.conv.sage_conv.SAGEConv"`), under which a class
+    is registered (:func:`~torch_skeleton_mae.nn.register_conv`) if PyG does
+    not export it."""
     if isinstance(conv, str):
         return conv
     for name, factory in CONVS.items():
@@ -140,14 +141,16 @@ def make_conv(conv: ConvSpec, in_channels: int, out_channels: int,
     r"""Builds one graph convolution :obj:`in_channels -> out_channels`.
 
     Args:
-        conv (str or callable): :obj:`"gin"` (:class:`SkeletonGCNConv` with
-            its MLP's :obj:`act` and :obj:`norm`), :obj:`"gcn"` (PyG's
+        conv (str or callable): :obj:`"gin"`
+            (:class:`~torch_skeleton_mae.nn.SkeletonGCNConv` with its MLP's
+            :obj:`act` and :obj:`norm`), :obj:`"gcn"` (PyG's
             :class:`~torch_geometric.nn.conv.GCNConv`), :obj:`"gat"` (PyG's
-            :class:`~torch_geometric.nn.conv.GATConv`, one head), any
-            callable :obj:`(in_channels, out_channels) -> MessagePassing`
-            such as a PyG conv class, the import path of a conv class that
+            :class:`~torch_geometric.nn.conv.GATConv`, one head), any callable
+            :obj:`(in_channels, out_channels) -> MessagePassing` such as a PyG
+            conv class, the import path of a conv class that
             :mod:`torch_geometric.nn` exports, or a name given to
-            :func:`register_conv`. Nothing is imported by name.
+            :func:`~torch_skeleton_mae.nn.register_conv`. Nothing is imported
+            by name.
         in_channels (int): Input size.
         out_channels (int): Output size.
         act (str, optional): For :obj:`"gin"`. (default: :obj:`"prelu"`)
@@ -175,10 +178,10 @@ def apply_conv(conv: Module, x: Tensor, edge_index: Tensor,
     r"""Runs any PyG convolution on features of many graphs that share one
     topology.
 
-    :class:`SkeletonGCNConv` (and any layer whose class sets
-    :obj:`supports_static_graph = True`) takes the :obj:`(*, V, C)` tensor as
-    it is (static-graph mode). Any other layer sees one block-diagonal graph of
-    all :obj:`B = prod(*)` graphs, :obj:`(B * V, C)` nodes, the way a PyG
+    :class:`~torch_skeleton_mae.nn.SkeletonGCNConv` (and any layer whose class
+    sets :obj:`supports_static_graph = True`) takes the :obj:`(*, V, C)` tensor
+    as it is (static-graph mode). Any other layer sees one block-diagonal graph
+    of all :obj:`B = prod(*)` graphs, :obj:`(B * V, C)` nodes, the way a PyG
     :class:`~torch_geometric.data.Batch` holds them; edge weights must then
     be 0/1 and select the edges the layer sees.
 
@@ -215,18 +218,20 @@ class GraphEncoder(Module):
     r"""SkeletonMAE's encoder :math:`G_E` (Eq. 1): :obj:`num_layers` (the
     paper's :math:`L_D = 3`) graph convolutions, each followed by
     normalization and the activation (PReLU in the paper, Sec. 4.2). The
-    paper's backbone is GIN (:class:`SkeletonGCNConv`); Table 4c also runs
-    GCN and GAT, which :obj:`conv="gcn"` / :obj:`"gat"` build from PyG's own
-    layers, and any PyG convolution class stands in the same way (see
-    :func:`make_conv` and :func:`apply_conv`).
+    paper's backbone is GIN (:class:`~torch_skeleton_mae.nn.SkeletonGCNConv`);
+    Table 4c also runs GCN and GAT, which :obj:`conv="gcn"` / :obj:`"gat"`
+    build from PyG's own layers, and any PyG convolution class stands in the
+    same way (see :func:`~torch_skeleton_mae.nn.encoder.make_conv` and
+    :func:`~torch_skeleton_mae.nn.encoder.apply_conv`).
 
     Args:
         in_channels (int): Input size.
         hidden_channels (int, optional): Hidden and output size :math:`D_h`.
             (default: :obj:`64`)
         num_layers (int, optional): :math:`L_D`. (default: :obj:`3`)
-        conv (str or callable, optional): The layer, see :func:`make_conv`.
-            (default: :obj:`"gin"`)
+        conv (str or callable, optional): The layer, see
+            :func:`~torch_skeleton_mae.nn.encoder.make_conv`. (default:
+            :obj:`"gin"`)
         act (str, optional): Activation. (default: :obj:`"prelu"`)
         norm (str, optional): :obj:`"batch"`, :obj:`"layer"` or :obj:`None`.
             (default: :obj:`"batch"`)

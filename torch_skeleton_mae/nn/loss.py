@@ -68,10 +68,12 @@ class LossTerms(NamedTuple):
 
 
 class SkeletonMAELoss(Module):
-    r"""SkeletonMAE's objective: :func:`scaled_cosine_error` on masked joints
+    r"""SkeletonMAE's objective:
+    :func:`~torch_skeleton_mae.nn.loss.scaled_cosine_error` on masked joints
     plus, when :obj:`edge_weight > 0`, :obj:`edge_weight` times
-    :func:`edge_reconstruction_error` on the masked joints' edges. The paper
-    trains with the first term only (Eq. 2), our default.
+    :func:`~torch_skeleton_mae.nn.loss.edge_reconstruction_error` on the masked
+    joints' edges. The paper trains with the first term only (Eq. 2), our
+    default.
 
     Args:
         beta (float, optional): Exponent of the cosine error.
@@ -83,7 +85,7 @@ class SkeletonMAELoss(Module):
         - **input:** reconstruction and target :math:`(*, V, C)`, mask
           :math:`(*, V)`, edge logits :math:`(*, V, V)` and adjacency
           :math:`(V, V)` *(optional)*
-        - **output:** :class:`LossTerms` of scalars
+        - **output:** :class:`~torch_skeleton_mae.nn.loss.LossTerms` of scalars
     """
     def __init__(self, beta: float = 2.0, edge_weight: float = 0.0):
         super().__init__()

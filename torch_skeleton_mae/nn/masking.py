@@ -7,8 +7,8 @@ from torch.nn import Module, Parameter
 
 from torch_skeleton_mae.graph import get_skeleton
 
-#: The paper's best masking (Table 5b, Fig. 6): regions V3 and V5, the right
-#: arm and the right leg, in every sample.
+#: The paper's best masking (Table 5b, Fig. 6), regions V3 and V5 (the right
+#: arm and the right leg) in every sample.
 DEFAULT_MASK = 'parts:right_arm,right_leg'
 
 
@@ -40,8 +40,8 @@ class MaskingStrategy:
     r"""How :class:`JointEdgeMasker` chooses the joints to mask. A strategy
     is bound to a layout and draws one boolean mask per sample with
     :meth:`sample`; :attr:`spec` is its text form, which
-    :func:`masking_strategy` parses back (the models store it in their
-    config, the command line takes it as :obj:`--mask`)."""
+    :func:`~torch_skeleton_mae.nn.masking_strategy` parses back (the models
+    store it in their config, the command line takes it as :obj:`--mask`)."""
     def __init__(self, skeleton):
         self.skeleton = get_skeleton(skeleton)
 
@@ -84,7 +84,7 @@ class FixedParts(MaskingStrategy):
         parts (sequence of int or str): The regions.
 
     Example:
-        >>> from torch_skeleton_mae.nn import FixedParts
+        >>> from torch_skeleton_mae.nn.masking import FixedParts
         >>> FixedParts('coco', [3, 'right_leg']).sample((2, )).nonzero()[:, 1]
         tensor([ 8, 10, 14, 16,  8, 10, 14, 16])
     """
@@ -179,9 +179,12 @@ class RandomJoints(MaskingStrategy):
 def masking_strategy(mask: Union[str, MaskingStrategy],
                      skeleton) -> MaskingStrategy:
     r"""Parses :obj:`mask` for :obj:`skeleton`: :obj:`"parts:3,5"` or
-    :obj:`"parts:right_arm,right_leg"` (:class:`FixedParts`),
-    :obj:`"random-parts:K"` (:class:`RandomParts`) or
-    :obj:`"random-joints:RATIO"` (:class:`RandomJoints`). A strategy is
+    :obj:`"parts:right_arm,right_leg"`
+    (:class:`~torch_skeleton_mae.nn.masking.FixedParts`),
+    :obj:`"random-parts:K"`
+    (:class:`~torch_skeleton_mae.nn.masking.RandomParts`) or
+    :obj:`"random-joints:RATIO"`
+    (:class:`~torch_skeleton_mae.nn.masking.RandomJoints`). A strategy is
     returned as is, after checking its layout.
 
     Example:
@@ -214,20 +217,22 @@ def masking_strategy(mask: Union[str, MaskingStrategy],
 class JointEdgeMasker(Module):
     r"""Masks skeleton joints and their edges, SkeletonMAE's masking
     (Yan et al., ICCV 2023, Sec. 3.1.2): the joints chosen by a
-    :class:`MaskingStrategy` get a learnable :obj:`[MASK]` token as their
-    feature, and every edge incident to a masked joint is marked.
+    :class:`~torch_skeleton_mae.nn.masking.MaskingStrategy` get a learnable
+    :obj:`[MASK]` token as their feature, and every edge incident to a masked
+    joint is marked.
 
     Args:
         skeleton (Skeleton or str): The layout.
         channels (int): Feature size :obj:`C` of the mask token.
         mask (str or MaskingStrategy, optional): See
-            :func:`masking_strategy`. (default: the paper's best,
-            :obj:`"parts:right_arm,right_leg"`, regions V3 and V5)
+            :func:`~torch_skeleton_mae.nn.masking_strategy`. (default: the
+            paper's best, :obj:`"parts:right_arm,right_leg"`, regions V3 and
+            V5)
 
     Shapes:
         - **input:** features :math:`(*, V, C)`, joint mask :math:`(*, V)`
           or any shape that broadcasts to it *(optional)*
-        - **output:** :class:`MaskedJoints`
+        - **output:** :class:`~torch_skeleton_mae.nn.masking.MaskedJoints`
 
     Example:
         >>> import torch

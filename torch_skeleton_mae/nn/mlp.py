@@ -30,9 +30,9 @@ def apply_norm(norm: Module, x: Tensor) -> Tensor:
 
 class NodeMLP(Module):
     r"""A two-layer MLP applied to every node, the update function of
-    :class:`SkeletonGCNConv`: :math:`\mathbf{W}_2 \, \sigma(\mathrm{norm}(
-    \mathbf{W}_1 \mathbf{x}))`, or a single linear map with
-    :obj:`num_layers=1`.
+    :class:`~torch_skeleton_mae.nn.SkeletonGCNConv`: :math:`\mathbf{W}_2 \,
+    \sigma(\mathrm{norm}( \mathbf{W}_1 \mathbf{x}))`, or a single linear map
+    with :obj:`num_layers=1`.
 
     Args:
         in_channels (int): Input size, or :obj:`-1` to infer it from the

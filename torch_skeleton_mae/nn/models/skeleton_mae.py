@@ -110,7 +110,7 @@ class SkeletonMAE(Module):
             (default: :obj:`3`)
         encoder (str or callable, optional): The encoder's convolution:
             :obj:`"gin"`, :obj:`"gcn"`, :obj:`"gat"` (Table 4c) or any PyG
-            conv class, see :func:`~torch_skeleton_mae.nn.make_conv`.
+            conv class, see :func:`~torch_skeleton_mae.nn.encoder.make_conv`.
             (default: :obj:`"gin"`)
         mask (str or MaskingStrategy, optional): What to mask, see
             :func:`~torch_skeleton_mae.nn.masking_strategy`; one draw per

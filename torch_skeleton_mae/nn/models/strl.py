@@ -39,8 +39,8 @@ from torch_skeleton_mae.utils import (
 # The settings every repr shows; the others appear when not the default.
 _SHOWN = ('skeleton', 'in_channels', 'num_classes', 'num_layers',
           'freeze_encoder')
-#: The settings STRL takes from a pre-trained SkeletonMAE: STRL's name for
-#: each, by SkeletonMAE's.
+#: The settings STRL takes from a pre-trained SkeletonMAE (STRL's name for
+#: each, by SkeletonMAE's).
 PRETRAINED_SETTINGS = {
     'skeleton': 'skeleton', 'in_channels': 'in_channels',
     'hidden_channels': 'hidden_channels', 'num_layers': 'encoder_layers',
@@ -207,9 +207,10 @@ class STRLLayer(Module):
 class STRL(Module):
     r"""The Skeleton Sequence Learning (SSL) classifier of Yan et al. (ICCV
     2023, Sec. 3.2): the pre-trained SkeletonMAE embedding and encoder inside
-    :obj:`num_layers` (the paper's :math:`M = 3`) :class:`STRLLayer` blocks,
-    a learnable temporal position embedding, pooling over frames, joints and
-    persons, and an MLP classifier.
+    :obj:`num_layers` (the paper's :math:`M = 3`)
+    :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer` blocks, a learnable
+    temporal position embedding, pooling over frames, joints and persons, and
+    an MLP classifier.
 
     Every layer holds its own copy of the encoder; :meth:`load_pretrained`
     copies a SkeletonMAE's weights into all of them. With
@@ -234,10 +235,12 @@ class STRL(Module):
         encoder_layers (int, optional): GIN layers :math:`L_D` of each
             encoder. (default: :obj:`3`)
         encoder (str or callable, optional): The encoders' convolution, as
-            in :class:`SkeletonMAE`. (default: :obj:`"gin"`)
+            in :class:`~torch_skeleton_mae.nn.SkeletonMAE`. (default:
+            :obj:`"gin"`)
         person_interaction (bool, optional): Sum-pool the spatial
             modelling over all persons of a frame instead of each person
-            (Eq. 3), see :class:`STRLLayer`. (default: :obj:`False`)
+            (Eq. 3), see :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer`.
+            (default: :obj:`False`)
         channels (sequence of int, optional): Each layer's output width
             (divisible by 4); :obj:`None` keeps every layer at
             :obj:`hidden_channels`. (default: :obj:`None`)
@@ -246,17 +249,22 @@ class STRL(Module):
         temporal_kernel (int, optional): Frames per kernel of the
             multi-scale temporal convolutions. (default: :obj:`3`)
         batch_norm (bool, optional): Batch normalization in every layer,
-            see :class:`STRLLayer`. (default: :obj:`False`)
+            see :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer`.
+            (default: :obj:`False`)
         pool_heads (int, optional): Learned per-joint pooling in place of
-            Eq. 3's sum, see :class:`STRLLayer`. (default: :obj:`0`)
+            Eq. 3's sum, see
+            :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer`. (default:
+            :obj:`0`)
         max_frames (int, optional): Length of the temporal position
             embedding. (default: :obj:`300`)
         dropout (float, optional): Dropout before the classifier's last
             layer. (default: :obj:`0.`)
-        joint_embedding (bool, optional): As in :class:`SkeletonMAE`.
-            (default: :obj:`False`)
-        embedding_bias (bool, optional): As in :class:`SkeletonMAE`.
-            (default: :obj:`False`)
+        joint_embedding (bool, optional): As in
+            :class:`~torch_skeleton_mae.nn.SkeletonMAE`. (default:
+            :obj:`False`)
+        embedding_bias (bool, optional): As in
+            :class:`~torch_skeleton_mae.nn.SkeletonMAE`. (default:
+            :obj:`False`)
         act (str, optional): Encoder activation. (default: :obj:`"prelu"`)
         norm (str, optional): Encoder normalization.
             (default: :obj:`"batch"`)
@@ -381,7 +389,8 @@ class STRL(Module):
         holding its weights (:meth:`load_pretrained`).
 
         Args:
-            source: A :class:`SkeletonMAE`, a checkpoint dict holding its
+            source: A :class:`~torch_skeleton_mae.nn.SkeletonMAE`, a checkpoint
+            dict holding its
                 :obj:`"model"` and :obj:`"config"`, or the path of one.
             num_classes (int): Action classes.
             **settings: STRL's own settings (:obj:`num_layers`,
@@ -422,7 +431,8 @@ class STRL(Module):
         model's embedding and every layer's encoder.
 
         Args:
-            source: A :class:`SkeletonMAE`, its :obj:`state_dict`, a
+            source: A :class:`~torch_skeleton_mae.nn.SkeletonMAE`, its
+            :obj:`state_dict`, a
                 checkpoint dict holding one under :obj:`"model"` (and its
                 :obj:`"config"`), or the path of such a checkpoint.
 
