@@ -13,7 +13,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from torch_skeleton_mae import visualize as viz
-from torch_skeleton_mae.datasets import ACTIONS, SyntheticSkeletons
+from torch_skeleton_mae.datasets import SyntheticSkeletons
+from torch_skeleton_mae.datasets.synthetic import ACTIONS
 from torch_skeleton_mae.engine.checkpoint import load_checkpoint
 from torch_skeleton_mae.engine.evaluation import extract_features
 from torch_skeleton_mae.nn import SkeletonMAE

@@ -33,7 +33,7 @@ from torch.utils.data import Subset
 
 from torch_skeleton_mae.engine import (FinetuneRecipe, RunOptions, finetune,
                                        load_data)
-from torch_skeleton_mae.datasets import label_fraction_subset
+from torch_skeleton_mae.datasets.subsets import label_fraction_subset
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL
 

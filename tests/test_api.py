@@ -1,14 +1,17 @@
 """The public surface: short namespaces, names moved to submodules still
 served with a DeprecationWarning, and the presets' numbers."""
+import dataclasses
 import importlib
 
 import pytest
 
+import torch_skeleton_mae.datasets as datasets
 import torch_skeleton_mae.engine as engine
 import torch_skeleton_mae.nn as nn
 
 
-@pytest.mark.parametrize('package,most', [(nn, 12), (engine, 20)])
+@pytest.mark.parametrize('package,most', [(nn, 12), (engine, 20),
+                                          (datasets, 12)])
 def test_public_namespaces_are_short_and_complete(package, most):
     assert len(package.__all__) <= most
     assert len(set(package.__all__)) == len(package.__all__)
@@ -19,18 +22,22 @@ def test_public_namespaces_are_short_and_complete(package, most):
 @pytest.mark.parametrize('package,name,module', [
     ('engine', 'make_loader', 'loader'),
     ('engine', 'seed_everything', 'checkpoint'),
-    ('engine', 'DATASETS', 'training'),
+    ('engine', 'SYNTHETIC_SAMPLES', 'training'),
     ('engine', 'TrainingRecipe', 'recipes'),
     ('engine', 'reconstruction_baselines', 'reconstruction'),
     ('nn', 'CONVS', 'encoder'),
     ('nn', 'FixedParts', 'masking'),
     ('nn', 'STRLLayer', 'models'),
     ('nn', 'scaled_cosine_error', 'loss'),
+    ('datasets', 'label_fraction_subset', 'subsets'),
+    ('datasets', 'ACTIONS', 'synthetic'),
+    ('engine', 'DATASETS', 'torch_skeleton_mae.datasets.registry'),
 ])
 def test_moved_names_still_work_for_a_release(package, name, module):
     old = importlib.import_module(f'torch_skeleton_mae.{package}')
-    new = importlib.import_module(f'torch_skeleton_mae.{package}.{module}')
-    where = f'torch_skeleton_mae.{package}.{module}'
+    where = (module if module.startswith('torch_skeleton_mae.') else
+             f'torch_skeleton_mae.{package}.{module}')
+    new = importlib.import_module(where)
     with pytest.warns(DeprecationWarning,
                       match=f"'torch_skeleton_mae.{package}.{name}' is "
                             f"deprecated .* import it from '{where}'"):
@@ -60,9 +67,29 @@ def test_each_dataset_gets_its_preset():
     assert engine.preset_for('ntu60') is engine.PAPER
     assert engine.preset_for('penn-action') is engine.SMALL
     assert engine.preset_for('nw-ucla') is NW_UCLA
-    # NW-UCLA's few-label fine-tuning is augmented (chosen on its views);
-    # everything else is the small-set preset's.
+    # NW-UCLA's fine-tuning is augmented, on all labels over 60 epochs
+    # (chosen on its views); the rest is the small-set preset's.
     assert (NW_UCLA.semi.rotate, NW_UCLA.semi.scale) == (30.0, 0.2)
+    assert NW_UCLA.finetune == dataclasses.replace(
+        engine.SMALL.finetune, epochs=60, milestones=(45, 56), rotate=30.0,
+        scale=0.2)
     assert (engine.SMALL.semi.rotate, engine.SMALL.semi.scale) == (0.0, 0.0)
     assert NW_UCLA.pretrain == engine.SMALL.pretrain
     assert NW_UCLA.strl == engine.SMALL.strl
+
+
+@pytest.mark.parametrize('change,message', [
+    (dict(epochs=0), "FinetuneRecipe: 'epochs' must be positive, got 0"),
+    (dict(lr=float('nan')), "'lr' must be a finite number > 0, got nan"),
+    (dict(weight_decay=-1e-4), "'weight_decay' must be a finite number >= 0"),
+    (dict(milestones=(30, 30)), "'milestones' must be increasing epochs"),
+    (dict(warmup=-1), "'warmup' must be >= 0, got -1"),
+    (dict(rotate=float('inf')), "'rotate' must be a finite number >= 0"),
+])
+def test_recipes_check_their_values_for_python_callers(change, message):
+    from torch_skeleton_mae.engine.recipes import RecipeError
+    with pytest.raises(RecipeError, match=message.replace('(', r'\(')) as e:
+        dataclasses.replace(engine.SMALL.finetune, **change)
+    assert e.value.name == next(iter(change))
+    with pytest.raises(ValueError, match="'frames' must be positive"):
+        engine.LinearRecipe(frames=0)

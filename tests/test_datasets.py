@@ -9,18 +9,19 @@ from torch_skeleton_mae import transforms as T
 from torch_skeleton_mae.transforms import batch as B
 from torch_skeleton_mae.data import to_frame_batch
 from torch_skeleton_mae.datasets import (
-    ACTIONS,
     NTURGBD,
     NpzSkeletonDataset,
     PysklDataset,
     SkeletonSequences,
     SyntheticSkeletons,
-    TWO_PERSON_ACTIONS,
+)
+from torch_skeleton_mae.datasets.ntu import (
     missing_skeletons,
     parse_ntu_name,
     read_ntu_skeleton,
     select_bodies,
 )
+from torch_skeleton_mae.datasets.synthetic import ACTIONS, TWO_PERSON_ACTIONS
 
 
 def write_skeleton(path, frames):

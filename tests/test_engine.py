@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from torch_skeleton_mae.datasets import (
-    SyntheticSkeletons,
+from torch_skeleton_mae.datasets import SyntheticSkeletons
+from torch_skeleton_mae.datasets.subsets import (
     dataset_labels,
     label_fraction_indices,
     label_fraction_subset,
@@ -540,3 +540,52 @@ def test_raw_joint_floor_flattens_the_joints(tmp_path):
     with pytest.raises(ValueError, match='needs 2 training sequences of '
                                          'every class; class 0 has 1'):
         raw_joint_floor(few, LinearRecipe(frames=4, epochs=20), tmp_path)
+
+
+def test_a_dataset_and_layout_of_ones_own_train_end_to_end(tmp_path):
+    """A layout and a benchmark registered in a few lines: load_data reads
+    its classes, names and layout from the registry, preset_for its
+    recipes, and pre-training and fine-tuning run on it."""
+    from torch_skeleton_mae.datasets import register_dataset
+    from torch_skeleton_mae.datasets.registry import DATASETS
+    from torch_skeleton_mae.engine import (SMALL, FinetuneRecipe,
+                                           PretrainRecipe, RunOptions,
+                                           finetune, load_data, preset_for,
+                                           pretrain)
+    from torch_skeleton_mae.graph import register_skeleton
+    from torch_skeleton_mae.nn import STRL, SkeletonMAE
+    register_skeleton('test-six', [f'j{i}' for i in range(6)],
+                      bones=[(0, 1), (1, 2), (2, 3), (1, 4), (4, 5)],
+                      center=1, parts={'core': [0, 1], 'left': [2, 3],
+                                       'right': [4, 5]}, overwrite=True)
+    register_dataset('test-six-set', 3, layout='test-six',
+                     class_names=['a', 'b', 'c'], preset='small')
+    try:
+        x = np.random.default_rng(0).standard_normal(
+            (12, 10, 2 * 6 * 3)).astype(np.float32)
+        y = np.arange(12) % 3
+        np.savez(tmp_path / 'six.npz', x_train=x, y_train=y, x_test=x[:6],
+                 y_test=y[:6])
+        assert preset_for('test-six-set') is SMALL
+        data = load_data(tmp_path / 'six.npz', dataset='test-six-set',
+                         frames=8)
+        assert (data.layout, data.num_classes, list(data.names)) == (
+            'test-six', 3, ['a', 'b', 'c'])
+        assert data.train[0][0].shape == (3, 8, 6, 2)
+        options = RunOptions(workers=0)
+        mae = SkeletonMAE(data.layout, data.channels, mask='parts:left')
+        done = pretrain(mae, data, PretrainRecipe(
+            epochs=1, batch_size=4, lr=1e-3, weight_decay=0.0, frames=8),
+            tmp_path / 'pretrain', options)
+        strl = STRL.from_pretrained(done.checkpoint, data.num_classes)
+        tuned = finetune(strl, data, FinetuneRecipe(
+            epochs=1, batch_size=4, lr=0.01, weight_decay=0.0, frames=8),
+            tmp_path / 'finetune', options)
+        assert len(tuned.history) == 1 and 0 <= tuned.report.top1 <= 1
+        assert tuned.report.confusion.shape == (3, 3)
+        with pytest.raises(ValueError, match="'ntu60' is a built-in"):
+            register_dataset('ntu60', 3)
+        with pytest.raises(ValueError, match="unknown layout 'nothing'"):
+            register_dataset('other', 3, layout='nothing')
+    finally:
+        DATASETS.pop('test-six-set')

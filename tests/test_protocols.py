@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from torch_skeleton_mae.datasets import ACTIONS
-from torch_skeleton_mae.engine import PAPER, QUICK
+from torch_skeleton_mae.datasets.synthetic import ACTIONS
+from torch_skeleton_mae.engine import PAPER, QUICK, SMALL
 from torch_skeleton_mae.engine.checkpoint import load_checkpoint
 from torch_skeleton_mae.engine.protocols import (
     UsageError,
@@ -283,14 +283,53 @@ def test_ddp_two_gloo_processes_keep_replicas_in_sync(tmp_path):
 @pytest.mark.full
 def test_torchrun_launches_the_example(tmp_path):
     done = _torchrun(ROOT / 'examples' / 'ntu60_pretrain.py', *TINY,
-                     '--epochs', '1', '--no-probe', '--out', str(tmp_path),
-                     cwd=tmp_path)
+                     '--epochs', '1', '--no-probe', '--no-finetune', '--out',
+                     str(tmp_path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count('pre-training done') == 1  # rank 0 only
     assert 'processes=2' in done.stdout
     assert len(rows(tmp_path / 'pretrain.csv')) == 1
     model = SkeletonMAE('coco', 2)
     load_checkpoint(tmp_path / 'last.pt', model)
+
+
+@pytest.mark.full
+def test_main_command_reports_strl_beside_its_floor(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / 'examples' / 'ntu60_pretrain.py'),
+         *TINY, '--epochs', '1', '--out', str(tmp_path)], cwd=tmp_path,
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    assert set(summary) == {'probe', 'random_probe', 'reconstruction',
+                            'strl', 'floor', 'seconds'}
+    # Each number is its run's own report.
+    for key, report in (('probe', 'probe.json'),
+                        ('strl', 'finetune/finetune_eval.json'),
+                        ('floor', 'floor/raw_joint_floor.json')):
+        assert summary[key] == json.loads(
+            (tmp_path / report).read_text())['top1']
+    record = torch.load(tmp_path / 'finetune' / 'last.pt',
+                        weights_only=True)['run']['model']
+    assert record['pool_heads'] == SMALL.strl['pool_heads']
+    assert (f"STRL fine-tuned from this pre-training: top-1 "
+            f"{100 * summary['strl']:.1f}%; a linear classifier on the raw "
+            f"joints: {100 * summary['floor']:.1f}%") in done.stdout
+
+
+@pytest.mark.full
+def test_minimal_example_trains_in_a_plain_loop():
+    script = ROOT / 'examples' / 'pretrain_minimal.py'
+    source = script.read_text()
+    assert len(source.splitlines()) <= 90 and 'out.loss.backward()' in source
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, timeout=900, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    losses = [float(line.split()[-1]) for line in done.stdout.splitlines()
+              if line.startswith('pre-training epoch')]
+    assert len(losses) == 5 and losses[-1] < losses[0]
+    assert re.search(r'STRL top-1: \d+\.\d% on 167 test sequences '
+                     r'\(17 actions\)', done.stdout)
 
 
 def test_synthetic_2d_input_is_xy_and_score_on_request():
@@ -311,7 +350,7 @@ def test_synthetic_2d_input_is_xy_and_score_on_request():
 @pytest.mark.full
 def test_learning_evidence_example(tmp_path):
     spec = importlib.util.spec_from_file_location(
-        'learning_evidence', ROOT / 'examples' / 'learning_evidence.py')
+        'learning_evidence', ROOT / 'experiments' / 'learning_evidence.py')
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     configs = ['paper preset', 'earlier defaults']
@@ -361,7 +400,7 @@ def test_learning_evidence_example(tmp_path):
 @pytest.mark.full
 def test_learning_evidence_jobs_give_the_same_results(tmp_path):
     spec = importlib.util.spec_from_file_location(
-        'learning_evidence', ROOT / 'examples' / 'learning_evidence.py')
+        'learning_evidence', ROOT / 'experiments' / 'learning_evidence.py')
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     argv = ['--seeds', '1', '2', '--semi', '0.5', '--configs',
@@ -434,53 +473,37 @@ def test_without_matplotlib_one_hint_and_csv_reports(tmp_path, monkeypatch,
     assert not (tmp_path / 'probe.png').exists()
 
 
-def scripts_real(evidence):
-    spec = importlib.util.spec_from_file_location(
-        'real_evidence', ROOT / 'examples' / 'real_evidence.py')
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    return example.readme_sentence(evidence)
-
-
 @pytest.mark.docs
 def test_quoted_numbers_come_from_result_files():
-    """README quotes the main command's probes from the report files it
-    wrote (committed in docs/evidence), and the results page includes the
-    evidence script's own tables."""
+    """README quotes the main command's numbers from the summary it wrote
+    (committed in docs/evidence), and the results page includes the
+    evidence scripts' own tables, STRL on real data first."""
     evidence = ROOT / 'docs' / 'evidence'
-    readme = (ROOT / 'README.md').read_text()
-    pre, rand = (json.loads((evidence / f'main_command_{name}.json')
-                            .read_text())['top1']
-                 for name in ('probe', 'probe_random'))
-    readme = ' '.join(readme.split())
-    assert (f'top-1 of {100 * pre:.1f}% for the pre-trained encoder against '
-            f'{100 * rand:.1f}% for a randomly initialized one') in readme
-    seconds = float((evidence / 'main_command_seconds.txt').read_text())
-    assert f'({seconds:.0f} s measured on an idle machine' in readme
+    readme = ' '.join((ROOT / 'README.md').read_text().split())
+    main = json.loads((evidence / 'main_command.json').read_text())
+    assert (f"STRL fine-tuned from the pre-training to "
+            f"{100 * main['strl']:.1f}% top-1, against "
+            f"{100 * main['floor']:.1f}% for a linear classifier on the raw "
+            f"joints") in readme
+    assert (f"linear probe top-1 of {100 * main['probe']:.1f}% for the "
+            f"pre-trained encoder against {100 * main['random_probe']:.1f}% "
+            f"for a randomly initialized one") in readme
+    assert f"({main['seconds']:.0f} s measured" in readme
     results = (ROOT / 'docs' / 'results.rst').read_text()
     names = re.findall(r'\.\. include:: evidence/(\w+)\.rst', results)
-    assert names[0] == 'real_evidence' and 'main' in names
-    # STRL's accuracy comes first, as its script rendered its summary.
-    strl = ROOT / 'examples' / 'strl_real.py'
+    assert 'main' in names
+    strl = ROOT / 'experiments' / 'strl_real.py'
     spec = importlib.util.spec_from_file_location('strl_real', strl)
     strl = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(strl)
-    summary = json.loads((evidence / 'strl_real' / 'strl_real.json')
-                         .read_text())
-    assert '.. include:: evidence/strl_real/strl_real.rst' in results.split(
-        '.. include:: evidence/real_evidence.rst')[0]
-    assert (evidence / 'strl_real' / 'strl_real.rst').read_text() == (
-        strl.table(summary))
+    folder = evidence / 'strl_real'
+    summary = json.loads((folder / 'strl_real.json').read_text())
+    includes = re.findall(r'\.\. include:: evidence/([\w/]+)\.rst', results)
+    assert includes[:2] == ['strl_real/strl_real', 'strl_real/strl_real_probe']
+    assert (folder / 'strl_real.rst').read_text() == strl.table(summary)
+    assert (folder / 'strl_real_probe.rst').read_text() == (
+        strl.probe_table(summary))
     assert strl.readme_sentence(summary) in readme
-    # The README's sentence on real motion is the real-data files' own.
-    real = json.loads((evidence / 'real_evidence.json').read_text())
-    assert scripts_real(real) in readme
-    reconstruction = json.loads((evidence / 'main_command_reconstruction'
-                                 '.json').read_text())
-    assert (f"masked-joint error of {reconstruction['model']:.3f} against "
-            f"{reconstruction['joint_mean']:.3f} for each joint's mean "
-            f"position and {reconstruction['nearest_joint']:.3f} for the "
-            f"nearest unmasked joint") in readme
     # The paper preset's pre-training, run again on a second machine, is
     # the same to the last digit (the page says so; fine-tuning is not).
     first, again = (
@@ -537,9 +560,10 @@ def test_quoted_numbers_come_from_result_files():
         ranges.append(f'{min(last):.0f}-{max(last):.0f}% after {epochs}')
     assert (f'{ranges[0]} epochs, {ranges[1]}.') in ' '.join(results.split())
     scripts = {}
-    for script in ('learning_evidence', 'ablations', 'real_evidence'):
+    for script, folder in (('learning_evidence', 'experiments'),
+                           ('ablations', 'examples')):
         spec = importlib.util.spec_from_file_location(
-            script, ROOT / 'examples' / f'{script}.py')
+            script, ROOT / folder / f'{script}.py')
         scripts[script] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(scripts[script])
     for name in names:
@@ -547,7 +571,6 @@ def test_quoted_numbers_come_from_result_files():
         # The committed table is the script's rendering of its own results:
         # table<X> of the ablations script, the rest of the evidence one.
         script = ('ablations' if name.startswith('table') else
-                  'real_evidence' if name.startswith('real') else
                   'learning_evidence')
         assert (evidence / f'{name}.rst').read_text() == (
             scripts[script].tables(table))

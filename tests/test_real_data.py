@@ -10,10 +10,10 @@ from torch_skeleton_mae.datasets import (
     NWUCLA,
     PennAction,
     SyntheticSkeletons,
-    concat_sequences,
     load_dataset,
-    parse_nw_ucla_name,
 )
+from torch_skeleton_mae.datasets.base import concat_sequences
+from torch_skeleton_mae.datasets.nw_ucla import parse_nw_ucla_name
 from torch_skeleton_mae.datasets.nw_ucla import ACTION_CODES
 from torch_skeleton_mae.datasets.penn_action import HALF_WIDTH, PENN_ACTIONS
 from torch_skeleton_mae.transforms import PreNormalize3D
@@ -229,7 +229,7 @@ def test_synthetic_in_the_real_layouts(layout, C):
     assert data[0][0].shape == (C, 8, V, 1) and both[0][0].shape == (
         C, 8, V, 2)
     # One person of the same motion, preprocessed as real data is.
-    from torch_skeleton_mae.datasets import normalizer
+    from torch_skeleton_mae.datasets.base import normalizer
     x = both[3][0][..., :1]
     assert torch.allclose(data[3][0], normalizer(layout)(x), atol=1e-5)
     with pytest.raises(ValueError, match="'max_persons' must be 1 or 2"):
@@ -359,7 +359,7 @@ def many_clips(root, per_class=2):
 
 
 def test_real_data_protocols(tmp_path, capsys):
-    from torch_skeleton_mae.engine import SMALL
+    from torch_skeleton_mae.engine.recipes import NW_UCLA
     from torch_skeleton_mae.engine.protocols import (
         UsageError,
         data_of,
@@ -374,7 +374,7 @@ def test_real_data_protocols(tmp_path, capsys):
             '--frames', '4']
     args = parse_args('finetune', data)
     assert args.split == 'xview'
-    assert recipe_of(args) == dataclasses.replace(SMALL.finetune, frames=4)
+    assert recipe_of(args) == dataclasses.replace(NW_UCLA.finetune, frames=4)
     # --holdout: half of every class of the training split evaluates.
     held = data_of(parse_args('finetune', data + ['--holdout', '0.5']))
     train_names = {m['name'] for m in held.train.dataset.meta}
@@ -405,11 +405,11 @@ def test_real_data_protocols(tmp_path, capsys):
         parse_args('pretrain', data + ['--holdout', '1'])
 
 
-def load_example(name):
-    """The module of examples/NAME.py."""
+def load_script(name, folder='experiments'):
+    """The module of FOLDER/NAME.py."""
     import importlib.util
     from pathlib import Path
-    path = Path(__file__).parents[1] / 'examples' / f'{name}.py'
+    path = Path(__file__).parents[1] / folder / f'{name}.py'
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -431,101 +431,9 @@ def tiny_real_data(root):
 
 
 @pytest.mark.full
-def test_real_evidence_example(tmp_path):
-    pytest.importorskip('scipy')
-    example = load_example('real_evidence')
-    root = tiny_real_data(tmp_path / 'data')
-    out = tmp_path / 'out'
-    evidence = example.main([
-        '--data-root', str(root), '--seeds', '0', '1', '--full-seeds', '1',
-        '--synthetic-seeds', '0', '--synthetic-sequences', '8', '--out',
-        str(out), '--epochs', '1', '--frames', '4', '--batch-size', '4'])
-    assert json.loads((out / 'real_evidence.json').read_text()) == evidence
-    for dataset in ('nw-ucla', 'penn-action'):
-        tables = evidence['datasets'][dataset]
-        assert list(tables) == ['paper preset', '+ no re-masking',
-                                '+ synthetic motion', 'noise']
-        assert tables['+ no re-masking']['10% labels']['seeds'] == [0, 1]
-        preset = tables['paper preset']
-        assert preset['probe']['seeds'] == [0, 1]
-        assert preset['10% labels']['seeds'] == [0, 1]
-        assert preset['all labels']['seeds'] == [1]
-        assert tables['+ synthetic motion']['10% labels']['seeds'] == [0]
-        assert tables['noise']['seeds'] == [0, 1]
-        # Every number is a run's own report, and gains are paired.
-        folder = out / dataset / 'paper_preset' / 'seed1'
-        report = json.loads((folder / 'all_labels' /
-                             'finetune_eval.json').read_text())
-        scratch = json.loads((out / dataset / 'scratch' / 'seed1' /
-                              'all_labels' / 'finetune_eval.json').read_text())
-        full = preset['all labels']
-        assert full['pretrained']['runs'] == [report['top1']]
-        assert full['gain']['runs'] == [report['top1'] - scratch['top1']]
-        errors = json.loads((folder / 'pretrain' /
-                             'reconstruction.json').read_text())
-        assert preset['reconstruction']['model']['runs'][1] == errors['model']
-        # The synthetic configuration pre-trained on 8 more sequences.
-        csv = (out / dataset / 'synthetic_motion' / 'seed0' / 'pretrain' /
-               'pretrain.csv')
-        assert csv.is_file()
-    rst = (out / 'real_evidence.rst').read_text()
-    assert '**nw-ucla**' in rst and '**penn-action**' in rst
-    # A '+' label is escaped, or reST makes the cell a bullet list.
-    assert '   * - \\+ synthetic motion' in rst
-    assert '   * - + ' not in rst
-    sentence = (out / 'real_evidence_readme.txt').read_text().strip()
-    assert sentence == example.readme_sentence(evidence)
-    assert 'on NW-UCLA the linear probe gains' in sentence
-
-
-def test_remasking_leaves_enclosed_joints_a_constant():
-    from torch_skeleton_mae.nn import SkeletonMAE
-    torch.manual_seed(0)
-    x = torch.randn(4, 2, 5, 13, 1)
-    for remask in (True, False):
-        model = SkeletonMAE('penn-action', 2, remask=remask).eval()
-        with torch.no_grad():
-            rec = model(x).reconstruction  # (N, D, T, V, M)
-        # The wrist (6) and ankle (12) of the masked right arm and leg have
-        # only masked neighbours; the elbow (4) has the shoulder.
-        enclosed = rec[..., [6, 12], :].flatten(2)
-        constant = torch.allclose(enclosed, enclosed[:, :, :1].expand_as(
-            enclosed), atol=1e-6) and torch.allclose(
-            enclosed, enclosed[:1].expand_as(enclosed), atol=1e-6)
-        assert constant == remask
-        elbow = rec[..., 4, :].flatten(1)
-        assert not torch.allclose(elbow, elbow[:1].expand_as(elbow))
-
-
-def test_npz_and_pyskl_readers_take_the_new_layouts(tmp_path):
-    import pickle
-    from torch_skeleton_mae.datasets import NpzSkeletonDataset, PysklDataset
-    x = np.random.default_rng(0).normal(size=(3, 6, 2 * 20 * 3))
-    np.savez(tmp_path / 'ucla.npz', x_train=x.astype(np.float32),
-             y_train=np.array([0, 4, 9]))
-    data = NpzSkeletonDataset(tmp_path / 'ucla.npz', layout='kinect-v1',
-                              normalize=False)
-    assert data[1][0].shape == (3, 6, 20, 2) and data.labels.tolist() == [
-        0, 4, 9]
-    # (N, T, 2 bodies x 20 joints x xyz): body 1's joint 3 of frame 2.
-    assert torch.allclose(data[0][0][:, 2, 3, 1], torch.from_numpy(
-        x[0, 2].reshape(2, 20, 3)[1, 3]).float())
-    keypoint = np.random.default_rng(1).uniform(1, 9, (1, 5, 13, 2))
-    with open(tmp_path / 'penn.pkl', 'wb') as f:
-        pickle.dump(dict(split={'train': ['v0']}, annotations=[dict(
-            frame_dir='v0', total_frames=5, label=2,
-            keypoint=keypoint.astype(np.float32))]), f)
-    data = PysklDataset(tmp_path / 'penn.pkl', 'train', layout='penn-action',
-                        normalize=False)
-    assert data.skeleton.name == 'penn-action'
-    assert torch.allclose(data[0][0][..., 0], torch.from_numpy(
-        keypoint[0]).float().permute(2, 0, 1))
-
-
-@pytest.mark.full
 def test_strl_real_example(tmp_path, monkeypatch):
     pytest.importorskip('scipy')
-    example = load_example('strl_real')
+    example = load_script('strl_real')
     # 10% of two or three clips a class is one, too few for the floor's
     # held-out choice: 75% keeps 2 of every class.
     monkeypatch.setitem(example.LABELS, '10%', (0.75, '_10'))

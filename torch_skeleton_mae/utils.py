@@ -18,14 +18,16 @@ from torch.nn import Module
 
 def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
     r"""A module :obj:`__getattr__` for :obj:`package` that still hands out
-    each name of :obj:`moved` (name: the submodule now holding it, relative
-    to :obj:`package`) with a :class:`DeprecationWarning`, for one release.
-    """
+    each name of :obj:`moved` (name: the module now holding it, relative to
+    :obj:`package` or, starting with :obj:`torch_skeleton_mae.`, absolute)
+    with a :class:`DeprecationWarning`, for one release."""
     def __getattr__(name: str) -> Any:
         if name not in moved:
             raise AttributeError(f"module '{package}' has no attribute "
                                  f"'{name}'")
-        where = f'{package}.{moved[name]}'
+        where = moved[name]
+        if not where.startswith('torch_skeleton_mae.'):
+            where = f'{package}.{where}'
         warnings.warn(f"'{package}.{name}' is deprecated and will be removed "
                       f"in the next release; import it from '{where}'",
                       DeprecationWarning, stacklevel=2)

@@ -1,36 +1,21 @@
 r"""Skeleton-action datasets: raw NTU RGB+D, pyskl pickles, CTR-GCN npz,
-NW-UCLA, Penn Action and a built-in synthetic set. Every item is
-:obj:`(x, label)` with :obj:`x` of shape :obj:`(C, T, V, M)`; per-sample
-metadata is in :obj:`dataset.meta`."""
+NW-UCLA, Penn Action, folders of your own and a built-in synthetic set.
+Every item is :obj:`(x, label)` with :obj:`x` of shape :obj:`(C, T, V, M)`;
+per-sample metadata is in :obj:`dataset.meta`. The benchmarks' classes,
+splits and presets: :mod:`~torch_skeleton_mae.datasets.registry`."""
 from pathlib import Path
 from typing import Optional
 
-from .base import (
-    FrameStore,
-    SkeletonSequences,
-    concat_sequences,
-    normalizer,
-    sequence_frames,
-)
-from .ntu import (
-    NTURGBD,
-    in_train_split,
-    missing_skeletons,
-    parse_ntu_name,
-    read_ntu_skeleton,
-    select_bodies,
-)
+from .base import SkeletonSequences
+from .ntu import NTURGBD
 from .folder import SkeletonFolder
 from .npz import NpzSkeletonDataset
-from .nw_ucla import NWUCLA, parse_nw_ucla_name
+from .nw_ucla import NWUCLA
 from .penn_action import PennAction
 from .pyskl import PysklDataset
-from .subsets import (
-    dataset_labels,
-    label_fraction_indices,
-    label_fraction_subset,
-)
-from .synthetic import ACTIONS, TWO_PERSON_ACTIONS, SyntheticSkeletons
+from .registry import DatasetInfo, register_dataset
+from .synthetic import SyntheticSkeletons
+from ..utils import moved_names
 
 
 def load_dataset(path, benchmark: str, part: str, num_frames: int,
@@ -41,7 +26,7 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
     and Diving48 when :obj:`benchmark` is :obj:`"none"`), a CTR-GCN
     :obj:`.npz`, or a folder of NW-UCLA :obj:`.json`, Penn Action
     :obj:`.mat` or raw NTU :obj:`.skeleton` files, preprocessed
-    once (:func:`~torch_skeleton_mae.datasets.normalizer`: centering,
+    once (:func:`~torch_skeleton_mae.datasets.base.normalizer`: centering,
     and view alignment for the 3D layouts), with items of
     :obj:`num_frames` frames sampled uniformly (random in training).
 
@@ -90,27 +75,28 @@ def load_dataset(path, benchmark: str, part: str, num_frames: int,
 
 __all__ = [
     'SkeletonSequences',
-    'FrameStore',
-    'concat_sequences',
-    'normalizer',
-    'sequence_frames',
     'SyntheticSkeletons',
-    'ACTIONS',
-    'TWO_PERSON_ACTIONS',
     'NTURGBD',
     'PysklDataset',
     'NpzSkeletonDataset',
     'NWUCLA',
     'PennAction',
     'SkeletonFolder',
-    'parse_nw_ucla_name',
-    'read_ntu_skeleton',
-    'parse_ntu_name',
-    'in_train_split',
-    'missing_skeletons',
-    'select_bodies',
     'load_dataset',
-    'dataset_labels',
-    'label_fraction_indices',
-    'label_fraction_subset',
+    'register_dataset',
+    'DatasetInfo',
 ]
+
+# Names exported here before 0.2, now in their submodules only: still
+# handed out, with a DeprecationWarning, for one release.
+__getattr__ = moved_names(__name__, {
+    name: module for module, names in {
+        'base': ('FrameStore', 'concat_sequences', 'normalizer',
+                 'sequence_frames'),
+        'ntu': ('in_train_split', 'missing_skeletons', 'parse_ntu_name',
+                'read_ntu_skeleton', 'select_bodies'),
+        'nw_ucla': ('parse_nw_ucla_name',),
+        'subsets': ('dataset_labels', 'label_fraction_indices',
+                    'label_fraction_subset'),
+        'synthetic': ('ACTIONS', 'TWO_PERSON_ACTIONS'),
+    }.items() for name in names})

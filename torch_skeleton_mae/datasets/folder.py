@@ -14,7 +14,7 @@ from .base import FrameStore, SkeletonSequences, normalizer
 class SkeletonFolder(SkeletonSequences):
     r"""Base of the one-file-per-sequence readers: every :obj:`*{suffix}`
     file of :obj:`root` is read once by :meth:`read`, preprocessed
-    (:func:`~torch_skeleton_mae.datasets.normalizer`) and stored; a file
+    (:func:`~torch_skeleton_mae.datasets.base.normalizer`) and stored; a file
     that :meth:`read` refuses (a :class:`ValueError` or :class:`OSError`)
     is skipped, named with its reason in :attr:`skipped` and in a printed
     summary, and costs no other file.

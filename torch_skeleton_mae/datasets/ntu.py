@@ -214,8 +214,9 @@ class NTURGBD(SkeletonSequences):
     and unreadable files (truncated, binary, malformed; the reason names the
     line) are skipped, counted by reason in :obj:`skipped` and named in a
     printed summary; the good files are kept. More than two bodies keep the
-    two that move most (:func:`select_bodies`). When files are added to or
-    removed from :obj:`root` later, the cache is built again.
+    two that move most
+    (:func:`~torch_skeleton_mae.datasets.ntu.select_bodies`). When files are
+    added to or removed from :obj:`root` later, the cache is built again.
 
     Args:
         root (str): Folder of :obj:`.skeleton` files (searched recursively).

@@ -17,7 +17,7 @@ ACTION_NAMES = ('pick up with one hand', 'pick up with two hands',
                 'drop trash', 'walk around', 'sit down', 'stand up',
                 'donning', 'doffing', 'throw', 'carry')
 BENCHMARKS = ('xview', 'xsub')
-#: Our cross-subject split (the dataset defines none): subjects 1-5 train.
+#: Our cross-subject split (the dataset defines none), subjects 1-5 train.
 XSUB_TRAIN_SUBJECTS = (1, 2, 3, 4, 5)
 
 

@@ -54,7 +54,7 @@ class PysklDataset(SkeletonSequences):
             (:obj:`C = 3`). (default: :obj:`False`)
         normalize (bool, optional): Center every sequence (and align the
             view of 3D ones) once, when the dataset is built
-            (:func:`~torch_skeleton_mae.datasets.normalizer`).
+            (:func:`~torch_skeleton_mae.datasets.base.normalizer`).
             (default: :obj:`True`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
 

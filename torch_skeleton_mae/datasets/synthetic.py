@@ -211,8 +211,8 @@ class SyntheticSkeletons(SkeletonSequences):
             is generated. (default: :obj:`False`)
         normalize (bool, optional): Preprocess every sequence as the readers
             preprocess real data
-            (:func:`~torch_skeleton_mae.datasets.normalizer`: centering, and
-            a canonical view for 3D layouts, which removes the camera yaw),
+            (:func:`~torch_skeleton_mae.datasets.base.normalizer`: centering,
+            and a canonical view for 3D layouts, which removes the camera yaw),
             to pre-train beside a real dataset.
             (default: :obj:`False`)
         max_persons (int, optional): :obj:`M`, 2 or 1 (the first person

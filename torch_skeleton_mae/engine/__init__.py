@@ -75,7 +75,8 @@ __getattr__ = moved_names(__name__, {
                    'ThreadedBatchLoader', 'derived_seed', 'make_loader',
                    'place_batch_transform', 'reads_whole_batches'),
         'recipes': ('EVAL_BATCH_SIZE', 'PRESETS', 'TrainingRecipe'),
-        'training': ('DATASETS', 'SYNTHETIC_SAMPLES', 'with_synthetic'),
+        'training': ('SYNTHETIC_SAMPLES', 'with_synthetic'),
+        'torch_skeleton_mae.datasets.registry': ('DATASETS',),
         'reconstruction': ('joint_means', 'mirror_index', 'mirrored_limb',
                            'nearest_joint', 'reconstruction_baselines'),
     }.items() for name in names})

@@ -26,20 +26,20 @@ from torch_skeleton_mae.engine.checkpoint import (
     load_checkpoint,
     seed_everything,
 )
+from torch_skeleton_mae.datasets.registry import DATASETS
 from torch_skeleton_mae.engine.precision import PRECISIONS
 from torch_skeleton_mae.engine.recipes import (
-    DATASET_PRESETS,
     PAPER,
     QUICK,
     FinetuneRecipe,
     LinearRecipe,
     PretrainRecipe,
+    RecipeError,
     Recipes,
     preset_for,
 )
 from torch_skeleton_mae.engine.trainer import TrainingDiverged
 from torch_skeleton_mae.engine.training import (
-    DATASETS,
     SYNTHETIC_SAMPLES,
     ProtocolData,
     RunOptions,
@@ -125,15 +125,18 @@ def _add_recipe_flags(parser: argparse.ArgumentParser, protocol: str,
             extra = dict(type=int, nargs='+', metavar='EPOCH')
         else:
             extra = dict(type=kind)
-        values = {name: getattr(preset.of(protocol), field.name)
-                  for name, preset in (('paper', PAPER), ('quick', QUICK),
-                                       *DATASET_PRESETS.items())}
+        own = [name for name, info in DATASETS.items()
+               if info.preset != 'paper']  # the datasets with a preset
+        values = {name: getattr(preset_for(name).of(protocol), field.name)
+                  for name in own}
+        values.update(paper=getattr(PAPER.of(protocol), field.name),
+                      quick=getattr(QUICK.of(protocol), field.name))
         if len(set(map(str, values.values()))) == 1:
             text = ('' if values['paper'] is None else
                     f" (default: {_shown(values['paper'])})")
         else:
             by_value: Dict[str, List[str]] = {}
-            for name in DATASET_PRESETS:
+            for name in own:
                 by_value.setdefault(_shown(values[name]), []).append(name)
             text = (f" (default: {_shown(values['paper'])} with --data, the "
                     f"paper's; " + ''.join(
@@ -295,7 +298,7 @@ def parse_args(protocol: str,
                     list(value) if isinstance(value, tuple) else value)
     if synthetic and args.samples is None:
         args.samples = SYNTHETIC_SAMPLES
-    benchmarks = DATASETS[args.dataset]['benchmarks']
+    benchmarks = DATASETS[args.dataset].benchmarks
     if args.split is None:
         args.split = 'xsub' if synthetic else benchmarks[0]
     if synthetic and args.split not in ('xsub', 'xview'):
@@ -306,35 +309,29 @@ def parse_args(protocol: str,
                      f"{list(benchmarks)}")
     if not synthetic and not args.data.exists():
         parser.error(f"--data {args.data}: no such file or folder")
-    for flag in ('epochs', 'batch_size', 'frames', 'workers', 'samples',
-                 'eval_every', 'encoder_layers', 'strl_layers', 'warmup'):
+    try:  # the recipe checks its own values
+        recipe_of(args)
+    except RecipeError as error:
+        parser.error(f'{_flag(error.name)} must be {error.requirement}, got '
+                     f'{error.value}')
+    for flag in ('workers', 'samples', 'eval_every', 'encoder_layers',
+                 'strl_layers'):
         value = getattr(args, flag, None)
-        least = 0 if flag in ('workers', 'warmup') else 1
+        least = 0 if flag == 'workers' else 1
         if value is not None and value < least:
             parser.error(f"{_flag(flag)} must be "
                          f"{'>= 0' if least == 0 else 'positive'}, got "
                          f"{value}")
-    for flag in ('lr', 'weight_decay', 'noise', 'momentum',
-                 'label_smoothing', 'dropout'):
-        value = getattr(args, flag, None)
-        if value is not None and not (math.isfinite(value) and value >= 0
-                                      and (value > 0 or flag != 'lr')):
-            parser.error(f"{_flag(flag)} must be a finite number "
-                         f"{'> 0' if flag == 'lr' else '>= 0'}, got {value}")
-    milestones = getattr(args, 'milestones', None)
-    if milestones is not None and (
-            milestones[0] < 1 or any(b <= a for a, b in zip(
-                milestones, milestones[1:]))):
-        parser.error(f'--milestones must be increasing epochs >= 1, got '
-                     f'{milestones}')
+    dropout = getattr(args, 'dropout', None)
+    if dropout is not None and not (math.isfinite(dropout) and dropout >= 0):
+        parser.error(f'--dropout must be a finite number >= 0, got {dropout}')
     if getattr(args, 'semi', None) is not None and not 0 < args.semi <= 1:
         parser.error(f'--semi must lie in (0, 1], got {args.semi}')
     if args.holdout is not None and not 0 < args.holdout < 1:
         parser.error(f'--holdout must lie in (0, 1), got {args.holdout}')
-    for flag in ('rotate', 'scale', 'synthetic'):
-        value = getattr(args, flag, 0)
-        if not (math.isfinite(value) and value >= 0):
-            parser.error(f'--{flag} must be >= 0, got {value}')
+    synthetic_sequences = getattr(args, 'synthetic', 0)
+    if not (math.isfinite(synthetic_sequences) and synthetic_sequences >= 0):
+        parser.error(f'--synthetic must be >= 0, got {synthetic_sequences}')
     if getattr(args, 'synthetic', 0) and args.data is None:
         parser.error('--synthetic adds synthetic sequences to --data\'s '
                      'training split: it needs --data')

@@ -4,13 +4,49 @@ built-in synthetic set and those of the small real sets are presets of three
 dataclasses; the command-line flags, the docs' tables and the tests read
 them from here."""
 import dataclasses
+import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from torch_skeleton_mae.datasets.registry import DATASETS
+
+# What each kind of recipe value must be: a test and the words for it.
+Check = Tuple[Callable[[Any], bool], str]
+_POSITIVE: Check = (lambda v: isinstance(v, int) and v >= 1, 'positive')
+_COUNT: Check = (lambda v: isinstance(v, int) and v >= 0, '>= 0')
+_RATE: Check = (lambda v: isinstance(v, (int, float)) and math.isfinite(v)
+                and v > 0, 'a finite number > 0')
+_AMOUNT: Check = (lambda v: v is None or (
+    isinstance(v, (int, float)) and math.isfinite(v) and v >= 0),
+    'a finite number >= 0')
+_EPOCHS: Check = (lambda v: all(isinstance(e, int) for e in v) and (
+    not v or v[0] >= 1) and all(b > a for a, b in zip(v, v[1:])),
+    'increasing epochs >= 1')
 
 
-def _setting(help: str, **kwargs: Any) -> Any:
-    # A recipe field with its help text (what the command-line flag says).
-    return field(metadata=dict(help=help), **kwargs)
+def _setting(help: str, check: Check, **kwargs: Any) -> Any:
+    # A recipe field with its help text (what the command-line flag says)
+    # and what its value must be.
+    return field(metadata=dict(help=help, check=check), **kwargs)
+
+
+class RecipeError(ValueError):
+    r"""A recipe value out of range, naming the field (:obj:`name`), what
+    it must be (:obj:`requirement`) and the :obj:`value`."""
+    def __init__(self, recipe: str, name: str, requirement: str, value: Any):
+        self.name, self.requirement, self.value = name, requirement, value
+        super().__init__(f"{recipe}: '{name}' must be {requirement}, got "
+                         f"{value}")
+
+
+def _validate(recipe: Any) -> None:
+    # Every field against its check, when the recipe is made.
+    for f in dataclasses.fields(recipe):
+        test, requirement = f.metadata['check']
+        value = getattr(recipe, f.name)
+        if not test(value):
+            raise RecipeError(type(recipe).__name__, f.name, requirement,
+                              value)
 
 
 @dataclass(frozen=True)
@@ -31,22 +67,31 @@ class TrainingRecipe:
             (default: :obj:`0.`)
         scale (float, optional): Scale each training sequence by a random
             factor in :obj:`[1 - scale, 1 + scale]`. (default: :obj:`0.`)
+
+    Raises:
+        RecipeError: naming the field, on a value out of range (counts
+            below 1, a rate not above 0, a negative amount, milestones not
+            increasing).
     """
-    epochs: int = _setting('training epochs')
-    batch_size: int = _setting('sequences per step, over all processes')
-    lr: float = _setting('learning rate')
-    weight_decay: float = _setting('weight decay')
-    frames: int = _setting('frames T per sample')
+    epochs: int = _setting('training epochs', _POSITIVE)
+    batch_size: int = _setting('sequences per step, over all processes',
+                               _POSITIVE)
+    lr: float = _setting('learning rate', _RATE)
+    weight_decay: float = _setting('weight decay', _AMOUNT)
+    frames: int = _setting('frames T per sample', _POSITIVE)
     noise: Optional[float] = _setting(
         "std of the training 'pixel noise' (Sec. 4.1) in the data's units "
         "(default: the reader's: 1 px for 2D pickles, 1 cm for the "
-        "synthetic set, 0 for 3D data)", default=None)
+        "synthetic set, 0 for 3D data)", _AMOUNT, default=None)
     rotate: float = _setting(
         'augmentation: rotate each 3D training sequence by random angles up '
-        'to this many degrees about every axis', default=0.0)
+        'to this many degrees about every axis', _AMOUNT, default=0.0)
     scale: float = _setting(
         "augmentation: scale each training sequence's coordinates by random "
-        "factors in [1 - SCALE, 1 + SCALE]", default=0.0)
+        "factors in [1 - SCALE, 1 + SCALE]", _AMOUNT, default=0.0)
+
+    def __post_init__(self) -> None:
+        _validate(self)
 
 
 @dataclass(frozen=True)
@@ -69,11 +114,12 @@ class FinetuneRecipe(TrainingRecipe):
         momentum (float, optional): (default: :obj:`0.9`)
         label_smoothing (float, optional): (default: :obj:`0.1`)
     """
-    warmup: int = _setting('warm-up epochs', default=0)
+    warmup: int = _setting('warm-up epochs', _COUNT, default=0)
     milestones: Tuple[int, ...] = _setting(
-        'epochs after which the rate is divided by 10', default=())
-    momentum: float = _setting('SGD momentum', default=0.9)
-    label_smoothing: float = _setting('label smoothing', default=0.1)
+        'epochs after which the rate is divided by 10', _EPOCHS, default=())
+    momentum: float = _setting('SGD momentum', _AMOUNT, default=0.9)
+    label_smoothing: float = _setting('label smoothing', _AMOUNT,
+                                      default=0.1)
 
 
 @dataclass(frozen=True)
@@ -86,13 +132,20 @@ class LinearRecipe:
         epochs (int, optional): Adam steps. (default: :obj:`300`)
         lr (float, optional): (default: :obj:`1e-2`)
         weight_decay (float, optional): (default: :obj:`1e-4`)
+
+    Raises:
+        RecipeError: naming the field, on a value out of range.
     """
-    frames: int = _setting('frames T per sample')
+    frames: int = _setting('frames T per sample', _POSITIVE)
     epochs: int = _setting('full-batch Adam steps of the linear layer',
-                           default=300)
-    lr: float = _setting('learning rate of the linear layer', default=1e-2)
+                           _POSITIVE, default=300)
+    lr: float = _setting('learning rate of the linear layer', _RATE,
+                         default=1e-2)
     weight_decay: float = _setting('weight decay of the linear layer',
-                                   default=1e-4)
+                                   _AMOUNT, default=1e-4)
+
+    def __post_init__(self) -> None:
+        _validate(self)
 
 
 @dataclass(frozen=True)
@@ -170,32 +223,35 @@ SMALL = Recipes(
     strl=dict(channels=(64, 128, 256), strides=(2, 2, 1),
               temporal_kernel=5, batch_norm=True, pool_heads=4))
 
-#: NW-UCLA: :data:`SMALL`, its semi-supervised fine-tuning augmented
-#: (rotation by up to 30 degrees about every axis, scaling by up to 0.2),
-#: chosen on the training split's views (``docs/protocols.rst``). Penn
-#: Action's 2D joints take no rotation; it keeps :data:`SMALL`.
-NW_UCLA = dataclasses.replace(SMALL, semi=dataclasses.replace(
-    SMALL.semi, rotate=30.0, scale=0.2))
+#: NW-UCLA's preset, :data:`SMALL` with augmented fine-tuning (rotation by up
+#: to 30 degrees about every axis, scaling by up to 0.2), over 60 epochs on all
+#: labels; chosen on the training split's views (``docs/protocols.rst``).
+#: Penn Action's 2D joints take no rotation; it keeps :data:`SMALL`.
+NW_UCLA = dataclasses.replace(
+    SMALL,
+    finetune=dataclasses.replace(_SMALL_FINETUNE, epochs=60,
+                                 milestones=(45, 56), rotate=30.0, scale=0.2),
+    semi=dataclasses.replace(SMALL.semi, rotate=30.0, scale=0.2))
 
-#: The presets by name.
+#: The presets by name (a dataset names its own in the registry,
+#: :class:`~torch_skeleton_mae.datasets.DatasetInfo`).
 PRESETS: Dict[str, Recipes] = {'paper': PAPER, 'quick': QUICK,
                                'small': SMALL, 'nw-ucla': NW_UCLA}
-
-#: The datasets whose recipes are not the paper's, and their presets.
-DATASET_PRESETS: Dict[str, Recipes] = {'nw-ucla': NW_UCLA,
-                                       'penn-action': SMALL}
 
 
 def preset_for(dataset: Optional[str]) -> Recipes:
     r"""The recipes of :obj:`dataset` (a key of
-    :data:`~torch_skeleton_mae.engine.training.DATASETS`): its entry of
-    :data:`~torch_skeleton_mae.engine.recipes.DATASET_PRESETS` (NW-UCLA,
-    Penn Action), :data:`~torch_skeleton_mae.engine.recipes.PAPER` for the
-    others, :data:`~torch_skeleton_mae.engine.recipes.QUICK` for the
-    built-in synthetic set (:obj:`None`)."""
+    :data:`~torch_skeleton_mae.datasets.registry.DATASETS`): the preset it
+    names there (:data:`~torch_skeleton_mae.engine.recipes.NW_UCLA` for
+    NW-UCLA, :data:`~torch_skeleton_mae.engine.recipes.SMALL` for Penn
+    Action, :data:`~torch_skeleton_mae.engine.recipes.PAPER` for the others
+    and any dataset not registered), or
+    :data:`~torch_skeleton_mae.engine.recipes.QUICK` for the built-in
+    synthetic set (:obj:`None`)."""
     if dataset is None:
         return QUICK
-    return DATASET_PRESETS.get(dataset, PAPER)
+    info = DATASETS.get(dataset)
+    return PRESETS[info.preset] if info is not None else PAPER
 
 
 #: Sequences per batch of every evaluation pass (features, validation).

@@ -39,15 +39,15 @@ import torch
 from torch.nn import Module
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from torch_skeleton_mae.datasets import (
-    ACTIONS,
-    SyntheticSkeletons,
-    concat_sequences,
+from torch_skeleton_mae.datasets import SyntheticSkeletons, load_dataset
+from torch_skeleton_mae.datasets.base import concat_sequences
+from torch_skeleton_mae.datasets.registry import DATASETS
+from torch_skeleton_mae.datasets.subsets import (
     dataset_labels,
     label_fraction_indices,
     label_fraction_subset,
-    load_dataset,
 )
+from torch_skeleton_mae.datasets.synthetic import ACTIONS
 from torch_skeleton_mae.engine.checkpoint import (
     load_checkpoint,
     seed_everything,
@@ -95,15 +95,6 @@ from torch_skeleton_mae.transforms.batch import (
     RandomScale,
 )
 
-#: The benchmarks, their classes and their benchmark names.
-DATASETS = {
-    'ntu60': dict(num_classes=60, benchmarks=('xsub', 'xview')),
-    'ntu120': dict(num_classes=120, benchmarks=('xsub', 'xset')),
-    'finegym': dict(num_classes=99, benchmarks=('none', )),
-    'diving48': dict(num_classes=48, benchmarks=('none', )),
-    'nw-ucla': dict(num_classes=10, benchmarks=('xview', 'xsub')),
-    'penn-action': dict(num_classes=15, benchmarks=('none', )),
-}
 #: Sequences of the built-in synthetic set when no data is given.
 SYNTHETIC_SAMPLES = 2000
 #: Seed of the per-class draw of :obj:`holdout` (:obj:`semi`'s is 0).
@@ -152,7 +143,7 @@ def load_data(source: Optional[PathLike] = None, *,
             :func:`~torch_skeleton_mae.datasets.load_dataset`); :obj:`None`
             for the built-in synthetic set.
         dataset (str, optional): A key of
-            :data:`~torch_skeleton_mae.engine.training.DATASETS`: the
+            :data:`~torch_skeleton_mae.datasets.registry.DATASETS`: the
             classes and split names of :obj:`source`; :obj:`None` for data
             of your own, whose classes are read from it (or
             :obj:`num_classes`). (default: :obj:`None`)
@@ -183,7 +174,7 @@ def load_data(source: Optional[PathLike] = None, *,
         raise ValueError(f"load_data: dataset '{dataset}' fixes the classes; "
                          f"give num_classes for data of your own only")
     benchmarks = (('xsub', 'xview') if source is None else
-                  DATASETS[dataset]['benchmarks'] if dataset else None)
+                  DATASETS[dataset].benchmarks if dataset else None)
     split = split or (benchmarks or ('xsub',))[0]
     if benchmarks and split not in benchmarks:
         raise ValueError(
@@ -208,14 +199,16 @@ def load_data(source: Optional[PathLike] = None, *,
         if source.is_dir() and dataset == 'ntu120':
             benchmark = {'xsub': 'xsub120'}.get(benchmark, benchmark)
         if dataset is not None:
-            num_classes = DATASETS[dataset]['num_classes']
+            num_classes = DATASETS[dataset].num_classes
+            layout = layout or DATASETS[dataset].layout
         train = load_dataset(source, benchmark, 'train', frames,
                              layout=layout, num_classes=num_classes,
                              score=score)
         num_classes = num_classes or train.num_classes
         val = load_dataset(source, benchmark, 'val', frames, layout=layout,
                            num_classes=num_classes, score=score)
-        names = getattr(train, 'class_names', None)
+        names = (dataset and DATASETS[dataset].class_names or
+                 getattr(train, 'class_names', None))
         for part, data in (('train', train), ('val', val)):
             labels = dataset_labels(data)
             if len(labels) and labels.max() >= num_classes:

@@ -389,9 +389,9 @@ class STRL(Module):
         holding its weights (:meth:`load_pretrained`).
 
         Args:
-            source: A :class:`~torch_skeleton_mae.nn.SkeletonMAE`, a checkpoint
-            dict holding its
-                :obj:`"model"` and :obj:`"config"`, or the path of one.
+            source: A :class:`~torch_skeleton_mae.nn.SkeletonMAE`, a
+                checkpoint dict holding its :obj:`"model"` and
+                :obj:`"config"`, or the path of one.
             num_classes (int): Action classes.
             **settings: STRL's own settings (:obj:`num_layers`,
                 :obj:`person_interaction`, :obj:`max_frames`,
@@ -432,9 +432,9 @@ class STRL(Module):
 
         Args:
             source: A :class:`~torch_skeleton_mae.nn.SkeletonMAE`, its
-            :obj:`state_dict`, a
-                checkpoint dict holding one under :obj:`"model"` (and its
-                :obj:`"config"`), or the path of such a checkpoint.
+                :obj:`state_dict`, a checkpoint dict holding one under
+                :obj:`"model"` (and its :obj:`"config"`), or the path of
+                such a checkpoint.
 
         Raises:
             ValueError: naming what differs when the checkpoint's layout or

@@ -20,7 +20,7 @@ every finished run found there, so several invocations (one per seed, in
 parallel) share one summary, and ``--seeds`` with no seed only rebuilds
 it::
 
-    OMP_NUM_THREADS=1 python examples/strl_real.py \
+    OMP_NUM_THREADS=1 python experiments/strl_real.py \
         --data-root ../shared/data --seeds 0 --out runs/strl_real
 """
 import argparse
