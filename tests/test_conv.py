@@ -11,6 +11,7 @@ from torch_geometric.utils import (
 )
 
 from conftest import HAS_TORCH_SPARSE
+from torch_skeleton_mae.data.frame_batch import block_diagonal
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import SkeletonGCNConv
 
@@ -345,3 +346,34 @@ def test_neighbor_loader_mini_batches():
                               atol=1e-5)
         seen += batch.batch_size
     assert seen == n
+
+
+@pytest.mark.parametrize('name,pyg', [('gcn', 'GCNConv'), ('gat', 'GATConv')])
+def test_encoders_of_table_4c_equal_pyg_and_drop_masked_edges(name, pyg):
+    """The 'gcn' / 'gat' layers append their self-loops without a
+    data-dependent shape; they equal PyG's own layer with its loops, and a
+    dropped edge (0 in the edge mask) is as if never there."""
+    import torch_geometric.nn as pyg_nn
+
+    from torch_skeleton_mae.nn.encoder import apply_conv, make_conv
+    torch.manual_seed(0)
+    coco = get_skeleton('coco')
+    ours = make_conv(name, 4, 6).eval()
+    theirs = getattr(pyg_nn, pyg)(4, 6).eval()
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(3, coco.num_joints, 4)
+    flat = x.reshape(-1, 4)
+    edges = block_diagonal(coco.edge_index(), 3, coco.num_joints)
+    expected = theirs(flat, edges).view(3, coco.num_joints, 6)
+    assert torch.allclose(apply_conv(ours, x, coco.edge_index()), expected,
+                          atol=1e-6)
+    keep = torch.rand(3, coco.edge_index().size(1)) > 0.3
+    kept = edges[:, keep.reshape(-1)]
+    expected = theirs(flat, kept).view(3, coco.num_joints, 6)
+    assert torch.allclose(apply_conv(ours, x, coco.edge_index(), keep),
+                          expected, atol=1e-6)
+    # Float 0/1 weights mean the same; others are refused.
+    assert torch.allclose(apply_conv(ours, x, coco.edge_index(), keep.float()),
+                          expected, atol=1e-6)
+    with pytest.raises(ValueError, match="must be 0/1 here"):
+        apply_conv(ours, x, coco.edge_index(), keep.float() * 0.5)

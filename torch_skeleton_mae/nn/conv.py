@@ -179,8 +179,8 @@ class SkeletonGCNConv(MessagePassing):
 
         :obj:`edge_index` is checked once and :math:`\mathbf{A}` of unit
         weights kept while the same, unmodified tensor comes back (a model's
-        buffer), so that a training step does not wait on the device to
-        check the graph again.
+        buffer), with edge weights or without, so that a training step does
+        not wait on the device to check the graph again.
 
         Raises:
             ValueError: if :obj:`edge_index` names a node outside
@@ -189,30 +189,27 @@ class SkeletonGCNConv(MessagePassing):
         """
         V = num_nodes
         eye = torch.eye(V, dtype=self.eps.dtype, device=edge_index.device)
-        if edge_weight is None and not is_compiling():
+        adj = None
+        if not is_compiling():  # checked and built once per graph, not in every step
             key = (edge_index._version, V, self.flow)
             cached = self._unit_adjacency
             if cached is None or cached[0] is not edge_index or (
                     cached[1] != key):
                 self._check_nodes(edge_index, V)
-                cached = (edge_index, key, self._scatter(
-                    edge_index, torch.ones(edge_index.size(1),
-                                           dtype=self.eps.dtype,
-                                           device=edge_index.device), V))
+                cached = (edge_index, key, self._scatter(edge_index, None, V))
                 self._unit_adjacency = cached
-            return cached[2] + (1 + self.eps) * eye
-        if not is_compiling():
-            self._check_nodes(edge_index, V)
-        if edge_weight is None:
-            edge_weight = torch.ones(edge_index.size(1),
-                                     device=edge_index.device,
-                                     dtype=self.eps.dtype)
-        return self._scatter(edge_index, edge_weight, V) + (
-            1 + self.eps) * eye
+            adj = cached[2]
+        if edge_weight is not None or adj is None:
+            adj = self._scatter(edge_index, edge_weight, V)
+        return adj + (1 + self.eps) * eye
 
-    def _scatter(self, edge_index: Tensor, edge_weight: Tensor,
+    def _scatter(self, edge_index: Tensor, edge_weight: OptTensor,
                  V: int) -> Tensor:
-        # The (*, V, V) matrix of edge weights, [target, source].
+        # The (*, V, V) matrix of edge weights (unit without), [target,
+        # source].
+        if edge_weight is None:
+            edge_weight = torch.ones(edge_index.size(1), dtype=self.eps.dtype,
+                                     device=edge_index.device)
         src, dst = edge_index if self.flow == 'source_to_target' else (
             edge_index.flip(0))
         adj = edge_weight.new_zeros(*edge_weight.shape[:-1], V * V)

@@ -12,9 +12,38 @@ from torch_skeleton_mae.data.frame_batch import block_diagonal
 from torch_skeleton_mae.nn.conv import SkeletonGCNConv
 from torch_skeleton_mae.nn.mlp import apply_norm, make_norm
 
+
+class _LoopsAppended:
+    # For a PyG conv that adds self-loops itself: built without, and handed
+    # every node's loop appended to a graph that holds none (a skeleton's).
+    # PyG's own (add_remaining_self_loops) selects edges by a mask, a shape
+    # that depends on the data, which waits on the device in every step.
+    def __init__(self, in_channels: int, out_channels: int, **kwargs):
+        super().__init__(in_channels, out_channels, add_self_loops=False,
+                         **kwargs)
+
+    def forward(self, x: Tensor, edge_index: Tensor, *args, **kwargs):
+        loops = torch.arange(x.size(0), device=edge_index.device)
+        return super().forward(
+            x, torch.cat([edge_index, loops.expand(2, -1)], dim=1), *args,
+            **kwargs)
+
+
+class LoopedGCNConv(_LoopsAppended, GCNConv):
+    r"""PyG's :class:`~torch_geometric.nn.conv.GCNConv` with the self-loops
+    of a loop-free graph appended without waiting on the device (the same
+    result as its own :obj:`add_self_loops=True`)."""
+
+
+class LoopedGATConv(_LoopsAppended, GATConv):
+    r"""PyG's :class:`~torch_geometric.nn.conv.GATConv` with the self-loops
+    of a loop-free graph appended without waiting on the device (the same
+    result as its own :obj:`add_self_loops=True`)."""
+
+
 #: The encoder backbones of the paper's Table 4c by name (GIN, ours and the
 #: paper's choice, and PyG's own GCN and GAT layers).
-CONVS = {'gin': SkeletonGCNConv, 'gcn': GCNConv, 'gat': GATConv}
+CONVS = {'gin': SkeletonGCNConv, 'gcn': LoopedGCNConv, 'gat': LoopedGATConv}
 
 ConvSpec = Union[str, Callable[..., Module]]
 
@@ -206,11 +235,24 @@ def apply_conv(conv: Module, x: Tensor, edge_index: Tensor,
         if edge_weight is not None:
             keep = edge_weight.expand(*lead, edge_index.size(1)).reshape(-1)
     if keep is not None:
-        if not bool(((keep == 0) | (keep == 1)).all()):
-            raise ValueError(f"{type(conv).__name__} takes edges, not edge "
-                             f"weights: 'edge_weight' must be 0/1 here")
-        edges = edges[:, keep.bool()]
+        if keep.dtype != torch.bool:
+            if not bool(((keep == 0) | (keep == 1)).all()):
+                raise ValueError(f"{type(conv).__name__} takes edges, not "
+                                 f"edge weights: 'edge_weight' must be 0/1 "
+                                 f"here")
+            keep = keep.bool()
+        # A dropped edge ends at one extra node whose output is discarded:
+        # every other node sees the graph without it, and no shape depends
+        # on the data.
+        sink = flat.size(0)
+        flat = torch.cat([flat, flat.new_zeros(1, C)])
+        end = 1 if getattr(conv, 'flow', 'source_to_target') == (
+            'source_to_target') else 0
+        edges = edges.clone()
+        edges[end] = torch.where(keep, edges[end], sink)
     out = conv(flat, edges)
+    if keep is not None:
+        out = out[:-1]
     return out if x.dim() == 2 else out.view(*lead, V, out.size(-1))
 
 
