@@ -182,51 +182,22 @@ def load_data(source: Optional[PathLike] = None, *,
             f"{list(benchmarks)} of " + ('the synthetic set' if source is None
                                          else f"dataset '{dataset}'"))
     if source is None:
-        layout = layout or 'coco'
         # Centering only: the camera yaw is part of the synthetic task
         # (cross-view).
-        train, val = (SyntheticSkeletons(samples, layout, frames, seed=0,
-                                         split=part, benchmark=split,
+        train, val = (SyntheticSkeletons(samples, layout or 'coco', frames,
+                                         seed=0, split=part, benchmark=split,
                                          score=score, center=True)
                       for part in ('train', 'val'))
-        names = list(ACTIONS)
+        _check_not_empty(train, val, f'{samples} synthetic sequences '
+                         f'({split})', '; use more samples')
+        out = ProtocolData(train, val, train.skeleton.name,
+                           train[0][0].size(0), train.num_classes,
+                           list(ACTIONS), train.pixel_noise)
     else:
-        source = Path(source)
-        if not source.exists():
-            raise FileNotFoundError(f'load_data: {source}: no such file or '
-                                    f'folder')
-        benchmark = split
-        if source.is_dir() and dataset == 'ntu120':
-            benchmark = {'xsub': 'xsub120'}.get(benchmark, benchmark)
-        if dataset is not None:
-            num_classes = DATASETS[dataset].num_classes
-            layout = layout or DATASETS[dataset].layout
-        train = load_dataset(source, benchmark, 'train', frames,
-                             layout=layout, num_classes=num_classes,
-                             score=score)
-        num_classes = num_classes or train.num_classes
-        val = load_dataset(source, benchmark, 'val', frames, layout=layout,
-                           num_classes=num_classes, score=score)
-        names = (dataset and DATASETS[dataset].class_names or
-                 getattr(train, 'class_names', None))
-        for part, data in (('train', train), ('val', val)):
-            labels = dataset_labels(data)
-            if len(labels) and labels.max() >= num_classes:
-                raise ValueError(
-                    f'load_data: the {part} split of {source} has label '
-                    f'{labels.max()}, beyond the {num_classes} classes of '
-                    + (f"dataset '{dataset}'" if dataset else
-                       'its training split'))
-    for part, data in (('training', train), ('evaluation', val)):
-        if len(data) == 0:
-            raise ValueError(
-                f'load_data: the {part} split of '
-                f"{source or f'{samples} synthetic sequences'} ({split}) is "
-                f'empty' + ('; use more samples' if source is None else ''))
-    out = ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
-                       num_classes or train.num_classes, names,
-                       train.pixel_noise)
+        out = _read_splits(Path(source), dataset, split, frames, layout,
+                           num_classes, score)
     if holdout is not None:
+        train = out.train
         held = label_fraction_indices(dataset_labels(train), holdout,
                                       seed=HOLDOUT_SEED)
         rest = np.setdiff1d(np.arange(len(train)), held)
@@ -236,6 +207,46 @@ def load_data(source: Optional[PathLike] = None, *,
     if semi is not None:
         out.train = label_fraction_subset(out.train, semi, seed=0)
     return out
+
+
+def _check_not_empty(train: Dataset, val: Dataset, what: str,
+                     hint: str = '') -> None:
+    for part, data in (('training', train), ('evaluation', val)):
+        if len(data) == 0:
+            raise ValueError(f'load_data: the {part} split of {what} is '
+                             f'empty{hint}')
+
+
+def _read_splits(source: Path, dataset: Optional[str], split: str,
+                 frames: int, layout: Optional[str],
+                 num_classes: Optional[int], score: bool) -> ProtocolData:
+    # Both splits of a file or folder, their classes the dataset's (or the
+    # training split's), every label checked against them.
+    if not source.exists():
+        raise FileNotFoundError(f'load_data: {source}: no such file or '
+                                f'folder')
+    if source.is_dir() and dataset == 'ntu120':
+        split = {'xsub': 'xsub120'}.get(split, split)
+    info = DATASETS.get(dataset)
+    if info is not None:
+        num_classes, layout = info.num_classes, layout or info.layout
+    train = load_dataset(source, split, 'train', frames, layout=layout,
+                         num_classes=num_classes, score=score)
+    num_classes = num_classes or train.num_classes
+    val = load_dataset(source, split, 'val', frames, layout=layout,
+                       num_classes=num_classes, score=score)
+    for part, data in (('train', train), ('val', val)):
+        labels = dataset_labels(data)
+        if len(labels) and labels.max() >= num_classes:
+            raise ValueError(
+                f'load_data: the {part} split of {source} has label '
+                f'{labels.max()}, beyond the {num_classes} classes of '
+                + (f"dataset '{dataset}'" if info else 'its training split'))
+    _check_not_empty(train, val, f'{source} ({split})')
+    names = info and info.class_names or getattr(train, 'class_names', None)
+    return ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
+                        num_classes, None if names is None else list(names),
+                        train.pixel_noise)
 
 
 def with_synthetic(data: ProtocolData, sequences: int,
