@@ -126,18 +126,22 @@ def main():
                         default=list(CONFIGS))
     parser.add_argument('--out', type=Path,
                         default=Path('runs/strl_selection'))
+    parser.add_argument('--seed', type=int, default=0,
+                        help='of the model and the batches (the same for '
+                             'every configuration)')
     args = parser.parse_args()
     for name in args.configs:
         settings, recipe, labels = CONFIGS[name]
         data = cross_view_data(args.data, labels)
-        torch.manual_seed(0)
+        torch.manual_seed(args.seed)
         model = (TemporalConvNet(data.layout, data.channels,
                                  data.num_classes) if settings is None else
                  STRL(data.layout, data.channels, data.num_classes,
                       **settings))
         start = time.time()
-        result = finetune(model, data, recipe, args.out / name,
-                          RunOptions(seed=0, workers=0, eval_every=5))
+        run = name + (f'.seed{args.seed}' if args.seed else '')
+        result = finetune(model, data, recipe, args.out / run,
+                          RunOptions(seed=args.seed, workers=0, eval_every=5))
         summary = dict(
             settings=settings,
             recipe=dataclasses.asdict(recipe),
@@ -146,24 +150,28 @@ def main():
             train_top1=result.history[-1]['train_top1'],
             parameters=sum(p.numel() for p in model.parameters()),
             minutes=(time.time() - start) / 60)
-        (args.out / f'{name}.json').write_text(json.dumps(summary, indent=1))
+        (args.out / f'{run}.json').write_text(json.dumps(summary, indent=1))
         print(name, json.dumps(summary))
     (args.out / 'strl_selection.rst').write_text(table(args.out))
 
 
 def table(out: Path) -> str:
     r"""Every configuration with a summary in :obj:`out`, in the order of
-    :data:`CONFIGS`, as a reST list-table."""
+    :data:`CONFIGS`, as a reST list-table; with several seeds
+    (``NAME.seedK.json`` beside seed 0's ``NAME.json``), each seed's top-1
+    and their mean."""
     lines = ['.. list-table::', '   :header-rows: 1', '',
              '   * - configuration', '     - settings',
              '     - recipe', '     - view 2 top-1 (held out)',
              '     - view 1 top-1 (training, last epoch)',
              '     - parameters', '     - minutes']
     for name, (_, recipe, labels) in CONFIGS.items():
-        path = out / f'{name}.json'
-        if not path.exists():
+        paths = sorted(out.glob(f'{name}.seed*.json'))
+        if not (out / f'{name}.json').exists():
             continue
-        row = json.loads(path.read_text())
+        rows = [json.loads(p.read_text())
+                for p in [out / f'{name}.json'] + paths]
+        row = rows[0]
         changed = {k: v for k, v in dataclasses.asdict(recipe).items()
                    if v != getattr(RECIPE, k)}
         recipe = ', '.join([f'{100 * labels:.0f}% of the labels'] * (
@@ -173,12 +181,20 @@ def table(out: Path) -> str:
                     else ', '.join(f'{k}={v}' for k, v in
                                    row['settings'].items())
                     or "STRL's defaults")
-        cells = [f'``{name}``', settings, recipe,
-                 f"{100 * row['view2_top1']:.1f}",
-                 f"{100 * row['train_top1']:.1f}", f"{row['parameters']:,}",
-                 f"{row['minutes']:.1f}"]
+        cells = [f'``{name}``', settings, recipe] + [
+            _seeds([r[key] for r in rows])
+            for key in ('view2_top1', 'train_top1')] + [
+            f"{row['parameters']:,}", f"{row['minutes']:.1f}"]
         lines += [f'   * - {cells[0]}'] + [f'     - {c}' for c in cells[1:]]
     return '\n'.join(lines) + '\n'
+
+
+def _seeds(values) -> str:
+    # One seed's top-1, or each seed's and their mean.
+    text = ' / '.join(f'{100 * v:.1f}' for v in values)
+    if len(values) > 1:
+        text += f' (mean {100 * sum(values) / len(values):.1f})'
+    return text
 
 
 if __name__ == '__main__':

@@ -499,8 +499,12 @@ def test_quoted_numbers_come_from_result_files():
     folder = evidence / 'strl_real'
     summary = json.loads((folder / 'strl_real.json').read_text())
     includes = re.findall(r'\.\. include:: evidence/([\w/]+)\.rst', results)
-    assert includes[:2] == ['strl_real/strl_real', 'strl_real/strl_real_probe']
+    assert includes[:3] == ['strl_real/strl_real', 'strl_real/strl_real_probe',
+                            'strl_real_small40/strl_real']
     assert (folder / 'strl_real.rst').read_text() == strl.table(summary)
+    earlier = evidence / 'strl_real_small40'
+    assert (earlier / 'strl_real.rst').read_text() == strl.table(
+        json.loads((earlier / 'strl_real.json').read_text()))
     assert (folder / 'strl_real_probe.rst').read_text() == (
         strl.probe_table(summary))
     assert strl.readme_sentence(summary) in readme
