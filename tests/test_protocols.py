@@ -297,7 +297,8 @@ def test_torchrun_launches_the_example(tmp_path):
 def test_main_command_reports_strl_beside_its_floor(tmp_path):
     done = subprocess.run(
         [sys.executable, str(ROOT / 'examples' / 'ntu60_pretrain.py'),
-         *TINY, '--epochs', '1', '--out', str(tmp_path)], cwd=tmp_path,
+         '--samples', '120', *TINY[2:], '--epochs', '1', '--out',
+         str(tmp_path)], cwd=tmp_path,
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((tmp_path / 'summary.json').read_text())
