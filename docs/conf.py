@@ -54,4 +54,6 @@ nitpick_ignore_regex = [
      r'(torch|torch_geometric|torch_sparse|np|numpy|argparse|os|random|pathlib)(\..*)?'),
     ('py:class',
      r'Tensor|Module|Batch|DataLoader|Dataset|Sampler|PathLike|Optimizer|array'),
+    # Private bases (a class's 'Bases:' line names them), not documented.
+    ('py:class', r'torch_skeleton_mae(\..*)?\._\w+'),
 ]

@@ -482,14 +482,14 @@ def test_quoted_numbers_come_from_result_files():
     evidence = ROOT / 'docs' / 'evidence'
     readme = ' '.join((ROOT / 'README.md').read_text().split())
     main = json.loads((evidence / 'main_command.json').read_text())
-    assert (f"STRL fine-tuned from the pre-training to "
+    assert (f"fine-tunes STRL from the pre-training to "
             f"{100 * main['strl']:.1f}% top-1, against "
             f"{100 * main['floor']:.1f}% for a linear classifier on the raw "
             f"joints") in readme
     assert (f"linear probe top-1 of {100 * main['probe']:.1f}% for the "
             f"pre-trained encoder against {100 * main['random_probe']:.1f}% "
             f"for a randomly initialized one") in readme
-    assert f"({main['seconds']:.0f} s measured" in readme
+    assert f"summary.json`; {main['seconds']:.0f} s measured" in readme
     results = (ROOT / 'docs' / 'results.rst').read_text()
     names = re.findall(r'\.\. include:: evidence/(\w+)\.rst', results)
     assert 'main' in names
