@@ -504,8 +504,11 @@ def test_quoted_numbers_come_from_result_files():
                             'strl_real_small40/strl_real']
     assert (folder / 'strl_real.rst').read_text() == strl.table(summary)
     earlier = evidence / 'strl_real_small40'
-    assert (earlier / 'strl_real.rst').read_text() == strl.table(
-        json.loads((earlier / 'strl_real.json').read_text()))
+    small40 = json.loads((earlier / 'strl_real.json').read_text())
+    assert (earlier / 'strl_real.rst').read_text() == strl.table(small40)
+    before = small40['datasets']['nw-ucla']['mean']['all']['pretrained']
+    assert (f"({100 * before['top1']:.1f} +- {100 * before['std']:.1f}% "
+            f"pre-trained over {before['n']} seeds") in readme
     assert (folder / 'strl_real_probe.rst').read_text() == (
         strl.probe_table(summary))
     assert strl.readme_sentence(summary) in readme
