@@ -587,5 +587,9 @@ def test_a_dataset_and_layout_of_ones_own_train_end_to_end(tmp_path):
             register_dataset('ntu60', 3)
         with pytest.raises(ValueError, match="unknown layout 'nothing'"):
             register_dataset('other', 3, layout='nothing')
+        register_dataset('test-six-set', 3, preset='fast')
+        with pytest.raises(ValueError, match="dataset 'test-six-set' names "
+                                             "preset 'fast'; expected one"):
+            preset_for('test-six-set')
     finally:
         DATASETS.pop('test-six-set')

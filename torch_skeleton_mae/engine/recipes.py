@@ -247,11 +247,21 @@ def preset_for(dataset: Optional[str]) -> Recipes:
     Action, :data:`~torch_skeleton_mae.engine.recipes.PAPER` for the others
     and any dataset not registered), or
     :data:`~torch_skeleton_mae.engine.recipes.QUICK` for the built-in
-    synthetic set (:obj:`None`)."""
+    synthetic set (:obj:`None`).
+
+    Raises:
+        ValueError: if the registry names a preset that
+            :data:`~torch_skeleton_mae.engine.recipes.PRESETS` lacks.
+    """
     if dataset is None:
         return QUICK
     info = DATASETS.get(dataset)
-    return PRESETS[info.preset] if info is not None else PAPER
+    if info is None:
+        return PAPER
+    if info.preset not in PRESETS:
+        raise ValueError(f"dataset '{dataset}' names preset '{info.preset}'; "
+                         f"expected one of {sorted(PRESETS)}")
+    return PRESETS[info.preset]
 
 
 #: Sequences per batch of every evaluation pass (features, validation).

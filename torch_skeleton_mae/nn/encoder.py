@@ -32,13 +32,29 @@ class _LoopsAppended:
 class LoopedGCNConv(_LoopsAppended, GCNConv):
     r"""PyG's :class:`~torch_geometric.nn.conv.GCNConv` with the self-loops
     of a loop-free graph appended without waiting on the device (the same
-    result as its own :obj:`add_self_loops=True`)."""
+    result as its own :obj:`add_self_loops=True`; a graph that holds loops
+    already would get them twice). Takes :obj:`GCNConv`'s arguments but
+    :obj:`add_self_loops`.
+
+    Shapes:
+        - **input:** node features :obj:`(N, F_in)`, edge indices
+          :obj:`(2, E)` without self-loops
+        - **output:** node features :obj:`(N, F_out)`
+    """
 
 
 class LoopedGATConv(_LoopsAppended, GATConv):
     r"""PyG's :class:`~torch_geometric.nn.conv.GATConv` with the self-loops
     of a loop-free graph appended without waiting on the device (the same
-    result as its own :obj:`add_self_loops=True`)."""
+    result as its own :obj:`add_self_loops=True`; a graph that holds loops
+    already would get them twice). Takes :obj:`GATConv`'s arguments but
+    :obj:`add_self_loops`.
+
+    Shapes:
+        - **input:** node features :obj:`(N, F_in)`, edge indices
+          :obj:`(2, E)` without self-loops
+        - **output:** node features :obj:`(N, F_out)`
+    """
 
 
 #: The encoder backbones of the paper's Table 4c by name (GIN, ours and the
