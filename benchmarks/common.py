@@ -40,11 +40,12 @@ def stock_mlp(conv: SkeletonGCNConv) -> Sequential:
     r"""A plain ``Linear, BatchNorm1d, PReLU, Linear`` with :obj:`conv`'s
     MLP weights."""
     mlp = conv.nn
-    (hidden, in_channels), (out_channels, _) = (mlp.lin1.weight.shape,
-                                                mlp.lin2.weight.shape)
+    (hidden, in_channels), (out_channels, _) = (mlp.lins[0].weight.shape,
+                                                mlp.lins[1].weight.shape)
     stock = Sequential(Linear(in_channels, hidden), BatchNorm1d(hidden),
                        PReLU(), Linear(hidden, out_channels))
-    for mine, theirs in zip((mlp.lin1, mlp.norm, mlp.act, mlp.lin2), stock):
+    mine = (mlp.lins[0], mlp.norms[0].module, mlp.act, mlp.lins[1])
+    for mine, theirs in zip(mine, stock):
         theirs.load_state_dict(mine.state_dict())
     return stock
 

@@ -47,6 +47,14 @@ def test_moved_names_still_work_for_a_release(package, name, module):
         old.nothing
 
 
+def test_renamed_names_point_to_their_replacement():
+    from torch_skeleton_mae.nn.conv import node_mlp
+    with pytest.warns(DeprecationWarning, match="'torch_skeleton_mae.nn."
+                      "NodeMLP' is deprecated .* use 'torch_skeleton_mae."
+                      "nn.conv.node_mlp'"):
+        assert nn.NodeMLP is node_mlp
+
+
 def test_paper_recipes_are_section_4_2():
     """The numbers Sec. 4.2 states, written here, not read from PAPER:
     Adam at 1.5e-4, batch 1024, 50 epochs; SGD with momentum 0.9, 5 warm-up

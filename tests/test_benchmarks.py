@@ -109,3 +109,17 @@ def test_time_to_accuracy_smoke(capsys, tmp_path):
     minutes = [row['minutes'] for row in result['epochs']]
     assert 0 < minutes[0] < minutes[1]
     assert json.loads(out.read_text())['best_top1'] == result['best_top1']
+
+
+@pytest.mark.full
+def test_compare_revisions_times_both_checkouts_case_by_case(capsys):
+    root = Path(__file__).resolve().parents[1]
+    __import__('compare_revisions').main([
+        '--base', str(root), '--script', 'conv.py', '--rounds', '1', '--',
+        '--smoke'])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith('conv.py --smoke: median of 1 rounds each')
+    cases = [line for line in lines[1:] if 'edge_index (dense path)' in line]
+    assert len(cases) == 1 and cases[0].endswith(tuple('0123456789'))
+    with pytest.raises(SystemExit, match='no reader for'):
+        __import__('compare_revisions').timed_cases('end_to_end.py', {})

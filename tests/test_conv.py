@@ -123,23 +123,23 @@ def test_gradients_flow_and_reset():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
     with torch.no_grad():
         conv.eps.fill_(3.0)
-        conv.nn.lin1.weight.zero_()
+        conv.nn.lins[0].weight.zero_()
     conv.reset_parameters()
     assert float(conv.eps.detach()) == 0.0
-    assert conv.nn.lin1.weight.abs().sum() > 0
+    assert conv.nn.lins[0].weight.abs().sum() > 0
 
 
 def test_repr():
     assert str(SkeletonGCNConv(3, 64)) == (
-        "SkeletonGCNConv(nn=NodeMLP(3, 64, 64, act='prelu', norm='batch'), "
+        "SkeletonGCNConv(nn=MLP(3, 64, 64), "
         "eps=0, train_eps=False, aggr='add')")
     assert str(SkeletonGCNConv(2, 8, hidden_channels=16, eps=0.5,
                                train_eps=True, act='relu', norm=None,
                                aggr='mean')) == (
-        "SkeletonGCNConv(nn=NodeMLP(2, 16, 8, act='relu', norm=None), "
+        "SkeletonGCNConv(nn=MLP(2, 16, 8), "
         "eps=0.5, train_eps=True, aggr='mean')")
     assert str(SkeletonGCNConv(2, 8, mlp_layers=1)) == (
-        "SkeletonGCNConv(nn=NodeMLP(2, 8, num_layers=1), eps=0, "
+        "SkeletonGCNConv(nn=MLP(2, 8), eps=0, "
         "train_eps=False, aggr='add')")
     nn = Seq(Lin(16, 32), ReLU(), Lin(32, 32))
     assert str(SkeletonGCNConv(nn=nn)) == (
@@ -177,7 +177,7 @@ def test_drops_into_pyg_sequential_on_any_graph():
     ])
     out = model(torch.randn(n, 5), edge_index, batch)
     assert out.shape == (2, 16)
-    with pytest.raises(ValueError, match='num_layers 1 or 2'):
+    with pytest.raises(ValueError, match="1 or 2 layers \\('mlp_layers'\\), got 3"):
         SkeletonGCNConv(5, 16, mlp_layers=3)
 
 
@@ -285,7 +285,7 @@ def test_lazy_in_channels_and_ready_nn():
     conv = SkeletonGCNConv(-1, 32)
     edge_index = torch.tensor([[0, 1, 2, 3], [0, 0, 1, 1]])
     assert conv(torch.randn(4, 7), edge_index).shape == (4, 32)
-    assert str(conv).startswith('SkeletonGCNConv(nn=NodeMLP(7, 32, 32,')
+    assert conv.nn.lins[0].weight.shape == (32, 7)
     conv.reset_parameters()  # an initialized lazy layer resets as usual
     nn = Seq(Lin(16, 32), ReLU(), Lin(32, 32))
     conv = SkeletonGCNConv(nn=nn, train_eps=True)

@@ -120,7 +120,8 @@ def test_decoder_position_tells_masked_joints_apart():
     # By hand: position added after re-masking, then the GIN layer.
     z = decoder.proj(h).masked_fill(mask.unsqueeze(-1), 0) + decoder.position
     A = coco.adjacency(self_loops=False).to_dense()
-    expected = decoder.conv.nn(A @ z + (1 + decoder.conv.eps) * z)
+    expected = decoder.conv.nn((A @ z + (1 + decoder.conv.eps) * z).view(
+        -1, 16)).view(4, 17, 3)
     assert torch.allclose(out, expected, atol=1e-5)
     with pytest.raises(ValueError, match=r"embedding of 17 joints expects "
                        r"\(\*, 17, 16\), got \(4, 25, 16\)"):
@@ -138,8 +139,8 @@ def test_decoder_edges_and_flat_input():
     assert flat.x.shape == (34, 3)
     assert str(decoder) == (
         "MAEDecoder(16, 3, remask=True, reconstruct_edges=True, "
-        "conv=SkeletonGCNConv(nn=NodeMLP(16, 16, 3, act='prelu', "
-        "norm='batch'), eps=0, train_eps=False, aggr='add'))")
+        "conv=SkeletonGCNConv(nn=MLP(16, 16, 3), eps=0, train_eps=False, "
+        "aggr='add'))")
 
 
 @pytest.mark.parametrize('conv', ['gcn', 'gat', GCNConv(16, 3),

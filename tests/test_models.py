@@ -285,7 +285,7 @@ def test_strl_output_and_loading(tmp_path):
     assert model(x).shape == (4, 5)
     assert model(to_frame_batch(x, 'coco')).shape == (4, 5)
 
-    before = model.layers[0].encoder.convs[0].nn.lin1.weight.clone()
+    before = model.layers[0].encoder.convs[0].nn.lins[0].weight.clone()
     path = tmp_path / 'mae.pt'
     torch.save({'model': mae.state_dict(), 'config': mae.config}, path)
     model.load_pretrained(path)
@@ -293,7 +293,7 @@ def test_strl_output_and_loading(tmp_path):
     for layer in model.layers:
         for key, value in layer.encoder.state_dict().items():
             assert torch.equal(value, expected[key]), key
-    assert not torch.equal(before, expected['convs.0.nn.lin1.weight'])
+    assert not torch.equal(before, expected['convs.0.nn.lins.0.weight'])
     assert torch.equal(model.embedding.lin.weight, mae.embedding.lin.weight)
 
 
@@ -499,8 +499,8 @@ def test_wide_strl_loads_a_pretraining_of_its_settings_only(tmp_path):
     torch.save({'model': mae.state_dict(), 'config': mae.config}, path)
     model = STRL.from_pretrained(path, num_classes=5, **settings)
     for layer in model.layers:
-        assert torch.equal(layer.encoder.convs[2].nn.lin2.weight,
-                           mae.encoder.convs[2].nn.lin2.weight)
+        assert torch.equal(layer.encoder.convs[2].nn.lins[1].weight,
+                           mae.encoder.convs[2].nn.lins[1].weight)
     assert model(sequences(C=2)).shape == (4, 5)
     other = STRL('coco', 2, 5, hidden_channels=64, joint_embedding=True,
                  **settings)
@@ -583,3 +583,24 @@ def test_skeleton_mae_from_checkpoint_round_trips(tmp_path):
     with pytest.raises(ValueError, match=r"the checkpoint does not fit "
                                          r"SkeletonMAE: missing \['decoder"):
         SkeletonMAE.from_checkpoint(broken)
+
+
+@pytest.mark.parametrize('norm', ['batch', 'layer'])
+def test_weights_saved_before_0_2_load_into_pyg_mlp_and_norms(norm):
+    # Before 0.2 each GIN layer had its own MLP (lin1, norm, lin2) and the
+    # encoder torch's norm layers; the same weights under those keys load.
+    torch.manual_seed(0)
+    mae = SkeletonMAE('coco', 2, hidden_channels=8, num_layers=2, norm=norm)
+    old_names = [('.nn.lins.0.', '.nn.lin1.'), ('.nn.lins.1.', '.nn.lin2.'),
+                 ('.nn.norms.0.', '.nn.norm.'), ('.module.', '.')]
+    old = {}
+    for key, value in mae.state_dict().items():
+        for new, before in old_names:
+            key = key.replace(new, before)
+        old[key] = value
+    assert 'encoder.convs.0.nn.lin1.weight' in old
+    assert ('encoder.norms.0.running_mean' in old) == (norm == 'batch')
+    again = SkeletonMAE.from_checkpoint({'model': old, 'config': mae.config})
+    x = torch.randn(2, 2, 4, 17, 1)
+    mae.eval(), again.eval()
+    assert torch.equal(mae.encode(x), again.encode(x))

@@ -5,6 +5,7 @@ import inspect
 import os
 import pickle
 import platform
+import re
 import threading
 import warnings
 import zipfile
@@ -19,19 +20,22 @@ from torch.nn import Module
 def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
     r"""A module :obj:`__getattr__` for :obj:`package` that still hands out
     each name of :obj:`moved` (name: the module now holding it, relative to
-    :obj:`package` or, starting with :obj:`torch_skeleton_mae.`, absolute)
-    with a :class:`DeprecationWarning`, for one release."""
+    :obj:`package` or, starting with :obj:`torch_skeleton_mae.`, absolute;
+    :obj:`"module:new_name"` for a name that changed too) with a
+    :class:`DeprecationWarning`, for one release."""
     def __getattr__(name: str) -> Any:
         if name not in moved:
             raise AttributeError(f"module '{package}' has no attribute "
                                  f"'{name}'")
-        where = moved[name]
+        where, _, new = moved[name].partition(':')
         if not where.startswith('torch_skeleton_mae.'):
             where = f'{package}.{where}'
+        use = f"import it from '{where}'" if not new else (
+            f"use '{where}.{new}'")
         warnings.warn(f"'{package}.{name}' is deprecated and will be removed "
-                      f"in the next release; import it from '{where}'",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module(where), name)
+                      f"in the next release; {use}", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(importlib.import_module(where), new or name)
     return __getattr__
 
 
@@ -78,6 +82,32 @@ def constructor_config(cls: type, arguments: Dict[str, Any],
             for name in names}
 
 
+# Weights saved before 0.2: the convolution's own MLP (lin1, norm, lin2)
+# and torch's norm layers, now PyG's MLP and PyG's norm layers (which hold
+# a batch norm as their 'module').
+_RENAMED = [(re.compile(rf'(^|\.)nn\.{old}\.'), rf'\1nn.{new}.')
+            for old, new in (('lin1', 'lins.0'), ('lin2', 'lins.1'),
+                             ('norm', 'norms.0'))]
+_TORCH_BATCH_NORM = re.compile(r'(.*norms\.\d+\.)running_mean')
+
+
+def upgrade_state_dict(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    r""":obj:`state` with the keys of weights saved before version 0.2
+    renamed to today's (the same weights); today's keys stay as they are."""
+    for pattern, new in _RENAMED:
+        state = {pattern.sub(new, k): v for k, v in state.items()}
+    batch_norms = {m.group(1) for m in map(_TORCH_BATCH_NORM.fullmatch,
+                                           state) if m}
+    return {_under_module(k, batch_norms): v for k, v in state.items()}
+
+
+def _under_module(key: str, prefixes: set) -> str:
+    # 'p.norms.0.weight' -> 'p.norms.0.module.weight' for p.norms.0. in
+    # prefixes.
+    prefix = key[:key.rfind('.') + 1]
+    return f'{prefix}module.{key[len(prefix):]}' if prefix in prefixes else key
+
+
 def load_checked(module: Module, state: Dict[str, Tensor],
                  source: str = 'the checkpoint', hint: str = '') -> None:
     r"""Loads :obj:`state` into :obj:`module` after comparing every key and
@@ -95,7 +125,7 @@ def load_checked(module: Module, state: Dict[str, Tensor],
     Raises:
         ValueError: if the keys or shapes differ.
     """
-    own = module.state_dict()
+    own, state = module.state_dict(), upgrade_state_dict(state)
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}'

@@ -36,6 +36,6 @@ __getattr__ = moved_names(__name__, {
         'decoder': ('Reconstruction',),
         'loss': ('LossTerms', 'edge_reconstruction_error',
                  'scaled_cosine_error'),
-        'mlp': ('NodeMLP',),
+        'conv:node_mlp': ('NodeMLP',),
         'models': ('MultiScaleTemporalConv', 'STRLLayer'),
     }.items() for name in names})

@@ -2,14 +2,60 @@ from typing import Optional, Union
 
 import torch
 from torch import Tensor
-from torch.nn import Module
+from torch.nn import Identity, Module
 from torch_geometric.nn.conv import MessagePassing
-from torch_geometric.nn.inits import reset
+from torch_geometric.nn.models import MLP
+from torch_geometric.nn.resolver import normalization_resolver
 from torch_geometric.typing import Adj, OptPairTensor, OptTensor, Size
 from torch_geometric.utils import is_sparse, spmm
 
 from torch_skeleton_mae.data.frame_batch import is_compiling
-from torch_skeleton_mae.nn.mlp import NodeMLP
+
+
+def node_mlp(in_channels: int, hidden_channels: int, out_channels: int,
+             num_layers: int = 2, act: str = 'prelu',
+             norm: Optional[str] = 'batch') -> MLP:
+    r"""PyG's :class:`~torch_geometric.nn.models.MLP` as the update function
+    of :class:`SkeletonGCNConv`: :math:`\mathbf{W}_2 \, \sigma(\mathrm{norm}(
+    \mathbf{W}_1 \mathbf{x}))`, or one linear map with :obj:`num_layers=1`;
+    PyG resolves :obj:`act` and :obj:`norm` (:obj:`"batch"`, :obj:`"layer"`
+    per node, or :obj:`None`).
+
+    Shapes:
+        - **input:** :obj:`(num_nodes, in_channels)`
+        - **output:** :obj:`(num_nodes, out_channels)`
+    """
+    if num_layers not in (1, 2):
+        raise ValueError(f"SkeletonGCNConv's MLP has 1 or 2 layers "
+                         f"('mlp_layers'), got {num_layers}")
+    channels = [in_channels] + [hidden_channels] * (num_layers - 1)
+    return MLP(channels + [out_channels], act=act, norm=norm,
+               norm_kwargs=_PER_NODE.get(norm))
+
+
+# PyG's layer norm normalizes each graph by default; ours, each node.
+_PER_NODE = {'layer': dict(mode='node'), 'layer_norm': dict(mode='node')}
+
+
+def node_norm(norm: Optional[str], channels: int) -> Module:
+    r"""PyG's normalization layer :obj:`norm` (*e.g.* :obj:`"batch"` or
+    :obj:`"layer"`, per node) of :obj:`channels` features, or the identity
+    for :obj:`None`.
+
+    Shapes:
+        - **input:** :obj:`(num_nodes, channels)`
+        - **output:** :obj:`(num_nodes, channels)`
+    """
+    if norm is None:
+        return Identity()
+    return normalization_resolver(norm, channels, **_PER_NODE.get(norm, {}))
+
+
+def per_node(module: Module, x: Tensor) -> Tensor:
+    r"""Applies :obj:`module` to the rows of :obj:`x` :obj:`(*, C)` as one
+    :obj:`(num_nodes, C)` matrix (so that batch norm sees every node once),
+    giving :obj:`(*, C_out)`."""
+    return module(x.reshape(-1, x.size(-1))).view(*x.shape[:-1], -1)
 
 
 class SkeletonGCNConv(MessagePassing):
@@ -22,9 +68,11 @@ class SkeletonGCNConv(MessagePassing):
         \mathbf{x}_j \right)
 
     where :math:`\bigoplus` is the aggregation (a sum by default),
-    :math:`h_{\mathbf{\Theta}}` is a
-    :class:`~torch_skeleton_mae.nn.mlp.NodeMLP` (or any module passed as
-    :obj:`nn`, as in PyG's :class:`~torch_geometric.nn.conv.GINConv`) and
+    :math:`h_{\mathbf{\Theta}}` is PyG's
+    :class:`~torch_geometric.nn.models.MLP`
+    (:func:`~torch_skeleton_mae.nn.conv.node_mlp`; or any module passed as
+    :obj:`nn`, as in PyG's :class:`~torch_geometric.nn.conv.GINConv`, which
+    sees the nodes as one :obj:`(num_nodes, C)` matrix) and
     :math:`w_{j,i}` an optional edge weight (:obj:`1` by default; a 0/1 weight
     masks edges). No self-loops are added: the root term is :math:`(1 +
     \epsilon) \mathbf{x}_i`, so an adjacency given as :obj:`edge_index`,
@@ -59,7 +107,8 @@ class SkeletonGCNConv(MessagePassing):
         norm (str, optional): MLP normalization, :obj:`"batch"`,
             :obj:`"layer"` or :obj:`None`. (default: :obj:`"batch"`)
         nn (torch.nn.Module, optional): A ready :math:`h_{\mathbf{\Theta}}`
-            mapping :obj:`(*, in_channels)` to :obj:`(*, out_channels)`,
+            mapping :obj:`(num_nodes, in_channels)` to :obj:`(num_nodes,
+            out_channels)`,
             instead of the default MLP (then leave the MLP settings unset).
         dense_max_nodes (int, optional): Largest :obj:`V` of the dense
             static-graph path; :obj:`0` always passes messages.
@@ -108,9 +157,9 @@ class SkeletonGCNConv(MessagePassing):
             if out_channels is None:
                 raise ValueError("SkeletonGCNConv needs 'out_channels' or a "
                                  "ready 'nn'")
-            nn = NodeMLP(in_channels, hidden_channels or out_channels,
-                         out_channels, num_layers=mlp_layers, act=act,
-                         norm=norm)
+            nn = node_mlp(in_channels, hidden_channels or out_channels,
+                          out_channels, num_layers=mlp_layers, act=act,
+                          norm=norm)
         elif (hidden_channels, mlp_layers, act, norm) != (None, 2, 'prelu',
                                                           'batch'):
             raise ValueError("SkeletonGCNConv: 'hidden_channels', "
@@ -131,7 +180,9 @@ class SkeletonGCNConv(MessagePassing):
 
     def reset_parameters(self):
         super().reset_parameters()
-        reset(self.nn)
+        for module in self.nn.modules():  # PyG's MLP leaves PReLU's weight
+            if hasattr(module, 'reset_parameters'):
+                module.reset_parameters()
         self.eps.data.fill_(self.initial_eps)
 
     def forward(self, x: Union[Tensor, OptPairTensor], edge_index: Adj,
@@ -151,12 +202,12 @@ class SkeletonGCNConv(MessagePassing):
             adj = self.dense_adjacency(edge_index, edge_weight, x[0].size(-2))
             out = torch.matmul(adj.expand(*x[0].shape[:-1], adj.size(-1)),
                                x[0])
-            return self.nn(out)
+            return per_node(self.nn, out)
         out = self.propagate(edge_index, x=x, edge_weight=edge_weight,
                              size=size)
         if x[1] is not None:
             out = out + (1 + self.eps) * x[1]
-        return self.nn(out)
+        return per_node(self.nn, out)
 
     def takes_dense_path(self, x: OptPairTensor, edge_index: Adj,
                          size: Size = None) -> bool:

@@ -9,8 +9,7 @@ from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.typing import Adj, OptTensor
 
 from torch_skeleton_mae.data.frame_batch import block_diagonal
-from torch_skeleton_mae.nn.conv import SkeletonGCNConv
-from torch_skeleton_mae.nn.mlp import apply_norm, make_norm
+from torch_skeleton_mae.nn.conv import SkeletonGCNConv, node_norm, per_node
 
 
 class _LoopsAppended:
@@ -320,7 +319,7 @@ class GraphEncoder(Module):
             self.convs.append(make_conv(
                 conv, in_channels if i == 0 else hidden_channels,
                 hidden_channels, act=act, norm=norm))
-            self.norms.append(make_norm(norm, hidden_channels))
+            self.norms.append(node_norm(norm, hidden_channels))
             self.acts.append(activation_resolver(act))
 
     @property
@@ -337,8 +336,8 @@ class GraphEncoder(Module):
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
         for conv, norm, act in zip(self.convs, self.norms, self.acts):
-            x = act(apply_norm(norm, apply_conv(conv, x, edge_index,
-                                                edge_weight)))
+            x = act(per_node(norm, apply_conv(conv, x, edge_index,
+                                              edge_weight)))
             x = torch.nn.functional.dropout(x, self.dropout, self.training)
         return x
 

@@ -27,7 +27,6 @@ from torch_skeleton_mae.nn.encoder import (
     JointEmbedding,
     conv_name,
 )
-from torch_skeleton_mae.nn.mlp import freeze_
 from torch_skeleton_mae.utils import (
     changed_settings,
     constructor_config,
@@ -335,7 +334,7 @@ class STRL(Module):
         self.freeze_encoder = freeze_encoder
         if freeze_encoder:
             for module in self.pretrained_modules():
-                freeze_(module)
+                module.requires_grad_(False)
 
     def reset_parameters(self):
         r"""Resets all learnable parameters (and batch-norm statistics):
