@@ -47,13 +47,13 @@ from torch_skeleton_mae.nn import STRL, SkeletonMAE
 Row = Tuple[str, Optional[Dict[str, Any]], Dict[str, Any]]
 REGION = dict(mask='parts:3')  # "masking body sub-region 3" (Sec. 4.4)
 TABLES: Dict[str, List[Row]] = {
-    '4a': [(f'L_D = {n}', dict(REGION, num_layers=n), {})
+    '4a': [(f'L_D = {n}', dict(REGION, encoder_layers=n), {})
            for n in (1, 2, 3, 4)],
     '4c': [(f'{conv.upper()}, region {r}',
             dict(encoder=conv, mask=f'parts:{r}'), {})
            for conv in ('gat', 'gcn', 'gin') for r in range(6)],
     '5a': [('random initialization', None, {})] + [
-        (f'M = {m}', REGION, dict(num_layers=m)) for m in (1, 2, 3, 4)],
+        (f'M = {m}', REGION, dict(strl_layers=m)) for m in (1, 2, 3, 4)],
     # Our reading of the printed table: random joints at each ratio beside
     # region sets of about as many COCO joints (4, 9, 12 and 15).
     '5b': [(f'random joints {p}%', dict(mask=f'random-joints:{p / 100}'), {})

@@ -122,14 +122,14 @@ def test_checkpoint_mismatch_errors(tmp_path):
         load_checkpoint(tmp_path / 'a.pt', SkeletonMAE('ntu-rgb+d', 3))
     with pytest.raises(ValueError, match=r"a\.pt does not fit SkeletonMAE: "
                        r"unexpected \[.*encoder\.convs\.2.*settings that "
-                       r"differ \(saved vs model\): num_layers=3 vs 2$"):
+                       r"differ \(saved vs model\): encoder_layers=3 vs 2$"):
         load_checkpoint(tmp_path / 'a.pt', SkeletonMAE('coco', 3,
-                                                       num_layers=2))
+                                                       encoder_layers=2))
     state['config'] = None  # no config: the weights are still compared
     torch.save(state, tmp_path / 'b.pt')
     with pytest.raises(ValueError, match=r"missing \[.*encoder\.convs\.3"):
         load_checkpoint(tmp_path / 'b.pt', SkeletonMAE('coco', 3,
-                                                       num_layers=4))
+                                                       encoder_layers=4))
     with pytest.raises(FileNotFoundError, match=r"'.*nope\.pt' does not"):
         load_checkpoint(tmp_path / 'nope.pt')
     torch.save({'weights': 1}, tmp_path / 'c.pt')
@@ -168,7 +168,7 @@ def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
     # resume exactly.
     data = SyntheticSkeletons(24, num_frames=10).sample_frames(6, train=True)
     torch.manual_seed(0)  # the same initial weights in every run
-    model = STRL('ntu-rgb+d', 3, data.num_classes, num_layers=1, dropout=0.5)
+    model = STRL('ntu-rgb+d', 3, data.num_classes, strl_layers=1, dropout=0.5)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
     noise = {noise_on: GaussianNoise(0.01, 3)}
@@ -386,7 +386,7 @@ def test_batch_reader_seeds_other_datasets_per_batch():
 
 
 def test_resume_from_weights_only_checkpoint_is_refused(tmp_path):
-    model = STRL('ntu-rgb+d', 3, 10, num_layers=1)
+    model = STRL('ntu-rgb+d', 3, 10, strl_layers=1)
     save_checkpoint(tmp_path / 'w.pt', model)
     trainer = Trainer(model, ClassificationObjective(),
                       torch.optim.SGD(model.parameters(), 0.1),

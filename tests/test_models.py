@@ -152,7 +152,7 @@ def test_paper_defaults():
     assert model.encoder.conv == 'gin' and model.encoder.num_layers == 3
     assert repr(model) == (
         "SkeletonMAE('coco', in_channels=2, hidden_channels=64, "
-        "num_layers=3, encoder='gin', mask='parts:right_arm,right_leg', "
+        "encoder_layers=3, encoder='gin', mask='parts:right_arm,right_leg', "
         "target='embedding')")
     assert model.embedding.lin.bias is None  # "linearly transformed"
     literal = SkeletonMAE('coco', 2, stop_target_grad=False)
@@ -250,7 +250,7 @@ def test_strl_person_pooling():
     x2[..., 1] = torch.randn_like(x2[..., 1])  # change person 1 only
     for interaction in (False, True):
         torch.manual_seed(0)
-        model = STRL('coco', 3, num_classes=5, num_layers=1,
+        model = STRL('coco', 3, num_classes=5, strl_layers=1,
                      person_interaction=interaction).eval()
         layer = model.layers[0]
         h = [model.embedding(v.permute(0, 4, 2, 3, 1)) for v in (x, x2)]
@@ -309,20 +309,23 @@ def test_strl_mismatched_checkpoint():
         model.load_pretrained(SkeletonMAE('coco', 2))
     with pytest.raises(ValueError, match=r"missing \['acts.2.weight'"):
         model.load_pretrained(
-            SkeletonMAE('coco', 3, num_layers=2).state_dict())
+            SkeletonMAE('coco', 3, encoder_layers=2).state_dict())
 
 
 def test_strl_from_pretrained_takes_the_encoder_settings(tmp_path):
-    mae = SkeletonMAE('penn-action', 3, hidden_channels=32, num_layers=2,
+    mae = SkeletonMAE('penn-action', 3, hidden_channels=32, encoder_layers=2,
                       encoder='gcn', joint_embedding=True, beta=3.0)
     path = tmp_path / 'mae.pt'
     torch.save({'model': mae.state_dict(), 'config': mae.config}, path)
-    model = STRL.from_pretrained(path, num_classes=7, num_layers=1,
+    model = STRL.from_pretrained(path, num_classes=7, strl_layers=1,
                                  dropout=0.5)
     config = model.config
-    for theirs, ours in PRETRAINED_SETTINGS.items():
-        assert config[ours] == mae.config[theirs], ours
-    assert (config['num_classes'], config['num_layers'],
+    assert PRETRAINED_SETTINGS == (
+        'skeleton', 'in_channels', 'hidden_channels', 'encoder_layers',
+        'encoder', 'joint_embedding', 'embedding_bias', 'act', 'norm')
+    for name in PRETRAINED_SETTINGS:
+        assert config[name] == mae.config[name], name
+    assert (config['num_classes'], config['strl_layers'],
             config['dropout']) == (7, 1, 0.5)
     assert torch.equal(model.layers[0].encoder.convs[1].lin.weight,
                        mae.encoder.convs[1].lin.weight)
@@ -416,7 +419,7 @@ def test_every_setting_that_changes_skeleton_mae_shows_in_its_repr(key,
 
 def test_strl_repr_shows_its_changed_settings():
     assert repr(STRL('coco', 2, 5, dropout=0.5, person_interaction=True)) == (
-        "STRL('coco', in_channels=2, num_classes=5, num_layers=3, "
+        "STRL('coco', in_channels=2, num_classes=5, strl_layers=3, "
         "freeze_encoder=False, person_interaction=True, dropout=0.5)")
 
 
@@ -449,8 +452,8 @@ def test_strl_layer_pool_is_a_per_joint_weighting_of_the_encoder_output():
     """pool_heads: joint v of head k takes sum_w P[k, v, w] g[w] of the
     encoder output g; all-ones weights give Eq. 3's sum over the joints."""
     torch.manual_seed(0)
-    ours = STRL('coco', 3, 5, num_layers=1, pool_heads=2).eval()
-    paper = STRL('coco', 3, 5, num_layers=1).eval()
+    ours = STRL('coco', 3, 5, strl_layers=1, pool_heads=2).eval()
+    paper = STRL('coco', 3, 5, strl_layers=1).eval()
     state = {k: v for k, v in ours.state_dict().items()
              if not k.endswith('.pool')}
     paper.load_state_dict(state)
@@ -477,11 +480,12 @@ def test_strl_layer_pool_is_a_per_joint_weighting_of_the_encoder_output():
 
 def test_strl_settings_are_checked():
     with pytest.raises(ValueError, match=r"'channels' needs one entry per "
-                                         r"layer \(3\), got \(64, 128\)"):
+                                         r"layer \('strl_layers' = 3\), got "
+                                         r"\(64, 128\)"):
         STRL('coco', 2, 5, channels=(64, 128))
     with pytest.raises(ValueError, match=r"'strides' needs one entry per "
-                                         r"layer \(2\)"):
-        STRL('coco', 2, 5, num_layers=2, strides=(1, 2, 2))
+                                         r"layer \('strl_layers' = 2\)"):
+        STRL('coco', 2, 5, strl_layers=2, strides=(1, 2, 2))
     with pytest.raises(ValueError, match=r"'pool_heads' \(3\) needs "
                                          r"'num_joints' and must divide"):
         STRL('coco', 2, 5, pool_heads=3)
@@ -563,7 +567,7 @@ def test_register_conv_names_a_conv_of_ones_own(tmp_path):
 
 def test_skeleton_mae_from_checkpoint_round_trips(tmp_path):
     torch.manual_seed(0)
-    mae = SkeletonMAE('penn-action', 3, hidden_channels=16, num_layers=2,
+    mae = SkeletonMAE('penn-action', 3, hidden_channels=16, encoder_layers=2,
                       encoder='gcn', remask=False)
     path = tmp_path / 'mae.pt'
     torch.save({'model': mae.state_dict(), 'config': mae.config}, path)
@@ -590,7 +594,7 @@ def test_weights_saved_before_0_2_load_into_pyg_mlp_and_norms(norm):
     # Before 0.2 each GIN layer had its own MLP (lin1, norm, lin2) and the
     # encoder torch's norm layers; the same weights under those keys load.
     torch.manual_seed(0)
-    mae = SkeletonMAE('coco', 2, hidden_channels=8, num_layers=2, norm=norm)
+    mae = SkeletonMAE('coco', 2, hidden_channels=8, encoder_layers=2, norm=norm)
     old_names = [('.nn.lins.0.', '.nn.lin1.'), ('.nn.lins.1.', '.nn.lin2.'),
                  ('.nn.norms.0.', '.nn.norm.'), ('.module.', '.')]
     old = {}
@@ -604,3 +608,28 @@ def test_weights_saved_before_0_2_load_into_pyg_mlp_and_norms(norm):
     x = torch.randn(2, 2, 4, 17, 1)
     mae.eval(), again.eval()
     assert torch.equal(mae.encode(x), again.encode(x))
+
+
+@pytest.mark.parametrize('cls,new,args', [
+    (SkeletonMAE, 'encoder_layers', ('coco', 2)),
+    (STRL, 'strl_layers', ('coco', 2, 5)),
+])
+def test_depth_arguments_named_for_what_they_count(cls, new, args):
+    with pytest.warns(DeprecationWarning, match=f"{cls.__name__}: "
+                      f"'num_layers' is deprecated .* use '{new}'"):
+        model = cls(*args, num_layers=2)
+    assert model.config[new] == 2 and 'num_layers' not in model.config
+    with pytest.raises(TypeError, match=f"'num_layers' is the old name of "
+                                        f"'{new}'; pass '{new}' only"):
+        cls(*args, num_layers=2, **{new: 2})
+
+
+def test_checkpoints_saved_before_0_2_name_their_depth_num_layers(recwarn):
+    mae = SkeletonMAE('coco', 2, hidden_channels=8, encoder_layers=2)
+    old = dict(mae.config)
+    old['num_layers'] = old.pop('encoder_layers')
+    checkpoint = {'model': mae.state_dict(), 'config': old}
+    assert SkeletonMAE.from_checkpoint(checkpoint).encoder.num_layers == 2
+    strl = STRL.from_pretrained(checkpoint, num_classes=4, strl_layers=1)
+    assert strl.config['encoder_layers'] == 2 and len(strl.layers) == 1
+    assert not [w for w in recwarn if w.category is DeprecationWarning]

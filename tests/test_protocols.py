@@ -438,7 +438,7 @@ def test_ablations_example(tmp_path):
                             .read_text())
         assert row['top1'] == report['top1']
         config = load_checkpoint(tmp_path / f'row{i}' / 'last.pt')['config']
-        assert config['num_layers'] == (3 if i == 0 else i)
+        assert config['strl_layers'] == (3 if i == 0 else i)
     assert json.loads((tmp_path / 'table5a.json').read_text()) == rows
     rst = (tmp_path / 'table5a.rst').read_text()
     assert rst == example.tables(rows)

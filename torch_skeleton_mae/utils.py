@@ -1,5 +1,6 @@
 r"""Small helpers shared by the models, the engine, the benchmarks and the
 examples."""
+import functools
 import importlib
 import inspect
 import os
@@ -60,6 +61,44 @@ def read_checkpoint(path: Union[str, os.PathLike],
         raise ValueError(f"'{path}' is not a readable checkpoint "
                          f"({type(error).__name__}: {reason}); is it "
                          f"truncated or another kind of file?") from None
+
+
+def renamed_arguments(**renamed: str) -> Callable[[Callable], Callable]:
+    r"""A constructor decorator: each old keyword argument of
+    :obj:`renamed` (old name: new name) still works for one release, with a
+    :class:`DeprecationWarning` naming the new one. Saved configs are
+    translated silently by :func:`current_config`."""
+    def decorate(init: Callable) -> Callable:
+        @functools.wraps(init)
+        def __init__(self, *args, **kwargs):
+            for old, new in renamed.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise TypeError(f"{type(self).__name__}: '{old}' is the "
+                                    f"old name of '{new}'; pass '{new}' only")
+                warnings.warn(f"{type(self).__name__}: '{old}' is deprecated "
+                              f"and will be removed in the next release; "
+                              f"use '{new}'", DeprecationWarning,
+                              stacklevel=2)
+                kwargs[new] = kwargs.pop(old)
+            init(self, *args, **kwargs)
+        __init__.renamed = renamed
+        return __init__
+    return decorate
+
+
+def current_config(cls: type, config: Dict[str, Any]) -> Dict[str, Any]:
+    r"""A config saved by :obj:`cls` (a checkpoint's) under the argument
+    names of today's :obj:`cls` (see :func:`renamed_arguments`).
+
+    Example:
+        >>> from torch_skeleton_mae.nn import STRL
+        >>> current_config(STRL, dict(num_layers=2, encoder_layers=3))
+        {'strl_layers': 2, 'encoder_layers': 3}
+    """
+    renamed = getattr(cls.__init__, 'renamed', {})
+    return {renamed.get(name, name): value for name, value in config.items()}
 
 
 def constructor_config(cls: type, arguments: Dict[str, Any],

@@ -212,9 +212,9 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             "4c) or the import path of a conv class torch_geometric.nn "
             "exports; with --pretrained, the checkpoint's")
         add('--encoder-layers', type=int,
-            default=default_of(SkeletonMAE, 'num_layers'),
+            default=default_of(SkeletonMAE, 'encoder_layers'),
             help="GIN layers L_D of the encoder (Table 4a; default: "
-            f"{default_of(SkeletonMAE, 'num_layers')})")
+            f"{default_of(SkeletonMAE, 'encoder_layers')})")
         add('--joint-embedding', action='store_true',
             help='learnable per-joint embeddings (not in the paper)')
         add('--embedding-bias', action='store_true',
@@ -262,9 +262,9 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
         add('--dropout', type=float, default=default_of(STRL, 'dropout'))
         add('--freeze-encoder', action='store_true',
             help='keep the pre-trained encoders fixed')
-        add('--strl-layers', type=int, default=default_of(STRL, 'num_layers'),
+        add('--strl-layers', type=int, default=default_of(STRL, 'strl_layers'),
             help=f"STRL layers M (Table 5a; default: "
-            f"{default_of(STRL, 'num_layers')})")
+            f"{default_of(STRL, 'strl_layers')})")
         add('--person-interaction', action='store_true',
             help="pool the spatial modelling over both persons of a frame "
             "instead of each person's joints (Eq. 3)")
@@ -429,7 +429,7 @@ def pretrain_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     data = data_of(args)
     with user_input():
         model = SkeletonMAE(
-            data.layout, data.channels, num_layers=args.encoder_layers,
+            data.layout, data.channels, encoder_layers=args.encoder_layers,
             encoder=args.encoder, mask=args.mask, target=args.target,
             stop_target_grad=not args.literal_target,
             center_target=args.center_target, remask=args.remask,
@@ -491,7 +491,7 @@ def finetune_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     check_run_folder(args)
     seed_everything(args.seed)
     data = data_of(args)
-    settings = dict(preset_of(args).strl, num_layers=args.strl_layers,
+    settings = dict(preset_of(args).strl, strl_layers=args.strl_layers,
                     person_interaction=args.person_interaction,
                     max_frames=max(default_of(STRL, 'max_frames'),
                                    args.frames),

@@ -24,14 +24,16 @@ from torch_skeleton_mae.nn.masking import (
 from torch_skeleton_mae.utils import (
     changed_settings,
     constructor_config,
+    current_config,
     load_checked,
     read_checkpoint,
+    renamed_arguments,
 )
 
 
 TARGETS = ('embedding', 'input')
 # The settings every repr shows; the others appear when not the default.
-_SHOWN = ('skeleton', 'in_channels', 'hidden_channels', 'num_layers',
+_SHOWN = ('skeleton', 'in_channels', 'hidden_channels', 'encoder_layers',
           'encoder', 'mask', 'target')
 
 
@@ -106,8 +108,8 @@ class SkeletonMAE(Module):
         in_channels (int): Channels per joint :obj:`C` (the paper's
             :math:`(x, y)`: 2).
         hidden_channels (int, optional): :math:`D = D_h`. (default: :obj:`64`)
-        num_layers (int, optional): Encoder layers :math:`L_D`.
-            (default: :obj:`3`)
+        encoder_layers (int, optional): Encoder layers :math:`L_D` (before
+            0.2: :obj:`num_layers`, deprecated). (default: :obj:`3`)
         encoder (str or callable, optional): The encoder's convolution:
             :obj:`"gin"`, :obj:`"gcn"`, :obj:`"gat"` (Table 4c) or any PyG
             conv class, see :func:`~torch_skeleton_mae.nn.encoder.make_conv`.
@@ -169,8 +171,9 @@ class SkeletonMAE(Module):
         >>> model.encode(torch.randn(2, 2, 16, 17, 2)).shape
         torch.Size([2, 64, 16, 17, 2])
     """
+    @renamed_arguments(num_layers='encoder_layers')
     def __init__(self, skeleton, in_channels: int, hidden_channels: int = 64,
-                 num_layers: int = 3, encoder: ConvSpec = 'gin',
+                 encoder_layers: int = 3, encoder: ConvSpec = 'gin',
                  mask: Union[str, MaskingStrategy] = DEFAULT_MASK,
                  target: str = 'embedding', stop_target_grad: bool = True,
                  center_target: bool = False, momentum: float = 0.1,
@@ -198,7 +201,7 @@ class SkeletonMAE(Module):
                                         bias=embedding_bias)
         self.masker = JointEdgeMasker(self.skeleton, hidden_channels, mask)
         self.encoder = GraphEncoder(hidden_channels, hidden_channels,
-                                    num_layers, conv=encoder, act=act,
+                                    encoder_layers, conv=encoder, act=act,
                                     norm=norm)
         target_channels = (hidden_channels if target == 'embedding' else
                            in_channels)
@@ -370,7 +373,7 @@ class SkeletonMAE(Module):
 
         Example:
             >>> from torch_skeleton_mae.nn import SkeletonMAE
-            >>> mae = SkeletonMAE('coco', 2, num_layers=2)
+            >>> mae = SkeletonMAE('coco', 2, encoder_layers=2)
             >>> state = dict(model=mae.state_dict(), config=mae.config)
             >>> SkeletonMAE.from_checkpoint(state).encoder.num_layers
             2
@@ -382,7 +385,7 @@ class SkeletonMAE(Module):
         if config is None or 'model' not in source:
             raise ValueError(f"{name} holds no 'config' and 'model': it is "
                              f"not a SkeletonMAE checkpoint")
-        model = cls(**config)
+        model = cls(**current_config(cls, config))
         load_checked(model, source['model'], name)
         return model
 
@@ -390,7 +393,7 @@ class SkeletonMAE(Module):
         return (f"{self.__class__.__name__}('{self.skeleton.name}', "
                 f"in_channels={self.in_channels}, "
                 f"hidden_channels={self.encoder.hidden_channels}, "
-                f"num_layers={self.encoder.num_layers}, "
+                f"encoder_layers={self.encoder.num_layers}, "
                 f"encoder='{self.encoder.conv}', "
                 f"mask='{self.masker.strategy.spec}', "
                 f"target='{self.target}'"

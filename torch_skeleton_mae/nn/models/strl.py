@@ -1,3 +1,4 @@
+import inspect
 import os
 from typing import Any, Dict, Optional, Sequence, Union
 
@@ -27,24 +28,20 @@ from torch_skeleton_mae.nn.encoder import (
     JointEmbedding,
     conv_name,
 )
+from torch_skeleton_mae.nn.models.skeleton_mae import SkeletonMAE
 from torch_skeleton_mae.utils import (
     changed_settings,
     constructor_config,
+    current_config,
     differing_settings,
     load_checked,
     read_checkpoint,
+    renamed_arguments,
 )
 
 # The settings every repr shows; the others appear when not the default.
-_SHOWN = ('skeleton', 'in_channels', 'num_classes', 'num_layers',
+_SHOWN = ('skeleton', 'in_channels', 'num_classes', 'strl_layers',
           'freeze_encoder')
-#: The settings STRL takes from a pre-trained SkeletonMAE (STRL's name for
-#: each, by SkeletonMAE's).
-PRETRAINED_SETTINGS = {
-    'skeleton': 'skeleton', 'in_channels': 'in_channels',
-    'hidden_channels': 'hidden_channels', 'num_layers': 'encoder_layers',
-    'encoder': 'encoder', 'joint_embedding': 'joint_embedding',
-    'embedding_bias': 'embedding_bias', 'act': 'act', 'norm': 'norm'}
 
 
 class MultiScaleTemporalConv(Module):
@@ -206,7 +203,7 @@ class STRLLayer(Module):
 class STRL(Module):
     r"""The Skeleton Sequence Learning (SSL) classifier of Yan et al. (ICCV
     2023, Sec. 3.2): the pre-trained SkeletonMAE embedding and encoder inside
-    :obj:`num_layers` (the paper's :math:`M = 3`)
+    :obj:`strl_layers` (the paper's :math:`M = 3`)
     :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer` blocks, a learnable
     temporal position embedding, pooling over frames, joints and persons, and
     an MLP classifier.
@@ -229,8 +226,8 @@ class STRL(Module):
         num_classes (int): Action classes.
         hidden_channels (int, optional): :math:`D`, as in the pre-trained
             SkeletonMAE. (default: :obj:`64`)
-        num_layers (int, optional): STRL layers :math:`M`.
-            (default: :obj:`3`)
+        strl_layers (int, optional): STRL layers :math:`M` (before 0.2:
+            :obj:`num_layers`, deprecated). (default: :obj:`3`)
         encoder_layers (int, optional): GIN layers :math:`L_D` of each
             encoder. (default: :obj:`3`)
         encoder (str or callable, optional): The encoders' convolution, as
@@ -284,8 +281,9 @@ class STRL(Module):
         >>> model(torch.randn(2, 2, 16, 17, 2)).shape
         torch.Size([2, 60])
     """
+    @renamed_arguments(num_layers='strl_layers')
     def __init__(self, skeleton, in_channels: int, num_classes: int,
-                 hidden_channels: int = 64, num_layers: int = 3,
+                 hidden_channels: int = 64, strl_layers: int = 3,
                  encoder_layers: int = 3, encoder: ConvSpec = 'gin',
                  person_interaction: bool = False,
                  channels: Optional[Sequence[int]] = None,
@@ -299,12 +297,13 @@ class STRL(Module):
                  freeze_encoder: bool = False):
         super().__init__()
         self.skeleton = get_skeleton(skeleton)
-        widths = tuple(channels or (hidden_channels, ) * num_layers)
-        steps = tuple(strides or (1, ) * num_layers)
+        widths = tuple(channels or (hidden_channels, ) * strl_layers)
+        steps = tuple(strides or (1, ) * strl_layers)
         for name, values in (('channels', widths), ('strides', steps)):
-            if len(values) != num_layers:
+            if len(values) != strl_layers:
                 raise ValueError(f"'{name}' needs one entry per layer "
-                                 f"({num_layers}), got {values}")
+                                 f"('strl_layers' = {strl_layers}), got "
+                                 f"{values}")
         self.config = constructor_config(STRL, locals(),
                                          skeleton=self.skeleton.name,
                                          encoder=conv_name(encoder))
@@ -324,7 +323,7 @@ class STRL(Module):
                                    norm=norm), person_interaction,
                       temporal_kernel, steps[i], batch_norm,
                       self.skeleton.num_joints, pool_heads)
-            for i in range(num_layers)
+            for i in range(strl_layers)
         ])
         self.classifier = Sequential(
             Linear(widths[-1], widths[-1]), ReLU(), Dropout(dropout),
@@ -384,7 +383,7 @@ class STRL(Module):
                                            os.PathLike],
                         num_classes: int, **settings: Any) -> 'STRL':
         r"""An STRL built with a pre-trained SkeletonMAE's layout, channels
-        and encoder settings (:obj:`PRETRAINED_SETTINGS` of this module) and
+        and encoder settings (:data:`PRETRAINED_SETTINGS`) and
         holding its weights (:meth:`load_pretrained`).
 
         Args:
@@ -392,7 +391,7 @@ class STRL(Module):
                 checkpoint dict holding its :obj:`"model"` and
                 :obj:`"config"`, or the path of one.
             num_classes (int): Action classes.
-            **settings: STRL's own settings (:obj:`num_layers`,
+            **settings: STRL's own settings (:obj:`strl_layers`,
                 :obj:`person_interaction`, :obj:`max_frames`,
                 :obj:`dropout`, :obj:`freeze_encoder`).
 
@@ -402,9 +401,9 @@ class STRL(Module):
 
         Example:
             >>> from torch_skeleton_mae.nn import STRL, SkeletonMAE
-            >>> mae = SkeletonMAE('coco', 2, num_layers=2)
+            >>> mae = SkeletonMAE('coco', 2, encoder_layers=2)
             >>> model = STRL.from_pretrained(mae, num_classes=10,
-            ...                              num_layers=1)
+            ...                              strl_layers=1)
             >>> model.config['encoder_layers'], len(model.layers)
             (2, 1)
         """
@@ -413,8 +412,7 @@ class STRL(Module):
             raise ValueError("'source' carries no config (a bare state_dict);"
                              " build STRL with its settings and call "
                              "load_pretrained")
-        inherited = {ours: config[theirs]
-                     for theirs, ours in PRETRAINED_SETTINGS.items()}
+        inherited = {name: config[name] for name in PRETRAINED_SETTINGS}
         clash = sorted(set(settings) & set(inherited))
         if clash:
             given = ', '.join(f'{k}={inherited[k]!r}' for k in clash)
@@ -447,8 +445,8 @@ class STRL(Module):
                              f"'{self.skeleton.name}'")
         # The pre-trained settings under this model's names, for errors.
         hint = '' if config is None else differing_settings(
-            {ours: config.get(theirs)
-             for theirs, ours in PRETRAINED_SETTINGS.items()}, self.config)
+            {name: config.get(name) for name in PRETRAINED_SETTINGS},
+            self.config)
         for prefix, module in [('embedding.', self.embedding)] + [
                 ('encoder.', layer.encoder) for layer in self.layers]:
             part = {k[len(prefix):]: v for k, v in state.items()
@@ -460,7 +458,7 @@ class STRL(Module):
         return (f"{self.__class__.__name__}('{self.skeleton.name}', "
                 f"in_channels={self.in_channels}, "
                 f"num_classes={self.num_classes}, "
-                f"num_layers={len(self.layers)}, "
+                f"strl_layers={len(self.layers)}, "
                 f"freeze_encoder={self.freeze_encoder}"
                 f"{changed_settings(STRL, self.config, _SHOWN)})")
 
@@ -471,4 +469,16 @@ def _pretrained(source) -> tuple:
         source = read_checkpoint(source)
     if isinstance(source, Module):
         return getattr(source, 'config', None), source.state_dict()
-    return source.get('config'), source.get('model', source)
+    config = source.get('config')
+    return (config and current_config(SkeletonMAE, config),
+            source.get('model', source))
+
+
+def _arguments(cls: type) -> list:
+    return list(inspect.signature(cls.__init__).parameters)
+
+
+#: The settings STRL takes from a pre-trained SkeletonMAE: the arguments the
+#: two models share (the layout, the embedding and the encoder's).
+PRETRAINED_SETTINGS = tuple(name for name in _arguments(STRL)[1:]
+                            if name in _arguments(SkeletonMAE))
