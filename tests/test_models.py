@@ -633,3 +633,37 @@ def test_checkpoints_saved_before_0_2_name_their_depth_num_layers(recwarn):
     strl = STRL.from_pretrained(checkpoint, num_classes=4, strl_layers=1)
     assert strl.config['encoder_layers'] == 2 and len(strl.layers) == 1
     assert not [w for w in recwarn if w.category is DeprecationWarning]
+
+
+def test_encoder_may_be_a_module_of_ones_own():
+    from torch_geometric.nn.models import GIN
+    from torch_skeleton_mae.nn import GraphEncoder
+    torch.manual_seed(0)
+    x = torch.randn(2, 2, 4, 17, 1)
+    # A ready GraphEncoder computes what the name builds, weights alike.
+    named = SkeletonMAE('coco', 2, hidden_channels=16).eval()
+    given = SkeletonMAE('coco', 2, hidden_channels=16,
+                        encoder=GraphEncoder(16, 16, 3)).eval()
+    given.load_state_dict(named.state_dict())
+    assert given.config == named.config
+    assert torch.equal(given.encode(x), named.encode(x))
+    # PyG's GIN takes the frame graphs as one block-diagonal graph.
+    mae = SkeletonMAE('coco', 2, hidden_channels=16, mask_edges=True,
+                      encoder=GIN(16, 16, num_layers=2))
+    assert mae.config['encoder'] is None and 'encoder=GIN' in repr(mae)
+    mae(x).loss.backward()
+    assert all(p.grad is not None for p in mae.encoder.parameters())
+    strl = STRL.from_pretrained(mae, num_classes=5, strl_layers=2)
+    assert all(isinstance(layer.encoder, GIN) for layer in strl.layers)
+    assert strl.layers[0].encoder is not strl.layers[1].encoder
+    for layer in strl.layers:
+        assert torch.equal(layer.encoder.convs[1].nn.lins[0].weight,
+                           mae.encoder.convs[1].nn.lins[0].weight)
+    assert strl(x).shape == (2, 5)
+    checkpoint = {'model': mae.state_dict(), 'config': mae.config}
+    with pytest.raises(ValueError, match='trained with an encoder module of '
+                                         'its own'):
+        SkeletonMAE.from_checkpoint(checkpoint)
+    with pytest.raises(ValueError, match='trained with an encoder module of '
+                                         'its own'):
+        STRL.from_pretrained(checkpoint, num_classes=5)

@@ -406,7 +406,11 @@ def _probe_and_score(model: SkeletonMAE, data: ProtocolData,
                           options.seed, 'pre-trained encoder')
     with torch.random.fork_rng():
         torch.manual_seed(options.seed)
-        baseline = SkeletonMAE(**model.config).to(device)
+        if model.config['encoder'] is None:  # a module no config rebuilds
+            baseline = copy.deepcopy(model)
+            baseline.reset_parameters()
+        else:
+            baseline = SkeletonMAE(**model.config).to(device)
     result.random_probe = _probe(baseline, loaders, device, data.num_classes,
                                  recipe, options.seed, 'random encoder')
     write_report(result.probe, out, 'probe', data.names)

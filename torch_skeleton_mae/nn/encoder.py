@@ -61,6 +61,9 @@ class LoopedGATConv(_LoopsAppended, GATConv):
 CONVS = {'gin': SkeletonGCNConv, 'gcn': LoopedGCNConv, 'gat': LoopedGATConv}
 
 ConvSpec = Union[str, Callable[..., Module]]
+#: What a model's :obj:`encoder` argument takes: a convolution (by name or
+#: factory) for a :class:`GraphEncoder`, or a ready encoder module.
+EncoderSpec = Union[ConvSpec, Module]
 
 
 class JointEmbedding(Module):
@@ -301,6 +304,9 @@ class GraphEncoder(Module):
           for :math:`(*, V, C)`), edge weights *(optional)*
         - **output:** :math:`(|\mathcal{V}|, D_h)` or :math:`(*, V, D_h)`
     """
+    #: Takes :obj:`(*, V, C)` features as they are (see :func:`apply_conv`).
+    supports_static_graph = True
+
     def __init__(self, in_channels: int, hidden_channels: int = 64,
                  num_layers: int = 3, conv: ConvSpec = 'gin',
                  act: str = 'prelu', norm: Optional[str] = 'batch',
@@ -345,3 +351,28 @@ class GraphEncoder(Module):
         return (f'{self.__class__.__name__}({self.in_channels}, '
                 f'{self.hidden_channels}, num_layers={self.num_layers}, '
                 f"conv='{self.conv}')")
+
+
+def make_encoder(encoder: EncoderSpec, channels: int, num_layers: int,
+                 act: str = 'prelu', norm: Optional[str] = 'batch') -> Module:
+    r"""A model's encoder: :obj:`encoder` itself if it is a module (*e.g.*
+    PyG's :class:`~torch_geometric.nn.models.GIN`, called through
+    :func:`apply_conv`), else a :class:`GraphEncoder` of :obj:`num_layers`
+    such convolutions of :obj:`channels` features.
+
+    Shapes:
+        - **input:** :math:`(*, V, \text{channels})`, one graph's
+          :obj:`edge_index` :math:`(2, E)`
+        - **output:** :math:`(*, V, \text{channels})`
+    """
+    if isinstance(encoder, Module):
+        return encoder
+    return GraphEncoder(channels, channels, num_layers, conv=encoder, act=act,
+                        norm=norm)
+
+
+def encoder_name(encoder: Module) -> Optional[str]:
+    r"""What a model's config stores for its encoder: the convolution's name
+    of a :class:`GraphEncoder`, :obj:`None` for a module of one's own
+    (which a config cannot rebuild)."""
+    return encoder.conv if isinstance(encoder, GraphEncoder) else None

@@ -11,9 +11,11 @@ from torch_skeleton_mae.data import as_sequence
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn.decoder import MAEDecoder
 from torch_skeleton_mae.nn.encoder import (
-    ConvSpec,
-    GraphEncoder,
+    EncoderSpec,
     JointEmbedding,
+    apply_conv,
+    encoder_name,
+    make_encoder,
 )
 from torch_skeleton_mae.nn.loss import SkeletonMAELoss
 from torch_skeleton_mae.nn.masking import (
@@ -110,10 +112,16 @@ class SkeletonMAE(Module):
         hidden_channels (int, optional): :math:`D = D_h`. (default: :obj:`64`)
         encoder_layers (int, optional): Encoder layers :math:`L_D` (before
             0.2: :obj:`num_layers`, deprecated). (default: :obj:`3`)
-        encoder (str or callable, optional): The encoder's convolution:
-            :obj:`"gin"`, :obj:`"gcn"`, :obj:`"gat"` (Table 4c) or any PyG
-            conv class, see :func:`~torch_skeleton_mae.nn.encoder.make_conv`.
-            (default: :obj:`"gin"`)
+        encoder (str, callable or Module, optional): The encoder's
+            convolution: :obj:`"gin"`, :obj:`"gcn"`, :obj:`"gat"` (Table 4c)
+            or any PyG conv class, see
+            :func:`~torch_skeleton_mae.nn.encoder.make_conv`; or a ready
+            encoder module mapping :obj:`hidden_channels` to
+            :obj:`hidden_channels` per joint, as :obj:`GAE(encoder)` takes
+            one (*e.g.* PyG's :class:`~torch_geometric.nn.models.GIN`; see
+            :func:`~torch_skeleton_mae.nn.encoder.make_encoder`; its config
+            then names no encoder, so a checkpoint of it is loaded into a
+            model built again with the module). (default: :obj:`"gin"`)
         mask (str or MaskingStrategy, optional): What to mask, see
             :func:`~torch_skeleton_mae.nn.masking_strategy`; one draw per
             person and sequence. (default: :obj:`"parts:right_arm,right_leg"`)
@@ -173,7 +181,7 @@ class SkeletonMAE(Module):
     """
     @renamed_arguments(num_layers='encoder_layers')
     def __init__(self, skeleton, in_channels: int, hidden_channels: int = 64,
-                 encoder_layers: int = 3, encoder: ConvSpec = 'gin',
+                 encoder_layers: int = 3, encoder: EncoderSpec = 'gin',
                  mask: Union[str, MaskingStrategy] = DEFAULT_MASK,
                  target: str = 'embedding', stop_target_grad: bool = True,
                  center_target: bool = False, momentum: float = 0.1,
@@ -200,9 +208,8 @@ class SkeletonMAE(Module):
                                         positional=joint_embedding,
                                         bias=embedding_bias)
         self.masker = JointEdgeMasker(self.skeleton, hidden_channels, mask)
-        self.encoder = GraphEncoder(hidden_channels, hidden_channels,
-                                    encoder_layers, conv=encoder, act=act,
-                                    norm=norm)
+        self.encoder = make_encoder(encoder, hidden_channels, encoder_layers,
+                                    act=act, norm=norm)
         target_channels = (hidden_channels if target == 'embedding' else
                            in_channels)
         self.decoder = MAEDecoder(hidden_channels, target_channels,
@@ -221,7 +228,8 @@ class SkeletonMAE(Module):
                              if center_target else None)
         self.config = constructor_config(
             SkeletonMAE, locals(), skeleton=self.skeleton.name,
-            encoder=self.encoder.conv, mask=self.masker.strategy.spec)
+            encoder=encoder_name(self.encoder),
+            mask=self.masker.strategy.spec)
 
     def reset_parameters(self):
         r"""Resets all learnable parameters of the module."""
@@ -241,7 +249,7 @@ class SkeletonMAE(Module):
             Joint representations :obj:`(N, D_h, T, V, M)`.
         """
         x = self._joints(x)
-        h = self.encoder(self.embedding(x), self.edge_index)
+        h = apply_conv(self.encoder, self.embedding(x), self.edge_index)
         return h.permute(0, 4, 2, 3, 1)
 
     def coordinates(self, reconstruction: Tensor) -> Tensor:
@@ -334,8 +342,8 @@ class SkeletonMAE(Module):
         projected = self.embedding.project(x)
         masked = self.masker(projected, joint_mask)
         edge_weight = ~masked.edge_mask if self.mask_edges else None
-        h = self.encoder(self.embedding.add_position(masked.x),
-                         self.edge_index, edge_weight)
+        h = apply_conv(self.encoder, self.embedding.add_position(masked.x),
+                       self.edge_index, edge_weight)
         rec = self.decoder(h, self.edge_index, masked.joint_mask)
         # Zero padding (absent persons, missing frames) is not a target.
         present = (x != 0).any(dim=-1)
@@ -385,16 +393,25 @@ class SkeletonMAE(Module):
         if config is None or 'model' not in source:
             raise ValueError(f"{name} holds no 'config' and 'model': it is "
                              f"not a SkeletonMAE checkpoint")
+        if config.get('encoder') is None:
+            raise ValueError(f"{name} was trained with an encoder module of "
+                             f"its own, which its config cannot rebuild: "
+                             f"build SkeletonMAE with that module and load "
+                             f"its 'model' weights into it")
         model = cls(**current_config(cls, config))
         load_checked(model, source['model'], name)
         return model
 
+    def _encoder_repr(self) -> str:
+        name = self.config['encoder']
+        return repr(name) if name else type(self.encoder).__name__
+
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}('{self.skeleton.name}', "
                 f"in_channels={self.in_channels}, "
-                f"hidden_channels={self.encoder.hidden_channels}, "
-                f"encoder_layers={self.encoder.num_layers}, "
-                f"encoder='{self.encoder.conv}', "
+                f"hidden_channels={self.config['hidden_channels']}, "
+                f"encoder_layers={self.config['encoder_layers']}, "
+                f"encoder={self._encoder_repr()}, "
                 f"mask='{self.masker.strategy.spec}', "
                 f"target='{self.target}'"
                 f"{changed_settings(SkeletonMAE, self.config, _SHOWN)})")

@@ -1,3 +1,4 @@
+import copy
 import inspect
 import os
 from typing import Any, Dict, Optional, Sequence, Union
@@ -23,10 +24,11 @@ from torch_geometric.nn.inits import reset
 from torch_skeleton_mae.data import absent_persons, as_sequence
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn.encoder import (
-    ConvSpec,
-    GraphEncoder,
+    EncoderSpec,
     JointEmbedding,
-    conv_name,
+    apply_conv,
+    encoder_name,
+    make_encoder,
 )
 from torch_skeleton_mae.nn.models.skeleton_mae import SkeletonMAE
 from torch_skeleton_mae.utils import (
@@ -116,7 +118,10 @@ class STRLLayer(Module):
     Args:
         in_channels (int): Feature size in.
         out_channels (int): Feature size out.
-        encoder (GraphEncoder): The (pre-trained) spatial encoder.
+        encoder (Module): The (pre-trained) spatial encoder, mapping
+            :obj:`encoder_channels` to :obj:`encoder_channels` per joint
+            (called through
+            :func:`~torch_skeleton_mae.nn.encoder.apply_conv`).
         person_interaction (bool, optional): Pool over all persons of a
             frame instead of each person's own joints.
             (default: :obj:`False`)
@@ -143,24 +148,24 @@ class STRLLayer(Module):
           C_{out})`
     """
     def __init__(self, in_channels: int, out_channels: int,
-                 encoder: GraphEncoder, person_interaction: bool = False,
+                 encoder: Module, person_interaction: bool = False,
                  kernel_size: int = 3, stride: int = 1,
                  batch_norm: bool = False, num_joints: Optional[int] = None,
-                 pool_heads: int = 0):
+                 pool_heads: int = 0, encoder_channels: Optional[int] = None):
         super().__init__()
-        if pool_heads and (num_joints is None
-                           or encoder.hidden_channels % pool_heads):
+        width = encoder_channels or encoder.hidden_channels
+        if pool_heads and (num_joints is None or width % pool_heads):
             raise ValueError(f"'pool_heads' ({pool_heads}) needs "
                              f"'num_joints' and must divide the encoder's "
-                             f"{encoder.hidden_channels} channels")
+                             f"{width} channels")
         self.pool = (Parameter(torch.full((pool_heads, num_joints,
                                            num_joints), 1.0 / num_joints))
                      if pool_heads else None)
         self.encoder = encoder
         self.person_interaction = person_interaction
-        self.reduce = (Identity() if in_channels == encoder.in_channels
-                       else Linear(in_channels, encoder.in_channels))
-        self.lin = Linear(in_channels + encoder.hidden_channels,
+        self.reduce = (Identity() if in_channels == width
+                       else Linear(in_channels, width))
+        self.lin = Linear(in_channels + width,
                           out_channels)
         self.temporal = MultiScaleTemporalConv(out_channels, out_channels,
                                                kernel_size, stride)
@@ -181,7 +186,7 @@ class STRLLayer(Module):
     def forward(self, h: Tensor, edge_index: Tensor,
                 present: Tensor) -> Tensor:
         N, M, T, V, C = h.shape
-        g = self.encoder(self.reduce(h), edge_index)
+        g = apply_conv(self.encoder, self.reduce(h), edge_index)
         g = g * present.view(N, M, 1, 1, 1).to(g.dtype)
         if self.person_interaction:
             g = g.sum(dim=1, keepdim=True)
@@ -230,8 +235,9 @@ class STRL(Module):
             :obj:`num_layers`, deprecated). (default: :obj:`3`)
         encoder_layers (int, optional): GIN layers :math:`L_D` of each
             encoder. (default: :obj:`3`)
-        encoder (str or callable, optional): The encoders' convolution, as
-            in :class:`~torch_skeleton_mae.nn.SkeletonMAE`. (default:
+        encoder (str, callable or Module, optional): The encoders'
+            convolution, or an encoder module that every layer copies, as in
+            :class:`~torch_skeleton_mae.nn.SkeletonMAE`. (default:
             :obj:`"gin"`)
         person_interaction (bool, optional): Sum-pool the spatial
             modelling over all persons of a frame instead of each person
@@ -284,7 +290,7 @@ class STRL(Module):
     @renamed_arguments(num_layers='strl_layers')
     def __init__(self, skeleton, in_channels: int, num_classes: int,
                  hidden_channels: int = 64, strl_layers: int = 3,
-                 encoder_layers: int = 3, encoder: ConvSpec = 'gin',
+                 encoder_layers: int = 3, encoder: EncoderSpec = 'gin',
                  person_interaction: bool = False,
                  channels: Optional[Sequence[int]] = None,
                  strides: Optional[Sequence[int]] = None,
@@ -304,9 +310,6 @@ class STRL(Module):
                 raise ValueError(f"'{name}' needs one entry per layer "
                                  f"('strl_layers' = {strl_layers}), got "
                                  f"{values}")
-        self.config = constructor_config(STRL, locals(),
-                                         skeleton=self.skeleton.name,
-                                         encoder=conv_name(encoder))
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.embedding = JointEmbedding(in_channels, hidden_channels,
@@ -318,13 +321,16 @@ class STRL(Module):
         widths = (hidden_channels, ) + widths
         self.layers = ModuleList([
             STRLLayer(widths[i], widths[i + 1],
-                      GraphEncoder(hidden_channels, hidden_channels,
-                                   encoder_layers, conv=encoder, act=act,
-                                   norm=norm), person_interaction,
-                      temporal_kernel, steps[i], batch_norm,
-                      self.skeleton.num_joints, pool_heads)
+                      make_encoder(copy.deepcopy(encoder), hidden_channels,
+                                   encoder_layers, act=act, norm=norm),
+                      person_interaction, temporal_kernel, steps[i],
+                      batch_norm, self.skeleton.num_joints, pool_heads,
+                      hidden_channels)
             for i in range(strl_layers)
         ])
+        self.config = constructor_config(
+            STRL, locals(), skeleton=self.skeleton.name,
+            encoder=encoder_name(self.layers[0].encoder))
         self.classifier = Sequential(
             Linear(widths[-1], widths[-1]), ReLU(), Dropout(dropout),
             Linear(widths[-1], num_classes))
@@ -413,6 +419,14 @@ class STRL(Module):
                              " build STRL with its settings and call "
                              "load_pretrained")
         inherited = {name: config[name] for name in PRETRAINED_SETTINGS}
+        if inherited['encoder'] is None:  # a module of one's own
+            if not isinstance(source, Module):
+                raise ValueError("The checkpoint was trained with an encoder "
+                                 "module of its own, which its config cannot "
+                                 "rebuild: pass the SkeletonMAE itself, or "
+                                 "build STRL with that module and call "
+                                 "load_pretrained")
+            inherited['encoder'] = source.encoder
         clash = sorted(set(settings) & set(inherited))
         if clash:
             given = ', '.join(f'{k}={inherited[k]!r}' for k in clash)
