@@ -304,7 +304,8 @@ class GraphEncoder(Module):
           for :math:`(*, V, C)`), edge weights *(optional)*
         - **output:** :math:`(|\mathcal{V}|, D_h)` or :math:`(*, V, D_h)`
     """
-    #: Takes :obj:`(*, V, C)` features as they are (see :func:`apply_conv`).
+    #: Takes :obj:`(*, V, C)` features as they are (see
+    #: :func:`~torch_skeleton_mae.nn.encoder.apply_conv`).
     supports_static_graph = True
 
     def __init__(self, in_channels: int, hidden_channels: int = 64,

@@ -389,7 +389,8 @@ class STRL(Module):
                                            os.PathLike],
                         num_classes: int, **settings: Any) -> 'STRL':
         r"""An STRL built with a pre-trained SkeletonMAE's layout, channels
-        and encoder settings (:data:`PRETRAINED_SETTINGS`) and
+        and encoder settings
+        (:data:`~torch_skeleton_mae.nn.models.strl.PRETRAINED_SETTINGS`) and
         holding its weights (:meth:`load_pretrained`).
 
         Args:
@@ -492,7 +493,7 @@ def _arguments(cls: type) -> list:
     return list(inspect.signature(cls.__init__).parameters)
 
 
-#: The settings STRL takes from a pre-trained SkeletonMAE: the arguments the
-#: two models share (the layout, the embedding and the encoder's).
+#: The settings that STRL takes from a pre-trained SkeletonMAE, the arguments
+#: the two models share (the layout, the embedding and the encoder's).
 PRETRAINED_SETTINGS = tuple(name for name in _arguments(STRL)[1:]
                             if name in _arguments(SkeletonMAE))
