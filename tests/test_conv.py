@@ -177,7 +177,8 @@ def test_drops_into_pyg_sequential_on_any_graph():
     ])
     out = model(torch.randn(n, 5), edge_index, batch)
     assert out.shape == (2, 16)
-    with pytest.raises(ValueError, match="1 or 2 layers \\('mlp_layers'\\), got 3"):
+    with pytest.raises(ValueError,
+                       match="1 or 2 layers \\('mlp_layers'\\), got 3"):
         SkeletonGCNConv(5, 16, mlp_layers=3)
 
 

@@ -594,7 +594,8 @@ def test_weights_saved_before_0_2_load_into_pyg_mlp_and_norms(norm):
     # Before 0.2 each GIN layer had its own MLP (lin1, norm, lin2) and the
     # encoder torch's norm layers; the same weights under those keys load.
     torch.manual_seed(0)
-    mae = SkeletonMAE('coco', 2, hidden_channels=8, encoder_layers=2, norm=norm)
+    mae = SkeletonMAE('coco', 2, hidden_channels=8, encoder_layers=2,
+                      norm=norm)
     old_names = [('.nn.lins.0.', '.nn.lin1.'), ('.nn.lins.1.', '.nn.lin2.'),
                  ('.nn.norms.0.', '.nn.norm.'), ('.module.', '.')]
     old = {}

@@ -241,7 +241,8 @@ class SkeletonGCNConv(MessagePassing):
         V = num_nodes
         eye = torch.eye(V, dtype=self.eps.dtype, device=edge_index.device)
         adj = None
-        if not is_compiling():  # checked and built once per graph, not in every step
+        # Checked and built once per graph, not in every step.
+        if not is_compiling():
             key = (edge_index._version, V, self.flow)
             cached = self._unit_adjacency
             if cached is None or cached[0] is not edge_index or (
