@@ -35,7 +35,7 @@ from torch_skeleton_mae.engine import (
 )
 from torch_skeleton_mae.engine.checkpoint import seed_everything
 from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES
-from torch_skeleton_mae.engine.protocols import (
+from torch_skeleton_mae.engine.cli import (
     ArgumentParser,
     command_line,
     user_input,

@@ -18,7 +18,7 @@ from torch_skeleton_mae.engine import (
     preset_for,
 )
 from torch_skeleton_mae.engine.checkpoint import seed_everything
-from torch_skeleton_mae.engine.protocols import (
+from torch_skeleton_mae.engine.cli import (
     ArgumentParser,
     command_line,
     user_input,

@@ -23,6 +23,7 @@ Fine-tuning follows the semi-supervised quick recipe; the docs' earlier
 tables pin the earlier one with ``--finetune-epochs 60
 --finetune-milestones 45 55``.
 """
+import dataclasses
 import json
 import multiprocessing
 import statistics
@@ -32,61 +33,126 @@ from concurrent.futures import (
     ProcessPoolExecutor,
     wait,
 )
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
-from torch_skeleton_mae.engine.protocols import (
-    ArgumentParser,
-    build_parser,
-    command_line,
-    finetune_command,
-    pretrain_command,
+from torch_skeleton_mae.engine import (
+    QUICK,
+    RunOptions,
+    finetune,
+    load_data,
+    pretrain,
 )
+from torch_skeleton_mae.engine.checkpoint import seed_everything
+from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES
+from torch_skeleton_mae.engine.cli import ArgumentParser, command_line
+from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import machine
 
-#: The paper preset's flags: its defaults, and the target's gradient and
-#: centring named, so that every row keeps its meaning if a default changes.
-PRESET = ['--no-literal-target', '--no-center-target']
-#: The flags of each configuration.
+
+@dataclass(frozen=True)
+class Config:
+    r"""One configuration: the settings it gives SkeletonMAE (:obj:`mae`),
+    both models (:obj:`shared`: the embedding's), STRL (:obj:`strl`), the
+    data (:obj:`data`) and both recipes (:obj:`recipe`). A configuration's
+    scratch baseline is the STRL of its :obj:`shared`, :obj:`strl`,
+    :obj:`data` and :obj:`recipe` settings."""
+    mae: Dict[str, Any] = field(default_factory=dict)
+    shared: Dict[str, Any] = field(default_factory=dict)
+    strl: Dict[str, Any] = field(default_factory=dict)
+    data: Dict[str, Any] = field(default_factory=dict)
+    recipe: Dict[str, Any] = field(default_factory=dict)
+
+    def scratch(self) -> Dict[str, Any]:
+        r"""What the scratch baseline depends on, in a fixed order."""
+        return {**self.data, **self.shared, **self.recipe, **self.strl}
+
+
+#: The paper preset: its defaults, and the target's gradient and centring
+#: named, so that every row keeps its meaning if a default changes.
+PRESET = dict(stop_target_grad=True, center_target=False)
+#: The configurations by name.
 CONFIGS = {
-    'paper preset': PRESET,
-    '+ centred target': ['--no-literal-target', '--center-target'],
-    'earlier defaults': ['--target', 'input', '--score', '--joint-embedding',
-                         '--embedding-bias', '--mask', 'random-parts:3',
-                         '--noise', '0', '--person-interaction',
-                         '--no-center-target'],
-    '+ input target': PRESET + ['--target', 'input'],
-    '+ literal target (no stop-gradient)': ['--literal-target',
-                                            '--no-center-target'],
-    '+ affine embedding (bias)': PRESET + ['--embedding-bias'],
-    '+ score channel': PRESET + ['--score'],
-    '+ joint embedding': PRESET + ['--joint-embedding'],
-    '+ 3 random regions': PRESET + ['--mask', 'random-parts:3'],
+    'paper preset': Config(PRESET),
+    '+ centred target': Config(dict(PRESET, center_target=True)),
+    'earlier defaults': Config(
+        dict(target='input', mask='random-parts:3', **PRESET),
+        shared=dict(joint_embedding=True, embedding_bias=True),
+        strl=dict(person_interaction=True), data=dict(score=True),
+        recipe=dict(noise=0.0)),
+    '+ input target': Config(dict(PRESET, target='input')),
+    '+ literal target (no stop-gradient)': Config(
+        dict(PRESET, stop_target_grad=False)),
+    '+ affine embedding (bias)': Config(PRESET,
+                                       shared=dict(embedding_bias=True)),
+    '+ score channel': Config(PRESET, data=dict(score=True)),
+    '+ joint embedding': Config(PRESET, shared=dict(joint_embedding=True)),
+    '+ 3 random regions': Config(dict(PRESET, mask='random-parts:3')),
 }
-#: One run: the program (:func:`pretrain` or :func:`finetune`), its command
-#: line, and the key of the run it needs first (or :obj:`None`).
-Run = Tuple[Callable[[List[str]], Dict], List[str], Optional[tuple]]
 
 
-def route(flags: List[str], program: str) -> List[str]:
-    r"""The part of a configuration's :obj:`flags` that :obj:`program`
-    (:obj:`"pretrain"` or :obj:`"finetune"`) takes, as its parser says:
-    fine-tuning gets the flags that change the data or the STRL
-    architecture, so that a configuration's scratch baseline is the same
-    model as its fine-tuned one."""
-    actions = {name: build_parser(name)._option_string_actions
-               for name in ('pretrain', 'finetune')}
-    takes, known = actions[program], {**actions['pretrain'],
-                                      **actions['finetune']}
-    out, i = [], 0
-    while i < len(flags):
-        values = 0 if known[flags[i]].nargs == 0 else 1
-        if flags[i] in takes:
-            out += flags[i:i + 1 + values]
-        i += 1 + values
-    return out
+@dataclass(frozen=True)
+class Setup:
+    r"""What every run shares: the synthetic data's size, the two recipes
+    (the quick preset's, the semi-supervised one for fine-tuning) and the
+    run options."""
+    samples: int
+    semi: float
+    pretrain: Any
+    finetune: Any
+    workers: int
+
+    def options(self, seed: int, evaluate: bool) -> RunOptions:
+        # Fine-tuning evaluates once, at the end: only the final top-1
+        # counts.
+        return RunOptions(seed=seed, workers=self.workers,
+                          eval_every=100000 if evaluate else 5)
+
+
+#: One run: a function that builds the call (the program, :func:`pretrain`
+#: or :func:`finetune`, and its arguments) when the run it needs (its key,
+#: or :obj:`None`) has finished.
+Run = Tuple[Callable[[], Tuple[Callable, tuple]], Optional[tuple]]
+
+
+def pretraining(setup: Setup, config: Config, seed: int,
+                out: Path) -> Callable[[], Tuple[Callable, tuple]]:
+    r"""The call of one pre-training (built when the run starts)."""
+    def build():
+        recipe = dataclasses.replace(setup.pretrain, **config.recipe)
+        seed_everything(seed)
+        data = load_data(frames=recipe.frames, samples=setup.samples,
+                         **config.data)
+        model = SkeletonMAE(data.layout, data.channels, **config.mae,
+                            **config.shared)
+        return pretrain, (model, data, recipe, out, setup.options(seed, False))
+    return build
+
+
+def fine_tuning(setup: Setup, config: Config, seed: int, out: Path,
+                checkpoint: Optional[Path] = None
+                ) -> Callable[[], Tuple[Callable, tuple]]:
+    r"""The call of one fine-tuning at :obj:`setup.semi` of the labels: of
+    the pre-training :obj:`checkpoint`, or from scratch."""
+    def build():
+        recipe = dataclasses.replace(setup.finetune, **config.recipe)
+        seed_everything(seed)
+        data = load_data(frames=recipe.frames, samples=setup.samples,
+                         semi=setup.semi, **config.data)
+        settings = dict(QUICK.strl, max_frames=max(300, recipe.frames),
+                        **config.strl)
+        if checkpoint is None:
+            model = STRL(data.layout, data.channels, data.num_classes,
+                         **config.shared, **settings)
+        else:
+            model = STRL.from_pretrained(checkpoint, data.num_classes,
+                                         **settings)
+        return finetune, (model, data, recipe, out,
+                          setup.options(seed, True))
+    return build
 
 
 def summary(values: List[float]) -> Dict[str, float]:
@@ -105,72 +171,77 @@ def checkpoint_of(out: Path, name: str, seed: int) -> Path:
     return out / folder(name) / f'seed{seed}' / 'pretrain' / 'last.pt'
 
 
-def plan(configs: List[str], seeds: List[int], out: Path, common: List[str],
-         tune: List[str], noise: bool) -> Dict[tuple, Run]:
+def scratch_key(seed: int, config: Config) -> tuple:
+    r"""The key of the scratch run that pairs with a configuration's
+    :obj:`seed`: the seed and what the scratch STRL depends on."""
+    return ('scratch', seed) + tuple(
+        f'{k}={v}' for k, v in config.scratch().items())
+
+
+def plan(configs: List[str], seeds: List[int], out: Path, setup: Setup,
+         noise: bool) -> Dict[tuple, Run]:
     r"""Every run of the evidence, by key, in the order one process runs
     them: for each configuration and seed a pre-training and the
     fine-tuning from its checkpoint, the scratch fine-tuning of each seed and
-    STRL architecture (shared by the configurations that agree), and, with
-    :obj:`noise`, the paper preset's checkpoint of the first seed fine-tuned
-    with every seed and its first fine-tuning repeated."""
+    STRL (shared by the configurations that agree), and, with :obj:`noise`,
+    the paper preset's checkpoint of the first seed fine-tuned with every
+    seed and its first fine-tuning repeated."""
     runs: Dict[tuple, Run] = {}
     for name in configs:
-        flags = CONFIGS[name]
-        config_tune = tune + route(flags, 'finetune')
+        config = CONFIGS[name]
         for seed in seeds:
-            seeded = common + ['--seed', str(seed)]
             checkpoint = checkpoint_of(out, name, seed)
-            runs['pretrain', name, seed] = (pretrain_command, seeded + route(
-                flags, 'pretrain') + ['--no-probe', '--out',
-                                      str(checkpoint.parent)], None)
-            runs['finetune', name, seed] = (
-                finetune_command, seeded + config_tune + [
-                    '--pretrained', str(checkpoint), '--out',
-                    str(checkpoint.parent.parent / 'finetune')],
-                ('pretrain', name, seed))
-            key = scratch_key(seed, flags)
-            runs.setdefault(key, (finetune_command, seeded + config_tune + [
-                '--out', str(out / 'scratch' / folder('_'.join(
-                    map(str, key[1:]))))], None))
+            runs['pretrain', name, seed] = (pretraining(
+                setup, config, seed, checkpoint.parent), None)
+            runs['finetune', name, seed] = (fine_tuning(
+                setup, config, seed, checkpoint.parent.parent / 'finetune',
+                checkpoint), ('pretrain', name, seed))
+            key = scratch_key(seed, config)
+            runs.setdefault(key, (fine_tuning(
+                setup, config, seed, out / 'scratch' / folder(
+                    '_'.join(map(str, key[1:])))), None))
     if noise:
+        preset = CONFIGS['paper preset']
         checkpoint = checkpoint_of(out, 'paper preset', seeds[0])
-
-        def noise_run(seed: int, name: str) -> Run:
-            return (finetune_command, common + tune + [
-                '--seed', str(seed), '--pretrained', str(checkpoint),
-                '--out', str(out / 'noise' / name)],
-                ('pretrain', 'paper preset', seeds[0]))
-
+        needs = ('pretrain', 'paper preset', seeds[0])
         for seed in seeds:
-            runs['noise', seed] = noise_run(seed, f'finetune_seed{seed}')
-        runs['noise', 'repeat'] = noise_run(seeds[0], 'repeat')
+            runs['noise', seed] = (fine_tuning(
+                setup, preset, seed, out / 'noise' / f'finetune_seed{seed}',
+                checkpoint), needs)
+        runs['noise', 'repeat'] = (fine_tuning(
+            setup, preset, seeds[0], out / 'noise' / 'repeat', checkpoint),
+            needs)
     return runs
 
 
-def scratch_key(seed: int, flags: List[str]) -> tuple:
-    r"""The key of the scratch run that pairs with a configuration's
-    :obj:`seed`: the seed and the fine-tuning flags (the architecture)."""
-    return ('scratch', seed) + tuple(route(flags, 'finetune'))
+def outcome(result: Any) -> Dict[str, Any]:
+    r"""What the evidence keeps of a run: its history and, for a
+    fine-tuning, its final evaluation."""
+    report = getattr(result, 'report', None)
+    return dict(history=result.history,
+                **(report.summary() if report is not None else {}))
+
+
+def _call(program: Callable, arguments: tuple) -> Dict[str, Any]:
+    return outcome(program(*arguments))
 
 
 def execute(runs: Dict[tuple, Run], jobs: int,
-            progress: Callable[[Dict[tuple, Any]], None],
-            done: Optional[Dict[tuple, Any]] = None) -> Dict[tuple, Any]:
+            progress: Callable[[Dict[tuple, Any]], None]) -> Dict[tuple, Any]:
     r"""Runs every run of :obj:`runs` after the run it needs, in this
     process (:obj:`jobs=1`, in order) or in :obj:`jobs` spawned processes
-    with this process's intra-op thread count (each run seeds itself, so
-    the results are the same), except those whose results :obj:`done`
-    already holds. Calls :obj:`progress` with the results so far after
-    every run; the first error stops the rest and is raised."""
-    results: Dict[tuple, Any] = dict(done or {})
-    waiting = {k: v for k, v in runs.items() if k not in results}
+    with this process's intra-op thread count (each run is built and seeded
+    here and seeds its training itself, so the results are the same). Calls
+    :obj:`progress` with the results so far after every run; the first
+    error stops the rest and is raised."""
+    results: Dict[tuple, Any] = {}
+    waiting = dict(runs)
     if jobs == 1:
-        for key, (program, argv, _) in waiting.items():
-            results[key] = program(argv)
+        for key, (build, _) in waiting.items():
+            results[key] = _call(*build())
             progress(results)
         return results
-    # Only the package's programs travel to the pool (this script need not
-    # be importable there); each process computes with this one's threads.
+    # The package's programs, the model and the data travel to the pool.
     context = multiprocessing.get_context('spawn')
     with ProcessPoolExecutor(jobs, mp_context=context,
                              initializer=torch.set_num_threads,
@@ -178,13 +249,14 @@ def execute(runs: Dict[tuple, Run], jobs: int,
         running: Dict[Future, tuple] = {}
         try:
             while waiting or running:
-                for key, (program, argv, needs) in list(waiting.items()):
+                for key, (build, needs) in list(waiting.items()):
                     if needs is None or needs in results:
-                        running[pool.submit(program, argv)] = key
+                        program, arguments = build()
+                        running[pool.submit(program, *arguments)] = key
                         del waiting[key]
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    results[running.pop(future)] = future.result()
+                    results[running.pop(future)] = outcome(future.result())
                 progress(results)
         except BaseException:
             pool.shutdown(cancel_futures=True)
@@ -196,10 +268,10 @@ def config_summary(name: str, seeds: List[int],
                    results: Dict[tuple, Any]) -> Optional[Dict]:
     r"""A configuration's runs, their summaries and its wins over scratch,
     or :obj:`None` while any of its runs is still missing."""
-    flags = CONFIGS[name]
+    config = CONFIGS[name]
     keys = [k for seed in seeds for k in (
         ('pretrain', name, seed), ('finetune', name, seed),
-        scratch_key(seed, flags))]
+        scratch_key(seed, config))]
     if any(k not in results for k in keys):
         return None
     rows = []
@@ -208,9 +280,10 @@ def config_summary(name: str, seeds: List[int],
         rows.append(dict(seed=seed, pretrain_loss=last['loss'],
                          target_spread=last['target_spread'],
                          pretrained=results['finetune', name, seed]['top1'],
-                         scratch=results[scratch_key(seed, flags)]['top1']))
+                         scratch=results[scratch_key(seed, config)]['top1']))
     gains = [r['pretrained'] - r['scratch'] for r in rows]
-    return dict(flags=flags, runs=rows,
+    return dict(settings=json.loads(json.dumps(dataclasses.asdict(config))),
+                runs=rows,
                 pretrained=summary([r['pretrained'] for r in rows]),
                 scratch=summary([r['scratch'] for r in rows]),
                 gain=summary(gains), wins=sum(g > 0 for g in gains),
@@ -301,50 +374,56 @@ def main(argv=None):
     parser = ArgumentParser(
         description='Pre-trained vs scratch STRL fine-tuning at 10% labels on '
         'the synthetic set, per configuration and seed.')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--semi', type=float, default=0.1,
-                        help='fraction of labels for fine-tuning')
-    parser.add_argument('--configs', nargs='+', default=list(CONFIGS),
-                        choices=list(CONFIGS), metavar='CONFIG',
-                        help=f'default: all of {list(CONFIGS)}')
-    parser.add_argument('--out', type=Path, default=Path('runs/evidence'))
-    parser.add_argument('--workers', type=int, default=0,
-                        help='DataLoader workers (0: read in this process, '
-                        'the fastest for these small synthetic batches)')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs at a time, each in its own process (the '
-                        'same results as one at a time); with '
-                        'OMP_NUM_THREADS=1, one per core')
-    parser.add_argument('--finetune-epochs', type=int, default=None,
-                        metavar='N', help='fine-tuning epochs (default: the '
-                        'semi-supervised recipe\'s); other extra flags go '
-                        'to both programs')
-    parser.add_argument('--finetune-milestones', type=int, nargs='+',
-                        default=None, metavar='EPOCH',
-                        help='fine-tuning epochs that divide the rate by 10')
-    parser.add_argument('--no-noise', action='store_true',
-                        help='skip the fine-tuning noise measurement')
-    parser.add_argument('--tables', type=Path, default=None,
-                        metavar='EVIDENCE_JSON',
-                        help='only write the tables of an evidence.json '
-                        'again, beside it (after a change of their format)')
-    args, extra = parser.parse_known_args(argv)
+    add = parser.add_argument
+    add('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    add('--semi', type=float, default=0.1,
+        help='fraction of labels for fine-tuning')
+    add('--configs', nargs='+', default=list(CONFIGS), choices=list(CONFIGS),
+        metavar='CONFIG', help=f'default: all of {list(CONFIGS)}')
+    add('--out', type=Path, default=Path('runs/evidence'))
+    add('--workers', type=int, default=0,
+        help='loader workers (0: read in this process, the fastest for '
+        'these small synthetic batches)')
+    add('--jobs', type=int, default=1,
+        help='runs at a time, each in its own process (the same results as '
+        'one at a time); with OMP_NUM_THREADS=1, one per core')
+    add('--samples', type=int, default=SYNTHETIC_SAMPLES,
+        help='synthetic sequences')
+    for name in ('epochs', 'frames', 'batch_size'):
+        add(f"--{name.replace('_', '-')}", type=int, default=None,
+            help="both recipes' (default: the quick preset's)")
+    add('--finetune-epochs', type=int, default=None, metavar='N',
+        help="fine-tuning epochs (default: the semi-supervised recipe's)")
+    add('--finetune-milestones', type=int, nargs='+', default=None,
+        metavar='EPOCH', help='fine-tuning epochs that divide the rate by 10')
+    add('--no-noise', action='store_true',
+        help='skip the fine-tuning noise measurement')
+    add('--tables', type=Path, default=None, metavar='EVIDENCE_JSON',
+        help='only write the tables of an evidence.json again, beside it '
+        '(after a change of their format)')
+    args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f'--jobs must be positive, got {args.jobs}')
     if args.tables is not None:
         return rewrite_tables(parser, args.tables, tables)
-    common = ['--workers', str(args.workers)] + extra
-    # Fine-tuning evaluates once, at the end: only the final top-1 counts.
-    tune = ['--semi', str(args.semi), '--eval-every', '100000']
-    if args.finetune_epochs is not None:
-        tune += ['--epochs', str(args.finetune_epochs)]
-    if args.finetune_milestones is not None:
-        tune += ['--milestones', *map(str, args.finetune_milestones)]
-    evidence = dict(seeds=args.seeds, semi=args.semi, extra_flags=extra,
-                    finetune_flags=tune, machine=machine(), configs={})
+    both = {name: getattr(args, name) for name in ('epochs', 'frames',
+                                                   'batch_size')
+            if getattr(args, name) is not None}
+    tune = dict(both, **{k: v for k, v in (
+        ('epochs', args.finetune_epochs),
+        ('milestones', args.finetune_milestones and tuple(
+            args.finetune_milestones))) if v is not None})
+    setup = Setup(samples=args.samples, semi=args.semi, workers=args.workers,
+                  pretrain=dataclasses.replace(QUICK.pretrain, **both),
+                  finetune=dataclasses.replace(QUICK.semi, **tune))
+    evidence = json.loads(json.dumps(dict(  # as the file will hold it
+        seeds=args.seeds, semi=args.semi, samples=args.samples,
+        pretrain_recipe=dataclasses.asdict(setup.pretrain),
+        finetune_recipe=dataclasses.asdict(setup.finetune),
+        machine=machine(), configs={})))
     args.out.mkdir(parents=True, exist_ok=True)
     noise = not args.no_noise and 'paper preset' in args.configs
-    runs = plan(args.configs, args.seeds, args.out, common, tune, noise)
+    runs = plan(args.configs, args.seeds, args.out, setup, noise)
 
     def progress(results: Dict[tuple, Any]) -> None:
         # Kept as the runs finish: a long run that stops loses less.

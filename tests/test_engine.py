@@ -451,7 +451,7 @@ def test_non_finite_loss_stops_training_and_keeps_the_last_good_epoch(
 
 
 def test_diverged_run_is_one_line_with_status_1(monkeypatch, capsys):
-    from torch_skeleton_mae.engine.protocols import command_line
+    from torch_skeleton_mae.engine.cli import command_line
 
     def program():
         raise TrainingDiverged('the loss is not finite at epoch 2, step 1')

@@ -16,7 +16,7 @@ import torch
 from torch_skeleton_mae.datasets.synthetic import ACTIONS
 from torch_skeleton_mae.engine import PAPER, QUICK, SMALL
 from torch_skeleton_mae.engine.checkpoint import load_checkpoint
-from torch_skeleton_mae.engine.protocols import (
+from torch_skeleton_mae.engine.cli import (
     UsageError,
     command_line,
     finetune_command,
@@ -334,7 +334,7 @@ def test_minimal_example_trains_in_a_plain_loop():
 
 
 def test_synthetic_2d_input_is_xy_and_score_on_request():
-    from torch_skeleton_mae.engine.protocols import data_of
+    from torch_skeleton_mae.engine.cli import data_of
     tiny = ['--layout', 'coco', '--samples', '20', '--frames', '4']
     data = data_of(parse_args('pretrain', tiny))
     assert (data.layout, data.channels) == ('coco', 2)  # the paper's (x, y)
@@ -364,8 +364,9 @@ def test_learning_evidence_example(tmp_path):
     seed1 = tmp_path / 'paper_preset' / 'seed1'
     assert len(rows(seed1 / 'pretrain' / 'pretrain.csv')) == 1
     assert len(rows(seed1 / 'finetune' / 'finetune.csv')) == 2
-    assert evidence['finetune_flags'][-4:] == [
-        '--epochs', '2', '--milestones', '1']
+    assert (evidence['finetune_recipe']['epochs'],
+            evidence['finetune_recipe']['milestones']) == (2, [1])
+    assert evidence['pretrain_recipe']['epochs'] == 1
     assert json.loads((tmp_path / 'evidence.json').read_text()) == evidence
     rst = (tmp_path / 'evidence.rst').read_text()
     # Results hold on one machine (its CPU kernels), so the table says which.
@@ -386,8 +387,8 @@ def test_learning_evidence_example(tmp_path):
     # Each configuration's scratch baseline is its own architecture: the
     # earlier defaults' score channel makes a 3-channel STRL.
     scratch = sorted(p.name for p in (tmp_path / 'scratch').iterdir())
-    earlier = ('1___score___joint_embedding___embedding_bias___noise_0___'
-               'person_interaction')
+    earlier = ('1_score_True_joint_embedding_True_embedding_bias_True_'
+               'noise_0_0_person_interaction_True')
     assert scratch == ['1', earlier]
     checkpoint = torch.load(tmp_path / 'scratch' / earlier / 'last.pt',
                             weights_only=True)
@@ -664,3 +665,57 @@ def test_results_page_quotes_the_time_to_accuracy_file():
             and f"after {measured['minutes_to_target']:.1f} minutes of "
                 f"training, and its best epoch scored "
                 f"{100 * measured['best_top1']:.1f}%" in results)
+
+
+def test_flags_are_made_from_the_python_arguments(capsys):
+    import inspect as inspect_
+    from torch_skeleton_mae.engine import RunOptions
+    from torch_skeleton_mae.engine.cli import (
+        SETTINGS,
+        build_parser,
+        documented_arguments,
+        settings_of,
+    )
+    helps = {a.dest: a.help for a in build_parser('finetune')._actions}
+    # Help from the docstring, default from the signature: one place each.
+    assert helps['strl_layers'] == (
+        'STRL layers M (before 0.2: num_layers, deprecated). (default: 3)')
+    assert documented_arguments(STRL)['strl_layers'] == helps['strl_layers']
+    assert helps['workers'] == documented_arguments(RunOptions)['workers']
+    for protocol, parts in SETTINGS.items():
+        for owner, names in parts:
+            assert set(names) <= set(inspect_.signature(owner).parameters)
+    # Unset flags pass nothing: the constructors' defaults apply.
+    args = parse_args('pretrain', ['--encoder-layers', '2', '--no-remask'])
+    assert settings_of(args, SkeletonMAE) == dict(encoder_layers=2,
+                                                  remask=False)
+    assert settings_of(args, RunOptions) == {}
+    # A flag renamed in 0.2 still works for a release, with a warning.
+    args = parse_args('pretrain', ['--literal-target'])
+    assert args.stop_target_grad is False
+    assert capsys.readouterr().err == (
+        'warning: --literal-target is deprecated; use --no-stop-target-grad\n')
+    with pytest.raises(UsageError, match='--workers must be >= 0, got -1'):
+        parse_args('pretrain', ['--workers', '-1'])
+    with pytest.raises(UsageError, match='--dropout must be >= 0, got -0.5'):
+        parse_args('finetune', ['--dropout', '-0.5'])
+
+
+def test_a_model_error_names_the_flag(tmp_path):
+    pretrain_command(TINY + ['--epochs', '1', '--no-probe', '--out',
+                             str(tmp_path / 'pre')])
+    with pytest.raises(UsageError, match=r"\[--encoder\] come from the "
+                                         r"pre-trained model"):
+        finetune_command(TINY + ['--epochs', '1', '--encoder', 'gcn',
+                                 '--pretrained', str(tmp_path / 'pre' /
+                                                     'last.pt'),
+                                 '--out', str(tmp_path / 'tune')])
+
+
+def test_the_old_command_line_module_still_answers():
+    import torch_skeleton_mae.engine.cli as cli
+    import torch_skeleton_mae.engine.protocols as protocols
+    with pytest.warns(DeprecationWarning, match="'torch_skeleton_mae.engine."
+                      "protocols.parse_args' is deprecated .* import it from "
+                      "'torch_skeleton_mae.engine.cli'"):
+        assert protocols.parse_args is cli.parse_args

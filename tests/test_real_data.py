@@ -360,7 +360,7 @@ def many_clips(root, per_class=2):
 
 def test_real_data_protocols(tmp_path, capsys):
     from torch_skeleton_mae.engine.recipes import NW_UCLA
-    from torch_skeleton_mae.engine.protocols import (
+    from torch_skeleton_mae.engine.cli import (
         UsageError,
         data_of,
         parse_args,
@@ -396,7 +396,7 @@ def test_real_data_protocols(tmp_path, capsys):
     assert f"model {errors['model']:.3f}" in out
     log = (tmp_path / 'pre' / 'pretrain.csv').read_text().splitlines()
     assert len(log) == 2
-    with pytest.raises(UsageError, match='does not combine with --holdout'):
+    with pytest.raises(UsageError, match='it needs --data and no --holdout'):
         pretrain_command(data + ['--synthetic', '4', '--holdout', '0.5',
                                  '--out', str(tmp_path / 'x')])
     with pytest.raises(UsageError, match='--synthetic adds synthetic'):

@@ -11,7 +11,7 @@ from PIL import Image  # noqa: E402  (matplotlib depends on pillow)
 from torch_skeleton_mae import visualize as viz  # noqa: E402
 from torch_skeleton_mae.datasets import SyntheticSkeletons  # noqa: E402
 from torch_skeleton_mae.engine.logger import CSVLogger
-from torch_skeleton_mae.engine.protocols import pretrain_command  # noqa: E402
+from torch_skeleton_mae.engine.cli import pretrain_command  # noqa: E402
 from torch_skeleton_mae.nn import SkeletonMAE  # noqa: E402
 
 ROOT = Path(__file__).parents[1]

@@ -3,7 +3,7 @@ training protocols from the command line (``--help`` after a command lists
 its flags)."""
 import sys
 
-from torch_skeleton_mae.engine.protocols import COMMANDS, command_line
+from torch_skeleton_mae.engine.cli import COMMANDS, command_line
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ r"""One training engine for every protocol: :func:`pretrain`,
 :data:`~torch_skeleton_mae.engine.recipes.SMALL`), the :class:`Trainer`
 loop (mixed precision, DDP, logs, exact resume), atomic checkpoints,
 evaluation metrics and the command line in
-:mod:`torch_skeleton_mae.engine.protocols`."""
+:mod:`torch_skeleton_mae.engine.cli`."""
 from .recipes import (
     PAPER,
     QUICK,

@@ -1,6 +1,6 @@
 r"""Pre-training, fine-tuning and linear evaluation from Python: the
 functions that the command line
-(:mod:`~torch_skeleton_mae.engine.protocols`), the examples and the evidence
+(:mod:`~torch_skeleton_mae.engine.cli`), the examples and the evidence
 scripts call.
 
 .. code-block:: python

@@ -4,6 +4,7 @@ import torch
 from torch import Tensor
 from torch.nn import Identity, Module
 from torch_geometric.nn.conv import MessagePassing
+from torch_geometric.nn.inits import reset
 from torch_geometric.nn.models import MLP
 from torch_geometric.nn.resolver import normalization_resolver
 from torch_geometric.typing import Adj, OptPairTensor, OptTensor, Size
@@ -180,9 +181,10 @@ class SkeletonGCNConv(MessagePassing):
 
     def reset_parameters(self):
         super().reset_parameters()
-        for module in self.nn.modules():  # PyG's MLP leaves PReLU's weight
-            if hasattr(module, 'reset_parameters'):
-                module.reset_parameters()
+        reset(self.nn)
+        act = getattr(self.nn, 'act', None)  # PyG's MLP leaves PReLU's weight
+        if hasattr(act, 'reset_parameters'):
+            act.reset_parameters()
         self.eps.data.fill_(self.initial_eps)
 
     def forward(self, x: Union[Tensor, OptPairTensor], edge_index: Adj,

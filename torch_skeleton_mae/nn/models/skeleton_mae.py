@@ -126,7 +126,7 @@ class SkeletonMAE(Module):
             :func:`~torch_skeleton_mae.nn.masking_strategy`; one draw per
             person and sequence. (default: :obj:`"parts:right_arm,right_leg"`)
         target (str, optional): :obj:`"embedding"` reconstructs the embedded
-            joints :math:`\mathbf{X} \in \mathbb{R}^{N \times D}` (Eq. 2);
+            joints (Eq. 2's :math:`\mathbf{X}`, :obj:`D` features a joint);
             :obj:`"input"` the raw coordinates. (default:
             :obj:`"embedding"`)
         stop_target_grad (bool, optional): With the embedding target, no
