@@ -13,6 +13,10 @@ from torch_geometric.utils import is_sparse, spmm
 from torch_skeleton_mae.data.frame_batch import is_compiling
 
 
+# PyG's layer norm normalizes each graph by default; ours, each node.
+_PER_NODE = {'layer': dict(mode='node'), 'layer_norm': dict(mode='node')}
+
+
 def node_mlp(in_channels: int, hidden_channels: int, out_channels: int,
              num_layers: int = 2, act: str = 'prelu',
              norm: Optional[str] = 'batch') -> MLP:
@@ -32,10 +36,6 @@ def node_mlp(in_channels: int, hidden_channels: int, out_channels: int,
     channels = [in_channels] + [hidden_channels] * (num_layers - 1)
     return MLP(channels + [out_channels], act=act, norm=norm,
                norm_kwargs=_PER_NODE.get(norm))
-
-
-# PyG's layer norm normalizes each graph by default; ours, each node.
-_PER_NODE = {'layer': dict(mode='node'), 'layer_norm': dict(mode='node')}
 
 
 def node_norm(norm: Optional[str], channels: int) -> Module:
