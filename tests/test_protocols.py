@@ -719,3 +719,12 @@ def test_the_old_command_line_module_still_answers():
                       "protocols.parse_args' is deprecated .* import it from "
                       "'torch_skeleton_mae.engine.cli'"):
         assert protocols.parse_args is cli.parse_args
+
+
+def test_the_old_command_line_helpers_warn():
+    import torch_skeleton_mae.engine.protocols as protocols
+    with pytest.warns(DeprecationWarning, match='use inspect.signature'):
+        assert protocols.default_of(STRL, 'strl_layers') == 3
+    with pytest.warns(DeprecationWarning, match='use torch_skeleton_mae.'
+                                                'engine.preset_for'):
+        assert protocols.preset_of(parse_args('finetune', [])) is QUICK
