@@ -668,3 +668,19 @@ def test_encoder_may_be_a_module_of_ones_own():
     with pytest.raises(ValueError, match='trained with an encoder module of '
                                          'its own'):
         STRL.from_pretrained(checkpoint, num_classes=5)
+
+
+def test_runs_saved_before_0_2_resume_under_the_new_names(tmp_path):
+    from torch_skeleton_mae.engine.training import SetupError, check_out
+    mae = SkeletonMAE('coco', 2, encoder_layers=2)
+    old = dict(mae.config)
+    old['num_layers'] = old.pop('encoder_layers')
+    torch.save({'model': {}, 'run': {'model': old, 'seed': 0}},
+               tmp_path / 'last.pt')
+    record = {'model': mae.config, 'seed': 0}
+    check_out(tmp_path, 'pretrain', True, record, model_type=SkeletonMAE)
+    with pytest.raises(SetupError, match=r'model.encoder_layers 3 \(the run '
+                                         r'has 2\)'):
+        check_out(tmp_path, 'pretrain', True, dict(
+            record, model=SkeletonMAE('coco', 2).config),
+            model_type=SkeletonMAE)

@@ -94,6 +94,7 @@ from torch_skeleton_mae.transforms.batch import (
     RandomRotation,
     RandomScale,
 )
+from torch_skeleton_mae.utils import current_config
 
 #: Sequences of the built-in synthetic set when no data is given.
 SYNTHETIC_SAMPLES = 2000
@@ -595,7 +596,8 @@ def _start(protocol: str, model: Module, data: ProtocolData,
         raise SetupError(f'rotate={recipe.rotate:g} turns 3D joints; layout '
                          f"'{data.layout}' is 2D (use scale)")
     check_out(out, protocol, options.resume, record,
-              name=lambda key: dict(resume='options.resume').get(key, key))
+              name=lambda key: dict(resume='options.resume').get(key, key),
+              model_type=type(model))
     try:
         context, device = init_distributed(options.device)
     except ValueError as error:
@@ -635,7 +637,8 @@ def _check_fits(model: Module, data: ProtocolData, recipe: Any) -> None:
 
 def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
               key: str = 'run', ignored: Sequence[str] = ('recipe.epochs', ),
-              name: Callable[[str], str] = str) -> None:
+              name: Callable[[str], str] = str,
+              model_type: Optional[type] = None) -> None:
     r"""Refuses to start a run in a folder that holds one (unless
     :obj:`resume`), and to resume a run whose saved :obj:`record` (under
     :obj:`key` in its checkpoint) differs from this one's.
@@ -652,6 +655,9 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
             recipe's epochs: a run may be extended).
         name (callable, optional): Spells an entry in errors (the command
             line's flags).
+        model_type (type, optional): The model's class, whose saved
+            settings (:obj:`record["model"]`) are read under today's names
+            (:func:`~torch_skeleton_mae.utils.current_config`).
 
     Raises:
         SetupError: naming the folder, or every differing entry.
@@ -674,6 +680,8 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
         raise SetupError(str(error)) from None
     if saved is None:  # written without a record
         return
+    if model_type is not None and 'model' in saved:
+        saved = dict(saved, model=current_config(model_type, saved['model']))
     now, before = _flat(record), _flat(saved)
     differs = [f'{name(k)} {now.get(k)!r} (the run has {before.get(k)!r})'
                for k in sorted(set(now) | set(before))
