@@ -657,7 +657,7 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
             line's flags).
         model_type (type, optional): The model's class, whose saved
             settings (:obj:`record["model"]`) are read under today's names
-            (:func:`~torch_skeleton_mae.utils.current_config`).
+            (``torch_skeleton_mae.utils.current_config``).
 
     Raises:
         SetupError: naming the folder, or every differing entry.
