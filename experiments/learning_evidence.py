@@ -142,8 +142,7 @@ def fine_tuning(setup: Setup, config: Config, seed: int, out: Path,
         seed_everything(seed)
         data = load_data(frames=recipe.frames, samples=setup.samples,
                          semi=setup.semi, **config.data)
-        settings = dict(QUICK.strl, max_frames=max(300, recipe.frames),
-                        **config.strl)
+        settings = dict(QUICK.strl, **config.strl)
         if checkpoint is None:
             model = STRL(data.layout, data.channels, data.num_classes,
                          **config.shared, **settings)

@@ -465,7 +465,8 @@ def finetune_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """
     args, data = _start('finetune', argv)
     settings = dict(preset_for(args.source and args.dataset).strl,
-                    max_frames=max(300, args.frames),
+                    max_frames=max(inspect.signature(STRL).parameters[
+                        'max_frames'].default, args.frames),
                     **settings_of(args, STRL))
     with user_input():
         if args.pretrained is not None:
