@@ -479,6 +479,13 @@ def test_strl_layer_pool_is_a_per_joint_weighting_of_the_encoder_output():
 
 
 def test_strl_settings_are_checked():
+    with pytest.raises(ValueError, match="'strl_layers' must be >= 1, got 0"):
+        STRL('coco', 2, 5, strl_layers=0)
+    for build in (lambda: STRL('coco', 2, 5, encoder_layers=0),
+                  lambda: SkeletonMAE('coco', 2, encoder_layers=0)):
+        with pytest.raises(ValueError, match="'encoder_layers' must be >= 1, "
+                                             "got 0"):
+            build()
     with pytest.raises(ValueError, match=r"'channels' needs one entry per "
                                          r"layer \('strl_layers' = 3\), got "
                                          r"\(64, 128\)"):

@@ -43,11 +43,9 @@ class LoopedGCNConv(_LoopsAppended, GCNConv):
 
 
 class LoopedGATConv(_LoopsAppended, GATConv):
-    r"""PyG's :class:`~torch_geometric.nn.conv.GATConv` with the self-loops
-    of a loop-free graph appended without waiting on the device (the same
-    result as its own :obj:`add_self_loops=True`; a graph that holds loops
-    already would get them twice). Takes :obj:`GATConv`'s arguments but
-    :obj:`add_self_loops`.
+    r"""PyG's :class:`~torch_geometric.nn.conv.GATConv` with appended
+    self-loops, as :class:`LoopedGCNConv` for
+    :class:`~torch_geometric.nn.conv.GCNConv`.
 
     Shapes:
         - **input:** node features :obj:`(N, F_in)`, edge indices
@@ -368,6 +366,8 @@ def make_encoder(encoder: EncoderSpec, channels: int, num_layers: int,
     """
     if isinstance(encoder, Module):
         return encoder
+    if num_layers < 1:
+        raise ValueError(f"'encoder_layers' must be >= 1, got {num_layers}")
     return GraphEncoder(channels, channels, num_layers, conv=encoder, act=act,
                         norm=norm)
 

@@ -303,6 +303,8 @@ class STRL(Module):
                  freeze_encoder: bool = False):
         super().__init__()
         self.skeleton = get_skeleton(skeleton)
+        if strl_layers < 1:
+            raise ValueError(f"'strl_layers' must be >= 1, got {strl_layers}")
         widths = tuple(channels or (hidden_channels, ) * strl_layers)
         steps = tuple(strides or (1, ) * strl_layers)
         for name, values in (('channels', widths), ('strides', steps)):
