@@ -9,7 +9,9 @@ scratch with one recipe (40 epochs, 52 frames, batch 16, SGD lr 0.05, seed
 (``pooled_60``, ``pooled_80``: the epochs and milestones scaled), with
 augmentation (``pooled_aug``; ``pooled_aug120``: over twice the epochs, as
 augmented training fits view 1 less; ``pooled_aug_dropout``: with dropout
-before the classifier's last layer) and, on
+before the classifier's last layer; ``pooled_yaw60``: rotating up to 60
+degrees about the vertical axis alone, the axis the views differ by;
+``pooled_aug60``: up to 60 degrees about every axis) and, on
 10% of view 1's labels, with semi-supervised recipes (``semi*``). Every run
 writes its log and report under ``OUT/NAME`` and its summary to
 ``OUT/NAME.json``::
@@ -72,6 +74,10 @@ CONFIGS = {
         stretched(RECIPE, 120), rotate=30., scale=0.2), 1.0),
     'pooled_aug_dropout': (dict(_POOLED, dropout=0.5), dataclasses.replace(
         stretched(RECIPE, 60), rotate=30., scale=0.2), 1.0),
+    'pooled_yaw60': (_POOLED, dataclasses.replace(
+        stretched(RECIPE, 60), rotate=60., rotate_axes='z', scale=0.2), 1.0),
+    'pooled_aug60': (_POOLED, dataclasses.replace(
+        stretched(RECIPE, 60), rotate=60., scale=0.2), 1.0),
     'semi': (_POOLED, SEMI, 0.1),
     'semi_lr': (_POOLED, dataclasses.replace(SEMI, lr=RECIPE.lr), 0.1),
     'semi_aug': (_POOLED, dataclasses.replace(SEMI, rotate=30., scale=0.2),

@@ -686,8 +686,8 @@ def test_runs_saved_before_0_2_resume_under_the_new_names(tmp_path):
                tmp_path / 'last.pt')
     record = {'model': mae.config, 'seed': 0}
     check_out(tmp_path, 'pretrain', True, record, model_type=SkeletonMAE)
-    with pytest.raises(SetupError, match=r'model.encoder_layers 3 \(the run '
-                                         r'has 2\)'):
+    with pytest.raises(SetupError, match=r"'model.encoder_layers' 3 \(the run "
+                                         r"has 2\)"):
         check_out(tmp_path, 'pretrain', True, dict(
             record, model=SkeletonMAE('coco', 2).config),
             model_type=SkeletonMAE)

@@ -18,7 +18,9 @@ from torch_skeleton_mae.engine import PAPER, QUICK, SMALL
 from torch_skeleton_mae.engine.checkpoint import load_checkpoint
 from torch_skeleton_mae.engine.cli import (
     UsageError,
+    check_run_folder,
     command_line,
+    data_of,
     finetune_command,
     linear_eval_command,
     parse_args,
@@ -54,7 +56,9 @@ def test_pretrain_end_to_end(pretrained):
     assert all(float(r['masked_joint_error']) > 0 and float(r['seq_per_s']) > 0
                for r in log)
     checkpoint = load_checkpoint(out / 'last.pt')
-    assert checkpoint['epoch'] == 2 and checkpoint['args']['samples'] == 60
+    assert checkpoint['epoch'] == 2
+    assert checkpoint['run']['data']['samples'] == 60
+    assert checkpoint['run']['training_samples'] == 46
     assert checkpoint['config']['skeleton'] == 'coco'
     assert not list(out.glob('.*.tmp*'))  # written atomically
     assert list((out / 'tensorboard').glob('events.out.tfevents.*'))
@@ -113,8 +117,6 @@ def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
 
 
 @pytest.mark.parametrize('argv,message', [
-    (['--split', 'xset'], "the synthetic dataset has 'xsub' and 'xview'"),
-    (['--data', 'missing.pkl'], '--data missing.pkl: no such file'),
     (['--epochs', '0'], '--epochs must be positive, got 0'),
     (['--eval-every', '0'], '--eval-every must be positive, got 0'),
     (['--warmup', '-3'], '--warmup must be >= 0, got -3'),
@@ -123,7 +125,6 @@ def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
     (['--lr', 'inf'], '--lr must be a finite number > 0, got inf'),
     (['--lr', '0'], '--lr must be a finite number > 0, got 0.0'),
     (['--noise', '-1'], '--noise must be a finite number >= 0'),
-    (['--semi', '1.5'], '--semi must lie in (0, 1], got 1.5'),
     (['--pretrained', 'nope.pt'], '--pretrained nope.pt: no such checkpoint'),
     (['--freeze-encoder'], '--freeze-encoder keeps pre-trained encoders '
                            'fixed: it needs --pretrained'),
@@ -136,20 +137,34 @@ def test_bad_flags(argv, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize('argv,message', [
+    (['--split', 'xset'], "split 'xset' is not one of ['xsub', 'xview'] of "
+                          "the synthetic set"),
+    (['--data', 'missing.pkl'], 'missing.pkl: no such file or folder'),
+    (['--semi', '1.5'], '--semi must lie in (0, 1], got 1.5'),
+    (['--holdout', '0'], '--holdout must lie in (0, 1), got 0'),
+])
+def test_bad_data_flags(argv, message):
+    # Checked where Python callers' arguments are: by load_data.
+    with pytest.raises(UsageError) as error:
+        data_of(parse_args('finetune', argv))
+    assert message in str(error.value)
+
+
 def test_bad_flags_need_data_and_checkpoint(tmp_path):
     data = tmp_path / 'ntu120.pkl'
     data.write_bytes(b'')
-    with pytest.raises(UsageError, match=r"--dataset ntu120 has \['xsub', "
-                                         r"'xset'\]"):
-        parse_args('finetune', ['--data', str(data), '--dataset', 'ntu120',
-                                '--split', 'xview'])
+    with pytest.raises(UsageError, match=r"split 'xview' is not one of "
+                                         r"\['xsub', 'xset'\] of dataset "
+                                         r"'ntu120'"):
+        data_of(parse_args('finetune', ['--data', str(data), '--dataset',
+                                        'ntu120', '--split', 'xview']))
     with pytest.raises(UsageError, match='needs --pretrained'):
         parse_args('linear', [])
-    with pytest.raises(UsageError, match='is a file; expected a folder'):
-        parse_args('pretrain', ['--out', str(data)])
-    with pytest.raises(UsageError, match='ntu120.pkl is a file; expected a '
-                                         'folder'):
-        parse_args('pretrain', ['--out', str(data / 'run')])
+    for out in (data, data / 'run'):
+        with pytest.raises(UsageError, match=f'--out {out}: {data} is a '
+                                             f'file; expected a folder'):
+            check_run_folder(parse_args('pretrain', ['--out', str(out)]))
 
 
 def run_command(program, argv, monkeypatch, capsys):
@@ -625,15 +640,20 @@ def test_python_api_refuses_what_does_not_fit(tmp_path):
     assert not any(tmp_path.iterdir())  # refused before writing anything
     pretrain(SkeletonMAE('coco', 2), data, recipe, tmp_path, options)
     with pytest.raises(SetupError, match=r'holds an earlier pretrain run '
-                       r'\(last.pt\); pass options.resume to continue it'):
+                       r"\(last.pt\); pass 'options.resume' to continue it"):
         pretrain(SkeletonMAE('coco', 2), data, recipe, tmp_path, options)
     resumed = RunOptions(workers=0, resume=True)
-    with pytest.raises(SetupError, match=r"options.resume: these settings "
-                       r"differ from the run in .*: model.beta 3.0 \(the "
-                       r"run has 2.0\); recipe.lr 0.01 \(the run has "
+    with pytest.raises(SetupError, match=r"'options.resume': these settings "
+                       r"differ from the run in .*: 'model.beta' 3.0 \(the "
+                       r"run has 2.0\); 'recipe.lr' 0.01 \(the run has "
                        r"0.001\)"):
         pretrain(SkeletonMAE('coco', 2, beta=3.0), data,
                  dataclasses.replace(recipe, lr=0.01), tmp_path, resumed)
+    with pytest.raises(SetupError, match=r"'data.samples' 80 \(the run has "
+                       r"40\); 'training_samples' \d+ \(the run has "
+                       rf"{len(data.train)}\)"):
+        pretrain(SkeletonMAE('coco', 2), load_data(samples=80, frames=8),
+                 recipe, tmp_path, resumed)
     # More epochs resume; the first is not run again.
     more = pretrain(SkeletonMAE('coco', 2), data,
                     dataclasses.replace(recipe, epochs=2), tmp_path, resumed)

@@ -373,7 +373,7 @@ def test_real_data_protocols(tmp_path, capsys):
     data = ['--data', str(root), '--dataset', 'nw-ucla', '--workers', '0',
             '--frames', '4']
     args = parse_args('finetune', data)
-    assert args.split == 'xview'
+    assert data_of(args).settings['split'] == 'xview'  # NW-UCLA's only
     assert recipe_of(args) == dataclasses.replace(NW_UCLA.finetune, frames=4)
     # --holdout: half of every class of the training split evaluates.
     held = data_of(parse_args('finetune', data + ['--holdout', '0.5']))
@@ -402,7 +402,7 @@ def test_real_data_protocols(tmp_path, capsys):
     with pytest.raises(UsageError, match='--synthetic adds synthetic'):
         parse_args('pretrain', ['--synthetic', '4'])
     with pytest.raises(UsageError, match=r'--holdout must lie in \(0, 1\)'):
-        parse_args('pretrain', data + ['--holdout', '1'])
+        data_of(parse_args('pretrain', data + ['--holdout', '1']))
 
 
 def load_script(name, folder='experiments'):

@@ -33,12 +33,12 @@ from torch_skeleton_mae.engine.checkpoint import (
 )
 from torch_skeleton_mae.engine.precision import PRECISIONS
 from torch_skeleton_mae.engine.recipes import (
-    PAPER,
-    QUICK,
+    PRESETS,
     FinetuneRecipe,
     LinearRecipe,
     PretrainRecipe,
     RecipeError,
+    format_value,
     preset_for,
 )
 from torch_skeleton_mae.engine.trainer import TrainingDiverged
@@ -99,10 +99,6 @@ _HELP = dict(
 #: Flags renamed in 0.2, still read for one release (with a warning).
 RENAMED_FLAGS = {'--literal-target': '--no-stop-target-grad',
                  '--no-literal-target': '--stop-target-grad'}
-#: Flags that may differ when a run resumes (they change where and how fast
-#: it runs and how long, not what it computes).
-RESUMABLE = ('resume', 'workers', 'worker_processes', 'device', 'out',
-             'eval_every', 'epochs', 'compile', 'probe')
 
 
 class UsageError(ValueError):
@@ -122,17 +118,24 @@ class ArgumentParser(argparse.ArgumentParser):
 def user_input():
     r"""Turns the errors that bad input raises (:class:`ValueError`, missing
     files) into :class:`UsageError` inside the block; an argument named in
-    quotes that is a flag is named as the flag."""
+    quotes (:obj:`'frames'`, or as a run record's entry
+    :obj:`'recipe.frames'`) that is a flag is named as the flag."""
     try:
         yield
     except UsageError:
         raise
     except (ValueError, FileNotFoundError, NotADirectoryError,
             IsADirectoryError) as error:
-        flags = {name for _, names in sum(SETTINGS.values(), [])
-                 for name in names}
-        raise UsageError(re.sub(r"'(\w+)'", lambda m: _flag(m[1]) if (
-            m[1] in flags) else m[0], str(error))) from error
+        raise UsageError(_in_flags(str(error))) from error
+
+
+def _in_flags(message: str) -> str:
+    # `message` with every quoted name that is a flag's spelled as the flag.
+    flags = {name for _, names in sum(SETTINGS.values(), [])
+             for name in names} | {'out'} | {
+        f.name for t in RECIPE_TYPES.values() for f in dataclasses.fields(t)}
+    return re.sub(r"'(?:\w+\.)?(\w+)'", lambda m: _flag(m[1])
+                  if m[1] in flags else m[0], message)
 
 
 def command_line(program: Callable[[], Any]) -> None:
@@ -216,35 +219,20 @@ def _add_recipe_flags(parser: argparse.ArgumentParser, protocol: str) -> None:
     # every preset in the help.
     recipe_type = RECIPE_TYPES[protocol]
     hints = typing.get_type_hints(recipe_type)
-    own = [name for name, info in DATASETS.items() if info.preset != 'paper']
     for field in dataclasses.fields(recipe_type):
         hint = hints[field.name]
         extra = (dict(type=int, nargs='+', metavar='EPOCH')
                  if typing.get_origin(hint) is tuple else dict(type=next(
                      (t for t in typing.get_args(hint)
                       if t is not type(None)), hint)))
-        values = {name: getattr(preset_for(name).of(protocol), field.name)
-                  for name in own}
-        paper, quick = (getattr(p.of(protocol), field.name)
-                        for p in (PAPER, QUICK))
-        if len(set(map(str, [paper, quick, *values.values()]))) == 1:
-            text = '' if paper is None else f' (default: {_shown(paper)})'
-        else:
-            by_value: Dict[str, list] = {}
-            for name in own:
-                by_value.setdefault(_shown(values[name]), []).append(name)
-            text = (f" (default: {_shown(paper)} with --data, the paper's; "
-                    + ''.join(f"{value} for {' and '.join(names)}; "
-                              for value, names in by_value.items())
-                    + f'{_shown(quick)} without --data)')
+        values = {name: getattr(preset.of(protocol), field.name)
+                  for name, preset in PRESETS.items()}
+        shown = {format_value(v) for v in values.values()}
+        text = (f' (default: {shown.pop()})' if len(shown) == 1 else
+                ' (default: the preset\'s: ' + ', '.join(
+                    f'{format_value(v)} {name}' for name, v in values.items()) + ')')
         parser.add_argument(_flag(field.name), default=None,
                             help=field.metadata['help'] + text, **extra)
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, tuple):
-        return ' '.join(map(str, value))
-    return f'{value:g}' if isinstance(value, float) else str(value)
 
 
 def build_parser(protocol: str) -> argparse.ArgumentParser:
@@ -291,8 +279,7 @@ def parse_args(protocol: str,
     parser = build_parser(protocol)
     args = parser.parse_args(argv)
     args.protocol = protocol
-    synthetic = args.source is None
-    preset = preset_for(None if synthetic else args.dataset)
+    preset = preset_for(args.source and args.dataset)
     recipe = preset.of(protocol, semi=bool(getattr(args, 'semi', None)))
     for field in dataclasses.fields(recipe):
         if getattr(args, field.name) is None:
@@ -302,17 +289,8 @@ def parse_args(protocol: str,
     except RecipeError as error:
         parser.error(f'{_flag(error.name)} must be {error.requirement}, got '
                      f'{error.value}')
-    benchmarks = (('xsub', 'xview') if synthetic else
-                  DATASETS[args.dataset].benchmarks)
-    args.split = args.split or benchmarks[0]
-    if args.split not in benchmarks:
-        parser.error(f'--split {args.split}: ' + (
-            "the synthetic dataset has 'xsub' and 'xview'" if synthetic else
-            f'--dataset {args.dataset} has {list(benchmarks)}'))
-    if not synthetic and not args.source.exists():
-        parser.error(f'--data {args.source}: no such file or folder')
-    _check_fractions(parser, args)
-    if getattr(args, 'synthetic', 0) and (synthetic or args.holdout):
+    if getattr(args, 'synthetic', 0) and (args.source is None
+                                          or args.holdout):
         parser.error('--synthetic adds synthetic sequences to all of '
                      "--data's training split: it needs --data and no "
                      '--holdout')
@@ -326,20 +304,7 @@ def parse_args(protocol: str,
     if getattr(args, 'freeze_encoder', False) and pretrained is None:
         parser.error('--freeze-encoder keeps pre-trained encoders fixed: it '
                      'needs --pretrained CHECKPOINT')
-    blocked = [p for p in (args.out, *args.out.parents)
-               if p.exists() and not p.is_dir()]
-    if blocked:
-        parser.error(f'--out {args.out}: {blocked[0]} is a file; expected a '
-                     f'folder')
     return args
-
-
-def _check_fractions(parser: ArgumentParser, args: argparse.Namespace):
-    semi = getattr(args, 'semi', None)
-    if semi is not None and not 0 < semi <= 1:
-        parser.error(f'--semi must lie in (0, 1], got {semi}')
-    if args.holdout is not None and not 0 < args.holdout < 1:
-        parser.error(f'--holdout must lie in (0, 1), got {args.holdout}')
 
 
 def settings_of(args: argparse.Namespace, owner: Any) -> Dict[str, Any]:
@@ -384,16 +349,16 @@ def data_of(args: argparse.Namespace) -> Any:
 
 
 def check_run_folder(args: argparse.Namespace) -> None:
-    r"""Refuses to start a run in a folder that holds one (unless
-    :obj:`--resume`), and to resume a run with flags that change its
-    result.
+    r"""Refuses, before the data is read, to start a run in a folder that
+    holds one (unless :obj:`--resume`; a resumed run's settings are checked
+    by the protocol, against the run's record).
 
     Raises:
-        UsageError: naming the folder, or every differing flag.
+        UsageError: naming the folder.
     """
-    with user_input():
-        check_out(args.out, args.protocol, bool(args.resume), _plain(args),
-                  key='args', ignored=RESUMABLE, name=_flag)
+    if not args.resume:
+        with user_input():
+            check_out(args.out, args.protocol, False, {})
 
 
 def pretrain_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
@@ -494,9 +459,12 @@ def _start(protocol: str, argv: Optional[Sequence[str]]) -> tuple:
 
 def _run(program: Callable, model, data, args, **kwargs) -> Any:
     # `program` (pretrain or finetune) with the flags' recipe and options;
-    # the flags ride along in the checkpoint for check_run_folder.
-    return program(model, data, recipe_of(args), args.out, options_of(args),
-                   extra_state=dict(args=_plain(args)), **kwargs)
+    # its setup errors (a resumed run's differing record) name the flags.
+    recipe, options = recipe_of(args), options_of(args)
+    try:
+        return program(model, data, recipe, args.out, options, **kwargs)
+    except SetupError as error:
+        raise UsageError(_in_flags(str(error))) from error
 
 
 def _is_main() -> bool:
@@ -521,13 +489,6 @@ def _pretrained_checkpoint(args: argparse.Namespace, data) -> Dict[str, Any]:
             f"'{config.get('skeleton')}' with {config.get('in_channels')} "
             f"channels, the data has '{data.layout}' with {data.channels}")
     return checkpoint
-
-
-def _plain(args: argparse.Namespace) -> Dict[str, Any]:
-    # The flags as plain values (checkpoints load with weights_only=True).
-    return {k: (str(v) if isinstance(v, Path) else
-                list(v) if isinstance(v, tuple) else v)
-            for k, v in vars(args).items()}
 
 
 #: The commands by name (:obj:`python -m torch_skeleton_mae NAME`).

@@ -10,10 +10,15 @@ from torch_skeleton_mae.utils import moved_names
 
 __getattr__ = moved_names(__name__, {name: 'torch_skeleton_mae.engine.cli'
                                      for name in (
-    'ArgumentParser', 'COMMANDS', 'RECIPE_TYPES', 'RESUMABLE', 'UsageError',
+    'ArgumentParser', 'COMMANDS', 'RECIPE_TYPES', 'UsageError',
     'build_parser', 'check_run_folder', 'command_line', 'data_of',
     'finetune_command', 'linear_eval_command', 'options_of', 'parse_args',
     'pretrain_command', 'recipe_of', 'user_input')})
+
+#: Deprecated and unused: a resumed run's record (its recipe, model, data,
+#: seed and precision) decides what may differ.
+RESUMABLE = ('resume', 'workers', 'worker_processes', 'device', 'out',
+             'eval_every', 'epochs', 'compile', 'probe')
 
 
 def _gone(name: str, use: str) -> None:

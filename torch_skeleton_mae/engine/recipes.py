@@ -19,6 +19,8 @@ _RATE: Check = (lambda v: isinstance(v, (int, float)) and math.isfinite(v)
 _AMOUNT: Check = (lambda v: v is None or (
     isinstance(v, (int, float)) and math.isfinite(v) and v >= 0),
     'a finite number >= 0')
+_AXES: Check = (lambda v: isinstance(v, str) and 0 < len(v) == len(set(v))
+                and set(v) <= set('xyz'), "distinct axes of 'xyz'")
 _EPOCHS: Check = (lambda v: all(isinstance(e, int) for e in v) and (
     not v or v[0] >= 1) and all(b > a for a, b in zip(v, v[1:])),
     'increasing epochs >= 1')
@@ -63,8 +65,10 @@ class TrainingRecipe:
             data's units; :obj:`None` takes the reader's
             (:obj:`pixel_noise`). (default: :obj:`None`)
         rotate (float, optional): Rotate each 3D training sequence by random
-            angles up to this many degrees about every axis.
-            (default: :obj:`0.`)
+            angles up to this many degrees about each axis of
+            :obj:`rotate_axes`. (default: :obj:`0.`)
+        rotate_axes (str, optional): The axes :obj:`rotate` turns about,
+            some of :obj:`"xyz"`. (default: :obj:`"xyz"`)
         scale (float, optional): Scale each training sequence by a random
             factor in :obj:`[1 - scale, 1 + scale]`. (default: :obj:`0.`)
 
@@ -85,7 +89,10 @@ class TrainingRecipe:
         "synthetic set, 0 for 3D data)", _AMOUNT, default=None)
     rotate: float = _setting(
         'augmentation: rotate each 3D training sequence by random angles up '
-        'to this many degrees about every axis', _AMOUNT, default=0.0)
+        'to this many degrees about each axis of ROTATE_AXES', _AMOUNT,
+        default=0.0)
+    rotate_axes: str = _setting('the axes ROTATE turns about (some of xyz)',
+                                _AXES, default='xyz')
     scale: float = _setting(
         "augmentation: scale each training sequence's coordinates by random "
         "factors in [1 - SCALE, 1 + SCALE]", _AMOUNT, default=0.0)
@@ -289,11 +296,12 @@ def recipe_table(protocol: str) -> str:
              '   * - preset'] + [f'     - ``{name}``' for name in fields]
     for name, recipe in rows:
         lines.append(f'   * - {name}')
-        lines += [f'     - {_cell(getattr(recipe, f))}' for f in fields]
+        lines += [f'     - {format_value(getattr(recipe, f))}' for f in fields]
     return '\n'.join(lines) + '\n'
 
 
-def _cell(value: Any) -> str:
+def format_value(value: Any) -> str:
+    r"""A recipe value as the docs and the command line's help show it."""
     if value is None:
         return "reader's"
     if isinstance(value, tuple):

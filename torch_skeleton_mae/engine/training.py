@@ -21,7 +21,7 @@ import functools
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
     Any,
@@ -117,8 +117,10 @@ class SetupError(ValueError):
 class ProtocolData:
     r"""What :func:`load_data` returns: the training set (cut to
     :obj:`semi` of its labels when set), the evaluation set, the layout,
-    input channels, classes, class names (or :obj:`None`) and the reader's
-    training noise (its :obj:`pixel_noise`)."""
+    input channels, classes, class names (or :obj:`None`), the reader's
+    training noise (its :obj:`pixel_noise`) and the arguments of
+    :func:`load_data` but :obj:`frames` (:obj:`settings`, which a run
+    records to resume with the same data)."""
     train: Dataset
     val: Dataset
     layout: str
@@ -126,6 +128,7 @@ class ProtocolData:
     num_classes: int
     names: Optional[List[str]]
     pixel_noise: float
+    settings: Dict[str, Any] = field(default_factory=dict)
 
 
 def load_data(source: Optional[PathLike] = None, *,
@@ -164,9 +167,14 @@ def load_data(source: Optional[PathLike] = None, *,
             per class (the semi-supervised protocol).
 
     Raises:
-        ValueError: on unreadable data, an empty split, or labels outside
-            :obj:`dataset`'s classes.
+        ValueError: on unreadable data, an empty split, labels outside
+            :obj:`dataset`'s classes, or a fraction out of range.
     """
+    if holdout is not None and not 0 < holdout < 1:
+        raise ValueError(f"load_data: 'holdout' must lie in (0, 1), got "
+                         f"{holdout}")
+    if semi is not None and not 0 < semi <= 1:
+        raise ValueError(f"load_data: 'semi' must lie in (0, 1], got {semi}")
     if dataset is not None and dataset not in DATASETS:
         raise ValueError(f"load_data: unknown dataset '{dataset}'; expected "
                          f"one of {sorted(DATASETS)} or None (data of your "
@@ -182,6 +190,9 @@ def load_data(source: Optional[PathLike] = None, *,
             f"load_data: split '{split}' is not one of "
             f"{list(benchmarks)} of " + ('the synthetic set' if source is None
                                          else f"dataset '{dataset}'"))
+    settings = dict(source=source and str(source), dataset=dataset,
+                    split=split, layout=layout, num_classes=num_classes,
+                    score=score, samples=samples, holdout=holdout, semi=semi)
     if source is None:
         # Centering only: the camera yaw is part of the synthetic task
         # (cross-view).
@@ -207,6 +218,7 @@ def load_data(source: Optional[PathLike] = None, *,
             evaluated, held.tolist())
     if semi is not None:
         out.train = label_fraction_subset(out.train, semi, seed=0)
+    out.settings = settings
     return out
 
 
@@ -373,7 +385,7 @@ def pretrain(model: SkeletonMAE, data: ProtocolData,
     """
     out = Path(out)
     context, device, record = _start('pretrain', model, data, recipe, out,
-                                     options)
+                                     options, train)
     try:
         optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr,
                                      weight_decay=recipe.weight_decay)
@@ -585,12 +597,15 @@ def finetune(model: STRL, data: ProtocolData, recipe: FinetuneRecipe,
 
 
 def _start(protocol: str, model: Module, data: ProtocolData,
-           recipe: TrainingRecipe, out: Path, options: RunOptions
+           recipe: TrainingRecipe, out: Path, options: RunOptions,
+           train: Optional[Dataset] = None
            ) -> Tuple[DistributedContext, torch.device, Dict[str, Any]]:
     # The checks before a training run, the process group, the seed, the
     # announcement of the data, and the run's record for its checkpoints.
     record = dict(recipe=_plain(recipe), model=model.config,
-                  seed=options.seed, precision=options.precision)
+                  data=data.settings, seed=options.seed,
+                  precision=options.precision,
+                  training_samples=len(data.train if train is None else train))
     _check_fits(model, data, recipe)
     if recipe.rotate and get_skeleton(data.layout).coords != 3:
         raise SetupError(f'rotate={recipe.rotate:g} turns 3D joints; layout '
@@ -648,8 +663,11 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
         protocol (str): The stem of its log, *e.g.* :obj:`"pretrain"`.
         resume (bool): Whether the run continues.
         record (dict): What must agree (nested dicts compare entry by
-            entry): for :func:`pretrain` and :func:`finetune` the recipe,
-            the model's settings, the seed and the precision.
+            entry; entries the saved record lacks, written before they were
+            recorded, are not compared): for :func:`pretrain` and
+            :func:`finetune` the recipe, the model's settings, the data's
+            (:obj:`ProtocolData.settings`), the seed, the precision and the
+            training sequences.
         key (str, optional): Where the checkpoint holds its record.
         ignored (sequence of str, optional): Entries that may differ (the
             recipe's epochs: a run may be extended).
@@ -660,20 +678,27 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
             (``torch_skeleton_mae.utils.current_config``).
 
     Raises:
-        SetupError: naming the folder, or every differing entry.
+        SetupError: naming the folder, or every differing entry (in
+            quotes).
     """
+    out, (run, resumed) = Path(out), (f"'{name(k)}'" for k in ('out',
+                                                             'resume'))
+    blocked = [p for p in (out, *out.parents) if p.is_file()]
+    if blocked:
+        raise SetupError(f'{run} {out}: {blocked[0]} is a file; expected a '
+                         f'folder')
     checkpoint, log = out / 'last.pt', out / f'{protocol}.csv'
     if not resume:
         if checkpoint.exists() or log.exists():
             raise SetupError(
-                f'{name("out")} {out} holds an earlier {protocol} run '
+                f'{run} {out} holds an earlier {protocol} run '
                 f'({checkpoint.name if checkpoint.exists() else log.name}); '
-                f'pass {name("resume")} to continue it, or another '
-                f'{name("out")} (or delete the folder) to start over')
+                f'pass {resumed} to continue it, or another {run} (or '
+                f'delete the folder) to start over')
         return
     if not checkpoint.is_file():
-        raise SetupError(f'{name("resume")}: {checkpoint} does not exist; '
-                         f'start the run without {name("resume")}')
+        raise SetupError(f'{resumed}: {checkpoint} does not exist; start the '
+                         f'run without {resumed}')
     try:
         saved = load_checkpoint(checkpoint).get(key)
     except ValueError as error:
@@ -683,14 +708,14 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
     if model_type is not None and 'model' in saved:
         saved = dict(saved, model=current_config(model_type, saved['model']))
     now, before = _flat(record), _flat(saved)
-    differs = [f'{name(k)} {now.get(k)!r} (the run has {before.get(k)!r})'
-               for k in sorted(set(now) | set(before))
-               if k not in ignored and now.get(k) != before.get(k)]
+    differs = [f"'{name(k)}' {now.get(k)!r} (the run has {before[k]!r})"
+               for k in sorted(before)
+               if k not in ignored and now.get(k) != before[k]]
     if differs:
         raise SetupError(
-            f'{name("resume")}: these settings differ from the run in '
-            f'{out}: ' + '; '.join(differs) + f'. Resume with the run\'s '
-            f'settings, or start a new run in another {name("out")}')
+            f'{resumed}: these settings differ from the run in {out}: '
+            + '; '.join(differs) + f". Resume with the run's settings, or "
+            f'start a new run in another {run}')
 
 
 def _flat(record: Dict[str, Any]) -> Dict[str, Any]:
@@ -751,7 +776,9 @@ def _training_batches(recipe: TrainingRecipe, data: ProtocolData,
     train = data.train if train is None else train
     std = data.pixel_noise if recipe.noise is None else recipe.noise
     coords = get_skeleton(data.layout).coords
-    augment = ([RandomRotation(recipe.rotate)] if recipe.rotate else []) + (
+    degrees = [recipe.rotate if axis in recipe.rotate_axes else 0.
+               for axis in 'xyz']
+    augment = ([RandomRotation(degrees)] if recipe.rotate else []) + (
         [RandomScale(recipe.scale, coords)] if recipe.scale else []) + (
         [GaussianNoise(std, coords, inplace=True)] if std > 0 else [])
     transform = (None if not augment else augment[0] if len(augment) == 1
