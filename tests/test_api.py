@@ -4,6 +4,7 @@ import dataclasses
 import importlib
 
 import pytest
+import torch
 
 import torch_skeleton_mae.datasets as datasets
 import torch_skeleton_mae.engine as engine
@@ -93,6 +94,9 @@ def test_each_dataset_gets_its_preset():
     (dict(milestones=(30, 30)), "'milestones' must be increasing epochs"),
     (dict(warmup=-1), "'warmup' must be >= 0, got -1"),
     (dict(rotate=float('inf')), "'rotate' must be a finite number >= 0"),
+    (dict(rotate_axes='xx'), "'rotate_axes' must be distinct axes of 'xyz'"),
+    (dict(rotate_axes='w'), "'rotate_axes' must be distinct axes of 'xyz'"),
+    (dict(rotate_axes=''), "'rotate_axes' must be distinct axes of 'xyz'"),
 ])
 def test_recipes_check_their_values_for_python_callers(change, message):
     from torch_skeleton_mae.engine.recipes import RecipeError
@@ -101,3 +105,20 @@ def test_recipes_check_their_values_for_python_callers(change, message):
     assert e.value.name == next(iter(change))
     with pytest.raises(ValueError, match="'frames' must be positive"):
         engine.LinearRecipe(frames=0)
+
+
+def test_rotation_turns_about_the_recipes_axes_alone():
+    from torch_skeleton_mae.engine.training import augmentation
+    recipe = dataclasses.replace(engine.SMALL.finetune, rotate=90.0,
+                                 rotate_axes='z')
+    x = torch.randn(16, 3, 4, 5, 2)
+    torch.manual_seed(0)
+    turned = augmentation(recipe, 3, 0.0)(x.clone())
+    assert torch.equal(turned[:, 2], x[:, 2])  # the vertical axis stays
+    assert torch.allclose(turned[:, :2].norm(dim=1), x[:, :2].norm(dim=1),
+                          atol=1e-5)
+    assert not torch.allclose(turned[:, :2], x[:, :2], atol=1e-3)
+    # Every axis by default: each coordinate moves.
+    turned = augmentation(dataclasses.replace(recipe, rotate_axes='xyz'), 3,
+                          0.0)(x.clone())
+    assert not torch.allclose(turned[:, 2], x[:, 2], atol=1e-3)

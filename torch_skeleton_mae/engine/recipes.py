@@ -68,7 +68,8 @@ class TrainingRecipe:
             angles up to this many degrees about each axis of
             :obj:`rotate_axes`. (default: :obj:`0.`)
         rotate_axes (str, optional): The axes :obj:`rotate` turns about,
-            some of :obj:`"xyz"`. (default: :obj:`"xyz"`)
+            some of :obj:`"xyz"`; the 3D readers' pre-normalization makes
+            :obj:`z` the vertical (spine) axis. (default: :obj:`"xyz"`)
         scale (float, optional): Scale each training sequence by a random
             factor in :obj:`[1 - scale, 1 + scale]`. (default: :obj:`0.`)
 

@@ -775,19 +775,27 @@ def _training_batches(recipe: TrainingRecipe, data: ProtocolData,
     # (place_batch_transform): rotate, scale, then the pixel noise.
     train = data.train if train is None else train
     std = data.pixel_noise if recipe.noise is None else recipe.noise
-    coords = get_skeleton(data.layout).coords
-    degrees = [recipe.rotate if axis in recipe.rotate_axes else 0.
-               for axis in 'xyz']
-    augment = ([RandomRotation(degrees)] if recipe.rotate else []) + (
-        [RandomScale(recipe.scale, coords)] if recipe.scale else []) + (
-        [GaussianNoise(std, coords, inplace=True)] if std > 0 else [])
-    transform = (None if not augment else augment[0] if len(augment) == 1
-                 else BatchCompose(augment))
+    transform = augmentation(recipe, get_skeleton(data.layout).coords, std)
     on_workers, on_device = place_batch_transform(transform, device)
     loader = make_loader(train, recipe.batch_size, device, True,
                          seed=options.seed, context=context,
                          transform=on_workers, **options.loader_kwargs())
     return loader, on_device
+
+
+def augmentation(recipe: TrainingRecipe, coords: int,
+                 noise: float) -> Optional[Callable]:
+    r"""The batch transform of :obj:`recipe`'s augmentation of
+    :obj:`(N, C, T, V, M)` batches whose first :obj:`coords` channels are
+    coordinates: the rotation, the scaling, then Gaussian noise of std
+    :obj:`noise` (:obj:`None` when there is none)."""
+    degrees = [recipe.rotate if axis in recipe.rotate_axes else 0.
+               for axis in 'xyz']
+    augment = ([RandomRotation(degrees)] if recipe.rotate else []) + (
+        [RandomScale(recipe.scale, coords)] if recipe.scale else []) + (
+        [GaussianNoise(noise, coords, inplace=True)] if noise > 0 else [])
+    return (None if not augment else augment[0] if len(augment) == 1
+            else BatchCompose(augment))
 
 
 def _plain(recipe: Any) -> Dict[str, Any]:
