@@ -1,6 +1,6 @@
 import pickle
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -74,22 +74,7 @@ class PysklDataset(SkeletonSequences):
                  num_classes: Optional[int] = None, score: bool = False,
                  normalize: bool = True, transform=None):
         self.path = Path(path)
-        data = _read_pickle(self.path)
-        for key in ('split', 'annotations'):
-            if not isinstance(data, dict) or key not in data:
-                raise ValueError(f"{self.path}: expected a pyskl pickle, a "
-                                 f"dict with 'split' and 'annotations'; "
-                                 f"'{key}' is missing")
-        annotations = data['annotations']
-        if split is not None:
-            if split not in data['split']:
-                raise ValueError(f"{self.path}: no split '{split}'; it has "
-                                 f"{sorted(data['split'])}")
-            wanted = set(data['split'][split])
-            annotations = [a for a in annotations
-                           if a.get('frame_dir') in wanted]
-        if not annotations:
-            raise ValueError(f"{self.path}: split '{split}' is empty")
+        annotations = self._split(split)
         if layout is None:
             shape = np.shape(annotations[0].get('keypoint'))
             V = shape[2] if len(shape) == 4 else None
@@ -137,6 +122,26 @@ class PysklDataset(SkeletonSequences):
             x = self._sequence(ann)
             store.add(prepare(x) if prepare else x)
         self.store(*store.arrays(), np.array(labels, np.int64))
+
+    def _split(self, split: Optional[str]) -> List[Dict[str, Any]]:
+        # The pickle's annotations of `split` (all of them for None).
+        data = _read_pickle(self.path)
+        for key in ('split', 'annotations'):
+            if not isinstance(data, dict) or key not in data:
+                raise ValueError(f"{self.path}: expected a pyskl pickle, a "
+                                 f"dict with 'split' and 'annotations'; "
+                                 f"'{key}' is missing")
+        annotations = data['annotations']
+        if split is not None:
+            if split not in data['split']:
+                raise ValueError(f"{self.path}: no split '{split}'; it has "
+                                 f"{sorted(data['split'])}")
+            wanted = set(data['split'][split])
+            annotations = [a for a in annotations
+                           if a.get('frame_dir') in wanted]
+        if not annotations:
+            raise ValueError(f"{self.path}: split '{split}' is empty")
+        return annotations
 
     def _sequence(self, ann) -> Tensor:
         r"""An annotation as :obj:`(C, T, V, max_persons)`."""

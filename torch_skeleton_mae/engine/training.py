@@ -194,17 +194,7 @@ def load_data(source: Optional[PathLike] = None, *,
                     split=split, layout=layout, num_classes=num_classes,
                     score=score, samples=samples, holdout=holdout, semi=semi)
     if source is None:
-        # Centering only: the camera yaw is part of the synthetic task
-        # (cross-view).
-        train, val = (SyntheticSkeletons(samples, layout or 'coco', frames,
-                                         seed=0, split=part, benchmark=split,
-                                         score=score, center=True)
-                      for part in ('train', 'val'))
-        _check_not_empty(train, val, f'{samples} synthetic sequences '
-                         f'({split})', '; use more samples')
-        out = ProtocolData(train, val, train.skeleton.name,
-                           train[0][0].size(0), train.num_classes,
-                           list(ACTIONS), train.pixel_noise)
+        out = _synthetic_splits(samples, split, frames, layout, score)
     else:
         out = _read_splits(Path(source), dataset, split, frames, layout,
                            num_classes, score)
@@ -220,6 +210,20 @@ def load_data(source: Optional[PathLike] = None, *,
         out.train = label_fraction_subset(out.train, semi, seed=0)
     out.settings = settings
     return out
+
+
+def _synthetic_splits(samples: int, split: str, frames: int,
+                      layout: Optional[str], score: bool) -> ProtocolData:
+    # Centering only: the camera yaw is part of the synthetic task
+    # (cross-view).
+    train, val = (SyntheticSkeletons(samples, layout or 'coco', frames,
+                                     seed=0, split=part, benchmark=split,
+                                     score=score, center=True)
+                  for part in ('train', 'val'))
+    _check_not_empty(train, val, f'{samples} synthetic sequences ({split})',
+                     '; use more samples')
+    return ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
+                        train.num_classes, list(ACTIONS), train.pixel_noise)
 
 
 def _check_not_empty(train: Dataset, val: Dataset, what: str,
