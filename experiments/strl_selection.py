@@ -22,6 +22,12 @@ writes its log and report under ``OUT/NAME`` and its summary to
 ``tcn`` is no STRL: five plain temporal convolutions over all joints'
 coordinates at once, the reference that showed how far STRL was from
 fitting the data.
+
+``--split holdout`` scores the same configurations the way the test
+protocol trains, on both training views: trained on 80% of the training
+split, evaluated on the other 20% (per class, ``load_data(holdout=0.2)``);
+its summaries are ``NAME.holdout.json`` (``NAME.holdout.seedK.json``) and
+its table ``strl_selection_holdout.rst``.
 """
 import argparse
 import copy
@@ -130,6 +136,28 @@ def cross_view_data(root: Path, labels: float = 1.0):
     return data
 
 
+def holdout_data(root: Path, labels: float = 1.0):
+    r"""NW-UCLA's training split, both views: 80% per class to train on
+    (:obj:`labels` of it, per class), 20% evaluated."""
+    data = load_data(root, dataset='nw-ucla', frames=RECIPE.frames,
+                     holdout=HOLDOUT)
+    if labels < 1:
+        data.train = label_fraction_subset(data.train, labels)
+    return data
+
+
+#: The evaluated fraction of ``--split holdout``.
+HOLDOUT = 0.2
+#: Per split: its data, the summaries' suffix, the key of the evaluated
+#: top-1 and its column's title.
+SPLITS = {
+    'views': (cross_view_data, '', 'view2_top1',
+              'view 2 top-1 (held out)'),
+    'holdout': (holdout_data, '.holdout', 'holdout_top1',
+                f'top-1 on {HOLDOUT:.0%} of the training split (held out)'),
+}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--data', type=Path, required=True,
@@ -141,48 +169,54 @@ def main():
     parser.add_argument('--seed', type=int, default=0,
                         help='of the model and the batches (the same for '
                              'every configuration)')
+    parser.add_argument('--split', choices=list(SPLITS), default='views',
+                        help='train on view 1 and evaluate on view 2, or '
+                             'hold out 20%% of both views')
     args = parser.parse_args()
+    read, suffix, key, _ = SPLITS[args.split]
     for name in args.configs:
         settings, recipe, labels = CONFIGS[name]
-        data = cross_view_data(args.data, labels)
+        data = read(args.data, labels)
         torch.manual_seed(args.seed)
         model = (TemporalConvNet(data.layout, data.channels,
                                  data.num_classes) if settings is None else
                  STRL(data.layout, data.channels, data.num_classes,
                       **settings))
         start = time.time()
-        run = name + (f'.seed{args.seed}' if args.seed else '')
+        run = name + suffix + (f'.seed{args.seed}' if args.seed else '')
         result = finetune(model, data, recipe, args.out / run,
                           RunOptions(seed=args.seed, workers=0, eval_every=5))
         summary = dict(
             settings=settings,
             recipe=dataclasses.asdict(recipe),
             labels=labels,
-            view2_top1=result.report.top1,
+            **{key: result.report.top1},
             train_top1=result.history[-1]['train_top1'],
             parameters=sum(p.numel() for p in model.parameters()),
             minutes=(time.time() - start) / 60)
         (args.out / f'{run}.json').write_text(json.dumps(summary, indent=1))
         print(name, json.dumps(summary))
-    (args.out / 'strl_selection.rst').write_text(table(args.out))
+    (args.out / f"strl_selection{suffix.replace('.', '_')}.rst").write_text(
+        table(args.out, args.split))
 
 
-def table(out: Path) -> str:
-    r"""Every configuration with a summary in :obj:`out`, in the order of
-    :data:`CONFIGS`, as a reST list-table; with several seeds
-    (``NAME.seedK.json`` beside seed 0's ``NAME.json``), each seed's top-1
-    and their mean."""
+def table(out: Path, split: str = 'views') -> str:
+    r"""Every configuration with a summary of :obj:`split` in :obj:`out`,
+    in the order of :data:`CONFIGS`, as a reST list-table; with several
+    seeds (``NAME.seedK.json`` beside seed 0's ``NAME.json``), each seed's
+    top-1 and their mean."""
+    _, suffix, key, title = SPLITS[split]
     lines = ['.. list-table::', '   :header-rows: 1', '',
              '   * - configuration', '     - settings',
-             '     - recipe', '     - view 2 top-1 (held out)',
-             '     - view 1 top-1 (training, last epoch)',
+             '     - recipe', f'     - {title}',
+             '     - training top-1 (last epoch)',
              '     - parameters', '     - minutes']
     for name, (_, recipe, labels) in CONFIGS.items():
-        paths = sorted(out.glob(f'{name}.seed*.json'))
-        if not (out / f'{name}.json').exists():
+        first = out / f'{name}{suffix}.json'
+        if not first.exists():
             continue
-        rows = [json.loads(p.read_text())
-                for p in [out / f'{name}.json'] + paths]
+        rows = [json.loads(p.read_text()) for p in [first] + sorted(
+            out.glob(f'{name}{suffix}.seed*.json'))]
         row = rows[0]
         changed = {k: v for k, v in dataclasses.asdict(recipe).items()
                    if v != getattr(RECIPE, k)}
@@ -194,8 +228,8 @@ def table(out: Path) -> str:
                                    row['settings'].items())
                     or "STRL's defaults")
         cells = [f'``{name}``', settings, recipe] + [
-            _seeds([r[key] for r in rows])
-            for key in ('view2_top1', 'train_top1')] + [
+            _seeds([r[column] for r in rows])
+            for column in (key, 'train_top1')] + [
             f"{row['parameters']:,}", f"{row['minutes']:.1f}"]
         lines += [f'   * - {cells[0]}'] + [f'     - {c}' for c in cells[1:]]
     return '\n'.join(lines) + '\n'
