@@ -378,3 +378,38 @@ def test_encoders_of_table_4c_equal_pyg_and_drop_masked_edges(name, pyg):
                           expected, atol=1e-6)
     with pytest.raises(ValueError, match="must be 0/1 here"):
         apply_conv(ours, x, coco.edge_index(), keep.float() * 0.5)
+
+
+def test_cached_keeps_the_first_graph_as_pyg_convs_do():
+    edge_index = get_skeleton('coco').edge_index()
+    x = torch.randn(2, 3, 17, 4)
+    bad = edge_index.clone()
+    bad[0, 0] = 17
+    # Uncached: every call checks the graph it is given.
+    conv = SkeletonGCNConv(4, 8)
+    conv(x, edge_index)
+    with pytest.raises(ValueError, match=r"names node 17, outside \[0, 17\)"):
+        conv(x, bad)
+    assert conv._cached_adjacency is None
+    # Cached: checked and built on the first call, then reused; never saved,
+    # moved and cast with the module, dropped by reset_parameters.
+    cached = SkeletonGCNConv(4, 8, cached=True)
+    cached.load_state_dict(conv.state_dict())
+    cached.eval(), conv.eval()
+    first = cached(x, edge_index)
+    assert torch.equal(first, conv(x, edge_index))
+    assert torch.equal(cached(x, bad), first)  # the first graph's result
+    assert not any('cached' in key for key in cached.state_dict())
+    assert cached.double()._cached_adjacency.dtype == torch.float64
+    cached.reset_parameters()
+    assert cached._cached_adjacency is None
+
+
+def test_models_cache_their_one_skeleton_graph():
+    from torch_skeleton_mae.nn import STRL, SkeletonMAE
+    mae = SkeletonMAE('coco', 2)
+    strl = STRL('coco', 2, num_classes=5, strl_layers=1)
+    convs = [m for m in [*mae.modules(), *strl.modules()]
+             if isinstance(m, SkeletonGCNConv)]
+    assert len(convs) == 3 + 1 + 3 and all(c.cached for c in convs)
+    assert not SkeletonGCNConv(4, 8).cached

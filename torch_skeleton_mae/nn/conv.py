@@ -114,6 +114,13 @@ class SkeletonGCNConv(MessagePassing):
         dense_max_nodes (int, optional): Largest :obj:`V` of the dense
             static-graph path; :obj:`0` always passes messages.
             (default: :obj:`256`)
+        cached (bool, optional): As PyG's :obj:`cached` (*e.g.*
+            :class:`~torch_geometric.nn.conv.GCNConv`'s): the dense path
+            checks :obj:`edge_index` and builds its adjacency on the first
+            call and reuses them, for one fixed graph (the models' skeleton),
+            so that a step does not wait on the device to check the graph
+            again. Otherwise every call checks it.
+            (default: :obj:`False`)
         **kwargs (optional): Arguments of
             :class:`torch_geometric.nn.conv.MessagePassing`, *e.g.*
             :obj:`aggr="mean"`.
@@ -151,7 +158,7 @@ class SkeletonGCNConv(MessagePassing):
                  train_eps: bool = False, mlp_layers: int = 2,
                  act: str = 'prelu', norm: Optional[str] = 'batch',
                  nn: Optional[Module] = None, dense_max_nodes: int = 256,
-                 **kwargs):
+                 cached: bool = False, **kwargs):
         kwargs.setdefault('aggr', 'add')
         super().__init__(**kwargs)
         if nn is None:
@@ -170,9 +177,11 @@ class SkeletonGCNConv(MessagePassing):
         self.out_channels = out_channels
         self.initial_eps = eps
         self.dense_max_nodes = dense_max_nodes
+        self.cached = cached
         self.nn = nn
-        # (edge_index, its version etc., A): see dense_adjacency.
-        self._unit_adjacency: Optional[tuple] = None
+        # The unit adjacency A of the graph (cached=True), moved with the
+        # module and never saved.
+        self.register_buffer('_cached_adjacency', None, persistent=False)
         if train_eps:
             self.eps = torch.nn.Parameter(torch.empty(1))
         else:
@@ -181,6 +190,7 @@ class SkeletonGCNConv(MessagePassing):
 
     def reset_parameters(self):
         super().reset_parameters()
+        self._cached_adjacency = None
         reset(self.nn)
         act = getattr(self.nn, 'act', None)  # PyG's MLP leaves PReLU's weight
         if hasattr(act, 'reset_parameters'):
@@ -230,10 +240,8 @@ class SkeletonGCNConv(MessagePassing):
         \mathbf{I}` indexed :obj:`[target, source]`, of shape :obj:`(V, V)`,
         or :obj:`(*, V, V)` for edge weights of shape :obj:`(*, E)`.
 
-        :obj:`edge_index` is checked once and :math:`\mathbf{A}` of unit
-        weights kept while the same, unmodified tensor comes back (a model's
-        buffer), with edge weights or without, so that a training step does
-        not wait on the device to check the graph again.
+        With :obj:`cached`, :obj:`edge_index` is checked and
+        :math:`\mathbf{A}` of unit weights built on the first call only.
 
         Raises:
             ValueError: if :obj:`edge_index` names a node outside
@@ -242,17 +250,13 @@ class SkeletonGCNConv(MessagePassing):
         """
         V = num_nodes
         eye = torch.eye(V, dtype=self.eps.dtype, device=edge_index.device)
-        adj = None
-        # Checked and built once per graph, not in every step.
-        if not is_compiling():
-            key = (edge_index._version, V, self.flow)
-            cached = self._unit_adjacency
-            if cached is None or cached[0] is not edge_index or (
-                    cached[1] != key):
+        adj = self._cached_adjacency
+        if adj is None:
+            if not is_compiling():
                 self._check_nodes(edge_index, V)
-                cached = (edge_index, key, self._scatter(edge_index, None, V))
-                self._unit_adjacency = cached
-            adj = cached[2]
+            if self.cached:
+                adj = self._cached_adjacency = self._scatter(edge_index,
+                                                             None, V)
         if edge_weight is not None or adj is None:
             adj = self._scatter(edge_index, edge_weight, V)
         return adj + (1 + self.eps) * eye

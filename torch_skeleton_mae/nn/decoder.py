@@ -58,6 +58,9 @@ class MAEDecoder(Module):
             class for :func:`~torch_skeleton_mae.nn.encoder.make_conv`, or a
             ready module mapping :obj:`in_channels` to :obj:`out_channels`.
             (default: :obj:`"gin"`)
+        cached (bool, optional): Every call passes the same graph: see
+            :class:`~torch_skeleton_mae.nn.SkeletonGCNConv`.
+            (default: :obj:`False`)
 
     Shapes:
         - **input:** encoder output :math:`(*, V, D_h)` (or flat
@@ -70,7 +73,8 @@ class MAEDecoder(Module):
                  remask: bool = True, reconstruct_edges: bool = False,
                  num_joints: Optional[int] = None, act: str = 'prelu',
                  norm: Optional[str] = 'batch',
-                 conv: Union[ConvSpec, Module] = 'gin'):
+                 conv: Union[ConvSpec, Module] = 'gin',
+                 cached: bool = False):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -81,7 +85,7 @@ class MAEDecoder(Module):
         if conv == 'gin':  # the MLP keeps the hidden width D_h
             conv = SkeletonGCNConv(in_channels, out_channels,
                                    hidden_channels=in_channels, act=act,
-                                   norm=norm)
+                                   norm=norm, cached=cached)
         self.conv = conv if isinstance(conv, Module) else make_conv(
             conv, in_channels, out_channels)
         self.edge_proj = (Linear(out_channels, in_channels)

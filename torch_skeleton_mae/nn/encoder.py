@@ -182,7 +182,8 @@ def _pyg_conv(name: str) -> Optional[type]:
 
 
 def make_conv(conv: ConvSpec, in_channels: int, out_channels: int,
-              act: str = 'prelu', norm: Optional[str] = 'batch') -> Module:
+              act: str = 'prelu', norm: Optional[str] = 'batch',
+              cached: bool = False) -> Module:
     r"""Builds one graph convolution :obj:`in_channels -> out_channels`.
 
     Args:
@@ -200,9 +201,12 @@ def make_conv(conv: ConvSpec, in_channels: int, out_channels: int,
         out_channels (int): Output size.
         act (str, optional): For :obj:`"gin"`. (default: :obj:`"prelu"`)
         norm (str, optional): For :obj:`"gin"`. (default: :obj:`"batch"`)
+        cached (bool, optional): For :obj:`"gin"`: one fixed graph.
+            (default: :obj:`False`)
     """
     if conv == 'gin':
-        return SkeletonGCNConv(in_channels, out_channels, act=act, norm=norm)
+        return SkeletonGCNConv(in_channels, out_channels, act=act, norm=norm,
+                               cached=cached)
     factory = conv
     if isinstance(conv, str):
         factory = CONVS.get(conv) or _pyg_conv(conv)
@@ -295,6 +299,9 @@ class GraphEncoder(Module):
             (default: :obj:`"batch"`)
         dropout (float, optional): Dropout after every layer.
             (default: :obj:`0.`)
+        cached (bool, optional): Every call passes the same graph: see
+            :class:`~torch_skeleton_mae.nn.SkeletonGCNConv`.
+            (default: :obj:`False`)
 
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, C)` or
@@ -309,7 +316,7 @@ class GraphEncoder(Module):
     def __init__(self, in_channels: int, hidden_channels: int = 64,
                  num_layers: int = 3, conv: ConvSpec = 'gin',
                  act: str = 'prelu', norm: Optional[str] = 'batch',
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, cached: bool = False):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"'num_layers' must be >= 1, got {num_layers}")
@@ -323,7 +330,7 @@ class GraphEncoder(Module):
         for i in range(num_layers):
             self.convs.append(make_conv(
                 conv, in_channels if i == 0 else hidden_channels,
-                hidden_channels, act=act, norm=norm))
+                hidden_channels, act=act, norm=norm, cached=cached))
             self.norms.append(node_norm(norm, hidden_channels))
             self.acts.append(activation_resolver(act))
 
@@ -357,7 +364,8 @@ def make_encoder(encoder: EncoderSpec, channels: int, num_layers: int,
     r"""A model's encoder: :obj:`encoder` itself if it is a module (*e.g.*
     PyG's :class:`~torch_geometric.nn.models.GIN`, called through
     :func:`apply_conv`), else a :class:`GraphEncoder` of :obj:`num_layers`
-    such convolutions of :obj:`channels` features.
+    such convolutions of :obj:`channels` features, on the model's one
+    skeleton graph (:obj:`cached=True`).
 
     Shapes:
         - **input:** :math:`(*, V, \text{channels})`, one graph's
@@ -369,7 +377,7 @@ def make_encoder(encoder: EncoderSpec, channels: int, num_layers: int,
     if num_layers < 1:
         raise ValueError(f"'encoder_layers' must be >= 1, got {num_layers}")
     return GraphEncoder(channels, channels, num_layers, conv=encoder, act=act,
-                        norm=norm)
+                        norm=norm, cached=True)
 
 
 def encoder_name(encoder: Module) -> Optional[str]:

@@ -216,7 +216,7 @@ class SkeletonMAE(Module):
                                   remask=remask,
                                   reconstruct_edges=edge_loss_weight > 0,
                                   num_joints=V if joint_embedding else None,
-                                  act=act, norm=norm)
+                                  act=act, norm=norm, cached=True)
         self.criterion = SkeletonMAELoss(beta, edge_loss_weight)
         self.register_buffer('edge_index', self.skeleton.edge_index(),
                              persistent=False)
