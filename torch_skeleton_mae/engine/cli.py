@@ -46,6 +46,7 @@ from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES as SAMPLES
 from torch_skeleton_mae.engine.training import (
     RunOptions,
     SetupError,
+    check_folder,
     check_out,
     finetune,
     linear_eval,
@@ -228,9 +229,11 @@ def _add_recipe_flags(parser: argparse.ArgumentParser, protocol: str) -> None:
         values = {name: getattr(preset.of(protocol), field.name)
                   for name, preset in PRESETS.items()}
         shown = {format_value(v) for v in values.values()}
-        text = (f' (default: {shown.pop()})' if len(shown) == 1 else
-                ' (default: the preset\'s: ' + ', '.join(
-                    f'{format_value(v)} {name}' for name, v in values.items()) + ')')
+        text = ('' if shown == {format_value(None)} else  # in the help
+                f' (default: {shown.pop()})' if len(shown) == 1 else
+                " (default: --dataset's preset, quick without --data: " +
+                ', '.join(f'{format_value(v)} {name}'
+                          for name, v in values.items()) + ')')
         parser.add_argument(_flag(field.name), default=None,
                             help=field.metadata['help'] + text, **extra)
 
@@ -304,6 +307,8 @@ def parse_args(protocol: str,
     if getattr(args, 'freeze_encoder', False) and pretrained is None:
         parser.error('--freeze-encoder keeps pre-trained encoders fixed: it '
                      'needs --pretrained CHECKPOINT')
+    with user_input():
+        check_folder(args.out)
     return args
 
 

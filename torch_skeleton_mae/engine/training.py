@@ -654,6 +654,19 @@ def _check_fits(model: Module, data: ProtocolData, recipe: Any) -> None:
                          f'the data {data.num_classes}')
 
 
+def check_folder(out: PathLike, name: str = 'out') -> None:
+    r"""Refuses a run folder :obj:`out` (the argument :obj:`name`) that
+    is, or lies under, a file.
+
+    Raises:
+        SetupError: naming the file.
+    """
+    blocked = [p for p in (Path(out), *Path(out).parents) if p.is_file()]
+    if blocked:
+        raise SetupError(f"'{name}' {out}: {blocked[0]} is a file; expected "
+                         f"a folder")
+
+
 def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
               key: str = 'run', ignored: Sequence[str] = ('recipe.epochs', ),
               name: Callable[[str], str] = str,
@@ -687,10 +700,7 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
     """
     out, (run, resumed) = Path(out), (f"'{name(k)}'" for k in ('out',
                                                              'resume'))
-    blocked = [p for p in (out, *out.parents) if p.is_file()]
-    if blocked:
-        raise SetupError(f'{run} {out}: {blocked[0]} is a file; expected a '
-                         f'folder')
+    check_folder(out, name('out'))
     checkpoint, log = out / 'last.pt', out / f'{protocol}.csv'
     if not resume:
         if checkpoint.exists() or log.exists():
