@@ -129,7 +129,9 @@ def test_ntu_dataset(tmp_path):
     assert torch.allclose(x, T.PreNormalize3D('ntu-rgb+d')(raw), atol=1e-5)
     # Items of T frames sampled over the stored span; batches alike.
     train.sample_frames(8, train=False)
-    middles = T.UniformSampleFrames(8, train=False)(x)
+    start, length = T.frame_span(x)
+    middles = x[:, start + T.uniform_frame_indices(torch.tensor([length]), 8,
+                                                   train=False)[0]]
     assert torch.equal(train[1][0], middles)
     batch, labels = train.read_batch([1, 0, 1])
     assert batch.shape == (3, 3, 8, 25, 2) and labels.tolist() == [59, 0, 59]
@@ -500,7 +502,8 @@ def test_batch_augmentations_draw_per_sequence_on_the_device():
     # The per-sample classes draw the same matrices, a batch of one.
     for single, batched in ((T.RandomShear, B.RandomShear),
                             (T.RandomScale, B.RandomScale)):
-        one = single(generator=torch.Generator().manual_seed(4))(x[2])
+        with pytest.warns(DeprecationWarning, match=single.__name__):
+            one = single(generator=torch.Generator().manual_seed(4))(x[2])
         assert torch.equal(one, batched()(x[2:3], torch.Generator(
         ).manual_seed(4))[0])
     noisy = B.Compose([B.RandomRotation(), B.GaussianNoise(0.1, 3)])(
@@ -524,13 +527,17 @@ def test_transforms():
     assert torch.allclose(centered[:, 2, 20, 0], torch.zeros(3))
     assert (centered[:, :2] == 0).all() and (centered[..., 1] == 0).all()
 
-    sampled = T.UniformSampleFrames(4, train=False)(x)
+    with pytest.warns(DeprecationWarning, match='UniformSampleFrames'):
+        sampled = T.UniformSampleFrames(4, train=False)(x)
     assert torch.equal(sampled, x[:, [2, 4, 5, 7]])  # middles of 6 / 4
-    long = T.UniformSampleFrames(12, train=True,
-                                 generator=torch.Generator().manual_seed(0))(x)
+    with pytest.warns(DeprecationWarning):
+        long = T.UniformSampleFrames(
+            12, train=True, generator=torch.Generator().manual_seed(0))(x)
     assert long.shape == (3, 12, 25, 2) and (long != 0).any(dim=(0, 2, 3)).all()
 
-    rotated = T.RandomRotation(30)(centered)
+    with pytest.warns(DeprecationWarning, match=r'transforms\.batch\.'
+                                                r'RandomRotation on batches'):
+        rotated = T.RandomRotation(30)(centered)
     norms = centered[..., 0].norm(dim=0)
     assert torch.allclose(rotated[..., 0].norm(dim=0), norms, atol=1e-5)
     assert (rotated[..., 1] == 0).all()
@@ -585,8 +592,9 @@ def test_prenormalize3d_canonical_view():
 
 def test_random_shear_is_the_drawn_matrix():
     x = torch.randn(3, 4, 17, 2)
-    shear = T.RandomShear(0.3, num_coords=2,
-                          generator=torch.Generator().manual_seed(5))
+    with pytest.warns(DeprecationWarning, match='RandomShear'):
+        shear = T.RandomShear(0.3, num_coords=2,
+                              generator=torch.Generator().manual_seed(5))
     y = shear(x)
     matrix = B.RandomShear(0.3, num_coords=2).matrix(
         1, torch.Generator().manual_seed(5))[0]

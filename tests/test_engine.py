@@ -593,3 +593,21 @@ def test_a_dataset_and_layout_of_ones_own_train_end_to_end(tmp_path):
             preset_for('test-six-set')
     finally:
         DATASETS.pop('test-six-set')
+
+
+@pytest.mark.parametrize('stream', ['bone', 'motion', 'bone_motion'])
+def test_load_data_streams_are_the_transforms_of_the_joints(stream):
+    from torch_skeleton_mae import transforms as T
+    from torch_skeleton_mae.engine import load_data
+    joints = load_data(samples=40, frames=8)
+    data = load_data(samples=40, frames=8, stream=stream)
+    assert data.settings['stream'] == stream
+    parts = ([T.JointToBone('coco')] if 'bone' in stream else []) + (
+        [T.ToMotion('coco')] if 'motion' in stream else [])
+    for i in range(3):  # evaluation items: frames at segment middles
+        expected = T.Compose(parts)(joints.val[i][0])
+        assert torch.equal(data.val[i][0], expected)
+    assert not torch.equal(data.val[0][0], joints.val[0][0])
+    with pytest.raises(ValueError, match=r"'stream' must be one of "
+                                         r"\['joint', 'bone'"):
+        load_data(samples=40, frames=8, stream='angle')

@@ -193,7 +193,7 @@ def concat_sequences(*datasets: SkeletonSequences) -> SkeletonSequences:
     r"""The sequences of several datasets of one layout and one
     :obj:`(C, V, M)` frame shape as one dataset (*e.g.* a real training
     split and synthetic motion, to pre-train on both), with the first
-    one's frame sampling and training noise; labels and :obj:`meta` are
+    one's frame sampling, training noise and transform; labels and :obj:`meta` are
     kept as they are, :obj:`num_classes` is the largest.
 
     Shapes:
@@ -219,4 +219,5 @@ def concat_sequences(*datasets: SkeletonSequences) -> SkeletonSequences:
     out.num_classes = max(d.num_classes for d in datasets)
     out.meta = [m for d in datasets for m in d.meta]
     out.pixel_noise = first.pixel_noise
+    out.transform = first.transform
     return out.sample_frames(first.num_frames, first.train)

@@ -56,6 +56,7 @@ from torch_skeleton_mae.engine.training import (
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.skeleton_mae import TARGETS
+from torch_skeleton_mae.transforms import STREAMS
 
 #: The recipe of each command.
 RECIPE_TYPES = dict(pretrain=PretrainRecipe, finetune=FinetuneRecipe,
@@ -66,26 +67,26 @@ _ENCODER = ('encoder', 'encoder_layers', 'joint_embedding', 'embedding_bias')
 #: function or class whose arguments they are), and which arguments.
 SETTINGS = {
     'pretrain': [(load_data, ('dataset', 'source', 'split', 'layout', 'score',
-                              'holdout', 'samples')),
+                              'holdout', 'samples', 'stream')),
                  (SkeletonMAE, _ENCODER + ('mask', 'target',
                                            'stop_target_grad',
                                            'center_target', 'remask')),
                  (RunOptions, _TRAINING + ('eval_every', 'compile',
                                            'resume'))],
     'finetune': [(load_data, ('dataset', 'source', 'split', 'layout', 'score',
-                              'holdout', 'samples', 'semi')),
+                              'holdout', 'samples', 'semi', 'stream')),
                  (STRL, _ENCODER + ('strl_layers', 'person_interaction',
                                     'dropout', 'freeze_encoder')),
                  (RunOptions, _TRAINING + ('eval_every', 'compile',
                                            'resume'))],
     'linear': [(load_data, ('dataset', 'source', 'split', 'layout', 'score',
-                            'holdout', 'samples', 'semi')),
+                            'holdout', 'samples', 'semi', 'stream')),
                (RunOptions, _TRAINING)],
 }
 # Where a flag is not its argument's name, its choices, default and help.
 _FLAG_NAMES = dict(source='--data')
 _CHOICES = dict(dataset=sorted(DATASETS), precision=PRECISIONS,
-                target=TARGETS)
+                target=TARGETS, stream=STREAMS)
 _DEFAULTS = dict(dataset='ntu60')  # --data is NTU RGB+D unless named
 _AT_LEAST = dict(workers=0, seed=0)  # else counts from 1, amounts from 0
 _HELP = dict(

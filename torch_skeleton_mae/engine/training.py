@@ -88,6 +88,7 @@ from torch_skeleton_mae.engine.trainer import (
 )
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.transforms import STREAMS, stream_transform
 from torch_skeleton_mae.transforms.batch import Compose as BatchCompose
 from torch_skeleton_mae.transforms.batch import (
     GaussianNoise,
@@ -137,7 +138,8 @@ def load_data(source: Optional[PathLike] = None, *,
               num_classes: Optional[int] = None, score: bool = False,
               samples: int = SYNTHETIC_SAMPLES,
               holdout: Optional[float] = None,
-              semi: Optional[float] = None) -> ProtocolData:
+              semi: Optional[float] = None,
+              stream: str = 'joint') -> ProtocolData:
     r"""The training and evaluation splits of a benchmark.
 
     Args:
@@ -165,6 +167,10 @@ def load_data(source: Optional[PathLike] = None, *,
             split, held out per class, instead of the test split.
         semi (float, optional): Keep this fraction of the training labels,
             per class (the semi-supervised protocol).
+        stream (str, optional): The input: :obj:`"joint"`, :obj:`"bone"`,
+            :obj:`"motion"` or :obj:`"bone_motion"`, computed from each
+            sampled sequence (see
+            :func:`~torch_skeleton_mae.transforms.stream_transform`).
 
     Raises:
         ValueError: on unreadable data, an empty split, labels outside
@@ -175,6 +181,9 @@ def load_data(source: Optional[PathLike] = None, *,
                          f"{holdout}")
     if semi is not None and not 0 < semi <= 1:
         raise ValueError(f"load_data: 'semi' must lie in (0, 1], got {semi}")
+    if stream not in STREAMS:
+        raise ValueError(f"load_data: 'stream' must be one of "
+                         f"{list(STREAMS)}, got '{stream}'")
     if dataset is not None and dataset not in DATASETS:
         raise ValueError(f"load_data: unknown dataset '{dataset}'; expected "
                          f"one of {sorted(DATASETS)} or None (data of your "
@@ -192,12 +201,15 @@ def load_data(source: Optional[PathLike] = None, *,
                                          else f"dataset '{dataset}'"))
     settings = dict(source=source and str(source), dataset=dataset,
                     split=split, layout=layout, num_classes=num_classes,
-                    score=score, samples=samples, holdout=holdout, semi=semi)
+                    score=score, samples=samples, holdout=holdout, semi=semi,
+                    stream=stream)
     if source is None:
         out = _synthetic_splits(samples, split, frames, layout, score)
     else:
         out = _read_splits(Path(source), dataset, split, frames, layout,
                            num_classes, score)
+    out.train.transform = out.val.transform = stream_transform(stream,
+                                                               out.layout)
     if holdout is not None:
         train = out.train
         held = label_fraction_indices(dataset_labels(train), holdout,

@@ -1,5 +1,7 @@
 r"""Per-sample transforms on :obj:`(C, T, V, M)` skeleton tensors, composable
 like PyG's transforms and pyskl's pipeline."""
+import functools
+import warnings
 from typing import Callable, Optional, Sequence, Tuple
 
 import torch
@@ -7,6 +9,23 @@ from torch import Tensor
 
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.transforms import batch
+
+
+def _deprecated(use: str) -> Callable[[type], type]:
+    # A transform that no part of the package uses: it warns when built, for
+    # one release, then goes.
+    def mark(cls: type) -> type:
+        init = cls.__init__
+
+        @functools.wraps(init)
+        def __init__(self, *args, **kwargs):
+            warnings.warn(f"'torch_skeleton_mae.transforms.{cls.__name__}' "
+                          f"is deprecated and will be removed in the next "
+                          f"release; {use}", DeprecationWarning, stacklevel=2)
+            init(self, *args, **kwargs)
+        cls.__init__ = __init__
+        return cls
+    return mark
 
 
 class Compose:
@@ -126,6 +145,8 @@ def uniform_frame_indices(lengths: Tensor, num_frames: int,
     return torch.minimum(index, lengths - 1)
 
 
+@_deprecated('the datasets sample frames themselves (sample_frames, '
+             'uniform_frame_indices)')
 class UniformSampleFrames:
     r"""Samples :obj:`num_frames` frames uniformly over the non-empty span of a
     sequence (:func:`uniform_frame_indices`: pyskl's
@@ -233,6 +254,8 @@ class PreNormalize3D:
                 f"zaxis={self.zaxis}, xaxis={self.xaxis})")
 
 
+@_deprecated("use torch_skeleton_mae.transforms.batch.RandomShear on "
+             "batches")
 class RandomShear:
     r"""Shears the coordinates: :math:`\mathbf{x} \mapsto \mathbf{S}
     \mathbf{x}` with :math:`\mathbf{S}` the identity plus off-diagonal
@@ -261,6 +284,8 @@ class RandomShear:
                 f'num_coords={self.batched.num_coords})')
 
 
+@_deprecated("use torch_skeleton_mae.transforms.batch.RandomRotation on "
+             "batches (the recipes' rotate)")
 class RandomRotation:
     r"""Rotates 3D joints by random angles about the x, y and z axes, each
     uniform in :obj:`[-max_degrees, max_degrees]` (the usual augmentation of
@@ -287,6 +312,8 @@ class RandomRotation:
                 f'max_degrees={self.batched.max_degrees})')
 
 
+@_deprecated("use torch_skeleton_mae.transforms.batch.RandomScale on "
+             "batches (the recipes' scale)")
 class RandomScale:
     r"""Scales the coordinate channels by a factor uniform in
     :obj:`[1 - amount, 1 + amount]` per channel. One sequence at a time;
@@ -368,6 +395,28 @@ class ToMotion:
         return f"{self.__class__.__name__}('{self.skeleton.name}')"
 
 
+#: The input streams of the field's multi-stream models (pyskl's j, b, jm,
+#: bm; CTR-GCN's four): the joints, the bones, and their motion.
+STREAMS = ('joint', 'bone', 'motion', 'bone_motion')
+
+
+def stream_transform(stream: str, skeleton) -> Optional[Callable]:
+    r"""The per-sample transform that turns a sampled sequence of joints
+    :obj:`(C, T, V, M)` into :obj:`stream` (one of :data:`STREAMS`):
+    :class:`JointToBone`, :class:`ToMotion`, both in that order, or
+    :obj:`None` for the joints themselves.
+
+    Raises:
+        ValueError: on an unknown stream.
+    """
+    if stream not in STREAMS:
+        raise ValueError(f"'stream' must be one of {list(STREAMS)}, got "
+                         f"'{stream}'")
+    parts = ([JointToBone(skeleton)] if 'bone' in stream else []) + (
+        [ToMotion(skeleton)] if 'motion' in stream else [])
+    return Compose(parts) if len(parts) > 1 else (parts or [None])[0]
+
+
 __all__ = [
     'Compose',
     'CenterSequence',
@@ -378,6 +427,8 @@ __all__ = [
     'RandomScale',
     'JointToBone',
     'ToMotion',
+    'STREAMS',
+    'stream_transform',
     'valid_frames',
     'frame_span',
     'uniform_frame_indices',
