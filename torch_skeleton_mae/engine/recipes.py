@@ -276,6 +276,12 @@ def preset_for(dataset: Optional[str]) -> Recipes:
 EVAL_BATCH_SIZE = 256
 
 
+def recipe_help(recipe_type: type) -> Dict[str, str]:
+    r"""Each field of :obj:`recipe_type` and its help text."""
+    return {f.name: f.metadata['help']
+            for f in dataclasses.fields(recipe_type)}
+
+
 def recipe_table(protocol: str) -> str:
     r"""The presets' recipes of :obj:`protocol` (:obj:`"pretrain"`,
     :obj:`"finetune"`, with the semi-supervised ones, or :obj:`"linear"`)
