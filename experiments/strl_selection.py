@@ -27,7 +27,10 @@ fitting the data.
 protocol trains, on both training views: trained on 80% of the training
 split, evaluated on the other 20% (per class, ``load_data(holdout=0.2)``);
 its summaries are ``NAME.holdout.json`` (``NAME.holdout.seedK.json``) and
-its table ``strl_selection_holdout.rst``.
+its table ``strl_selection_holdout.rst``. ``--pretrain-epochs N`` first
+pre-trains SkeletonMAE (the small sets' pre-training recipe over ``N``
+epochs) on the same training sequences, without their labels, and
+fine-tunes STRL from it (``NAME.preN...``).
 """
 import argparse
 import copy
@@ -41,11 +44,11 @@ from torch.nn import (BatchNorm1d, Conv1d, Linear, Module, ReLU,
                       Sequential)
 from torch.utils.data import Subset
 
-from torch_skeleton_mae.engine import (FinetuneRecipe, RunOptions, finetune,
-                                       load_data)
+from torch_skeleton_mae.engine import (SMALL, FinetuneRecipe, RunOptions,
+                                       finetune, load_data, pretrain)
 from torch_skeleton_mae.datasets.subsets import label_fraction_subset
 from torch_skeleton_mae.graph import get_skeleton
-from torch_skeleton_mae.nn import STRL
+from torch_skeleton_mae.nn import STRL, SkeletonMAE
 
 _WIDE = dict(channels=(64, 128, 256), strides=(2, 2, 1), temporal_kernel=5,
              batch_norm=True)
@@ -136,10 +139,11 @@ def cross_view_data(root: Path, labels: float = 1.0):
     return data
 
 
-def holdout_data(root: Path, labels: float = 1.0):
+def holdout_data(root: Path, labels: float = 1.0,
+                 frames: int = RECIPE.frames):
     r"""NW-UCLA's training split, both views: 80% per class to train on
     (:obj:`labels` of it, per class), 20% evaluated."""
-    data = load_data(root, dataset='nw-ucla', frames=RECIPE.frames,
+    data = load_data(root, dataset='nw-ucla', frames=frames,
                      holdout=HOLDOUT)
     if labels < 1:
         data.train = label_fraction_subset(data.train, labels)
@@ -172,6 +176,9 @@ def main():
     parser.add_argument('--split', choices=list(SPLITS), default='views',
                         help='train on view 1 and evaluate on view 2, or '
                              'hold out 20%% of both views')
+    parser.add_argument('--pretrain-epochs', type=int, default=0,
+                        help='pre-train SkeletonMAE this many epochs on the '
+                             'training sequences first (--split holdout)')
     args = parser.parse_args()
     read, suffix, key, _ = SPLITS[args.split]
     for name in args.configs:
@@ -183,7 +190,11 @@ def main():
                  STRL(data.layout, data.channels, data.num_classes,
                       **settings))
         start = time.time()
-        run = name + suffix + (f'.seed{args.seed}' if args.seed else '')
+        pre = f'.pre{args.pretrain_epochs}' if args.pretrain_epochs else ''
+        run = name + suffix + pre + (f'.seed{args.seed}' if args.seed else '')
+        if pre:
+            mae = pretrained(args, run)
+            model = STRL.from_pretrained(mae, data.num_classes, **settings)
         result = finetune(model, data, recipe, args.out / run,
                           RunOptions(seed=args.seed, workers=0, eval_every=5))
         summary = dict(
@@ -200,6 +211,21 @@ def main():
         table(args.out, args.split))
 
 
+def pretrained(args, run: str) -> SkeletonMAE:
+    r"""SkeletonMAE pre-trained with the small sets' recipe over
+    :obj:`args.pretrain_epochs` epochs on the training sequences of
+    :obj:`args.split` (all the labels' sequences, without the labels)."""
+    if args.split != 'holdout':
+        raise SystemExit('--pretrain-epochs goes with --split holdout')
+    recipe = dataclasses.replace(SMALL.pretrain, epochs=args.pretrain_epochs)
+    data = holdout_data(args.data, frames=recipe.frames)
+    torch.manual_seed(args.seed)
+    mae = SkeletonMAE(data.layout, data.channels)
+    pretrain(mae, data, recipe, args.out / run / 'pretrain',
+             RunOptions(seed=args.seed, workers=0))
+    return mae
+
+
 def table(out: Path, split: str = 'views') -> str:
     r"""Every configuration with a summary of :obj:`split` in :obj:`out`,
     in the order of :data:`CONFIGS`, as a reST list-table; with several
@@ -212,27 +238,36 @@ def table(out: Path, split: str = 'views') -> str:
              '     - training top-1 (last epoch)',
              '     - parameters', '     - minutes']
     for name, (_, recipe, labels) in CONFIGS.items():
-        first = out / f'{name}{suffix}.json'
-        if not first.exists():
-            continue
-        rows = [json.loads(p.read_text()) for p in [first] + sorted(
-            out.glob(f'{name}{suffix}.seed*.json'))]
-        row = rows[0]
-        changed = {k: v for k, v in dataclasses.asdict(recipe).items()
-                   if v != getattr(RECIPE, k)}
-        recipe = ', '.join([f'{100 * labels:.0f}% of the labels'] * (
-            labels < 1) + [f'{k}={v}' for k, v in changed.items()]) or (
-            'the common recipe')
-        settings = ('the reference (not STRL)' if row['settings'] is None
-                    else ', '.join(f'{k}={v}' for k, v in
-                                   row['settings'].items())
-                    or "STRL's defaults")
-        cells = [f'``{name}``', settings, recipe] + [
-            _seeds([r[column] for r in rows])
-            for column in (key, 'train_top1')] + [
-            f"{row['parameters']:,}", f"{row['minutes']:.1f}"]
-        lines += [f'   * - {cells[0]}'] + [f'     - {c}' for c in cells[1:]]
+        pre = sorted({p.name.split('.')[-2] for p in out.glob(
+            f'{name}{suffix}.pre*.json')}, key=lambda v: int(v[3:]))
+        for variant in [''] + [f'.{v}' for v in pre]:
+            lines += _row(out, name + suffix + variant, key, recipe, labels,
+                          f'``{name}``' + (variant and f', pre-trained '
+                                           f'{variant[4:]} epochs'))
     return '\n'.join(lines) + '\n'
+
+
+def _row(out: Path, run: str, key: str, recipe: FinetuneRecipe,
+         labels: float, title: str) -> list:
+    # The table lines of `run` (its seeds' summaries), if it ran.
+    first = out / f'{run}.json'
+    if not first.exists():
+        return []
+    rows = [json.loads(p.read_text()) for p in [first] + sorted(
+        out.glob(f'{run}.seed*.json'))]
+    row = rows[0]
+    changed = {k: v for k, v in dataclasses.asdict(recipe).items()
+               if v != getattr(RECIPE, k)}
+    recipe = ', '.join([f'{100 * labels:.0f}% of the labels'] * (
+        labels < 1) + [f'{k}={v}' for k, v in changed.items()]) or (
+        'the common recipe')
+    settings = ('the reference (not STRL)' if row['settings'] is None
+                else ', '.join(f'{k}={v}' for k, v in row['settings'].items())
+                or "STRL's defaults")
+    cells = [title, settings, recipe] + [
+        _seeds([r[column] for r in rows]) for column in (key, 'train_top1')
+    ] + [f"{row['parameters']:,}", f"{row['minutes']:.1f}"]
+    return [f'   * - {cells[0]}'] + [f'     - {c}' for c in cells[1:]]
 
 
 def _seeds(values) -> str:
