@@ -670,10 +670,12 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
     selection = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(selection)
     folder = ROOT / 'docs' / 'evidence' / 'strl_selection'
-    assert (folder / 'strl_selection.rst').read_text() == selection.table(
-        folder)
-    assert '.. include:: evidence/strl_selection/strl_selection.rst' in (
-        ROOT / 'docs' / 'protocols.rst').read_text()
+    page = (ROOT / 'docs' / 'protocols.rst').read_text()
+    for split, name in (('views', 'strl_selection'),
+                        ('holdout', 'strl_selection_holdout')):
+        assert (folder / f'{name}.rst').read_text() == selection.table(
+            folder, split)
+        assert f'.. include:: evidence/strl_selection/{name}.rst' in page
 
 
 @pytest.mark.docs
