@@ -219,6 +219,11 @@ def test_run_folders_are_never_overwritten(pretrained, tmp_path, capsys):
                        r"--lr 0.01 \(the run has 0.001\)"):
         pretrain_command(TINY + ['--out', str(out), '--resume', '--lr', '0.01',
                          '--frames', '4'])
+    # The data is part of the run's record too.
+    with pytest.raises(UsageError, match=r"--stream 'bone' \(the run has "
+                                         r"'joint'\)"):
+        pretrain_command(TINY + ['--out', str(out), '--resume', '--stream',
+                                 'bone'])
     after = (out / 'last.pt').read_bytes(), (out / 'pretrain.csv').read_text()
     assert after == before
     with pytest.raises(UsageError, match=r'--resume: .*last.pt does not '
