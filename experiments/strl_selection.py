@@ -180,6 +180,8 @@ def main():
                         help='pre-train SkeletonMAE this many epochs on the '
                              'training sequences first (--split holdout)')
     args = parser.parse_args()
+    if args.pretrain_epochs and args.split != 'holdout':
+        parser.error('--pretrain-epochs goes with --split holdout')
     read, suffix, key, _ = SPLITS[args.split]
     for name in args.configs:
         settings, recipe, labels = CONFIGS[name]
@@ -215,8 +217,6 @@ def pretrained(args, run: str) -> SkeletonMAE:
     r"""SkeletonMAE pre-trained with the small sets' recipe over
     :obj:`args.pretrain_epochs` epochs on the training sequences of
     :obj:`args.split` (all the labels' sequences, without the labels)."""
-    if args.split != 'holdout':
-        raise SystemExit('--pretrain-epochs goes with --split holdout')
     recipe = dataclasses.replace(SMALL.pretrain, epochs=args.pretrain_epochs)
     data = holdout_data(args.data, frames=recipe.frames)
     torch.manual_seed(args.seed)
