@@ -18,6 +18,16 @@ from torch import Tensor
 from torch.nn import Module
 
 
+def warn_deprecated(what: str, use: str, stacklevel: int = 2) -> None:
+    r"""The :class:`DeprecationWarning` of a name that goes in the next
+    release: :obj:`what` (*e.g.* :obj:`"'package.name'"`) and what to
+    :obj:`use` instead, attributed to the caller :obj:`stacklevel` frames
+    up from the function calling this one."""
+    warnings.warn(f"{what} is deprecated and will be removed in the next "
+                  f"release; {use}", DeprecationWarning,
+                  stacklevel=stacklevel + 1)
+
+
 def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
     r"""A module :obj:`__getattr__` for :obj:`package` that still hands out
     each name of :obj:`moved` (name: the module now holding it, relative to
@@ -33,9 +43,7 @@ def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
             where = f'{package}.{where}'
         use = f"import it from '{where}'" if not new else (
             f"use '{where}.{new}'")
-        warnings.warn(f"'{package}.{name}' is deprecated and will be removed "
-                      f"in the next release; {use}", DeprecationWarning,
-                      stacklevel=2)
+        warn_deprecated(f"'{package}.{name}'", use)
         return getattr(importlib.import_module(where), new or name)
     return __getattr__
 
@@ -77,10 +85,8 @@ def renamed_arguments(**renamed: str) -> Callable[[Callable], Callable]:
                 if new in kwargs:
                     raise TypeError(f"{type(self).__name__}: '{old}' is the "
                                     f"old name of '{new}'; pass '{new}' only")
-                warnings.warn(f"{type(self).__name__}: '{old}' is deprecated "
-                              f"and will be removed in the next release; "
-                              f"use '{new}'", DeprecationWarning,
-                              stacklevel=2)
+                warn_deprecated(f"{type(self).__name__}: '{old}'",
+                                f"use '{new}'")
                 kwargs[new] = kwargs.pop(old)
             init(self, *args, **kwargs)
         __init__.renamed = renamed

@@ -193,8 +193,8 @@ def concat_sequences(*datasets: SkeletonSequences) -> SkeletonSequences:
     r"""The sequences of several datasets of one layout and one
     :obj:`(C, V, M)` frame shape as one dataset (*e.g.* a real training
     split and synthetic motion, to pre-train on both), with the first
-    one's frame sampling, training noise and transform; labels and :obj:`meta` are
-    kept as they are, :obj:`num_classes` is the largest.
+    one's frame sampling, training noise and transform; labels and
+    :obj:`meta` are kept as they are, :obj:`num_classes` is the largest.
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, M)`

@@ -230,10 +230,11 @@ def _add_recipe_flags(parser: argparse.ArgumentParser, protocol: str) -> None:
         values = {name: getattr(preset.of(protocol), field.name)
                   for name, preset in PRESETS.items()}
         shown = {format_value(v) for v in values.values()}
-        text = ('' if shown == {format_value(None)} else  # in the help
+        # A default of None ("the reader's") is explained by the help.
+        text = ('' if shown == {format_value(None)} else
                 f' (default: {shown.pop()})' if len(shown) == 1 else
                 " (default: --dataset's preset, quick without --data: " +
-                ', '.join(f'{format_value(v)} {name}'
+                '; '.join(f'{name} {format_value(v)}'
                           for name, v in values.items()) + ')')
         parser.add_argument(_flag(field.name), default=None,
                             help=field.metadata['help'] + text, **extra)

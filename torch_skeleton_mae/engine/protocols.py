@@ -2,11 +2,10 @@ r"""Deprecated: the command line is :mod:`torch_skeleton_mae.engine.cli`
 since 0.2; its names are still handed out here, with a
 :class:`DeprecationWarning`, for one release."""
 import inspect
-import warnings
 from typing import Any
 
 from torch_skeleton_mae.engine.recipes import Recipes, preset_for
-from torch_skeleton_mae.utils import moved_names
+from torch_skeleton_mae.utils import moved_names, warn_deprecated
 
 __getattr__ = moved_names(__name__, {name: 'torch_skeleton_mae.engine.cli'
                                      for name in (
@@ -22,9 +21,7 @@ RESUMABLE = ('resume', 'workers', 'worker_processes', 'device', 'out',
 
 
 def _gone(name: str, use: str) -> None:
-    warnings.warn(f"'{__name__}.{name}' is deprecated and will be removed in "
-                  f"the next release; use {use}", DeprecationWarning,
-                  stacklevel=3)
+    warn_deprecated(f"'{__name__}.{name}'", f'use {use}', stacklevel=3)
 
 
 def default_of(cls: type, name: str) -> Any:

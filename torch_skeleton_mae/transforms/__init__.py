@@ -1,7 +1,6 @@
 r"""Per-sample transforms on :obj:`(C, T, V, M)` skeleton tensors, composable
 like PyG's transforms and pyskl's pipeline."""
 import functools
-import warnings
 from typing import Callable, Optional, Sequence, Tuple
 
 import torch
@@ -9,6 +8,7 @@ from torch import Tensor
 
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.transforms import batch
+from torch_skeleton_mae.utils import warn_deprecated
 
 
 def _deprecated(use: str) -> Callable[[type], type]:
@@ -19,9 +19,7 @@ def _deprecated(use: str) -> Callable[[type], type]:
 
         @functools.wraps(init)
         def __init__(self, *args, **kwargs):
-            warnings.warn(f"'torch_skeleton_mae.transforms.{cls.__name__}' "
-                          f"is deprecated and will be removed in the next "
-                          f"release; {use}", DeprecationWarning, stacklevel=2)
+            warn_deprecated(f"'{__name__}.{cls.__name__}'", use)
             init(self, *args, **kwargs)
         cls.__init__ = __init__
         return cls
