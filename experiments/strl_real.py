@@ -18,7 +18,7 @@ the summary (``OUT/strl_real.json``, the tables ``OUT/strl_real.rst`` and
 ``OUT/strl_real_probe.rst`` and the README's sentence) is rebuilt from
 every finished run found there, so several invocations (one per seed, in
 parallel) share one summary, and ``--seeds`` with no seed only rebuilds
-it::
+it (``--parts`` splits one seed's runs between two processes)::
 
     OMP_NUM_THREADS=1 python experiments/strl_real.py \
         --data-root ../shared/data --seeds 0 --out runs/strl_real
@@ -71,10 +71,11 @@ RECIPES = ('pretrain', 'finetune', 'semi', 'linear')
 
 
 def run_seed(dataset: str, root: Path, seed: int, out: Path,
-             epochs: Dict[str, int], labels: List[str]) -> None:
+             epochs: Dict[str, int], labels: List[str],
+             parts: List[str] = PARTS) -> None:
     r"""The runs of :obj:`dataset` with :obj:`seed`: the pre-training, then
-    :data:`PARTS` for each protocol in :obj:`labels`; a run whose
-    ``result.json`` exists is skipped."""
+    :obj:`parts` (of :data:`PARTS`) for each protocol in :obj:`labels`; a run
+    whose ``result.json`` exists is skipped."""
     preset = preset_for(dataset)
     recipes = {name: dataclasses.replace(getattr(preset, name),
                                          **({'epochs': epochs[name]}
@@ -137,7 +138,8 @@ def run_seed(dataset: str, root: Path, seed: int, out: Path,
             return finetune(model, data, recipe, folder, options).report.top1
 
         for part, work in zip(PARTS, (floor, pretrained, scratch)):
-            timed(part + suffix, work)
+            if part in parts:
+                timed(part + suffix, work)
 
 
 def summarize(out: Path) -> Dict[str, Any]:
@@ -288,6 +290,10 @@ def main(argv: List[str] = None) -> Dict[str, Any]:
     parser.add_argument('--labels', nargs='+', default=list(LABELS),
                         choices=list(LABELS),
                         help='the protocols to run (default: both)')
+    parser.add_argument('--parts', nargs='+', default=list(PARTS),
+                        choices=list(PARTS),
+                        help='the runs of each protocol (default: all; two '
+                             'processes may split them)')
     parser.add_argument('--out', type=Path, default=Path('runs/strl_real'))
     for name in RECIPES:
         parser.add_argument(f'--{name}-epochs', type=int,
@@ -299,7 +305,7 @@ def main(argv: List[str] = None) -> Dict[str, Any]:
     for seed in args.seeds:
         for name in args.datasets:
             run_seed(name, args.data_root / DATASETS[name][0], seed,
-                     args.out, epochs, args.labels)
+                     args.out, epochs, args.labels, args.parts)
     summary = summarize(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / 'strl_real.json').write_text(json.dumps(summary, indent=1))

@@ -478,10 +478,15 @@ def test_strl_real_example(tmp_path, monkeypatch):
                             weights_only=True)['run']['model']
         assert record['pool_heads'] == 4 and record['channels'] == (
             64, 128, 256)
-    # A second invocation (another seed) reads the first one's runs back
-    # and the summary holds both, the gain paired per seed.
-    summary = example.main(flags + ['--seeds', '1', '--datasets',
-                                    'nw-ucla', '--labels', 'all'])
+    # Further invocations (another seed, its parts split between two) read
+    # the first one's runs back and the summary holds both, the gain paired
+    # per seed.
+    seed1 = flags + ['--seeds', '1', '--datasets', 'nw-ucla', '--labels',
+                     'all', '--parts']
+    summary = example.main(seed1 + ['scratch'])
+    assert sorted(summary['datasets']['nw-ucla']['seeds']['seed1']) == [
+        'pretrain', 'probe', 'scratch']
+    summary = example.main(seed1 + ['floor', 'pretrained'])
     nw = summary['datasets']['nw-ucla']
     assert sorted(nw['seeds']) == ['seed0', 'seed1']
     gains = [r['pretrained']['top1'] - r['scratch']['top1']
