@@ -12,7 +12,9 @@ augmented training fits view 1 less; ``pooled_aug_dropout``: with dropout
 before the classifier's last layer; ``pooled_yaw60``: rotating up to 60
 degrees about the vertical axis alone, the axis the views differ by;
 ``pooled_aug60``: up to 60 degrees about every axis) and, on
-10% of view 1's labels, with semi-supervised recipes (``semi*``). Every run
+10% of view 1's labels, with semi-supervised recipes (``semi*``; augmented
+``semi_aug``, over twice the epochs ``semi_aug160``, at the full-label rate
+``semi_aug_lr``). Every run
 writes its log and report under ``OUT/NAME`` and its summary to
 ``OUT/NAME.json``::
 
@@ -91,6 +93,10 @@ CONFIGS = {
     'semi_lr': (_POOLED, dataclasses.replace(SEMI, lr=RECIPE.lr), 0.1),
     'semi_aug': (_POOLED, dataclasses.replace(SEMI, rotate=30., scale=0.2),
                  0.1),
+    'semi_aug160': (_POOLED, dataclasses.replace(
+        stretched(SEMI, 160), rotate=30., scale=0.2), 0.1),
+    'semi_aug_lr': (_POOLED, dataclasses.replace(
+        SEMI, lr=RECIPE.lr, rotate=30., scale=0.2), 0.1),
 }
 
 

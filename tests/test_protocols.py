@@ -521,15 +521,17 @@ def test_quoted_numbers_come_from_result_files():
     folder = evidence / 'strl_real'
     summary = json.loads((folder / 'strl_real.json').read_text())
     includes = re.findall(r'\.\. include:: evidence/([\w/]+)\.rst', results)
-    assert includes[:3] == ['strl_real/strl_real', 'strl_real/strl_real_probe',
-                            'strl_real_small40/strl_real']
+    assert includes[:4] == ['strl_real/strl_real', 'strl_real/strl_real_probe',
+                            'strl_real_small40/strl_real',
+                            'strl_real_aug60/strl_real']
     assert (folder / 'strl_real.rst').read_text() == strl.table(summary)
-    earlier = evidence / 'strl_real_small40'
-    small40 = json.loads((earlier / 'strl_real.json').read_text())
-    assert (earlier / 'strl_real.rst').read_text() == strl.table(small40)
-    before = small40['datasets']['nw-ucla']['mean']['all']['pretrained']
-    assert (f"({100 * before['top1']:.1f} +- {100 * before['std']:.1f}% "
-            f"pre-trained over {before['n']} seeds") in readme
+    for earlier in ('strl_real_small40', 'strl_real_aug60'):
+        earlier = evidence / earlier
+        before = json.loads((earlier / 'strl_real.json').read_text())
+        assert (earlier / 'strl_real.rst').read_text() == strl.table(before)
+        before = before['datasets']['nw-ucla']['mean']['all']['pretrained']
+        assert (f"{100 * before['top1']:.1f} +- {100 * before['std']:.1f}% "
+                f"pre-trained over {before['n']} seeds") in readme
     assert (folder / 'strl_real_probe.rst').read_text() == (
         strl.probe_table(summary))
     assert strl.readme_sentence(summary) in readme
