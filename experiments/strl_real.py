@@ -28,7 +28,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
@@ -72,7 +72,7 @@ RECIPES = ('pretrain', 'finetune', 'semi', 'linear')
 
 def run_seed(dataset: str, root: Path, seed: int, out: Path,
              epochs: Dict[str, int], labels: List[str],
-             parts: List[str] = PARTS) -> None:
+             parts: Sequence[str] = PARTS) -> None:
     r"""The runs of :obj:`dataset` with :obj:`seed`: the pre-training, then
     :obj:`parts` (of :data:`PARTS`) for each protocol in :obj:`labels`; a run
     whose ``result.json`` exists is skipped."""

@@ -14,9 +14,8 @@ degrees about the vertical axis alone, the axis the views differ by;
 ``pooled_aug60``: up to 60 degrees about every axis) and, on
 10% of view 1's labels, with semi-supervised recipes (``semi*``; augmented
 ``semi_aug``, over twice the epochs ``semi_aug160``, at the full-label rate
-``semi_aug_lr``). Every run
-writes its log and report under ``OUT/NAME`` and its summary to
-``OUT/NAME.json``::
+``semi_aug_lr``). Every run writes its log and report under ``OUT/NAME``
+and its summary to ``OUT/NAME.json``::
 
     OMP_NUM_THREADS=1 python experiments/strl_selection.py \
         --data ../shared/data/nw_ucla/all_sqe --configs paper pooled

@@ -535,6 +535,9 @@ def test_quoted_numbers_come_from_result_files():
     assert (folder / 'strl_real_probe.rst').read_text() == (
         strl.probe_table(summary))
     assert strl.readme_sentence(summary) in readme
+    new = summary['datasets']['nw-ucla']['mean']['all']['pretrained']
+    assert (f"scores {100 * new['top1']:.1f} pre-trained on the test split"
+            in ' '.join(results.split()))
     # The paper preset's pre-training, run again on a second machine, is
     # the same to the last digit (the page says so; fine-tuning is not).
     first, again = (
@@ -683,6 +686,18 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
         assert (folder / f'{name}.rst').read_text() == selection.table(
             folder, split)
         assert f'.. include:: evidence/strl_selection/{name}.rst' in page
+    # The held-out means the page quotes are the summaries' means.
+    page = ' '.join(page.split())
+    quoted = {'pooled_60': '(``pooled_60``, {})', 'pooled': '(``pooled``, {})',
+              'pooled_aug': '(``pooled_aug``, {})',
+              'semi_aug160': '(``semi_aug160``, {})',
+              'semi_aug': '80-epoch recipe ({})',
+              'semi_aug_lr': '(``semi_aug_lr``, {})'}
+    for name, text in quoted.items():
+        runs = [json.loads(p.read_text())['holdout_top1'] for p in [
+            folder / f'{name}.holdout.json'] + sorted(
+                folder.glob(f'{name}.holdout.seed*.json'))]
+        assert text.format(f'{100 * sum(runs) / len(runs):.1f}') in page
 
 
 @pytest.mark.docs
