@@ -35,11 +35,8 @@ from torch_skeleton_mae.engine import (
 )
 from torch_skeleton_mae.engine.checkpoint import seed_everything
 from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES
-from torch_skeleton_mae.engine.cli import (
-    ArgumentParser,
-    command_line,
-    user_input,
-)
+from torch_skeleton_mae.engine.cli import command_line, user_input
+from torch_skeleton_mae.engine.flags import ArgumentParser
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 
 #: A row: (label, SkeletonMAE settings or None for no pre-training, STRL

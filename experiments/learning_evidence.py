@@ -48,7 +48,8 @@ from torch_skeleton_mae.engine import (
 )
 from torch_skeleton_mae.engine.checkpoint import seed_everything
 from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES
-from torch_skeleton_mae.engine.cli import ArgumentParser, command_line
+from torch_skeleton_mae.engine.cli import command_line
+from torch_skeleton_mae.engine.flags import ArgumentParser
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import machine
 

@@ -135,6 +135,15 @@ def test_checkpoint_mismatch_errors(tmp_path):
     torch.save({'weights': 1}, tmp_path / 'c.pt')
     with pytest.raises(ValueError, match=r"not a torch_skeleton_mae check"):
         load_checkpoint(tmp_path / 'c.pt')
+    # Another format version is refused wherever a checkpoint is read.
+    torch.save(dict(state, version=2, package_version='0.0.9'),
+               tmp_path / 'd.pt')
+    for read in (load_checkpoint, SkeletonMAE.from_checkpoint,
+                 lambda path: STRL.from_pretrained(path, num_classes=5)):
+        with pytest.raises(ValueError, match=r"d\.pt' was written by "
+                           r"torch_skeleton_mae 0\.0\.9 \(checkpoint version "
+                           r"2\); this one reads version 3$"):
+            read(tmp_path / 'd.pt')
 
 
 def test_autocast_dtype_by_device():

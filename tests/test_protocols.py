@@ -92,7 +92,7 @@ def test_linear_eval(pretrained, tmp_path):
 
 def test_linear_eval_refuses_another_layout(pretrained, tmp_path):
     out, _ = pretrained
-    with pytest.raises(ValueError, match=r"trained on layout 'coco' with 2 "
+    with pytest.raises(ValueError, match=r"built for layout 'coco' with 2 "
                        r"channels, the data has 'ntu-rgb\+d' with 3"):
         linear_eval_command(LINEAR + ['--pretrained', str(out / 'last.pt'),
                             '--layout', 'ntu-rgb+d', '--out', str(tmp_path)])
@@ -714,11 +714,11 @@ def test_results_page_quotes_the_time_to_accuracy_file():
 def test_flags_are_made_from_the_python_arguments(capsys):
     import inspect as inspect_
     from torch_skeleton_mae.engine import RunOptions
-    from torch_skeleton_mae.engine.cli import (
+    from torch_skeleton_mae.engine.cli import settings_of
+    from torch_skeleton_mae.engine.flags import (
         SETTINGS,
         build_parser,
         documented_arguments,
-        settings_of,
     )
     helps = {a.dest: a.help for a in build_parser('finetune')._actions}
     # Help from the docstring, default from the signature: one place each.
@@ -758,11 +758,15 @@ def test_a_model_error_names_the_flag(tmp_path):
 
 def test_the_old_command_line_module_still_answers():
     import torch_skeleton_mae.engine.cli as cli
+    import torch_skeleton_mae.engine.flags as flags
     import torch_skeleton_mae.engine.protocols as protocols
     with pytest.warns(DeprecationWarning, match="'torch_skeleton_mae.engine."
                       "protocols.parse_args' is deprecated .* import it from "
                       "'torch_skeleton_mae.engine.cli'"):
         assert protocols.parse_args is cli.parse_args
+    with pytest.warns(DeprecationWarning, match="import it from "
+                      "'torch_skeleton_mae.engine.flags'"):
+        assert protocols.ArgumentParser is flags.ArgumentParser
 
 
 def test_the_old_command_line_helpers_warn():

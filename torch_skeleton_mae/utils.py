@@ -48,6 +48,11 @@ def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
     return __getattr__
 
 
+#: The checkpoint format's version (3 since SkeletonMAE's config names its
+#: mask, encoder and target).
+CHECKPOINT_VERSION = 3
+
+
 def read_checkpoint(path: Union[str, os.PathLike],
                     map_location: Union[str, torch.device] = 'cpu') -> Any:
     r""":func:`torch.load` of :obj:`path` with :obj:`weights_only=True`,
@@ -56,19 +61,29 @@ def read_checkpoint(path: Union[str, os.PathLike],
     Raises:
         FileNotFoundError: if :obj:`path` is no file.
         ValueError: if :obj:`path` is not a readable checkpoint (truncated,
-            another kind of file, or holding more than weights).
+            another kind of file, or holding more than weights) or was
+            written in another format version than
+            :data:`CHECKPOINT_VERSION`.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Checkpoint '{path}' does not exist")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location,
+                           weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError,
             RuntimeError, IndexError, KeyError, ValueError) as error:
         reason = str(error).strip().split('\n')[0][:200]
         raise ValueError(f"'{path}' is not a readable checkpoint "
                          f"({type(error).__name__}: {reason}); is it "
                          f"truncated or another kind of file?") from None
+    version = state.get('version') if isinstance(state, dict) else None
+    if version not in (None, CHECKPOINT_VERSION):
+        raise ValueError(f"'{path}' was written by torch_skeleton_mae "
+                         f"{state.get('package_version')} (checkpoint "
+                         f"version {version}); this one reads version "
+                         f"{CHECKPOINT_VERSION}")
+    return state
 
 
 def renamed_arguments(**renamed: str) -> Callable[[Callable], Callable]:

@@ -11,14 +11,11 @@ from torch.nn import Module
 
 import torch_skeleton_mae
 from torch_skeleton_mae.utils import (
+    CHECKPOINT_VERSION,
     differing_settings,
     load_checked,
     read_checkpoint,
 )
-
-#: The checkpoint format's version (3 since SkeletonMAE's config names its
-#: mask, encoder and target).
-CHECKPOINT_VERSION = 3
 
 PathLike = Union[str, os.PathLike]
 

@@ -4,43 +4,29 @@ semi-supervised fine-tuning (not in the paper)::
 
     python -m torch_skeleton_mae pretrain --help
 
-Every flag is made from what Python callers pass: the recipe flags from the
-fields of :mod:`~torch_skeleton_mae.engine.recipes` (unset, they take the
-data's preset), the data flags from
-:func:`~torch_skeleton_mae.engine.load_data`, the model flags from the
-constructor of :class:`~torch_skeleton_mae.nn.SkeletonMAE` or
-:class:`~torch_skeleton_mae.nn.STRL` and the run flags from
-:class:`~torch_skeleton_mae.engine.RunOptions`, each with its default and
-its help from there. Each command then calls the function of
+Its flags (:mod:`~torch_skeleton_mae.engine.flags`) are made from what
+Python callers pass, and each command calls the function of
 :mod:`~torch_skeleton_mae.engine.training` that Python code calls."""
 import argparse
 import contextlib
 import dataclasses
 import inspect
-import math
 import os
 import re
 import sys
-import typing
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
 
-from torch_skeleton_mae.datasets.registry import DATASETS
-from torch_skeleton_mae.engine.checkpoint import (
-    CHECKPOINT_VERSION,
-    load_checkpoint,
-    seed_everything,
+from torch_skeleton_mae.engine.checkpoint import seed_everything
+from torch_skeleton_mae.engine.flags import (
+    RECIPE_TYPES,
+    SETTINGS,
+    UsageError,
+    build_parser,
+    current_flags,
+    flag,
 )
-from torch_skeleton_mae.engine.precision import PRECISIONS
-from torch_skeleton_mae.engine.recipes import (
-    PRESETS,
-    FinetuneRecipe,
-    LinearRecipe,
-    PretrainRecipe,
-    RecipeError,
-    format_value,
-    preset_for,
-)
+from torch_skeleton_mae.engine.recipes import RecipeError, preset_for
 from torch_skeleton_mae.engine.trainer import TrainingDiverged
 from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES as SAMPLES
 from torch_skeleton_mae.engine.training import (
@@ -55,73 +41,15 @@ from torch_skeleton_mae.engine.training import (
     with_synthetic,
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
-from torch_skeleton_mae.nn.models.skeleton_mae import TARGETS
-from torch_skeleton_mae.transforms import STREAMS
-
-#: The recipe of each command.
-RECIPE_TYPES = dict(pretrain=PretrainRecipe, finetune=FinetuneRecipe,
-                    linear=LinearRecipe)
-_TRAINING = ('device', 'precision', 'seed', 'workers', 'worker_processes')
-_ENCODER = ('encoder', 'encoder_layers', 'joint_embedding', 'embedding_bias')
-#: The generated flags of each command, by where their values go (the
-#: function or class whose arguments they are), and which arguments.
-SETTINGS = {
-    'pretrain': [(load_data, ('dataset', 'source', 'split', 'layout', 'score',
-                              'holdout', 'samples', 'stream')),
-                 (SkeletonMAE, _ENCODER + ('mask', 'target',
-                                           'stop_target_grad',
-                                           'center_target', 'remask')),
-                 (RunOptions, _TRAINING + ('eval_every', 'compile',
-                                           'resume'))],
-    'finetune': [(load_data, ('dataset', 'source', 'split', 'layout', 'score',
-                              'holdout', 'samples', 'semi', 'stream')),
-                 (STRL, _ENCODER + ('strl_layers', 'person_interaction',
-                                    'dropout', 'freeze_encoder')),
-                 (RunOptions, _TRAINING + ('eval_every', 'compile',
-                                           'resume'))],
-    'linear': [(load_data, ('dataset', 'source', 'split', 'layout', 'score',
-                            'holdout', 'samples', 'semi', 'stream')),
-               (RunOptions, _TRAINING)],
-}
-# Where a flag is not its argument's name, its choices, default and help.
-_FLAG_NAMES = dict(source='--data')
-_CHOICES = dict(dataset=sorted(DATASETS), precision=PRECISIONS,
-                target=TARGETS, stream=STREAMS)
-_DEFAULTS = dict(dataset='ntu60')  # --data is NTU RGB+D unless named
-_AT_LEAST = dict(workers=0, seed=0)  # else counts from 1, amounts from 0
-_HELP = dict(
-    dataset='the benchmark of --data: its classes and split names (default: '
-    'ntu60)',
-    source='a pyskl .pkl, CTR-GCN .npz, or a folder of NW-UCLA .json, Penn '
-    'Action .mat or raw NTU .skeleton files (default: the built-in '
-    'synthetic set)',
-    encoder="the encoder's convolution: gin (the paper's), gcn, gat (Table "
-    "4c), a conv class torch_geometric.nn exports or a name given to "
-    "register_conv; with --pretrained, the checkpoint's (default: gin)")
-#: Flags renamed in 0.2, still read for one release (with a warning).
-RENAMED_FLAGS = {'--literal-target': '--no-stop-target-grad',
-                 '--no-literal-target': '--stop-target-grad'}
-
-
-class UsageError(ValueError):
-    r"""A mistake in a command line or in the files it names: the
-    command-line programs print it as one line on stderr and exit with
-    status 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    r"""An :class:`argparse.ArgumentParser` whose errors raise
-    :class:`UsageError` (one line, no usage dump)."""
-    def error(self, message: str):
-        raise UsageError(message)
 
 
 @contextlib.contextmanager
 def user_input():
     r"""Turns the errors that bad input raises (:class:`ValueError`, missing
-    files) into :class:`UsageError` inside the block; an argument named in
-    quotes (:obj:`'frames'`, or as a run record's entry
-    :obj:`'recipe.frames'`) that is a flag is named as the flag."""
+    files) into :class:`~torch_skeleton_mae.engine.flags.UsageError` inside
+    the block; an argument named in quotes (:obj:`'frames'`, or as a run
+    record's entry :obj:`'recipe.frames'`) that is a flag is named as the
+    flag."""
     try:
         yield
     except UsageError:
@@ -136,13 +64,13 @@ def _in_flags(message: str) -> str:
     flags = {name for _, names in sum(SETTINGS.values(), [])
              for name in names} | {'out'} | {
         f.name for t in RECIPE_TYPES.values() for f in dataclasses.fields(t)}
-    return re.sub(r"'(?:\w+\.)?(\w+)'", lambda m: _flag(m[1])
+    return re.sub(r"'(?:\w+\.)?(\w+)'", lambda m: flag(m[1])
                   if m[1] in flags else m[0], message)
 
 
 def command_line(program: Callable[[], Any]) -> None:
     r"""Runs :obj:`program` (*e.g.* :func:`pretrain_command`) as a command:
-    a :class:`UsageError` or
+    a :class:`~torch_skeleton_mae.engine.flags.UsageError` or
     :class:`~torch_skeleton_mae.engine.training.SetupError` becomes one line
     on stderr and exit status 2, a diverged training one line and status 1;
     anything else (a bug) keeps its traceback."""
@@ -157,132 +85,13 @@ def command_line(program: Callable[[], Any]) -> None:
         raise SystemExit(1)
 
 
-def _flag(name: str) -> str:
-    return _FLAG_NAMES.get(name, '--' + name.replace('_', '-'))
-
-
-def documented_arguments(owner: Any) -> Dict[str, str]:
-    r"""The text of each argument in the ``Args:`` section of
-    :obj:`owner`'s docstring, as plain words (a flag's help)."""
-    text, name, lines = {}, None, inspect.getdoc(owner).splitlines()
-    for line in lines[lines.index('Args:') + 1:]:
-        if line and not line.startswith(' '):
-            break
-        match = re.match(r' {4}(\w+) \([^)]*\): (.*)', line)
-        if match:
-            name, text[match[1]] = match[1], match[2]
-        elif name and line.strip():
-            text[name] += ' ' + line.strip()
-    plain = {k: re.sub(r':\w+:`(~?)([^`]*)`', lambda m: m[2].rsplit(
-        '.', 1)[-1] if m[1] else m[2], v) for k, v in text.items()}
-    return {k: re.sub(r'\*(\S[^*]*)\*|``([^`]*)``|\\\w+\{(\w*)\}',
-                      r'\1\2\3', v).replace('%', '%%')
-            for k, v in plain.items()}
-
-
-def _checked(kind: type, name: str, least: int) -> Callable[[str], Any]:
-    # An argparse type that refuses numbers out of range, naming the flag.
-    def convert(text: str) -> Any:
-        value = kind(text)
-        if not math.isfinite(value) or value < least:
-            raise argparse.ArgumentTypeError(
-                f"{_flag(name)} must be {'positive' if least else '>= 0'}, "
-                f"got {text}")
-        return value
-    convert.__name__ = kind.__name__  # argparse names it in its errors
-    return convert
-
-
-def _add_settings(parser: argparse.ArgumentParser, owner: Any,
-                  names: Sequence[str]) -> None:
-    # A flag per argument of `owner`, its type from the annotation, its
-    # help (and default) from the docstring; unset, the argument is not
-    # passed.
-    helps = documented_arguments(owner)
-    hints = typing.get_type_hints(owner.__init__ if inspect.isclass(owner)
-                                  else owner)
-    for name in names:
-        kind = next((t for t in typing.get_args(hints[name])
-                     if t is not type(None)), hints[name])
-        extra: Dict[str, Any] = dict(choices=_CHOICES.get(name))
-        if name == 'source':
-            extra.update(type=Path, metavar='PATH')
-        elif kind is bool:
-            extra = dict(action=argparse.BooleanOptionalAction)
-        elif kind in (int, float):
-            extra['type'] = _checked(kind, name, _AT_LEAST.get(
-                name, int(kind is int)))
-        parser.add_argument(_flag(name), dest=name, default=_DEFAULTS.get(
-            name), help=_HELP.get(name, helps[name]), **extra)
-
-
-def _add_recipe_flags(parser: argparse.ArgumentParser, protocol: str) -> None:
-    # One flag per recipe field, its help from the field; the defaults of
-    # every preset in the help.
-    recipe_type = RECIPE_TYPES[protocol]
-    hints = typing.get_type_hints(recipe_type)
-    for field in dataclasses.fields(recipe_type):
-        hint = hints[field.name]
-        extra = (dict(type=int, nargs='+', metavar='EPOCH')
-                 if typing.get_origin(hint) is tuple else dict(type=next(
-                     (t for t in typing.get_args(hint)
-                      if t is not type(None)), hint)))
-        values = {name: getattr(preset.of(protocol), field.name)
-                  for name, preset in PRESETS.items()}
-        shown = {format_value(v) for v in values.values()}
-        # A default of None ("the reader's") is explained by the help.
-        text = ('' if shown == {format_value(None)} else
-                f' (default: {shown.pop()})' if len(shown) == 1 else
-                " (default: --dataset's preset, quick without --data: " +
-                '; '.join(f'{name} {format_value(v)}'
-                          for name, v in values.items()) + ')')
-        parser.add_argument(_flag(field.name), default=None,
-                            help=field.metadata['help'] + text, **extra)
-
-
-def build_parser(protocol: str) -> argparse.ArgumentParser:
-    r"""The command-line flags of :obj:`protocol` (:obj:`"pretrain"`,
-    :obj:`"finetune"` or :obj:`"linear"`): the generated ones
-    (:data:`SETTINGS`, the recipe's) and the command's own."""
-    parser = ArgumentParser(description=(
-        f"SkeletonMAE {protocol}: without --data on the built-in synthetic "
-        f"dataset with quick settings, with --data with the dataset's "
-        f"preset (docs/protocols.rst)."))
-    add = parser.add_argument
-    for owner, names in SETTINGS[protocol]:
-        _add_settings(parser, owner, names)
-    _add_recipe_flags(parser, protocol)
-    add('--out', type=Path, default=Path(f'runs/{protocol}'),
-        help='folder of logs, checkpoints and figures')
-    if protocol == 'pretrain':
-        add('--probe', action=argparse.BooleanOptionalAction, default=True,
-            help='at the end, linear probes of the pre-trained and of a '
-            'random encoder, and the reconstruction beside trivial '
-            'predictors')
-        add('--synthetic', type=_checked(int, 'synthetic', 0), default=0,
-            metavar='N', help="pre-train on N synthetic sequences in the "
-            "data's layout beside its training split")
-    else:
-        add('--pretrained', type=Path, default=None,
-            help='SkeletonMAE checkpoint (from the pre-training command)')
-    if protocol == 'linear':
-        add('--random-init', action='store_true',
-            help='probe a randomly initialized encoder (the baseline)')
-    return parser
-
-
 def parse_args(protocol: str,
                argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     r"""Parses and checks :obj:`argv`, filling unset recipe flags from the
     data's preset; errors name the flag."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    for i, flag in enumerate(argv):
-        if flag in RENAMED_FLAGS:
-            print(f'warning: {flag} is deprecated; use '
-                  f'{RENAMED_FLAGS[flag]}', file=sys.stderr)
-            argv[i] = RENAMED_FLAGS[flag]
     parser = build_parser(protocol)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(current_flags(
+        sys.argv[1:] if argv is None else argv))
     args.protocol = protocol
     preset = preset_for(args.source and args.dataset)
     recipe = preset.of(protocol, semi=bool(getattr(args, 'semi', None)))
@@ -292,7 +101,7 @@ def parse_args(protocol: str,
     try:  # the recipe checks its own values
         recipe_of(args)
     except RecipeError as error:
-        parser.error(f'{_flag(error.name)} must be {error.requirement}, got '
+        parser.error(f'{flag(error.name)} must be {error.requirement}, got '
                      f'{error.value}')
     if getattr(args, 'synthetic', 0) and (args.source is None
                                           or args.holdout):
@@ -316,7 +125,7 @@ def parse_args(protocol: str,
 
 def settings_of(args: argparse.Namespace, owner: Any) -> Dict[str, Any]:
     r"""The arguments of :obj:`owner` (a class or function of
-    :data:`SETTINGS`) that the flags set."""
+    :data:`~torch_skeleton_mae.engine.flags.SETTINGS`) that the flags set."""
     names = dict(SETTINGS[args.protocol])[owner]
     return {name: getattr(args, name) for name in names
             if getattr(args, name) is not None}
@@ -417,8 +226,7 @@ def linear_eval_command(argv: Optional[Sequence[str]] = None
         model = SkeletonMAE(data.layout, data.channels)
     else:
         with user_input():
-            model = SkeletonMAE.from_checkpoint(
-                _pretrained_checkpoint(args, data))
+            model = SkeletonMAE.from_checkpoint(args.pretrained)
     report = linear_eval(model, data, recipe_of(args), args.out,
                          options_of(args), encoder='random encoder'
                          if args.random_init else 'pre-trained encoder')
@@ -442,8 +250,8 @@ def finetune_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                     **settings_of(args, STRL))
     with user_input():
         if args.pretrained is not None:
-            model = STRL.from_pretrained(_pretrained_checkpoint(args, data),
-                                         data.num_classes, **settings)
+            model = STRL.from_pretrained(args.pretrained, data.num_classes,
+                                         **settings)
         else:
             if _is_main():
                 print('No --pretrained checkpoint: training from scratch')
@@ -476,26 +284,6 @@ def _run(program: Callable, model, data, args, **kwargs) -> Any:
 
 def _is_main() -> bool:
     return int(os.environ.get('RANK', 0)) == 0
-
-
-def _pretrained_checkpoint(args: argparse.Namespace, data) -> Dict[str, Any]:
-    # The --pretrained checkpoint, once it is known to fit the data.
-    with user_input():
-        checkpoint = load_checkpoint(args.pretrained)
-    if checkpoint.get('version') != CHECKPOINT_VERSION:
-        raise UsageError(
-            f"--pretrained {args.pretrained} was written by "
-            f"torch_skeleton_mae {checkpoint.get('package_version')} "
-            f"(checkpoint version {checkpoint.get('version')}); this one "
-            f"reads version {CHECKPOINT_VERSION}: pre-train again")
-    config = checkpoint.get('config') or {}
-    if (config.get('skeleton'), config.get('in_channels')) != (
-            data.layout, data.channels):
-        raise UsageError(
-            f"--pretrained {args.pretrained} was trained on layout "
-            f"'{config.get('skeleton')}' with {config.get('in_channels')} "
-            f"channels, the data has '{data.layout}' with {data.channels}")
-    return checkpoint
 
 
 #: The commands by name (:obj:`python -m torch_skeleton_mae NAME`).

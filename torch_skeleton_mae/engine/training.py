@@ -659,7 +659,8 @@ def _check_fits(model: Module, data: ProtocolData, recipe: Any) -> None:
         raise SetupError(
             f"the {type(model).__name__} was built for layout '{built[0]}' "
             f"with {built[1]} channels, the data has '{data.layout}' with "
-            f"{data.channels}")
+            f"{data.channels} (a pre-trained model keeps the layout and "
+            f"channels of its pre-training data)")
     classes = getattr(model, 'num_classes', data.num_classes)
     if classes != data.num_classes:
         raise SetupError(f'the {type(model).__name__} has {classes} classes, '
