@@ -333,7 +333,8 @@ def test_strl_from_pretrained_takes_the_encoder_settings(tmp_path):
                                          r"the pre-trained model "
                                          r"\(encoder_layers=2\)"):
         STRL.from_pretrained(mae, 7, encoder_layers=3)
-    with pytest.raises(ValueError, match='carries no config'):
+    with pytest.raises(ValueError, match='^the pre-trained source carries '
+                       'no config'):
         STRL.from_pretrained(mae.state_dict(), 7)
 
 

@@ -205,6 +205,16 @@ def test_corrupt_checkpoint_is_one_line(tmp_path, monkeypatch, capsys):
                             monkeypatch, capsys)
     assert code == 2 and err.count('\n') == 1
     assert f"'{bad}' is not a readable checkpoint" in err
+    # Weights without a config: the file is named, not taken for a flag.
+    bare = tmp_path / 'bare.pt'
+    torch.save(SkeletonMAE('coco', 2).state_dict(), bare)
+    for command, flags, message in (
+            (finetune_command, TINY, 'carries no config'),
+            (linear_eval_command, LINEAR, "holds no 'config'")):
+        code, err = run_command(command, flags + [
+            '--pretrained', str(bare), '--out', str(tmp_path / 'b')],
+            monkeypatch, capsys)
+        assert code == 2 and f"error: '{bare}' {message}" in err, err
 
 
 def test_run_folders_are_never_overwritten(pretrained, tmp_path, capsys):

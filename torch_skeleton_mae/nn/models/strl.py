@@ -418,9 +418,11 @@ class STRL(Module):
         """
         config, state = _pretrained(source)
         if config is None:
-            raise ValueError("'source' carries no config (a bare state_dict);"
-                             " build STRL with its settings and call "
-                             "load_pretrained")
+            where = (f"'{source}'" if isinstance(source, (str, os.PathLike))
+                     else 'the pre-trained source')
+            raise ValueError(f"{where} carries no config (a bare "
+                             f"state_dict); build STRL with its settings and "
+                             f"call load_pretrained")
         inherited = {name: config[name] for name in PRETRAINED_SETTINGS}
         if inherited['encoder'] is None:  # a module of one's own
             if not isinstance(source, Module):
