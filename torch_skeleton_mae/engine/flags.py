@@ -25,6 +25,7 @@ from torch_skeleton_mae.engine.recipes import (
     LinearRecipe,
     PretrainRecipe,
     format_value,
+    recipe_help,
 )
 from torch_skeleton_mae.engine.training import RunOptions, load_data
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
@@ -164,7 +165,7 @@ def _add_recipe_flags(parser: argparse.ArgumentParser, protocol: str) -> None:
     # One flag per recipe field, its help from the field; the defaults of
     # every preset in the help.
     recipe_type = RECIPE_TYPES[protocol]
-    hints = typing.get_type_hints(recipe_type)
+    hints, helps = typing.get_type_hints(recipe_type), recipe_help(recipe_type)
     for field in dataclasses.fields(recipe_type):
         hint = hints[field.name]
         extra = (dict(type=int, nargs='+', metavar='EPOCH')
@@ -181,7 +182,7 @@ def _add_recipe_flags(parser: argparse.ArgumentParser, protocol: str) -> None:
                 '; '.join(f'{name} {format_value(v)}'
                           for name, v in values.items()) + ')')
         parser.add_argument(flag(field.name), default=None,
-                            help=field.metadata['help'] + text, **extra)
+                            help=helps[field.name] + text, **extra)
 
 
 def build_parser(protocol: str) -> argparse.ArgumentParser:
