@@ -7,14 +7,13 @@ from typing import Any
 from torch_skeleton_mae.engine.recipes import Recipes, preset_for
 from torch_skeleton_mae.utils import moved_names, warn_deprecated
 
-__getattr__ = moved_names(__name__, {
-    name: f'torch_skeleton_mae.engine.{module}'
-    for module, names in dict(flags=(
-        'ArgumentParser', 'RECIPE_TYPES', 'UsageError', 'build_parser'), cli=(
-        'COMMANDS', 'check_run_folder', 'command_line', 'data_of',
-        'finetune_command', 'linear_eval_command', 'options_of', 'parse_args',
-        'pretrain_command', 'recipe_of', 'user_input')).items()
-    for name in names})
+__getattr__ = moved_names(__name__, dict.fromkeys(
+    ('ArgumentParser', 'RECIPE_TYPES', 'UsageError', 'build_parser'),
+    'torch_skeleton_mae.engine.flags') | dict.fromkeys(
+    ('COMMANDS', 'check_run_folder', 'command_line', 'data_of',
+     'finetune_command', 'linear_eval_command', 'options_of', 'parse_args',
+     'pretrain_command', 'recipe_of', 'user_input'),
+    'torch_skeleton_mae.engine.cli'))
 
 #: Deprecated and unused: a resumed run's record (its recipe, model, data,
 #: seed and precision) decides what may differ.
