@@ -26,7 +26,8 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['torch_skeleton_mae',
                                     'torch_skeleton_mae.*']),
-    package_data={'torch_skeleton_mae': ['datasets/resources/*.txt']},
+    package_data={'torch_skeleton_mae': ['datasets/resources/*.txt',
+                                        'weights/*.pt']},
     install_requires=install_requires,
     extras_require=extras_require,
     classifiers=[

@@ -611,3 +611,31 @@ def test_missing_skeleton_lists_of_ntu60_and_ntu120():
     assert setups[0] == 1 and setups[-1] == 32 and 18 not in setups
     assert sum(int(n[1:4]) <= 17 for n in names) == 302
     assert all(parse_ntu_name(n) for n in names)
+
+
+class _Payload:
+    # Unpickling it would create a file: what a hostile pickle does.
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+@pytest.mark.parametrize('protocol', [2, 4, 5])
+def test_pyskl_pickle_reads_data_and_runs_nothing(tmp_path, protocol):
+    data = write_pyskl(tmp_path / 'real.pkl')
+    # The real shape of a pyskl file, numpy scalars and an object array
+    # included, in each protocol numpy and pyskl write.
+    data['annotations'][0]['extra'] = (np.float32(1.5), np.int64(3),
+                                       np.array(['a', 1], dtype=object))
+    (tmp_path / 'real.pkl').write_bytes(pickle.dumps(data, protocol))
+    train = PysklDataset(tmp_path / 'real.pkl', 'xsub_train')
+    assert len(train) == 4
+    planted = tmp_path / 'planted'
+    data['annotations'][0]['label'] = _Payload(planted)
+    (tmp_path / 'evil.pkl').write_bytes(pickle.dumps(data, protocol))
+    with pytest.raises(ValueError, match=r"evil.pkl: refused: it names "
+                       r"'io.open', which a skeleton pickle never holds"):
+        PysklDataset(tmp_path / 'evil.pkl', 'xsub_train')
+    assert not planted.exists()

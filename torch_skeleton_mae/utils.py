@@ -56,18 +56,24 @@ CHECKPOINT_VERSION = 3
 def read_checkpoint(path: Union[str, os.PathLike],
                     map_location: Union[str, torch.device] = 'cpu') -> Any:
     r""":func:`torch.load` of :obj:`path` with :obj:`weights_only=True`,
-    whose failures name the file.
+    whose failures name the file; :obj:`path` may be the name of shipped
+    weights (:data:`~torch_skeleton_mae.weights.WEIGHTS`) that is no file
+    here.
 
     Raises:
-        FileNotFoundError: if :obj:`path` is no file.
+        FileNotFoundError: if :obj:`path` is no file nor a shipped name.
         ValueError: if :obj:`path` is not a readable checkpoint (truncated,
             another kind of file, or holding more than weights) or was
             written in another format version than
             :data:`CHECKPOINT_VERSION`.
     """
+    from torch_skeleton_mae.weights import WEIGHTS, weights_path
+    if not Path(path).is_file() and str(path) in WEIGHTS:
+        path = weights_path(str(path))
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Checkpoint '{path}' does not exist")
+        raise FileNotFoundError(f"Checkpoint '{path}' does not exist (nor "
+                                f"is it a shipped name: {sorted(WEIGHTS)})")
     try:
         state = torch.load(path, map_location=map_location,
                            weights_only=True)

@@ -12,12 +12,47 @@ from .base import FrameStore, SkeletonSequences, normalizer
 _LAYOUT_BY_JOINTS = {17: 'coco', 25: 'nturgb+d', 18: 'openpose'}
 
 
+#: The only callables a pyskl pickle may name: numpy's array, dtype and
+#: scalar reconstruction (numpy 1 and 2 module names) and the codec that
+#: protocol 2 writes bytes with. Everything else, classes and functions
+#: that could run code among them, is refused before it is imported.
+SAFE_PICKLE_GLOBALS = frozenset(
+    (f'numpy.{core}.{module}', name)
+    for core in ('core', '_core')
+    for module, name in (('multiarray', '_reconstruct'),
+                         ('multiarray', 'scalar'),
+                         ('numeric', '_frombuffer'))) | {
+    ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode')}
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    r"""A pickle names a global that :class:`SafeUnpickler` does not
+    build."""
+
+
+class SafeUnpickler(pickle.Unpickler):
+    r"""An unpickler of plain data: dicts, lists, tuples, strings, numbers
+    and numpy arrays; a pickle naming any other global
+    (:data:`SAFE_PICKLE_GLOBALS`) is refused with an
+    :class:`UnsafePickleError` naming it, before it is imported."""
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in SAFE_PICKLE_GLOBALS:
+            raise UnsafePickleError(
+                f"it names '{module}.{name}', which a skeleton pickle never "
+                f"holds (only dicts, lists, strings, numbers and numpy "
+                f"arrays are read; nothing in the file was run)")
+        return super().find_class(module, name)
+
+
 def _read_pickle(path: Path):
     try:
         with open(path, 'rb') as f:
-            return pickle.load(f)
+            return SafeUnpickler(f).load()
+    except UnsafePickleError as error:
+        raise ValueError(f"{path}: refused: {error}") from None
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-            IndexError, TypeError, ValueError) as error:
+            IndexError, TypeError, ValueError, MemoryError,
+            RecursionError) as error:
         raise ValueError(f"{path}: not a readable pickle "
                          f"({type(error).__name__}: {error}); is it "
                          f"truncated or another kind of file?") from None
