@@ -639,3 +639,48 @@ def test_pyskl_pickle_reads_data_and_runs_nothing(tmp_path, protocol):
                        r"'io.open', which a skeleton pickle never holds"):
         PysklDataset(tmp_path / 'evil.pkl', 'xsub_train')
     assert not planted.exists()
+
+
+def test_ntu_limits_frames_and_bodies_before_allocating(tmp_path):
+    # A new body ID in every frame: refused at the 65th ID, not after
+    # allocating IDs x frames x 25 x 3.
+    frames = [{str(t): joints(t)} for t in range(70)]
+    path = write_skeleton(tmp_path / 'S001C001P001R001A001.skeleton', frames)
+    with pytest.raises(ValueError, match=r'more than 64 body IDs by frame 64 '
+                       r'\(max_bodies\)'):
+        read_ntu_skeleton(path)
+    assert read_ntu_skeleton(path, max_bodies=70).shape == (70, 70, 25, 3)
+    # One body, then a million empty frames: refused from the header.
+    path.write_text('1000000\n' + '0\n' * 10)
+    with pytest.raises(ValueError, match=r':1: 1000000 frames; expected 0 to '
+                       r'10000 \(max_frames\)'):
+        read_ntu_skeleton(path)
+
+
+def test_ntu_folder_keeps_the_good_files_beside_hostile_ones(tmp_path,
+                                                             monkeypatch):
+    import torch_skeleton_mae.datasets.ntu as ntu
+    root = tmp_path / 'nturgbd'
+    root.mkdir()
+    write_skeleton(root / 'S001C001P001R001A001.skeleton',
+                   [{'1': joints(t)} for t in range(4)])
+    write_skeleton(root / 'S001C001P002R001A002.skeleton',
+                   [{str(t): joints(t)} for t in range(70)])
+    write_skeleton(root / 'S001C001P003R001A003.skeleton',
+                   [{'1': joints(t)} for t in range(3)])
+    read = ntu.read_ntu_skeleton
+
+    def allocation_fails(path, *args, **kwargs):
+        if 'P003' in str(path):
+            raise MemoryError('Unable to allocate 112. GiB')
+        return read(path, *args, **kwargs)
+    monkeypatch.setattr(ntu, 'read_ntu_skeleton', allocation_fails)
+    data = NTURGBD(root, 'xsub', None, num_workers=0)
+    assert [m['name'] for m in data.meta] == ['S001C001P001R001A001']
+    unreadable = data.skipped['unreadable']
+    assert set(unreadable) == {'S001C001P002R001A002',
+                               'S001C001P003R001A003'}
+    assert 'more than 64 body IDs' in unreadable['S001C001P002R001A002']
+    assert unreadable['S001C001P003R001A003'].endswith(
+        'S001C001P003R001A003.skeleton: MemoryError: Unable to allocate '
+        '112. GiB')

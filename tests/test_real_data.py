@@ -501,3 +501,15 @@ def test_strl_real_example(tmp_path, monkeypatch):
     sentence = (out / 'strl_real_readme.txt').read_text().strip()
     assert sentence == example.readme_sentence(summary)
     assert 'on NW-UCLA (cross-view)' in sentence and '(2 seeds;' in sentence
+
+
+def test_nw_ucla_keeps_the_good_files_beside_hostile_ones(ucla, capsys):
+    root, clips = ucla
+    # 400 KB of nested brackets: json raises RecursionError.
+    (root / 'a01_s01_e09_v01.json').write_text('[' * 400_000)
+    data = NWUCLA(root, 'xview', None)
+    assert sorted(m['name'] for m in data.meta) == sorted(clips)
+    why = data.skipped['a01_s01_e09_v01.json']
+    assert why.startswith(str(root / 'a01_s01_e09_v01.json'))
+    assert 'RecursionError' in why
+    assert 'skipped 1' in capsys.readouterr().out

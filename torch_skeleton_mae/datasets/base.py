@@ -18,6 +18,21 @@ from torch_skeleton_mae.transforms import (
 from torch_skeleton_mae.utils import ScratchBuffer
 
 
+#: What reading a hostile or broken file can raise: every reader catches
+#: these per file, so that such a file costs only itself.
+READ_ERRORS = (ValueError, OSError, MemoryError, RecursionError,
+               OverflowError, IndexError, KeyError, TypeError, EOFError)
+
+
+def why_skipped(path, error: BaseException) -> str:
+    r"""The reason recorded for a file skipped on :obj:`error` (one of
+    :data:`READ_ERRORS`): a reader's own message names the file already,
+    anything else gets the file and the error's type."""
+    if isinstance(error, (ValueError, OSError)) and str(path) in str(error):
+        return str(error)
+    return f'{path}: {type(error).__name__}: {error}'
+
+
 def normalizer(skeleton) -> Callable[[Tensor], Tensor]:
     r"""The standard deterministic preprocessing of a layout's sequences:
     :class:`~torch_skeleton_mae.transforms.PreNormalize3D` (centering and

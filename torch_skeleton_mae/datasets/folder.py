@@ -8,15 +8,22 @@ import numpy as np
 from torch import Tensor
 
 from torch_skeleton_mae.graph import get_skeleton
-from .base import FrameStore, SkeletonSequences, normalizer
+from .base import (
+    READ_ERRORS,
+    FrameStore,
+    SkeletonSequences,
+    normalizer,
+    why_skipped,
+)
 
 
 class SkeletonFolder(SkeletonSequences):
     r"""Base of the one-file-per-sequence readers: every :obj:`*{suffix}`
     file of :obj:`root` is read once by :meth:`read`, preprocessed
     (:func:`~torch_skeleton_mae.datasets.base.normalizer`) and stored; a file
-    that :meth:`read` refuses (a :class:`ValueError` or :class:`OSError`)
-    is skipped, named with its reason in :attr:`skipped` and in a printed
+    that :meth:`read` refuses, or that makes it fail as a hostile file can
+    (:data:`~torch_skeleton_mae.datasets.base.READ_ERRORS`: memory,
+    recursion, ...), is skipped, named with its reason in :attr:`skipped` and in a printed
     summary, and costs no other file.
 
     Subclasses set :obj:`suffix`, :obj:`layout` and :obj:`class_names`
@@ -63,8 +70,8 @@ class SkeletonFolder(SkeletonSequences):
         for path in files:
             try:
                 x, meta = self.read(path)
-            except (ValueError, OSError) as error:
-                self.skipped[path.name] = str(error)
+            except READ_ERRORS as error:
+                self.skipped[path.name] = why_skipped(path, error)
                 continue
             if split is None or self.in_train_split(meta) == (
                     split == 'train'):

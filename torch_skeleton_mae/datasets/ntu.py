@@ -13,7 +13,13 @@ import torch
 from tqdm.auto import tqdm
 
 from torch_skeleton_mae.graph import get_skeleton
-from .base import SkeletonSequences, normalizer, sequence_frames
+from .base import (
+    READ_ERRORS,
+    SkeletonSequences,
+    normalizer,
+    sequence_frames,
+    why_skipped,
+)
 
 NUM_JOINTS = 25
 NTU = 'ntu-rgb+d'
@@ -26,6 +32,11 @@ NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN + (
     45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81,
     82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103)
 BENCHMARKS = ('xsub', 'xview', 'xsub120', 'xset')
+#: The most frames and body IDs a file may declare, checked before anything
+#: is allocated (NTU's longest sequence has 300 frames, its most crowded
+#: file a handful of IDs).
+MAX_FRAMES = 10_000
+MAX_BODIES = 64
 
 
 def parse_ntu_name(name: str) -> Dict[str, int]:
@@ -69,7 +80,9 @@ def missing_skeletons() -> frozenset:
 
 
 def read_ntu_skeleton(path: Union[str, os.PathLike],
-                      return_tracking: bool = False):
+                      return_tracking: bool = False,
+                      max_frames: int = MAX_FRAMES,
+                      max_bodies: int = MAX_BODIES):
     r"""Parses one raw NTU RGB+D :obj:`.skeleton` file (the layout of the
     official :obj:`read_skeleton_file.m`).
 
@@ -77,6 +90,10 @@ def read_ntu_skeleton(path: Union[str, os.PathLike],
         path (str): The file.
         return_tracking (bool, optional): Also return every joint's tracking
             state. (default: :obj:`False`)
+        max_frames (int, optional): Refuse a file declaring more frames.
+            (default: :data:`MAX_FRAMES`)
+        max_bodies (int, optional): Refuse a file with more body IDs.
+            (default: :data:`MAX_BODIES`)
 
     Returns:
         A float32 array :obj:`(M, T, 25, 3)` of xyz joints, one row per body
@@ -86,7 +103,8 @@ def read_ntu_skeleton(path: Union[str, os.PathLike],
 
     Raises:
         ValueError: naming the file and line on a truncated or malformed
-            file, a joint count other than 25, or NaN / inf coordinates.
+            file, a joint count other than 25, NaN / inf coordinates, or
+            more frames or body IDs than the limits.
     """
     path = Path(path)
     try:
@@ -117,6 +135,9 @@ def read_ntu_skeleton(path: Union[str, os.PathLike],
                              f"'{fields[0]}'") from None
 
     num_frames = integer('the frame count')
+    if not 0 <= num_frames <= max_frames:
+        raise ValueError(f"{path}:1: {num_frames} frames; expected 0 to "
+                         f"{max_frames} (max_frames)")
     bodies: Dict[str, int] = {}
     frames: List[Tuple[int, int, np.ndarray]] = []
     for t in range(num_frames):
@@ -137,6 +158,9 @@ def read_ntu_skeleton(path: Union[str, os.PathLike],
                 raise ValueError(f"{path}: frame {t} holds NaN or inf "
                                  f"coordinates")
             m = bodies.setdefault(body_id, len(bodies))
+            if len(bodies) > max_bodies:
+                raise ValueError(f"{path}: more than {max_bodies} body IDs "
+                                 f"by frame {t} (max_bodies)")
             frames.append((m, t, values))
     joints = np.zeros((len(bodies), num_frames, NUM_JOINTS, 3), np.float32)
     tracking = np.zeros((len(bodies), num_frames, NUM_JOINTS), np.int8)
@@ -178,8 +202,8 @@ def _parse(path: str) -> Tuple[Optional[np.ndarray], str]:
     # deadlock on the parent's thread pool.
     try:
         joints = read_ntu_skeleton(path)
-    except (ValueError, OSError) as error:
-        return None, str(error)
+    except READ_ERRORS as error:
+        return None, why_skipped(path, error)
     if joints.shape[0] == 0:
         return None, ''
     return select_bodies(joints), ''

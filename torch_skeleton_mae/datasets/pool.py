@@ -14,12 +14,7 @@ import torch
 from torch import Tensor
 
 from torch_skeleton_mae.graph import get_skeleton
-from .base import SkeletonSequences, normalizer, sequence_frames
-
-#: What a hostile or broken file can raise while it is read: it costs that
-#: file only.
-READ_ERRORS = (ValueError, OSError, MemoryError, RecursionError,
-               UnicodeDecodeError, OverflowError, IndexError, KeyError)
+from .base import READ_ERRORS, SkeletonSequences, normalizer, sequence_frames
 
 
 class PoolBuilder:
