@@ -684,3 +684,35 @@ def test_ntu_folder_keeps_the_good_files_beside_hostile_ones(tmp_path,
     assert unreadable['S001C001P003R001A003'].endswith(
         'S001C001P003R001A003.skeleton: MemoryError: Unable to allocate '
         '112. GiB')
+
+
+def test_npz_members_are_checked_before_they_are_read(tmp_path):
+    import io
+    import zipfile
+    # A 16.8 GiB array claimed by a header with no data behind it.
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, dict(
+        descr='<f4', fortran_order=False, shape=(100_000, 300, 150)))
+    with zipfile.ZipFile(tmp_path / 'liar.npz', 'w') as archive:
+        archive.writestr('x_train.npy', header.getvalue())
+        archive.writestr('y_train.npy', header.getvalue())
+    with pytest.raises(ValueError, match=r"liar.npz: key 'x_train': its "
+                       r"header claims shape \(100000, 300, 150\) of float32 "
+                       r"\(18000000000 bytes\); the archive stores 0"):
+        NpzSkeletonDataset(tmp_path / 'liar.npz')
+    # A compressed bomb: 48 MB of zeros in about 50 KB.
+    np.savez_compressed(tmp_path / 'bomb.npz',
+                        x_train=np.zeros((800, 100, 150), np.float32),
+                        y_train=np.zeros(800))
+    with pytest.raises(ValueError, match=r"bomb.npz: key 'x_train': \d+ "
+                       r"compressed bytes expand to 48000128, more than 200 "
+                       r"times \(max_compression\)"):
+        NpzSkeletonDataset(tmp_path / 'bomb.npz')
+    np.savez(tmp_path / 'objects.npz', x_train=np.array([None, 1]),
+             y_train=np.zeros(2))
+    with pytest.raises(ValueError, match=r"objects.npz: key 'x_train': "
+                       r"dtype object holds Python objects"):
+        NpzSkeletonDataset(tmp_path / 'objects.npz')
+    (tmp_path / 'text.npz').write_text('not an archive')
+    with pytest.raises(ValueError, match=r'text.npz: not an .npz archive'):
+        NpzSkeletonDataset(tmp_path / 'text.npz')

@@ -1,5 +1,6 @@
+import zipfile
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -43,6 +44,71 @@ def read_labels(y: np.ndarray, name: str) -> Tuple[np.ndarray, int]:
     return y.astype(np.int64), 0
 
 
+#: The largest ratio of a member's size to its compressed size that is
+#: read: zero padding compresses tenfold or so, a zip bomb a thousandfold.
+MAX_COMPRESSION = 200
+
+
+def read_npz(path, keys: Sequence[str],
+             max_compression: float = MAX_COMPRESSION
+             ) -> Dict[str, np.ndarray]:
+    r"""The arrays :obj:`keys` of the :obj:`.npz` :obj:`path`, each checked
+    before it is read: its header's shape and dtype must account for
+    exactly the bytes the archive stores, its dtype must hold no Python
+    objects, and it may expand at most :obj:`max_compression` times.
+
+    Raises:
+        ValueError: naming the file and the key: not an archive, a key
+            missing, or a member that fails a check.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{path}: not an .npz archive ({error})") from None
+    with archive:
+        members = {n[:-4]: n for n in archive.namelist()
+                   if n.endswith('.npy')}
+        out = {}
+        for key in keys:
+            if key not in members:
+                raise ValueError(f"{path}: key '{key}' is missing; it has "
+                                 f"{sorted(members)}")
+            info = archive.getinfo(members[key])
+            try:
+                with archive.open(info) as member:
+                    shape, dtype = _npy_header(member)
+                    stored = info.file_size - member.tell()
+                if dtype.hasobject:
+                    raise ValueError(f'dtype {dtype} holds Python objects')
+                claimed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                if claimed != stored:
+                    raise ValueError(f'its header claims shape {shape} of '
+                                     f'{dtype} ({claimed} bytes); the archive '
+                                     f'stores {stored}')
+                if info.file_size > max_compression * max(
+                        info.compress_size, 1):
+                    raise ValueError(
+                        f'{info.compress_size} compressed bytes expand to '
+                        f'{info.file_size}, more than {max_compression} '
+                        f'times (max_compression)')
+                with archive.open(info) as member:
+                    out[key] = np.lib.format.read_array(member,
+                                                        allow_pickle=False)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile,
+                    MemoryError) as error:
+                raise ValueError(f"{path}: key '{key}': {error}") from None
+    return out
+
+
+def _npy_header(member) -> Tuple[Tuple[int, ...], np.dtype]:
+    # The shape and dtype of an .npy stream, read from its header alone.
+    version = np.lib.format.read_magic(member)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read(member)
+    return shape, dtype
+
+
 class NpzSkeletonDataset(SkeletonSequences):
     r"""The CTR-GCN / MAMP NTU :obj:`.npz`: keys :obj:`x_train`,
     :obj:`y_train`, :obj:`x_test`, :obj:`y_test`; :obj:`x` of shape
@@ -77,12 +143,8 @@ class NpzSkeletonDataset(SkeletonSequences):
                              f"'{split}'")
         self.skeleton = get_skeleton(layout)
         V = self.skeleton.num_joints
-        with np.load(self.path) as data:
-            for key in (f'x_{part}', f'y_{part}'):
-                if key not in data:
-                    raise ValueError(f"{self.path}: key '{key}' is missing; "
-                                     f"it has {sorted(data.files)}")
-            x, y = data[f'x_{part}'], data[f'y_{part}']
+        data = read_npz(self.path, (f'x_{part}', f'y_{part}'))
+        x, y = data[f'x_{part}'], data[f'y_{part}']
         if x.ndim != 3 or x.shape[2] != 2 * V * 3:
             raise ValueError(f"{self.path}: 'x_{part}' has shape {x.shape}; "
                              f"expected (N, T, {2 * V * 3}) = 2 bodies x {V} "
