@@ -513,3 +513,28 @@ def test_nw_ucla_keeps_the_good_files_beside_hostile_ones(ucla, capsys):
     assert why.startswith(str(root / 'a01_s01_e09_v01.json'))
     assert 'RecursionError' in why
     assert 'skipped 1' in capsys.readouterr().out
+
+
+def test_penn_action_frames_are_checked_against_the_files_own_fields(penn):
+    root, videos = penn
+    savemat = pytest.importorskip('scipy.io').savemat
+    x = np.ones((6, 13))
+    # A compressed video of 50,000 identical frames: refused from its
+    # headers; one whose fields disagree with its joints: refused too.
+    savemat(root / '0005.mat', dict(
+        action='bowl', pose='front', x=np.ones((50_000, 13)),
+        y=np.ones((50_000, 13)), visibility=np.ones((50_000, 13)), train=1,
+        dimensions=np.array([270, 480, 50_000]), nframes=50_000),
+        do_compression=True)
+    write_video(root, 6, 'bowl', True, x, x, x)
+    savemat(root / '0007.mat', dict(
+        action='bowl', pose='front', x=x, y=x, visibility=x, train=1,
+        dimensions=np.array([270, 480, 6]), nframes=9))
+    data = PennAction(root, 'train')
+    assert [m['name'] for m in data.meta] == ['0001', '0003', '0004', '0006']
+    assert data.skipped['0005.mat'].endswith(
+        "0005.mat: 50000 frames; expected at most 10000 (max_frames)")
+    assert data.skipped['0007.mat'].endswith(
+        "0007.mat: 6 frames of joints, but 'nframes' and 'dimensions' say "
+        "['9', '6']")
+    assert len(PennAction(root, 'train', max_frames=60_000)) == 5

@@ -17,14 +17,19 @@ PENN_ACTIONS = ('baseball_pitch', 'baseball_swing', 'bench_press', 'bowl',
 HALF_WIDTH = 240.0
 
 
-def _loadmat():
+#: The most frames a video may have (Penn Action's longest has 663),
+#: checked from the file's headers before its arrays are read.
+MAX_FRAMES = 10_000
+
+
+def _scipy_io():
     try:
-        from scipy.io import loadmat
+        import scipy.io
     except ImportError:
         raise ImportError("PennAction reads MATLAB files with scipy: pip "
                           "install scipy (or torch_skeleton_mae[real])"
                           ) from None
-    return loadmat
+    return scipy.io
 
 
 def _text(value) -> str:
@@ -56,9 +61,11 @@ class PennAction(SkeletonFolder):
     is (with a low score). :obj:`score=True` appends the visibility (0 / 1)
     as a third channel, as pyskl appends a keypoint score.
 
-    A file that cannot be loaded, lacks a field, names an unknown action or
-    holds arrays of other shapes or non-finite values is skipped and named
-    (``skipped``).
+    A file that cannot be loaded, lacks a field, names an unknown action,
+    holds arrays of other shapes or non-finite values, or whose frames
+    disagree with its own :obj:`nframes` and :obj:`dimensions` or exceed
+    :obj:`max_frames` (checked from its headers, before its arrays are
+    read) is skipped and named (``skipped``).
 
     Args:
         root (str): The :obj:`labels` folder.
@@ -68,6 +75,7 @@ class PennAction(SkeletonFolder):
             (default: :obj:`False`)
         normalize (bool, optional): (default: :obj:`True`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
+        max_frames (int, optional): (default: :data:`MAX_FRAMES`)
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape
@@ -79,9 +87,9 @@ class PennAction(SkeletonFolder):
 
     def __init__(self, root, split: Optional[str] = 'train',
                  score: bool = False, normalize: bool = True,
-                 transform=None):
-        _loadmat()  # scipy is missing: say so before reading any file
-        self.score = score
+                 transform=None, max_frames: int = MAX_FRAMES):
+        _scipy_io()  # scipy is missing: say so before reading any file
+        self.score, self.max_frames = score, max_frames
         super().__init__(root, split, normalize, transform)
 
     @property
@@ -93,13 +101,21 @@ class PennAction(SkeletonFolder):
         return meta['train']
 
     def read(self, path: Path) -> Tuple[Tensor, Dict[str, Any]]:
+        io = _scipy_io()
         try:
-            mat = _loadmat()(path)
+            shapes = {name: shape for name, shape, _ in io.whosmat(path)}
+            frames = max([shapes[k][0] for k in ('x', 'y', 'visibility')
+                          if shapes.get(k)], default=0)
+            if frames <= self.max_frames:
+                mat = io.loadmat(path)
         except Exception as error:  # scipy's parser fails in many ways
             raise ValueError(f"{path}: not a readable MATLAB file "
                              f"({type(error).__name__}: {error})") from None
+        if frames > self.max_frames:
+            raise ValueError(f"{path}: {frames} frames; expected at most "
+                             f"{self.max_frames} (max_frames)")
         missing = [k for k in ('action', 'x', 'y', 'visibility', 'train',
-                               'dimensions') if k not in mat]
+                               'dimensions', 'nframes') if k not in mat]
         if missing:
             raise ValueError(f"{path}: fields {missing} are missing")
         action = _text(mat['action'])
@@ -120,8 +136,14 @@ class PennAction(SkeletonFolder):
         if flag.size != 1 or flag[0] not in (1, -1):
             raise ValueError(f"{path}: 'train' must be 1 or -1, got "
                              f"{flag.tolist()}")
-        height, width = np.asarray(mat['dimensions'], np.float64).reshape(
-            -1)[:2]
+        size = np.asarray(mat['dimensions'], np.float64).reshape(-1)
+        counts = [float(v) for v in np.asarray(
+            mat['nframes'], np.float64).reshape(-1)] + size[2:3].tolist()
+        if counts != [len(x)] * 2:
+            raise ValueError(f"{path}: {len(x)} frames of joints, but "
+                             f"'nframes' and 'dimensions' say "
+                             f"{[f'{c:g}' for c in counts]}")
+        height, width = size[:2]
         present = (x != 0) | (y != 0)
         if self.normalized:
             if not (height > 0 and width > 0):
