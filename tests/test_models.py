@@ -692,3 +692,36 @@ def test_runs_saved_before_0_2_resume_under_the_new_names(tmp_path):
         check_out(tmp_path, 'pretrain', True, dict(
             record, model=SkeletonMAE('coco', 2).config),
             model_type=SkeletonMAE)
+
+
+def test_a_config_that_does_not_fit_its_weights_is_refused_unbuilt(tmp_path):
+    import time
+    mae = SkeletonMAE('coco', 2)
+    path = tmp_path / 'wide.pt'
+    torch.save(dict(model=mae.state_dict(),
+                    config=dict(mae.config, hidden_channels=12000)), path)
+    for load in (lambda: SkeletonMAE.from_checkpoint(path),
+                 lambda: STRL.from_pretrained(path, 10)):
+        start = time.perf_counter()
+        with pytest.raises(ValueError, match=r"wide.pt' does not fit "
+                           r"SkeletonMAE: shapes \(saved vs model\) "
+                           r".*\(64, 64\) vs \(12000, 12000\)"):
+            load()
+        # Built on the meta device: a real one would take 31 s and 4 GB.
+        assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize('config,message', [
+    ([1, 2], r"its 'config' is a list; expected a dict of SkeletonMAE's "
+             r"arguments"),
+    ({'skeleton': 'coco', 'bogus': 3},
+     r"its 'config' has settings SkeletonMAE does not take: \['bogus'\]"),
+])
+def test_a_malformed_config_is_one_clear_error(tmp_path, config, message):
+    path = tmp_path / 'odd.pt'
+    torch.save(dict(model=SkeletonMAE('coco', 2).state_dict(),
+                    config=config), path)
+    for load in (lambda: SkeletonMAE.from_checkpoint(path),
+                 lambda: STRL.from_pretrained(path, 10)):
+        with pytest.raises(ValueError, match="odd.pt': " + message):
+            load()

@@ -115,17 +115,33 @@ def renamed_arguments(**renamed: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def current_config(cls: type, config: Dict[str, Any]) -> Dict[str, Any]:
+def current_config(cls: type, config: Any,
+                   source: str = 'the checkpoint') -> Dict[str, Any]:
     r"""A config saved by :obj:`cls` (a checkpoint's) under the argument
     names of today's :obj:`cls` (see :func:`renamed_arguments`).
+
+    Raises:
+        ValueError: naming :obj:`source`, if :obj:`config` is not a dict of
+            :obj:`cls`'s arguments.
 
     Example:
         >>> from torch_skeleton_mae.nn import STRL
         >>> current_config(STRL, dict(num_layers=2, encoder_layers=3))
         {'strl_layers': 2, 'encoder_layers': 3}
     """
+    if not isinstance(config, dict):
+        raise ValueError(f"{source}: its 'config' is a "
+                         f"{type(config).__name__}; expected a dict of "
+                         f"{cls.__name__}'s arguments")
     renamed = getattr(cls.__init__, 'renamed', {})
-    return {renamed.get(name, name): value for name, value in config.items()}
+    config = {renamed.get(name, name): value for name, value in
+              config.items()}
+    unknown = sorted(set(config) - set(
+        inspect.signature(cls.__init__).parameters), key=str)
+    if unknown:
+        raise ValueError(f"{source}: its 'config' has settings "
+                         f"{cls.__name__} does not take: {unknown}")
+    return config
 
 
 def constructor_config(cls: type, arguments: Dict[str, Any],
@@ -204,6 +220,22 @@ def load_checked(module: Module, state: Dict[str, Tensor],
         raise ValueError(f"{source} does not fit {type(module).__name__}: "
                          + '; '.join(found + [hint] * bool(hint)))
     module.load_state_dict(state)
+
+
+def check_on_meta(build: Callable[[], Module], state: Dict[str, Tensor],
+                  source: str = 'the checkpoint') -> None:
+    r"""Checks the keys and shapes of the module :obj:`build()` makes
+    against :obj:`state` with the module built on the :obj:`meta` device,
+    where building allocates nothing: a config that does not match its
+    weights (say, a width of 12,000 beside weights of 64) is refused at
+    once, before the real module takes any memory.
+
+    Raises:
+        ValueError: as :func:`load_checked`, naming :obj:`source`.
+    """
+    with torch.device('meta'):
+        shell = build()
+    load_checked(shell, {k: v.to('meta') for k, v in state.items()}, source)
 
 
 def differing_settings(saved: Dict[str, Any], own: Dict[str, Any]) -> str:

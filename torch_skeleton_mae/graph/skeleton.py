@@ -73,7 +73,7 @@ class Skeleton:
     def part_index(self) -> Tensor:
         r"""The body part of every joint, a :obj:`LongTensor` of shape
         :obj:`(V,)` indexing into :obj:`list(self.parts)`."""
-        out = torch.empty(self.num_joints, dtype=torch.long)
+        out = torch.empty(self.num_joints, dtype=torch.long, device='cpu')
         for k, joints in enumerate(self.parts.values()):
             out[list(joints)] = k
         return out
@@ -82,20 +82,21 @@ class Skeleton:
         r"""The bones as an undirected, sorted PyG :obj:`edge_index` of shape
         :obj:`(2, 2 * num_bones)` (plus :obj:`V` self-loops if asked);
         :obj:`edge_index[0]` holds sources, :obj:`edge_index[1]` targets."""
-        edge_index = torch.tensor(self.bones, dtype=torch.long).t()
+        edge_index = torch.tensor(self.bones, dtype=torch.long,
+                                  device='cpu').t()
         if self_loops:
-            loop = torch.arange(self.num_joints).repeat(2, 1)
+            loop = torch.arange(self.num_joints, device='cpu').repeat(2, 1)
             edge_index = torch.cat([edge_index, loop], dim=1)
         return to_undirected(edge_index, num_nodes=self.num_joints)
 
     def hop_distance(self) -> Tensor:
         r"""Hop distance of every joint to :obj:`center`, shape :obj:`(V,)`."""
-        adj = torch.eye(self.num_joints, dtype=torch.bool)
+        adj = torch.eye(self.num_joints, dtype=torch.bool, device='cpu')
         row, col = self.edge_index()
         adj[row, col] = True
-        reach = torch.zeros(self.num_joints, dtype=torch.bool)
+        reach = torch.zeros(self.num_joints, dtype=torch.bool, device='cpu')
         reach[self.center] = True
-        dist = torch.zeros(self.num_joints, dtype=torch.long)
+        dist = torch.zeros(self.num_joints, dtype=torch.long, device='cpu')
         hop = 0
         while not bool(reach.all()):  # connectivity is validated
             hop += 1
@@ -109,7 +110,7 @@ class Skeleton:
         indexed :obj:`[target, source]` so that :obj:`A @ x` sums messages
         (symmetric: the bones are undirected)."""
         edge_index = self.edge_index(self_loops=self_loops)
-        adj = torch.zeros(self.num_joints, self.num_joints)
+        adj = torch.zeros(self.num_joints, self.num_joints, device='cpu')
         adj[edge_index[1], edge_index[0]] = 1.0
         return adj
 

@@ -25,6 +25,7 @@ from torch_skeleton_mae.nn.masking import (
 )
 from torch_skeleton_mae.utils import (
     changed_settings,
+    check_on_meta,
     constructor_config,
     current_config,
     load_checked,
@@ -393,12 +394,14 @@ class SkeletonMAE(Module):
         if config is None or 'model' not in source:
             raise ValueError(f"{name} holds no 'config' and 'model': it is "
                              f"not a SkeletonMAE checkpoint")
+        config = current_config(cls, config, name)
         if config.get('encoder') is None:
             raise ValueError(f"{name} was trained with an encoder module of "
                              f"its own, which its config cannot rebuild: "
                              f"build SkeletonMAE with that module and load "
                              f"its 'model' weights into it")
-        model = cls(**current_config(cls, config))
+        check_on_meta(lambda: cls(**config), source['model'], name)
+        model = cls(**config)
         load_checked(model, source['model'], name)
         return model
 

@@ -33,6 +33,7 @@ from torch_skeleton_mae.nn.encoder import (
 from torch_skeleton_mae.nn.models.skeleton_mae import SkeletonMAE
 from torch_skeleton_mae.utils import (
     changed_settings,
+    check_on_meta,
     constructor_config,
     current_config,
     differing_settings,
@@ -438,6 +439,10 @@ class STRL(Module):
             raise ValueError(f"{clash} come from the pre-trained model "
                              f"({given}); build STRL directly to change "
                              f"them")
+        if not isinstance(source, Module):
+            where = (f"'{source}'" if isinstance(source, (str, os.PathLike))
+                     else 'the checkpoint')
+            check_on_meta(lambda: SkeletonMAE(**config), state, where)
         model = cls(num_classes=num_classes, **inherited, **settings)
         return model.load_pretrained(dict(model=state, config=config))
 
@@ -484,12 +489,16 @@ class STRL(Module):
 
 def _pretrained(source) -> tuple:
     # (config or None, state_dict) of a SkeletonMAE, checkpoint or path.
+    where = 'the checkpoint'
     if isinstance(source, (str, os.PathLike)):
-        source = read_checkpoint(source)
+        where, source = f"'{source}'", read_checkpoint(source)
     if isinstance(source, Module):
         return getattr(source, 'config', None), source.state_dict()
+    if not isinstance(source, dict):
+        raise ValueError(f'{where} holds a {type(source).__name__}, not a '
+                         f'checkpoint dict or state_dict')
     config = source.get('config')
-    return (config and current_config(SkeletonMAE, config),
+    return (config and current_config(SkeletonMAE, config, where),
             source.get('model', source))
 
 
