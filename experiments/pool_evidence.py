@@ -43,7 +43,6 @@ from torch_skeleton_mae.engine import (
     preset_for,
     pretrain,
 )
-from torch_skeleton_mae.engine.reconstruction import BASELINES
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import machine
 

@@ -620,3 +620,34 @@ def test_load_data_streams_are_the_transforms_of_the_joints(stream):
     with pytest.raises(ValueError, match=r"'stream' must be one of "
                                          r"\['joint', 'bone'"):
         load_data(samples=40, frames=8, stream='angle')
+
+
+def test_a_full_disk_leaves_the_checkpoint_and_no_temporary_file(
+        tmp_path, monkeypatch):
+    import errno
+    import os
+    import torch_skeleton_mae.utils as utils
+    model = torch.nn.Linear(3, 2)
+    path = tmp_path / 'last.pt'
+    save_checkpoint(path, model, epoch=1)
+    before = path.read_bytes()
+    # A link planted where the old, predictable temporary name was.
+    victim = tmp_path / 'victim'
+    victim.write_text('keep')
+    (tmp_path / f'.last.pt.tmp{os.getpid()}').symlink_to(victim)
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(utils.os, 'fsync', full)
+    with pytest.raises(OSError, match=r"no space left to write '.*last.pt' "
+                       r"\(No space left on device\); it is unchanged"):
+        save_checkpoint(path, model, epoch=2)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and victim.read_text() == 'keep'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f'.last.pt.tmp{os.getpid()}', 'last.pt', 'victim']
+    assert load_checkpoint(path)['epoch'] == 1
+    # Space freed: the next write goes through.
+    save_checkpoint(path, model, epoch=2)
+    assert load_checkpoint(path)['epoch'] == 2
+    assert victim.read_text() == 'keep'

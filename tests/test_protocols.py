@@ -88,6 +88,14 @@ def test_linear_eval(pretrained, tmp_path):
     assert summary['top1'] == pytest.approx(result['probe'])
     assert summary['top5'] >= summary['top1']
     assert (tmp_path / 'linear_eval.png').exists()
+    # A finished evaluation is never overwritten, as other runs are not.
+    before = (tmp_path / 'linear_eval.json').read_bytes()
+    with pytest.raises(ValueError, match=r"--out .* holds a finished linear "
+                       r"evaluation \(linear_eval.json\); pass another "
+                       r"--out"):
+        linear_eval_command(LINEAR + [
+            '--pretrained', str(out / 'last.pt'), '--out', str(tmp_path)])
+    assert (tmp_path / 'linear_eval.json').read_bytes() == before
 
 
 def test_linear_eval_refuses_another_layout(pretrained, tmp_path):

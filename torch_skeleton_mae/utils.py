@@ -1,17 +1,21 @@
 r"""Small helpers shared by the models, the engine, the benchmarks and the
 examples."""
+import contextlib
+import errno
 import functools
 import importlib
 import inspect
+import json
 import os
 import pickle
 import platform
 import re
+import tempfile
 import threading
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Hashable, Iterable, Union
+from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, Union
 
 import torch
 from torch import Tensor
@@ -46,6 +50,59 @@ def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
         warn_deprecated(f"'{package}.{name}'", use)
         return getattr(importlib.import_module(where), new or name)
     return __getattr__
+
+
+@contextlib.contextmanager
+def atomic_write(path: Union[str, os.PathLike], mode: str = 'wb'
+                 ) -> Iterator[Any]:
+    r"""Writes :obj:`path` whole or not at all: yields a file opened on a
+    new temporary name in :obj:`path`'s folder (:func:`tempfile.mkstemp`:
+    created exclusively, unpredictable, never a planted link), then
+    flushes and fsyncs it, renames it over :obj:`path` and fsyncs the
+    folder. On any failure the temporary file is removed and :obj:`path`
+    is left as it was; a full disk is an :class:`OSError` naming
+    :obj:`path`.
+
+    Example:
+        >>> import json, tempfile
+        >>> from torch_skeleton_mae.utils import atomic_write
+        >>> path = f'{tempfile.mkdtemp()}/result.json'
+        >>> with atomic_write(path, 'w') as f:
+        ...     json.dump({'top1': 0.9}, f)
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp',
+                               dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if 'b' in mode else dict(
+                newline='', encoding='utf-8'))) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC,
+                                                          errno.EDQUOT):
+            raise OSError(error.errno, f"no space left to write '{path}' "
+                          f"({os.strerror(error.errno)}); it is unchanged: "
+                          f"free some space and run again (or resume)"
+                          ) from None
+        raise
+    with contextlib.suppress(OSError):  # not every file system can
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+def write_json(path: Union[str, os.PathLike], value: Any) -> None:
+    r"""Writes :obj:`value` as indented JSON to :obj:`path`, atomically
+    (:func:`atomic_write`)."""
+    with atomic_write(path, 'w') as f:
+        f.write(json.dumps(value, indent=1))
 
 
 #: The checkpoint format's version (3 since SkeletonMAE's config names its

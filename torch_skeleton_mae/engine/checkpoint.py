@@ -12,6 +12,7 @@ from torch.nn import Module
 import torch_skeleton_mae
 from torch_skeleton_mae.utils import (
     CHECKPOINT_VERSION,
+    atomic_write,
     differing_settings,
     load_checked,
     read_checkpoint,
@@ -79,9 +80,8 @@ def save_checkpoint(path: PathLike, model: Module, **extra: Any) -> None:
                  config=getattr(model, 'config', None),
                  version=CHECKPOINT_VERSION,
                  package_version=torch_skeleton_mae.__version__, **extra)
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        torch.save(state, f)
 
 
 def load_checkpoint(path: PathLike, model: Optional[Module] = None,

@@ -227,9 +227,10 @@ def linear_eval_command(argv: Optional[Sequence[str]] = None
     else:
         with user_input():
             model = SkeletonMAE.from_checkpoint(args.pretrained)
-    report = linear_eval(model, data, recipe_of(args), args.out,
-                         options_of(args), encoder='random encoder'
-                         if args.random_init else 'pre-trained encoder')
+    with user_input():
+        report = linear_eval(model, data, recipe_of(args), args.out,
+                             options_of(args), encoder='random encoder'
+                             if args.random_init else 'pre-trained encoder')
     return report.summary()
 
 

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
+from torch_skeleton_mae.utils import atomic_write
+
 
 def show_progress() -> bool:
     r"""Whether to draw progress bars: only on a terminal (logged to a file,
@@ -50,12 +52,10 @@ class CSVLogger:
                         [r for r in rows if float(r[key]) <= last])
 
     def _write(self, fields: List[str], rows: List[Dict[str, Any]]) -> None:
-        tmp = self.path.with_name(f'.{self.path.name}.tmp')
-        with open(tmp, 'w', newline='') as f:
+        with atomic_write(self.path, 'w') as f:
             writer = csv.DictWriter(f, fields)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, self.path)
 
 
 class MetricsLogger:

@@ -18,7 +18,6 @@ scripts call.
 import copy
 import dataclasses
 import functools
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -95,7 +94,7 @@ from torch_skeleton_mae.transforms.batch import (
     RandomRotation,
     RandomScale,
 )
-from torch_skeleton_mae.utils import current_config
+from torch_skeleton_mae.utils import current_config, write_json
 
 #: Sequences of the built-in synthetic set when no data is given.
 SYNTHETIC_SAMPLES = 2000
@@ -447,7 +446,7 @@ def _probe_and_score(model: SkeletonMAE, data: ProtocolData,
     means = joint_means(loaders[0], model.skeleton.num_joints)
     errors = reconstruction_baselines(model, loaders[1], device, means,
                                       seed=options.seed)
-    (out / 'reconstruction.json').write_text(json.dumps(errors, indent=1))
+    write_json(out / 'reconstruction.json', errors)
     result.reconstruction = errors
     print(f'linear probe top-1: pre-trained encoder '
           f'{100 * result.probe.top1:.1f}%, random encoder '
@@ -480,8 +479,17 @@ def linear_eval(model: SkeletonMAE, data: ProtocolData,
 
     Returns:
         The evaluation report.
+
+    Raises:
+        SetupError: if :obj:`out` holds a finished linear evaluation, or
+            the model was built for other data.
     """
     out = Path(out)
+    check_folder(out)
+    if (out / 'linear_eval.json').exists():
+        raise SetupError(f"'out' {out} holds a finished linear evaluation "
+                         f"(linear_eval.json); pass another 'out' (or "
+                         f"delete the folder) to evaluate again")
     _check_fits(model, data, recipe)
     seed_everything(options.seed)
     try:
@@ -537,7 +545,7 @@ def raw_joint_floor(data: ProtocolData, recipe: LinearRecipe, out: PathLike,
         seed=options.seed)
     summary = write_report(report, out, 'raw_joint_floor', data.names)
     summary['weight_decay'] = decay
-    (out / 'raw_joint_floor.json').write_text(json.dumps(summary, indent=1))
+    write_json(out / 'raw_joint_floor.json', summary)
     print(f'linear classifier on the raw joints: top-1 '
           f'{100 * report.top1:.1f}% (weight decay {decay:g})')
     return report
@@ -759,7 +767,7 @@ def write_report(report: ClassificationReport, out: Path, stem: str,
     summary = report.summary()
     summary['per_class'] = [None if math.isnan(a) else a
                             for a in report.per_class.tolist()]
-    (out / f'{stem}.json').write_text(json.dumps(summary, indent=1))
+    write_json(out / f'{stem}.json', summary)
     path = save_confusion_matrix(report.confusion, out / f'{stem}.png', names,
                                  title=stem.replace('_', ' '))
     if path is not None:
