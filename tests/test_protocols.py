@@ -225,6 +225,27 @@ def test_corrupt_checkpoint_is_one_line(tmp_path, monkeypatch, capsys):
         assert code == 2 and f"error: '{bare}' {message}" in err, err
 
 
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ('true', ))
+
+
+def test_an_unsafe_checkpoint_is_refused_saying_why(tmp_path, monkeypatch,
+                                                    capsys):
+    evil = tmp_path / 'evil.pt'
+    torch.save(dict(model=_RunsCode(), config={}), evil)
+    for command, flags in ((finetune_command, TINY),
+                           (linear_eval_command, LINEAR)):
+        code, err = run_command(command, flags + [
+            '--pretrained', str(evil), '--out', str(tmp_path / 'e')],
+            monkeypatch, capsys)
+        assert code == 2 and err.count('\n') == 1, err
+        assert (f"'{evil}' was refused: it holds more than tensors and plain "
+                f"values, which a checkpoint of this package never does, and "
+                f"loading it could run code (unsupported GLOBAL") in err, err
+        assert 'weights_only' not in err
+
+
 def test_run_folders_are_never_overwritten(pretrained, tmp_path, capsys):
     out, _ = pretrained
     before = (out / 'last.pt').read_bytes(), (out / 'pretrain.csv').read_text()

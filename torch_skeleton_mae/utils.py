@@ -134,8 +134,20 @@ def read_checkpoint(path: Union[str, os.PathLike],
     try:
         state = torch.load(path, map_location=map_location,
                            weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError,
-            RuntimeError, IndexError, KeyError, ValueError) as error:
+    except pickle.UnpicklingError as error:
+        # torch's message says how to turn the protection off; say instead
+        # what was refused and why.
+        refused = re.search(r'[^\n]*GLOBAL[^\n]*', str(error))
+        if refused is None:
+            raise ValueError(f"'{path}' is not a readable checkpoint "
+                             f"(UnpicklingError); is it truncated or another "
+                             f"kind of file?") from None
+        raise ValueError(
+            f"'{path}' was refused: it holds more than tensors and plain "
+            f"values, which a checkpoint of this package never does, and "
+            f"loading it could run code ({refused[0].strip()})") from None
+    except (zipfile.BadZipFile, EOFError, RuntimeError, IndexError, KeyError,
+            ValueError) as error:
         reason = str(error).strip().split('\n')[0][:200]
         raise ValueError(f"'{path}' is not a readable checkpoint "
                          f"({type(error).__name__}: {reason}); is it "
