@@ -242,7 +242,8 @@ def test_an_unsafe_checkpoint_is_refused_saying_why(tmp_path, monkeypatch,
         assert code == 2 and err.count('\n') == 1, err
         assert (f"'{evil}' was refused: it holds more than tensors and plain "
                 f"values, which a checkpoint of this package never does, and "
-                f"loading it could run code (unsupported GLOBAL") in err, err
+                f"loading it could run code (Trying to load unsupported "
+                f"GLOBAL") in err, err
         assert 'weights_only' not in err
 
 
