@@ -1,3 +1,4 @@
+import os
 import pickle
 
 import numpy as np
@@ -169,7 +170,7 @@ def test_ntu_bad_files_cost_only_themselves(tmp_path, capsys):
     assert 'S001C001P004R001A004: ' in out
     cache = root / '.torch_skeleton_mae'
     assert sorted(p.name for p in cache.iterdir()) == [
-        'frames_normalized.npy', 'index_normalized.json']
+        '.lock', 'frames_normalized.npy', 'index_normalized.json']
     assert len(data) == 2 and data[1][0].shape == (3, 4, 25, 2)
     # A file added later is seen: the cache is built again.
     write_skeleton(root / 'S001C001P005R001A005.skeleton',
@@ -178,6 +179,36 @@ def test_ntu_bad_files_cost_only_themselves(tmp_path, capsys):
     assert [m['name'] for m in again.meta] == [  # sorted by name
         good[0], 'S001C001P005R001A005', good[1]]
     assert 'changed since its cache was built' in capsys.readouterr().out
+    # An edit that keeps the size is seen too (the modification time).
+    path = root / f'{good[0]}.skeleton'
+    text = path.read_text()
+    path.write_text(text.replace('1 2 3 4 0 0 0 0 2', '1 2 3 4 0 0 0 0 1', 1))
+    assert len(path.read_text()) == len(text)
+    os.utime(path, ns=(1, 1))
+    NTURGBD(root, split=None)
+    assert 'changed since its cache was built' in capsys.readouterr().out
+
+
+def test_ntu_cache_is_built_once_by_concurrent_processes(tmp_path):
+    import subprocess
+    import sys
+    root = tmp_path / 'nturgbd'
+    root.mkdir()
+    for i in range(3):
+        write_skeleton(root / f'S001C001P00{i + 1}R001A001.skeleton',
+                       [{'1': joints(i + t)} for t in range(4)])
+    code = ('from torch_skeleton_mae.datasets import NTURGBD; '
+            f'NTURGBD({str(root)!r}, split=None, num_workers=1)')
+    runs = [subprocess.Popen([sys.executable, '-c', code],
+                             stdout=subprocess.PIPE, text=True)
+            for _ in range(3)]
+    printed = [run.communicate(timeout=120)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    # One process parsed; the others waited and read its cache.
+    assert sum('parsed 3 of 3 files' in out for out in printed) == 1
+    cache = root / '.torch_skeleton_mae'
+    assert sorted(p.name for p in cache.iterdir()) == [
+        '.lock', 'frames_normalized.npy', 'index_normalized.json']
 
 
 def write_pyskl(path, two_d=True, num=6, V=17):

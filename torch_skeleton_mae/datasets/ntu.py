@@ -1,8 +1,10 @@
+import contextlib
 import json
 import os
 import re
 import shutil
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -12,7 +14,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+try:
+    import fcntl
+except ImportError:  # Windows: one process builds the cache
+    fcntl = None
+
 from torch_skeleton_mae.graph import get_skeleton
+from torch_skeleton_mae.utils import atomic_write, write_json
 from .base import (
     READ_ERRORS,
     SkeletonSequences,
@@ -209,17 +217,33 @@ def _parse(path: str) -> Tuple[Optional[np.ndarray], str]:
     return select_bodies(joints), ''
 
 
-def _listing(root: Path) -> Dict[str, int]:
+def _listing(root: Path) -> Dict[str, List[int]]:
     r"""Every :obj:`.skeleton` file below :obj:`root`: relative path ->
-    size in bytes (what the cache was built from)."""
-    return {str(f.relative_to(root)): f.stat().st_size
+    size in bytes and modification time in nanoseconds (what the cache was
+    built from: an edited file of the same size is noticed too)."""
+    return {str(f.relative_to(root)): [(st := f.stat()).st_size,
+                                       st.st_mtime_ns]
             for f in sorted(root.rglob('*.skeleton'))}
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    # Holds an exclusive lock on `path` (created) inside the block: the
+    # processes of a torchrun job build the cache once, the others wait.
+    with open(path, 'a') as f:
+        if fcntl is not None:
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _write_npy(path: Path, raw: Path, shape: Tuple[int, ...]) -> None:
     r"""Writes the float32 bytes of :obj:`raw` as the array :obj:`shape`
-    into the :obj:`.npy` file :obj:`path`."""
-    with open(path, 'wb') as out, open(raw, 'rb') as data:
+    into the :obj:`.npy` file :obj:`path`, atomically."""
+    with atomic_write(path) as out, open(raw, 'rb') as data:
         np.lib.format.write_array_header_1_0(out, dict(
             descr='<f4', fortran_order=False, shape=shape))
         shutil.copyfileobj(data, out, 1 << 24)
@@ -285,14 +309,16 @@ class NTURGBD(SkeletonSequences):
                                                    '.torch_skeleton_mae')
         stem = _stem(normalize)
         index_path = cache / f'index_{stem}.json'
-        index = (json.loads(index_path.read_text())
-                 if index_path.exists() else None)
-        if index is None or index.get('sources') != _listing(self.root):
-            if index is not None:
-                print(f'NTU RGB+D: the files below {self.root} changed since '
-                      f'its cache was built; parsing them again')
-            self.preprocess(self.root, cache, num_workers, normalize)
-            index = json.loads(index_path.read_text())
+        cache.mkdir(parents=True, exist_ok=True)
+        with _locked(cache / '.lock'):
+            index = (json.loads(index_path.read_text())
+                     if index_path.exists() else None)
+            if index is None or index.get('sources') != _listing(self.root):
+                if index is not None:
+                    print(f'NTU RGB+D: the files below {self.root} changed '
+                          f'since its cache was built; parsing them again')
+                self.preprocess(self.root, cache, num_workers, normalize)
+                index = json.loads(index_path.read_text())
         self.skipped = index['skipped']
         frames = np.load(cache / f'frames_{stem}.npy',
                          mmap_mode='r' if index['names'] else None)
@@ -337,12 +363,12 @@ class NTURGBD(SkeletonSequences):
                 todo.append(root / relative)
         cache.mkdir(parents=True, exist_ok=True)
         stem = _stem(normalize)
-        raw = cache / f'frames_{stem}.tmp.bin'
-        npy = cache / f'frames_{stem}.tmp.npy'
+        handle, raw = tempfile.mkstemp(prefix=f'.frames_{stem}.', dir=cache)
+        raw = Path(raw)
         names, lengths = [], []
         prepare = normalizer(NTU) if normalize else None
         try:
-            with open(raw, 'wb') as out, ProcessPoolExecutor(
+            with os.fdopen(handle, 'wb') as out, ProcessPoolExecutor(
                     max(1, num_workers)) as pool:
                 results = pool.map(_parse, map(str, todo), chunksize=16)
                 for f, (joints, error) in tqdm(
@@ -360,16 +386,12 @@ class NTURGBD(SkeletonSequences):
                         out.write(frames.tobytes())
                         names.append(name)
                         lengths.append(len(frames))
-            _write_npy(npy, raw, (sum(lengths), 3, NUM_JOINTS, 2))
-            os.replace(npy, cache / f'frames_{stem}.npy')
+            _write_npy(cache / f'frames_{stem}.npy', raw,
+                       (sum(lengths), 3, NUM_JOINTS, 2))
         finally:
-            for tmp in (raw, npy):
-                tmp.unlink(missing_ok=True)
-        index = dict(names=names, lengths=lengths, skipped=skipped,
-                     sources=sources)
-        tmp = cache / 'index.tmp.json'
-        tmp.write_text(json.dumps(index))
-        os.replace(tmp, cache / f'index_{stem}.json')
+            raw.unlink(missing_ok=True)
+        write_json(cache / f'index_{stem}.json', dict(
+            names=names, lengths=lengths, skipped=skipped, sources=sources))
         unreadable = skipped['unreadable']
         print(f"NTU RGB+D: parsed {len(names)} of {len(sources)} files; "
               f"skipped {len(skipped['missing_skeleton_list'])} on the "
