@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from torch_skeleton_mae.engine.logger import show_progress
 from torch_skeleton_mae.engine.precision import autocast
+from torch_skeleton_mae.utils import atomic_write
 
 
 @dataclass
@@ -247,7 +248,8 @@ def save_confusion_matrix(confusion: Tensor, path,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     counts = confusion.numpy()
-    np.savetxt(path.with_suffix('.csv'), counts, fmt='%d', delimiter=',')
+    with atomic_write(path.with_suffix('.csv')) as f:
+        np.savetxt(f, counts, fmt='%d', delimiter=',')
     try:
         import matplotlib
     except ImportError:
@@ -274,6 +276,7 @@ def save_confusion_matrix(confusion: Tensor, path,
     ax.set_ylabel('true')
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=120, format='png')
     plt.close(fig)
     return path
