@@ -816,3 +816,28 @@ def test_the_old_command_line_helpers_warn():
     with pytest.warns(DeprecationWarning, match='use torch_skeleton_mae.'
                                                 'engine.preset_for'):
         assert protocols.preset_of(parse_args('finetune', [])) is QUICK
+
+
+def test_a_full_disk_is_one_line_and_the_run_resumes(tmp_path, monkeypatch,
+                                                     capsys):
+    import errno
+    import torch_skeleton_mae.utils as utils
+    out = tmp_path / 'run'
+    pretrain_command(TINY + ['--epochs', '1', '--out', str(out)])
+    before = (out / 'last.pt').read_bytes()
+    fsync = utils.os.fsync
+
+    def full(fd):
+        if os.fstat(fd).st_size > 10_000:  # the checkpoint, not the log
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        fsync(fd)
+    monkeypatch.setattr(utils.os, 'fsync', full)
+    code, err = run_command(pretrain_command, TINY + [
+        '--epochs', '2', '--resume', '--out', str(out)], monkeypatch, capsys)
+    assert code == 1 and err.count('\n') == 1, err
+    assert f"error: no space left to write '{out / 'last.pt'}'" in err
+    assert (out / 'last.pt').read_bytes() == before
+    assert not [p for p in out.iterdir() if p.name.endswith('.tmp')]
+    monkeypatch.setattr(utils.os, 'fsync', fsync)  # space freed
+    pretrain_command(TINY + ['--epochs', '2', '--resume', '--out', str(out)])
+    assert [r['epoch'] for r in rows(out / 'pretrain.csv')] == ['1', '2']

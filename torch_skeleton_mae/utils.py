@@ -52,6 +52,11 @@ def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
     return __getattr__
 
 
+class DiskFull(OSError):
+    r"""A write that found no space left, naming the file it left
+    unchanged."""
+
+
 @contextlib.contextmanager
 def atomic_write(path: Union[str, os.PathLike], mode: str = 'wb'
                  ) -> Iterator[Any]:
@@ -60,7 +65,7 @@ def atomic_write(path: Union[str, os.PathLike], mode: str = 'wb'
     created exclusively, unpredictable, never a planted link), then
     flushes and fsyncs it, renames it over :obj:`path` and fsyncs the
     folder. On any failure the temporary file is removed and :obj:`path`
-    is left as it was; a full disk is an :class:`OSError` naming
+    is left as it was; a full disk is a :class:`DiskFull` naming
     :obj:`path`.
 
     Example:
@@ -85,7 +90,7 @@ def atomic_write(path: Union[str, os.PathLike], mode: str = 'wb'
             os.unlink(tmp)
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC,
                                                           errno.EDQUOT):
-            raise OSError(error.errno, f"no space left to write '{path}' "
+            raise DiskFull(error.errno, f"no space left to write '{path}' "
                           f"({os.strerror(error.errno)}); it is unchanged: "
                           f"free some space and run again (or resume)"
                           ) from None

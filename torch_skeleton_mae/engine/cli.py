@@ -41,6 +41,7 @@ from torch_skeleton_mae.engine.training import (
     with_synthetic,
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.utils import DiskFull
 
 
 @contextlib.contextmanager
@@ -72,8 +73,8 @@ def command_line(program: Callable[[], Any]) -> None:
     r"""Runs :obj:`program` (*e.g.* :func:`pretrain_command`) as a command:
     a :class:`~torch_skeleton_mae.engine.flags.UsageError` or
     :class:`~torch_skeleton_mae.engine.training.SetupError` becomes one line
-    on stderr and exit status 2, a diverged training one line and status 1;
-    anything else (a bug) keeps its traceback."""
+    on stderr and exit status 2, a diverged training or a full disk one
+    line and status 1; anything else (a bug) keeps its traceback."""
     name = Path(sys.argv[0]).name
     try:
         program()
@@ -82,6 +83,9 @@ def command_line(program: Callable[[], Any]) -> None:
         raise SystemExit(2)
     except TrainingDiverged as error:
         print(f'{name}: training diverged: {error}', file=sys.stderr)
+        raise SystemExit(1)
+    except DiskFull as error:
+        print(f'{name}: error: {error.strerror}', file=sys.stderr)
         raise SystemExit(1)
 
 
