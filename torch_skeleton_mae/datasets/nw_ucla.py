@@ -19,6 +19,9 @@ ACTION_NAMES = ('pick up with one hand', 'pick up with two hands',
 BENCHMARKS = ('xview', 'xsub')
 #: Our cross-subject split (the dataset defines none), subjects 1-5 train.
 XSUB_TRAIN_SUBJECTS = (1, 2, 3, 4, 5)
+#: The most frames a clip may have (NW-UCLA's longest has a few hundred),
+#: checked before its joints become an array.
+MAX_FRAMES = 10_000
 
 
 def parse_nw_ucla_name(name: str) -> Dict[str, int]:
@@ -96,8 +99,12 @@ class NWUCLA(SkeletonFolder):
             raise ValueError(f"{path}: label {label!r} does not match action "
                              f"a{meta['action']:02d} (labels 1-10 follow "
                              f"the action codes {ACTION_CODES})")
+        frames = clip['skeletons']
+        if isinstance(frames, list) and len(frames) > MAX_FRAMES:
+            raise ValueError(f"{path}: {len(frames)} frames; expected at most "
+                             f"{MAX_FRAMES}")
         try:
-            joints = np.asarray(clip['skeletons'], dtype=np.float32)
+            joints = np.asarray(frames, dtype=np.float32)
         except (TypeError, ValueError):
             raise ValueError(f"{path}: 'skeletons' is not a (T, 20, 3) "
                              f"array of numbers") from None
