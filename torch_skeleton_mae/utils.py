@@ -52,6 +52,17 @@ def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
     return __getattr__
 
 
+def _umask() -> int:
+    # The process's umask (reading it means setting it; done once).
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: The permissions of a new file: what open() would give it.
+_NEW_FILE_MODE = 0o666 & ~_umask()
+
+
 class DiskFull(OSError):
     r"""A write that found no space left, naming the file it left
     unchanged."""
@@ -84,6 +95,8 @@ def atomic_write(path: Union[str, os.PathLike], mode: str = 'wb'
             yield f
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp's file is private (0600): give it what open() would.
+        os.chmod(tmp, _NEW_FILE_MODE)
         os.replace(tmp, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
