@@ -54,3 +54,17 @@ def test_finetune_from_the_shipped_weights_on_a_kinect_npz_of_ones_own(
                       RunOptions(workers=0))
     assert model(data.val[0][0][None]).shape == (1, 27)
     assert 0 <= result.report.top1 <= 1
+
+
+def test_the_command_line_takes_a_shipped_name(tmp_path):
+    from torch_skeleton_mae.engine.cli import finetune_command
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 12, 2 * 20 * 3)).astype(np.float32)
+    y = np.eye(27)[[0, 3, 26, 5, 5, 9, 1, 2]]
+    np.savez(tmp_path / 'mine.npz', x_train=x, y_train=y, x_test=x[:4],
+             y_test=y[:4])
+    summary = finetune_command([
+        '--data', str(tmp_path / 'mine.npz'), '--layout', 'kinect-v1',
+        '--pretrained', 'kinect-v1-pool', '--epochs', '1', '--frames', '8',
+        '--batch-size', '4', '--workers', '0', '--out', str(tmp_path / 'r')])
+    assert 0 <= summary['top1'] <= 1

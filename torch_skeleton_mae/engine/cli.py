@@ -42,6 +42,7 @@ from torch_skeleton_mae.engine.training import (
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import DiskFull
+from torch_skeleton_mae.weights import WEIGHTS
 
 
 @contextlib.contextmanager
@@ -113,8 +114,10 @@ def parse_args(protocol: str,
                      "--data's training split: it needs --data and no "
                      '--holdout')
     pretrained = getattr(args, 'pretrained', None)
-    if pretrained is not None and not pretrained.is_file():
-        parser.error(f'--pretrained {pretrained}: no such checkpoint')
+    if pretrained is not None and not pretrained.is_file() and (
+            str(pretrained) not in WEIGHTS):
+        parser.error(f'--pretrained {pretrained}: no such checkpoint, nor a '
+                     f'shipped name ({", ".join(sorted(WEIGHTS))})')
     if (protocol == 'linear' and pretrained is None
             and not args.random_init):
         parser.error('linear evaluation needs --pretrained CHECKPOINT (or '

@@ -31,6 +31,7 @@ from torch_skeleton_mae.engine.training import RunOptions, load_data
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.skeleton_mae import TARGETS
 from torch_skeleton_mae.transforms import STREAMS
+from torch_skeleton_mae.weights import WEIGHTS
 
 #: The recipe of each command.
 RECIPE_TYPES = dict(pretrain=PretrainRecipe, finetune=FinetuneRecipe,
@@ -209,7 +210,8 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
             "data's layout beside its training split")
     else:
         add('--pretrained', type=Path, default=None,
-            help='SkeletonMAE checkpoint (from the pre-training command)')
+            help='SkeletonMAE checkpoint (from the pre-training command), '
+                 'or the name of shipped weights: ' + ', '.join(WEIGHTS))
     if protocol == 'linear':
         add('--random-init', action='store_true',
             help='probe a randomly initialized encoder (the baseline)')
