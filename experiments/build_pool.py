@@ -19,28 +19,34 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Tuple
 
+import numpy as np
+
 from torch_skeleton_mae.datasets import NWUCLA
 from torch_skeleton_mae.datasets.mocap import (
     JOINT_MAPS,
+    bone_proportions,
     bvh_sequence,
     msrc12_sequence,
 )
 from torch_skeleton_mae.datasets.pool import PoolBuilder
 
 #: Each source: its repository, the files read (a glob), how a file's text
-#: becomes a sequence, and its licence.
+#: becomes a sequence (given the bone proportions mocap is set to, or
+#: None), and its licence.
 SOURCES = {
     'msrc12': ('corazza/pose', 'MicrosoftGestureDataset-RC/data/*.csv',
-               lambda text, name: msrc12_sequence(text, name),
+               lambda text, name, _: msrc12_sequence(text, name),
                'Microsoft Research, non-commercial research'),
     'bandai-namco': (
         'BandaiNamcoResearchInc/Bandai-Namco-Research-Motiondataset',
         'dataset/*/data/*.bvh',
-        lambda text, name: bvh_sequence(text, name, 'bandai-namco'),
+        lambda text, name, proportions: bvh_sequence(
+            text, name, 'bandai-namco', proportions=proportions),
         'CC BY-NC 4.0'),
     'cmu': ('DragonForgedTheArtist/IClone-CMU-Mocap',
             'All_BVH/subjects/*/*.bvh',
-            lambda text, name: bvh_sequence(text, name, 'cc-base'),
+            lambda text, name, proportions: bvh_sequence(
+                text, name, 'cc-base', proportions=proportions),
             'CMU Graphics Lab Motion Capture Database: free use'),
 }
 
@@ -98,23 +104,33 @@ def main() -> None:
                         help='frames between windows (default: WINDOW)')
     parser.add_argument('--sources', nargs='+', default=list(SOURCES),
                         choices=list(SOURCES))
+    parser.add_argument('--retarget', action='store_true',
+                        help="set the mocap's bones to the proportions of "
+                             "NW-UCLA's Kinect joints (needs --nw-ucla)")
     args = parser.parse_args()
+    if args.retarget and args.nw_ucla is None:
+        parser.error('--retarget takes its proportions from --nw-ucla')
     if args.out.exists():
         sys.exit(f'build_pool: {args.out} exists; remove it or choose '
                  f'another --out')
     start = time.time()
     builder = PoolBuilder('kinect-v1', args.window, args.stride)
-    licences = {}
+    licences, proportions = {}, None
+    if args.nw_ucla is not None:
+        train = NWUCLA(args.nw_ucla, 'xview', 'train', normalize=False)
+        if args.retarget:
+            frames = np.asarray(train.frames)[..., 0].transpose(0, 2, 1)
+            proportions = bone_proportions(frames[np.abs(frames).sum(
+                axis=(1, 2)) > 0])
     for name in args.sources:
         repo, pattern, read, licence = SOURCES[name]
         root = source_root(args.mirrors, repo)
         licences[name] = dict(repository=repo, files=pattern, licence=licence)
         for path, text in repository_files(root, pattern):
-            builder.add(name, path,
-                        lambda text=text, path=path: read(text(), path))
+            builder.add(name, path, lambda text=text, path=path: read(
+                text(), path, proportions))
         print(f'{name}: {builder.sources[name]}'[:300], flush=True)
     if args.nw_ucla is not None:
-        train = NWUCLA(args.nw_ucla, 'xview', 'train', normalize=False)
         licences['nw-ucla'] = dict(
             files=f'{args.nw_ucla}: cross-view training views 1 and 2',
             licence='none found (research use)')
@@ -122,7 +138,8 @@ def main() -> None:
             builder.add('nw-ucla', meta['name'],
                         lambda i=i: train.read_batch([i])[0][0], cut=False)
     out = builder.finish(args.out, fps=30, joint_maps=JOINT_MAPS,
-                         licences=licences,
+                         licences=licences, retargeted_to=None if proportions
+                         is None else proportions.tolist(),
                          minutes=(time.time() - start) / 60)
     print(f'{len(builder.windows)} windows '
           f'written to {out} in {(time.time() - start) / 60:.1f} min')

@@ -260,3 +260,32 @@ def test_pool_cuts_windows_skips_bad_files_and_reads_back(tmp_path):
         builder.finish(out)
     with pytest.raises(ValueError, match='not a pool'):
         MotionPool(tmp_path)
+
+
+def test_retarget_keeps_directions_and_sets_proportions():
+    from torch_skeleton_mae.datasets.mocap import bone_proportions, retarget
+    skeleton = get_skeleton('kinect-v1')
+    bones = np.array(skeleton.bones)
+    rng = np.random.default_rng(0)
+    joints = rng.normal(size=(4, 20, 3))
+    names = skeleton.joint_names
+    # A rig whose hand is its wrist (Bandai-Namco's).
+    joints[:, names.index('left_hand')] = joints[:, names.index('left_wrist')]
+    target = rng.uniform(0.5, 1.5, len(bones))
+    target /= target.sum()
+    out = retarget(joints, target)
+    length = lambda x: np.linalg.norm(x[:, bones[:, 0]] - x[:, bones[:, 1]],
+                                      axis=-1)
+    # The summed lengths are kept, each bone's share is the target's.
+    np.testing.assert_allclose(length(out).sum(1), length(joints).sum(1))
+    np.testing.assert_allclose(length(out) / length(out).sum(1, keepdims=True),
+                               np.broadcast_to(target, (4, len(bones))))
+    np.testing.assert_allclose(bone_proportions(out), target)
+    assert np.array_equal(out[:, skeleton.center], joints[:, skeleton.center])
+    step = lambda x, a, b: x[:, names.index(b)] - x[:, names.index(a)]
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)
+    np.testing.assert_allclose(unit(step(out, 'left_elbow', 'left_wrist')),
+                               unit(step(joints, 'left_elbow', 'left_wrist')))
+    # The zero-length hand continues the forearm.
+    np.testing.assert_allclose(unit(step(out, 'left_wrist', 'left_hand')),
+                               unit(step(joints, 'left_elbow', 'left_wrist')))

@@ -244,6 +244,58 @@ def map_joints(names: Sequence[str], positions: np.ndarray,
     return out
 
 
+def bone_proportions(joints: np.ndarray, layout: str = 'kinect-v1'
+                     ) -> np.ndarray:
+    r"""The proportions of a layout's bones in frames :obj:`joints`
+    :obj:`(N, V, 3)`: each bone's median share of its frame's summed bone
+    lengths, the shares rescaled to sum to 1, :obj:`(num_bones,)` in the
+    order of the layout's bones."""
+    bones = np.array(get_skeleton(layout).bones)
+    lengths = np.linalg.norm(joints[:, bones[:, 0]] - joints[:, bones[:, 1]],
+                             axis=-1)
+    total = lengths.sum(axis=1, keepdims=True)
+    keep = total[:, 0] > 1e-6
+    shares = np.median(lengths[keep] / total[keep], axis=0)
+    return shares / shares.sum()
+
+
+def retarget(joints: np.ndarray, proportions: np.ndarray,
+             layout: str = 'kinect-v1') -> np.ndarray:
+    r"""Joints :obj:`(T, V, 3)` with every bone's direction kept and its
+    length set to :obj:`proportions` (see :func:`bone_proportions`) of the
+    frame's summed bone lengths, built outwards from the layout's centre
+    joint: a rig's joint placement (where its head, shoulders or hands sit
+    on the bones) made that of another sensor's. A bone of zero length
+    (a hand that is the wrist) takes the direction of the bone before it."""
+    skeleton = get_skeleton(layout)
+    bones = np.array(skeleton.bones)
+    lengths = np.linalg.norm(joints[:, bones[:, 0]] - joints[:, bones[:, 1]],
+                             axis=-1)
+    scale = lengths.sum(axis=1, keepdims=True)  # (T, 1)
+    out = np.zeros_like(joints)
+    out[:, skeleton.center] = joints[:, skeleton.center]
+    incoming = {skeleton.center: None}
+    frontier = [skeleton.center]
+    while frontier:
+        parent = frontier.pop(0)
+        for b, (i, j) in enumerate(skeleton.bones):
+            if parent not in (i, j) or (j if parent == i else i) in incoming:
+                continue
+            child = j if parent == i else i
+            step = joints[:, child] - joints[:, parent]
+            norm = np.linalg.norm(step, axis=-1, keepdims=True)
+            grand = incoming[parent]
+            before = (joints[:, parent] - joints[:, grand] if grand is not None
+                      else step)
+            step = np.where(norm > 1e-6, step, before)
+            norm = np.linalg.norm(step, axis=-1, keepdims=True)
+            out[:, child] = out[:, parent] + step / np.maximum(
+                norm, 1e-9) * proportions[b] * scale
+            incoming[child] = parent
+            frontier.append(child)
+    return out
+
+
 def guess_joint_map(names: Sequence[str]) -> Optional[str]:
     r"""The key of :data:`JOINT_MAPS` whose rig joints all occur in
     :obj:`names`, or :obj:`None`."""
@@ -278,8 +330,8 @@ def _as_sequence(joints: np.ndarray) -> Tensor:
 def bvh_sequence(text: str, source: str = '<bvh>',
                  joint_map: Union[str, JointMap, None] = None,
                  layout: str = 'kinect-v1', fps: float = 30.0,
-                 units: float = 0.01, max_frames: int = MAX_FRAMES
-                 ) -> Tensor:
+                 units: float = 0.01, max_frames: int = MAX_FRAMES,
+                 proportions: Optional[np.ndarray] = None) -> Tensor:
     r"""A BVH file's text as one sequence of :obj:`layout`, in metres, at
     :obj:`fps`, in the file's axes (the readers' normalization turns every
     sequence to one canonical view).
@@ -294,6 +346,9 @@ def bvh_sequence(text: str, source: str = '<bvh>',
         fps (float, optional): Frames per second of the output.
         units (float, optional): Metres per file unit. (default: centimetres)
         max_frames (int, optional): Refuse longer files before reading them.
+        proportions (numpy.ndarray, optional): Set the bones to these
+            proportions (:func:`retarget`), *e.g.* a Kinect's
+            (:func:`bone_proportions` of its frames).
 
     Shapes:
         - **output:** :obj:`(3, T, V, 1)`
@@ -315,6 +370,8 @@ def bvh_sequence(text: str, source: str = '<bvh>',
         joint_map = JOINT_MAPS[joint_map]
     joints = map_joints(motion.names, motion.positions, joint_map, layout,
                         source) * units
+    if proportions is not None:
+        joints = retarget(joints, proportions, layout)
     times = np.arange(len(joints)) * motion.frame_time
     return _as_sequence(resample(joints, times, fps))
 
