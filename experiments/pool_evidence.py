@@ -164,7 +164,23 @@ def summarize(out: Path) -> Dict[str, Any]:
                     minutes=float(np.median([r['minutes'] for _, p, s in pairs
                                              for r in (p, s)])))
         sizes[folder.name] = entry
-    return dict(machine=machine(), sizes=sizes)
+    return dict(machine=machine(), strl_parameters=strl_parameters(),
+                sizes=sizes)
+
+
+def strl_parameters() -> Dict[str, int]:
+    r"""How much of the fine-tuned STRL (NW-UCLA's preset) a pre-training
+    initializes: all its parameters, those copied from SkeletonMAE (the
+    embedding and every layer's encoder), and those of the first layer's
+    encoder, the only one whose input is what the encoder was pre-trained
+    on (later layers see STRL's own features)."""
+    model = STRL('kinect-v1', 3, 10, **preset_for('nw-ucla').strl)
+    count = lambda names: sum(p.numel() for n, p in model.named_parameters()
+                              if any(n.startswith(k) for k in names))
+    copied = ['embedding.'] + [f'layers.{i}.encoder.'
+                               for i in range(len(model.layers))]
+    return dict(total=count(['']), pretrained=count(copied),
+                first_layer=count(copied[:2]))
 
 
 def _pct(entry: Optional[Dict[str, Any]]) -> str:
@@ -202,6 +218,25 @@ def table(summary: Dict[str, Any]) -> str:
             lines += ['   * - ' + cells[0]] + [f'     - {c}'
                                                 for c in cells[1:]]
     return '\n'.join(lines) + '\n'
+
+
+def readme_sentence(summary: Dict[str, Any], size: str = 'all') -> str:
+    r"""The README's sentence on the pre-training of :obj:`size`."""
+    entry = summary['sizes'][size]
+    pre = entry['pretrain']
+    text = (f"Pre-trained on the pooled corpus ({pre['windows']} windows; "
+            f"the shipped `kinect-v1-pool`), the encoder's linear probe on "
+            f"NW-UCLA scores {100 * pre['probe']:.1f}% against "
+            f"{100 * pre['random_probe']:.1f}% for a random encoder")
+    result = entry.get('10%')
+    if result:
+        gains = result['gain']['values']
+        text += (f"; STRL fine-tuned from it on 10% of NW-UCLA's labels "
+                 f"reaches {_pct(result['pretrained'])}% against "
+                 f"{_pct(result['scratch'])}% from scratch (paired gain "
+                 f"{_pct(result['gain'])} points, positive in "
+                 f"{sum(g > 0 for g in gains)} of {len(gains)} seeds)")
+    return text + '.'
 
 
 def plot(summary: Dict[str, Any], path: Path) -> bool:
@@ -306,6 +341,9 @@ def main(argv: List[str] = None) -> Dict[str, Any]:
                                                             indent=1))
     (args.out / 'pool_evidence.rst').write_text(table(summary))
     plot(summary, args.out / 'pool_scaling.png')
+    if 'all' in summary['sizes']:
+        (args.out / 'pool_readme.txt').write_text(
+            readme_sentence(summary) + '\n')
     if args.ship is not None:
         ship(args.out / 'all' / 'pretrain', args.pool, args.ship)
         (args.out / 'pool_card.rst').write_text(card(args.ship))

@@ -1,7 +1,5 @@
-"""The public surface: short namespaces, names moved to submodules still
-served with a DeprecationWarning, and the presets' numbers."""
+"""The public surface: short namespaces and the presets' numbers."""
 import dataclasses
-import importlib
 
 import pytest
 import torch
@@ -18,42 +16,6 @@ def test_public_namespaces_are_short_and_complete(package, most):
     assert len(set(package.__all__)) == len(package.__all__)
     for name in package.__all__:
         assert getattr(package, name) is not None
-
-
-@pytest.mark.parametrize('package,name,module', [
-    ('engine', 'make_loader', 'loader'),
-    ('engine', 'seed_everything', 'checkpoint'),
-    ('engine', 'SYNTHETIC_SAMPLES', 'training'),
-    ('engine', 'TrainingRecipe', 'recipes'),
-    ('engine', 'reconstruction_baselines', 'reconstruction'),
-    ('nn', 'CONVS', 'encoder'),
-    ('nn', 'FixedParts', 'masking'),
-    ('nn', 'STRLLayer', 'models'),
-    ('nn', 'scaled_cosine_error', 'loss'),
-    ('datasets', 'label_fraction_subset', 'subsets'),
-    ('datasets', 'ACTIONS', 'synthetic'),
-    ('engine', 'DATASETS', 'torch_skeleton_mae.datasets.registry'),
-])
-def test_moved_names_still_work_for_a_release(package, name, module):
-    old = importlib.import_module(f'torch_skeleton_mae.{package}')
-    where = (module if module.startswith('torch_skeleton_mae.') else
-             f'torch_skeleton_mae.{package}.{module}')
-    new = importlib.import_module(where)
-    with pytest.warns(DeprecationWarning,
-                      match=f"'torch_skeleton_mae.{package}.{name}' is "
-                            f"deprecated .* import it from '{where}'"):
-        assert getattr(old, name) is getattr(new, name)
-    assert name not in old.__all__
-    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
-        old.nothing
-
-
-def test_renamed_names_point_to_their_replacement():
-    from torch_skeleton_mae.nn.conv import node_mlp
-    with pytest.warns(DeprecationWarning, match="'torch_skeleton_mae.nn."
-                      "NodeMLP' is deprecated .* use 'torch_skeleton_mae."
-                      "nn.conv.node_mlp'"):
-        assert nn.NodeMLP is node_mlp
 
 
 def test_paper_recipes_are_section_4_2():

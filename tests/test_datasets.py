@@ -530,13 +530,6 @@ def test_batch_augmentations_draw_per_sequence_on_the_device():
     shear = B.RandomShear(0.5).matrix(5, torch.Generator().manual_seed(3))
     assert torch.equal(torch.diagonal(shear, dim1=1, dim2=2), torch.ones(5, 3))
     assert shear.abs().max() <= 1 and not torch.equal(shear[0], shear[1])
-    # The per-sample classes draw the same matrices, a batch of one.
-    for single, batched in ((T.RandomShear, B.RandomShear),
-                            (T.RandomScale, B.RandomScale)):
-        with pytest.warns(DeprecationWarning, match=single.__name__):
-            one = single(generator=torch.Generator().manual_seed(4))(x[2])
-        assert torch.equal(one, batched()(x[2:3], torch.Generator(
-        ).manual_seed(4))[0])
     noisy = B.Compose([B.RandomRotation(), B.GaussianNoise(0.1, 3)])(
         x, torch.Generator().manual_seed(5))
     assert (noisy[..., 1] == 0).all() and torch.equal(noisy[:, 3], x[:, 3])
@@ -557,21 +550,6 @@ def test_transforms():
     centered = T.CenterSequence('ntu-rgb+d')(x)
     assert torch.allclose(centered[:, 2, 20, 0], torch.zeros(3))
     assert (centered[:, :2] == 0).all() and (centered[..., 1] == 0).all()
-
-    with pytest.warns(DeprecationWarning, match='UniformSampleFrames'):
-        sampled = T.UniformSampleFrames(4, train=False)(x)
-    assert torch.equal(sampled, x[:, [2, 4, 5, 7]])  # middles of 6 / 4
-    with pytest.warns(DeprecationWarning):
-        long = T.UniformSampleFrames(
-            12, train=True, generator=torch.Generator().manual_seed(0))(x)
-    assert long.shape == (3, 12, 25, 2) and (long != 0).any(dim=(0, 2, 3)).all()
-
-    with pytest.warns(DeprecationWarning, match=r'transforms\.batch\.'
-                                                r'RandomRotation on batches'):
-        rotated = T.RandomRotation(30)(centered)
-    norms = centered[..., 0].norm(dim=0)
-    assert torch.allclose(rotated[..., 0].norm(dim=0), norms, atol=1e-5)
-    assert (rotated[..., 1] == 0).all()
 
     bone = T.JointToBone('ntu-rgb+d')(centered)
     assert torch.equal(bone[:, :, 20], torch.zeros(3, 10, 2))
@@ -623,10 +601,8 @@ def test_prenormalize3d_canonical_view():
 
 def test_random_shear_is_the_drawn_matrix():
     x = torch.randn(3, 4, 17, 2)
-    with pytest.warns(DeprecationWarning, match='RandomShear'):
-        shear = T.RandomShear(0.3, num_coords=2,
-                              generator=torch.Generator().manual_seed(5))
-    y = shear(x)
+    y = B.RandomShear(0.3, num_coords=2)(
+        x[None], torch.Generator().manual_seed(5))[0]
     matrix = B.RandomShear(0.3, num_coords=2).matrix(
         1, torch.Generator().manual_seed(5))[0]
     assert torch.equal(matrix.diagonal(), torch.ones(2))

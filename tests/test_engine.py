@@ -651,3 +651,21 @@ def test_a_full_disk_leaves_the_checkpoint_and_no_temporary_file(
     save_checkpoint(path, model, epoch=2)
     assert load_checkpoint(path)['epoch'] == 2
     assert victim.read_text() == 'keep'
+
+
+def test_an_encoder_of_ones_own_with_batch_norms_round_trips(tmp_path):
+    # Its keys ('norms.0.running_mean', ...) load as saved: the loader
+    # renames nothing.
+    class Mine(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lins = torch.nn.ModuleList([torch.nn.Linear(4, 4)])
+            self.norms = torch.nn.ModuleList([torch.nn.BatchNorm1d(4)])
+
+    model = Mine()
+    model.norms[0].running_mean.fill_(0.5)
+    save_checkpoint(tmp_path / 'mine.pt', model)
+    again = Mine()
+    load_checkpoint(tmp_path / 'mine.pt', again)
+    for key, value in model.state_dict().items():
+        assert torch.equal(again.state_dict()[key], value), key

@@ -597,53 +597,6 @@ def test_skeleton_mae_from_checkpoint_round_trips(tmp_path):
         SkeletonMAE.from_checkpoint(broken)
 
 
-@pytest.mark.parametrize('norm', ['batch', 'layer'])
-def test_weights_saved_before_0_2_load_into_pyg_mlp_and_norms(norm):
-    # Before 0.2 each GIN layer had its own MLP (lin1, norm, lin2) and the
-    # encoder torch's norm layers; the same weights under those keys load.
-    torch.manual_seed(0)
-    mae = SkeletonMAE('coco', 2, hidden_channels=8, encoder_layers=2,
-                      norm=norm)
-    old_names = [('.nn.lins.0.', '.nn.lin1.'), ('.nn.lins.1.', '.nn.lin2.'),
-                 ('.nn.norms.0.', '.nn.norm.'), ('.module.', '.')]
-    old = {}
-    for key, value in mae.state_dict().items():
-        for new, before in old_names:
-            key = key.replace(new, before)
-        old[key] = value
-    assert 'encoder.convs.0.nn.lin1.weight' in old
-    assert ('encoder.norms.0.running_mean' in old) == (norm == 'batch')
-    again = SkeletonMAE.from_checkpoint({'model': old, 'config': mae.config})
-    x = torch.randn(2, 2, 4, 17, 1)
-    mae.eval(), again.eval()
-    assert torch.equal(mae.encode(x), again.encode(x))
-
-
-@pytest.mark.parametrize('cls,new,args', [
-    (SkeletonMAE, 'encoder_layers', ('coco', 2)),
-    (STRL, 'strl_layers', ('coco', 2, 5)),
-])
-def test_depth_arguments_named_for_what_they_count(cls, new, args):
-    with pytest.warns(DeprecationWarning, match=f"{cls.__name__}: "
-                      f"'num_layers' is deprecated .* use '{new}'"):
-        model = cls(*args, num_layers=2)
-    assert model.config[new] == 2 and 'num_layers' not in model.config
-    with pytest.raises(TypeError, match=f"'num_layers' is the old name of "
-                                        f"'{new}'; pass '{new}' only"):
-        cls(*args, num_layers=2, **{new: 2})
-
-
-def test_checkpoints_saved_before_0_2_name_their_depth_num_layers(recwarn):
-    mae = SkeletonMAE('coco', 2, hidden_channels=8, encoder_layers=2)
-    old = dict(mae.config)
-    old['num_layers'] = old.pop('encoder_layers')
-    checkpoint = {'model': mae.state_dict(), 'config': old}
-    assert SkeletonMAE.from_checkpoint(checkpoint).encoder.num_layers == 2
-    strl = STRL.from_pretrained(checkpoint, num_classes=4, strl_layers=1)
-    assert strl.config['encoder_layers'] == 2 and len(strl.layers) == 1
-    assert not [w for w in recwarn if w.category is DeprecationWarning]
-
-
 def test_encoder_may_be_a_module_of_ones_own():
     from torch_geometric.nn.models import GIN
     from torch_skeleton_mae.nn import GraphEncoder
@@ -676,22 +629,6 @@ def test_encoder_may_be_a_module_of_ones_own():
     with pytest.raises(ValueError, match='trained with an encoder module of '
                                          'its own'):
         STRL.from_pretrained(checkpoint, num_classes=5)
-
-
-def test_runs_saved_before_0_2_resume_under_the_new_names(tmp_path):
-    from torch_skeleton_mae.engine.training import SetupError, check_out
-    mae = SkeletonMAE('coco', 2, encoder_layers=2)
-    old = dict(mae.config)
-    old['num_layers'] = old.pop('encoder_layers')
-    torch.save({'model': {}, 'run': {'model': old, 'seed': 0}},
-               tmp_path / 'last.pt')
-    record = {'model': mae.config, 'seed': 0}
-    check_out(tmp_path, 'pretrain', True, record, model_type=SkeletonMAE)
-    with pytest.raises(SetupError, match=r"'model.encoder_layers' 3 \(the run "
-                                         r"has 2\)"):
-        check_out(tmp_path, 'pretrain', True, dict(
-            record, model=SkeletonMAE('coco', 2).config),
-            model_type=SkeletonMAE)
 
 
 def test_a_config_that_does_not_fit_its_weights_is_refused_unbuilt(tmp_path):

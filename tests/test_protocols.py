@@ -751,7 +751,7 @@ def test_results_page_quotes_the_time_to_accuracy_file():
                 f"{100 * measured['best_top1']:.1f}%" in results)
 
 
-def test_flags_are_made_from_the_python_arguments(capsys):
+def test_flags_are_made_from_the_python_arguments():
     import inspect as inspect_
     from torch_skeleton_mae.engine import RunOptions
     from torch_skeleton_mae.engine.cli import settings_of
@@ -762,8 +762,7 @@ def test_flags_are_made_from_the_python_arguments(capsys):
     )
     helps = {a.dest: a.help for a in build_parser('finetune')._actions}
     # Help from the docstring, default from the signature: one place each.
-    assert helps['strl_layers'] == (
-        'STRL layers M (before 0.2: num_layers, deprecated). (default: 3)')
+    assert helps['strl_layers'] == 'STRL layers M. (default: 3)'
     assert documented_arguments(STRL)['strl_layers'] == helps['strl_layers']
     assert helps['workers'] == documented_arguments(RunOptions)['workers']
     for protocol, parts in SETTINGS.items():
@@ -774,11 +773,6 @@ def test_flags_are_made_from_the_python_arguments(capsys):
     assert settings_of(args, SkeletonMAE) == dict(encoder_layers=2,
                                                   remask=False)
     assert settings_of(args, RunOptions) == {}
-    # A flag renamed in 0.2 still works for a release, with a warning.
-    args = parse_args('pretrain', ['--literal-target'])
-    assert args.stop_target_grad is False
-    assert capsys.readouterr().err == (
-        'warning: --literal-target is deprecated; use --no-stop-target-grad\n')
     with pytest.raises(UsageError, match='--workers must be >= 0, got -1'):
         parse_args('pretrain', ['--workers', '-1'])
     with pytest.raises(UsageError, match='--dropout must be >= 0, got -0.5'):
@@ -794,28 +788,6 @@ def test_a_model_error_names_the_flag(tmp_path):
                                  '--pretrained', str(tmp_path / 'pre' /
                                                      'last.pt'),
                                  '--out', str(tmp_path / 'tune')])
-
-
-def test_the_old_command_line_module_still_answers():
-    import torch_skeleton_mae.engine.cli as cli
-    import torch_skeleton_mae.engine.flags as flags
-    import torch_skeleton_mae.engine.protocols as protocols
-    with pytest.warns(DeprecationWarning, match="'torch_skeleton_mae.engine."
-                      "protocols.parse_args' is deprecated .* import it from "
-                      "'torch_skeleton_mae.engine.cli'"):
-        assert protocols.parse_args is cli.parse_args
-    with pytest.warns(DeprecationWarning, match="import it from "
-                      "'torch_skeleton_mae.engine.flags'"):
-        assert protocols.ArgumentParser is flags.ArgumentParser
-
-
-def test_the_old_command_line_helpers_warn():
-    import torch_skeleton_mae.engine.protocols as protocols
-    with pytest.warns(DeprecationWarning, match='use inspect.signature'):
-        assert protocols.default_of(STRL, 'strl_layers') == 3
-    with pytest.warns(DeprecationWarning, match='use torch_skeleton_mae.'
-                                                'engine.preset_for'):
-        assert protocols.preset_of(parse_args('finetune', [])) is QUICK
 
 
 def test_a_full_disk_is_one_line_and_the_run_resumes(tmp_path, monkeypatch,
@@ -841,3 +813,22 @@ def test_a_full_disk_is_one_line_and_the_run_resumes(tmp_path, monkeypatch,
     monkeypatch.setattr(utils.os, 'fsync', fsync)  # space freed
     pretrain_command(TINY + ['--epochs', '2', '--resume', '--out', str(out)])
     assert [r['epoch'] for r in rows(out / 'pretrain.csv')] == ['1', '2']
+
+
+@pytest.mark.docs
+def test_pool_evidence_is_quoted_from_its_files():
+    """The model card's tables and the README's sentence on the pooled
+    pre-training are what experiments/pool_evidence.py wrote."""
+    spec = importlib.util.spec_from_file_location(
+        'pool_evidence', ROOT / 'experiments' / 'pool_evidence.py')
+    pool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pool)
+    folder = ROOT / 'docs' / 'evidence' / 'pool'
+    summary = json.loads((folder / 'pool_evidence.json').read_text())
+    assert (folder / 'pool_evidence.rst').read_text() == pool.table(summary)
+    readme = ' '.join((ROOT / 'README.md').read_text().split())
+    assert pool.readme_sentence(summary) in readme
+    card = (ROOT / 'docs' / 'weights.rst').read_text()
+    assert '.. include:: evidence/pool/pool_card.rst' in card
+    assert (folder / 'pool_card.rst').read_text() == pool.card(
+        ROOT / 'torch_skeleton_mae' / 'weights' / 'kinect-v1-pool.pt')

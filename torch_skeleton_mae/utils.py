@@ -2,8 +2,6 @@ r"""Small helpers shared by the models, the engine, the benchmarks and the
 examples."""
 import contextlib
 import errno
-import functools
-import importlib
 import inspect
 import json
 import os
@@ -12,7 +10,6 @@ import platform
 import re
 import tempfile
 import threading
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, Union
@@ -20,36 +17,6 @@ from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, Union
 import torch
 from torch import Tensor
 from torch.nn import Module
-
-
-def warn_deprecated(what: str, use: str, stacklevel: int = 2) -> None:
-    r"""The :class:`DeprecationWarning` of a name that goes in the next
-    release: :obj:`what` (*e.g.* :obj:`"'package.name'"`) and what to
-    :obj:`use` instead, attributed to the caller :obj:`stacklevel` frames
-    up from the function calling this one."""
-    warnings.warn(f"{what} is deprecated and will be removed in the next "
-                  f"release; {use}", DeprecationWarning,
-                  stacklevel=stacklevel + 1)
-
-
-def moved_names(package: str, moved: Dict[str, str]) -> Callable[[str], Any]:
-    r"""A module :obj:`__getattr__` for :obj:`package` that still hands out
-    each name of :obj:`moved` (name: the module now holding it, relative to
-    :obj:`package` or, starting with :obj:`torch_skeleton_mae.`, absolute;
-    :obj:`"module:new_name"` for a name that changed too) with a
-    :class:`DeprecationWarning`, for one release."""
-    def __getattr__(name: str) -> Any:
-        if name not in moved:
-            raise AttributeError(f"module '{package}' has no attribute "
-                                 f"'{name}'")
-        where, _, new = moved[name].partition(':')
-        if not where.startswith('torch_skeleton_mae.'):
-            where = f'{package}.{where}'
-        use = f"import it from '{where}'" if not new else (
-            f"use '{where}.{new}'")
-        warn_deprecated(f"'{package}.{name}'", use)
-        return getattr(importlib.import_module(where), new or name)
-    return __getattr__
 
 
 def _umask() -> int:
@@ -179,33 +146,10 @@ def read_checkpoint(path: Union[str, os.PathLike],
     return state
 
 
-def renamed_arguments(**renamed: str) -> Callable[[Callable], Callable]:
-    r"""A constructor decorator: each old keyword argument of
-    :obj:`renamed` (old name: new name) still works for one release, with a
-    :class:`DeprecationWarning` naming the new one. Saved configs are
-    translated silently by :func:`current_config`."""
-    def decorate(init: Callable) -> Callable:
-        @functools.wraps(init)
-        def __init__(self, *args, **kwargs):
-            for old, new in renamed.items():
-                if old not in kwargs:
-                    continue
-                if new in kwargs:
-                    raise TypeError(f"{type(self).__name__}: '{old}' is the "
-                                    f"old name of '{new}'; pass '{new}' only")
-                warn_deprecated(f"{type(self).__name__}: '{old}'",
-                                f"use '{new}'")
-                kwargs[new] = kwargs.pop(old)
-            init(self, *args, **kwargs)
-        __init__.renamed = renamed
-        return __init__
-    return decorate
-
-
-def current_config(cls: type, config: Any,
+def checked_config(cls: type, config: Any,
                    source: str = 'the checkpoint') -> Dict[str, Any]:
-    r"""A config saved by :obj:`cls` (a checkpoint's) under the argument
-    names of today's :obj:`cls` (see :func:`renamed_arguments`).
+    r""":obj:`config`, a checkpoint's, once checked to be a dict of
+    :obj:`cls`'s arguments.
 
     Raises:
         ValueError: naming :obj:`source`, if :obj:`config` is not a dict of
@@ -213,16 +157,13 @@ def current_config(cls: type, config: Any,
 
     Example:
         >>> from torch_skeleton_mae.nn import STRL
-        >>> current_config(STRL, dict(num_layers=2, encoder_layers=3))
+        >>> checked_config(STRL, dict(strl_layers=2, encoder_layers=3))
         {'strl_layers': 2, 'encoder_layers': 3}
     """
     if not isinstance(config, dict):
         raise ValueError(f"{source}: its 'config' is a "
                          f"{type(config).__name__}; expected a dict of "
                          f"{cls.__name__}'s arguments")
-    renamed = getattr(cls.__init__, 'renamed', {})
-    config = {renamed.get(name, name): value for name, value in
-              config.items()}
     unknown = sorted(set(config) - set(
         inspect.signature(cls.__init__).parameters), key=str)
     if unknown:
@@ -251,30 +192,6 @@ def constructor_config(cls: type, arguments: Dict[str, Any],
             for name in names}
 
 
-# Weights saved before 0.2: the convolution's own MLP (lin1, norm, lin2)
-# and torch's norm layers, now PyG's MLP and PyG's norm layers (which hold
-# a batch norm as their 'module').
-_RENAMED = [(re.compile(rf'(^|\.)nn\.{old}\.'), rf'\1nn.{new}.')
-            for old, new in (('lin1', 'lins.0'), ('lin2', 'lins.1'),
-                             ('norm', 'norms.0'))]
-_TORCH_BATCH_NORM = re.compile(r'(.*norms\.\d+\.)running_mean')
-
-
-def upgrade_state_dict(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
-    r""":obj:`state` with the keys of weights saved before version 0.2
-    renamed to today's (the same weights); today's keys stay as they are."""
-    for pattern, new in _RENAMED:
-        state = {pattern.sub(new, k): v for k, v in state.items()}
-    batch_norms = {m.group(1) for m in map(_TORCH_BATCH_NORM.fullmatch,
-                                           state) if m}
-    return {_under_module(k, batch_norms): v for k, v in state.items()}
-
-
-def _under_module(key: str, prefixes: set) -> str:
-    # 'p.norms.0.weight' -> 'p.norms.0.module.weight' for p.norms.0. in
-    # prefixes.
-    prefix = key[:key.rfind('.') + 1]
-    return f'{prefix}module.{key[len(prefix):]}' if prefix in prefixes else key
 
 
 def load_checked(module: Module, state: Dict[str, Tensor],
@@ -294,7 +211,7 @@ def load_checked(module: Module, state: Dict[str, Tensor],
     Raises:
         ValueError: if the keys or shapes differ.
     """
-    own, state = module.state_dict(), upgrade_state_dict(state)
+    own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     shapes = [f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}'

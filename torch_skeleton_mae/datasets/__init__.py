@@ -15,7 +15,6 @@ from .penn_action import PennAction
 from .pyskl import PysklDataset
 from .registry import DatasetInfo, register_dataset
 from .synthetic import SyntheticSkeletons
-from ..utils import moved_names
 
 
 def load_dataset(path, benchmark: str, part: str, num_frames: int,
@@ -86,17 +85,3 @@ __all__ = [
     'register_dataset',
     'DatasetInfo',
 ]
-
-# Names exported here before 0.2, now in their submodules only: still
-# handed out, with a DeprecationWarning, for one release.
-__getattr__ = moved_names(__name__, {
-    name: module for module, names in {
-        'base': ('FrameStore', 'concat_sequences', 'normalizer',
-                 'sequence_frames'),
-        'ntu': ('in_train_split', 'missing_skeletons', 'parse_ntu_name',
-                'read_ntu_skeleton', 'select_bodies'),
-        'nw_ucla': ('parse_nw_ucla_name',),
-        'subsets': ('dataset_labels', 'label_fraction_indices',
-                    'label_fraction_subset'),
-        'synthetic': ('ACTIONS', 'TWO_PERSON_ACTIONS'),
-    }.items() for name in names})

@@ -23,7 +23,6 @@ from torch_skeleton_mae.engine.flags import (
     SETTINGS,
     UsageError,
     build_parser,
-    current_flags,
     flag,
 )
 from torch_skeleton_mae.engine.recipes import RecipeError, preset_for
@@ -95,8 +94,7 @@ def parse_args(protocol: str,
     r"""Parses and checks :obj:`argv`, filling unset recipe flags from the
     data's preset; errors name the flag."""
     parser = build_parser(protocol)
-    args = parser.parse_args(current_flags(
-        sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     args.protocol = protocol
     preset = preset_for(args.source and args.dataset)
     recipe = preset.of(protocol, semi=bool(getattr(args, 'semi', None)))

@@ -12,10 +12,9 @@ import dataclasses
 import inspect
 import math
 import re
-import sys
 import typing
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, Sequence
 
 from torch_skeleton_mae.datasets.registry import DATASETS
 from torch_skeleton_mae.engine.precision import PRECISIONS
@@ -71,23 +70,6 @@ _HELP = dict(
     encoder="the encoder's convolution: gin (the paper's), gcn, gat (Table "
     "4c), a conv class torch_geometric.nn exports or a name given to "
     "register_conv; with --pretrained, the checkpoint's (default: gin)")
-#: Flags renamed in 0.2, still read for one release (with a warning).
-RENAMED_FLAGS = {'--literal-target': '--no-stop-target-grad',
-                 '--no-literal-target': '--stop-target-grad'}
-
-
-def current_flags(argv: Sequence[str]) -> List[str]:
-    r""":obj:`argv` with every flag of :data:`RENAMED_FLAGS` spelled as
-    today, each renamed one announced on stderr."""
-    argv = list(argv)
-    for i, given in enumerate(argv):
-        if given in RENAMED_FLAGS:
-            print(f'warning: {given} is deprecated; use '
-                  f'{RENAMED_FLAGS[given]}', file=sys.stderr)
-            argv[i] = RENAMED_FLAGS[given]
-    return argv
-
-
 class UsageError(ValueError):
     r"""A mistake in a command line or in the files it names: the
     command-line programs print it as one line on stderr and exit with

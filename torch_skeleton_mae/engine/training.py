@@ -94,7 +94,7 @@ from torch_skeleton_mae.transforms.batch import (
     RandomRotation,
     RandomScale,
 )
-from torch_skeleton_mae.utils import current_config, write_json
+from torch_skeleton_mae.utils import write_json
 
 #: Sequences of the built-in synthetic set when no data is given.
 SYNTHETIC_SAMPLES = 2000
@@ -635,8 +635,7 @@ def _start(protocol: str, model: Module, data: ProtocolData,
         raise SetupError(f'rotate={recipe.rotate:g} turns 3D joints; layout '
                          f"'{data.layout}' is 2D (use scale)")
     check_out(out, protocol, options.resume, record,
-              name=lambda key: dict(resume='options.resume').get(key, key),
-              model_type=type(model))
+              name=lambda key: dict(resume='options.resume').get(key, key))
     try:
         context, device = init_distributed(options.device)
     except ValueError as error:
@@ -690,8 +689,7 @@ def check_folder(out: PathLike, name: str = 'out') -> None:
 
 def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
               key: str = 'run', ignored: Sequence[str] = ('recipe.epochs', ),
-              name: Callable[[str], str] = str,
-              model_type: Optional[type] = None) -> None:
+              name: Callable[[str], str] = str) -> None:
     r"""Refuses to start a run in a folder that holds one (unless
     :obj:`resume`), and to resume a run whose saved :obj:`record` (under
     :obj:`key` in its checkpoint) differs from this one's.
@@ -711,9 +709,6 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
             recipe's epochs: a run may be extended).
         name (callable, optional): Spells an entry in errors (the command
             line's flags).
-        model_type (type, optional): The model's class, whose saved
-            settings (:obj:`record["model"]`) are read under today's names
-            (``torch_skeleton_mae.utils.current_config``).
 
     Raises:
         SetupError: naming the folder, or every differing entry (in
@@ -740,8 +735,6 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
         raise SetupError(str(error)) from None
     if saved is None:  # written without a record
         return
-    if model_type is not None and 'model' in saved:
-        saved = dict(saved, model=current_config(model_type, saved['model']))
     now, before = _flat(record), _flat(saved)
     differs = [f"'{name(k)}' {now.get(k)!r} (the run has {before[k]!r})"
                for k in sorted(before)

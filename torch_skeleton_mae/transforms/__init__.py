@@ -1,29 +1,12 @@
 r"""Per-sample transforms on :obj:`(C, T, V, M)` skeleton tensors, composable
 like PyG's transforms and pyskl's pipeline."""
-import functools
 from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
 from torch_skeleton_mae.graph import get_skeleton
-from torch_skeleton_mae.transforms import batch
-from torch_skeleton_mae.utils import warn_deprecated
-
-
-def _deprecated(use: str) -> Callable[[type], type]:
-    # A transform that no part of the package uses: it warns when built, for
-    # one release, then goes.
-    def mark(cls: type) -> type:
-        init = cls.__init__
-
-        @functools.wraps(init)
-        def __init__(self, *args, **kwargs):
-            warn_deprecated(f"'{__name__}.{cls.__name__}'", use)
-            init(self, *args, **kwargs)
-        cls.__init__ = __init__
-        return cls
-    return mark
+from torch_skeleton_mae.transforms import batch  # noqa: F401 (T.batch)
 
 
 class Compose:
@@ -143,39 +126,6 @@ def uniform_frame_indices(lengths: Tensor, num_frames: int,
     return torch.minimum(index, lengths - 1)
 
 
-@_deprecated('the datasets sample frames themselves (sample_frames, '
-             'uniform_frame_indices)')
-class UniformSampleFrames:
-    r"""Samples :obj:`num_frames` frames uniformly over the non-empty span of a
-    sequence (:func:`uniform_frame_indices`: pyskl's
-    :obj:`UniformSampleFrames`).
-
-    Args:
-        num_frames (int): Output length :obj:`T`.
-        train (bool, optional): Random offsets. (default: :obj:`True`)
-        generator (torch.Generator, optional): Source of the offsets.
-    """
-    def __init__(self, num_frames: int, train: bool = True,
-                 generator: Optional[torch.Generator] = None):
-        if num_frames < 1:
-            raise ValueError(f"'num_frames' must be >= 1, got {num_frames}")
-        self.num_frames = num_frames
-        self.train = train
-        self.generator = generator
-
-    def __call__(self, x: Tensor) -> Tensor:
-        _check(x, 'UniformSampleFrames')
-        start, length = frame_span(x)
-        index = uniform_frame_indices(torch.tensor([length]),
-                                      self.num_frames, self.train,
-                                      self.generator)[0]
-        return x[:, start + index]
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}({self.num_frames}, '
-                f'train={self.train})')
-
-
 def _rotation_onto(vector: Tensor, target: Tensor) -> Tensor:
     r"""The rotation matrix :obj:`(3, 3)` that turns :obj:`vector` towards
     :obj:`target` about their common normal (Rodrigues' formula)."""
@@ -250,95 +200,6 @@ class PreNormalize3D:
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}('{self.skeleton.name}', "
                 f"zaxis={self.zaxis}, xaxis={self.xaxis})")
-
-
-@_deprecated("use torch_skeleton_mae.transforms.batch.RandomShear on "
-             "batches")
-class RandomShear:
-    r"""Shears the coordinates: :math:`\mathbf{x} \mapsto \mathbf{S}
-    \mathbf{x}` with :math:`\mathbf{S}` the identity plus off-diagonal
-    entries uniform in :obj:`[-amount, amount]` (the shear augmentation of
-    AimCLR and CTR-GCN-style pipelines); zero joints stay zero. One sequence
-    at a time; :class:`torch_skeleton_mae.transforms.batch.RandomShear`
-    draws one matrix per sequence of a batch on its device.
-
-    Args:
-        amount (float, optional): (default: :obj:`0.5`)
-        num_coords (int, optional): Coordinate channels, 3 for xyz, 2 for
-            xy + score. (default: :obj:`3`)
-        generator (torch.Generator, optional): Source of the entries.
-    """
-    def __init__(self, amount: float = 0.5, num_coords: int = 3,
-                 generator: Optional[torch.Generator] = None):
-        self.batched = batch.RandomShear(amount, num_coords)
-        self.generator = generator
-
-    def __call__(self, x: Tensor) -> Tensor:
-        _check(x, 'RandomShear')
-        return _one(self.batched, x, self.generator)
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(amount={self.batched.amount}, '
-                f'num_coords={self.batched.num_coords})')
-
-
-@_deprecated("use torch_skeleton_mae.transforms.batch.RandomRotation on "
-             "batches (the recipes' rotate)")
-class RandomRotation:
-    r"""Rotates 3D joints by random angles about the x, y and z axes, each
-    uniform in :obj:`[-max_degrees, max_degrees]` (the usual augmentation of
-    NTU pipelines); zero joints stay zero. One sequence at a time;
-    :class:`torch_skeleton_mae.transforms.batch.RandomRotation` draws one
-    rotation per sequence of a batch on its device.
-
-    Args:
-        max_degrees (float or sequence): Per axis, or one for all.
-            (default: :obj:`15.`)
-        generator (torch.Generator, optional): Source of the angles.
-    """
-    def __init__(self, max_degrees=15.0,
-                 generator: Optional[torch.Generator] = None):
-        self.batched = batch.RandomRotation(max_degrees)
-        self.generator = generator
-
-    def __call__(self, x: Tensor) -> Tensor:
-        _check(x, 'RandomRotation')
-        return _one(self.batched, x, self.generator)
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}('
-                f'max_degrees={self.batched.max_degrees})')
-
-
-@_deprecated("use torch_skeleton_mae.transforms.batch.RandomScale on "
-             "batches (the recipes' scale)")
-class RandomScale:
-    r"""Scales the coordinate channels by a factor uniform in
-    :obj:`[1 - amount, 1 + amount]` per channel. One sequence at a time;
-    :class:`torch_skeleton_mae.transforms.batch.RandomScale` draws factors
-    per sequence of a batch on its device.
-
-    Args:
-        amount (float, optional): (default: :obj:`0.1`)
-        num_coords (int, optional): Channels to scale. (default: :obj:`3`)
-        generator (torch.Generator, optional): Source of the factors.
-    """
-    def __init__(self, amount: float = 0.1, num_coords: int = 3,
-                 generator: Optional[torch.Generator] = None):
-        self.batched = batch.RandomScale(amount, num_coords)
-        self.generator = generator
-
-    def __call__(self, x: Tensor) -> Tensor:
-        _check(x, 'RandomScale')
-        return _one(self.batched, x, self.generator)
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(amount={self.batched.amount})'
-
-
-def _one(batched, x: Tensor, generator: Optional[torch.Generator]) -> Tensor:
-    # A sample (C, T, V, M) through a batch transform, as a batch of one.
-    return batched(x[None], generator)[0]
 
 
 class JointToBone:
@@ -418,11 +279,7 @@ def stream_transform(stream: str, skeleton) -> Optional[Callable]:
 __all__ = [
     'Compose',
     'CenterSequence',
-    'UniformSampleFrames',
     'PreNormalize3D',
-    'RandomRotation',
-    'RandomShear',
-    'RandomScale',
     'JointToBone',
     'ToMotion',
     'STREAMS',

@@ -27,10 +27,9 @@ from torch_skeleton_mae.utils import (
     changed_settings,
     check_on_meta,
     constructor_config,
-    current_config,
+    checked_config,
     load_checked,
     read_checkpoint,
-    renamed_arguments,
 )
 
 
@@ -111,8 +110,8 @@ class SkeletonMAE(Module):
         in_channels (int): Channels per joint :obj:`C` (the paper's
             :math:`(x, y)`: 2).
         hidden_channels (int, optional): :math:`D = D_h`. (default: :obj:`64`)
-        encoder_layers (int, optional): Encoder layers :math:`L_D` (before
-            0.2: :obj:`num_layers`, deprecated). (default: :obj:`3`)
+        encoder_layers (int, optional): Encoder layers :math:`L_D`.
+            (default: :obj:`3`)
         encoder (str, callable or Module, optional): The encoder's
             convolution: :obj:`"gin"`, :obj:`"gcn"`, :obj:`"gat"` (Table 4c)
             or any PyG conv class, see
@@ -180,7 +179,6 @@ class SkeletonMAE(Module):
         >>> model.encode(torch.randn(2, 2, 16, 17, 2)).shape
         torch.Size([2, 64, 16, 17, 2])
     """
-    @renamed_arguments(num_layers='encoder_layers')
     def __init__(self, skeleton, in_channels: int, hidden_channels: int = 64,
                  encoder_layers: int = 3, encoder: EncoderSpec = 'gin',
                  mask: Union[str, MaskingStrategy] = DEFAULT_MASK,
@@ -394,7 +392,7 @@ class SkeletonMAE(Module):
         if config is None or 'model' not in source:
             raise ValueError(f"{name} holds no 'config' and 'model': it is "
                              f"not a SkeletonMAE checkpoint")
-        config = current_config(cls, config, name)
+        config = checked_config(cls, config, name)
         if config.get('encoder') is None:
             raise ValueError(f"{name} was trained with an encoder module of "
                              f"its own, which its config cannot rebuild: "

@@ -35,11 +35,10 @@ from torch_skeleton_mae.utils import (
     changed_settings,
     check_on_meta,
     constructor_config,
-    current_config,
+    checked_config,
     differing_settings,
     load_checked,
     read_checkpoint,
-    renamed_arguments,
 )
 
 # The settings every repr shows; the others appear when not the default.
@@ -232,8 +231,8 @@ class STRL(Module):
         num_classes (int): Action classes.
         hidden_channels (int, optional): :math:`D`, as in the pre-trained
             SkeletonMAE. (default: :obj:`64`)
-        strl_layers (int, optional): STRL layers :math:`M` (before 0.2:
-            :obj:`num_layers`, deprecated). (default: :obj:`3`)
+        strl_layers (int, optional): STRL layers :math:`M`.
+            (default: :obj:`3`)
         encoder_layers (int, optional): GIN layers :math:`L_D` of each
             encoder. (default: :obj:`3`)
         encoder (str, callable or Module, optional): The encoders'
@@ -288,7 +287,6 @@ class STRL(Module):
         >>> model(torch.randn(2, 2, 16, 17, 2)).shape
         torch.Size([2, 60])
     """
-    @renamed_arguments(num_layers='strl_layers')
     def __init__(self, skeleton, in_channels: int, num_classes: int,
                  hidden_channels: int = 64, strl_layers: int = 3,
                  encoder_layers: int = 3, encoder: EncoderSpec = 'gin',
@@ -498,7 +496,7 @@ def _pretrained(source) -> tuple:
         raise ValueError(f'{where} holds a {type(source).__name__}, not a '
                          f'checkpoint dict or state_dict')
     config = source.get('config')
-    return (config and current_config(SkeletonMAE, config, where),
+    return (config and checked_config(SkeletonMAE, config, where),
             source.get('model', source))
 
 
