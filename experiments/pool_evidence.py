@@ -1,4 +1,6 @@
-r"""What pre-training on the pooled corpus buys on NW-UCLA (cross-view).
+r"""What pre-training on the pooled corpus buys on NW-UCLA (cross-view) or,
+with ``--dataset penn-action`` and a 2D pool (``build_pool_2d.py``), on Penn
+Action.
 
 For each pool size (``--sizes``: ``nw-ucla``, NW-UCLA's training views
 alone; a number, that many windows drawn from the whole pool; ``all``):
@@ -53,6 +55,9 @@ PARTS = {'pretrained_10': 0.1, 'scratch_10': 0.1, 'pretrained': None,
 BUDGET = 320_000
 #: The seed of each pre-training and of its pool's draw.
 PRETRAIN_SEED = 0
+#: Each dataset's folder below --data-root and how the README names it.
+DATASETS = {'nw-ucla': ('nw_ucla/all_sqe', 'NW-UCLA'),
+            'penn-action': ('penn_action/labels', 'Penn Action')}
 
 
 def pool_of(root: Path, size: str) -> MotionPool:
@@ -80,11 +85,12 @@ def timed(folder: Path, work) -> Optional[Dict[str, Any]]:
 
 
 def run(pool_root: Path, data_root: Path, out: Path, size: str,
-        seeds: List[int], parts: List[str], budget: int) -> None:
+        seeds: List[int], parts: List[str], budget: int,
+        dataset: str = 'nw-ucla') -> None:
     r"""The pre-training of :obj:`size` (when a part needs it), then
-    :obj:`parts` for each seed."""
-    preset = preset_for('nw-ucla')
-    ucla = data_root / 'nw_ucla' / 'all_sqe'
+    :obj:`parts` for each seed, on :obj:`dataset`."""
+    preset = preset_for(dataset)
+    source = data_root / DATASETS[dataset][0]
     base = out / size
     pretrain_dir = base / 'pretrain'
     if any(p.startswith('pretrained') or p == 'probe' for p in parts):
@@ -92,7 +98,7 @@ def run(pool_root: Path, data_root: Path, out: Path, size: str,
         pool.sample_frames(preset.pretrain.frames, train=True)
         recipe = dataclasses.replace(preset.pretrain, epochs=max(
             1, math.ceil(budget / len(pool))))
-        data = load_data(ucla, dataset='nw-ucla', frames=recipe.frames)
+        data = load_data(source, dataset=dataset, frames=recipe.frames)
         mae = SkeletonMAE(data.layout, data.channels)
         options = RunOptions(seed=PRETRAIN_SEED, workers=0)
 
@@ -118,7 +124,7 @@ def run(pool_root: Path, data_root: Path, out: Path, size: str,
                       out / 'scratch') / f'seed{seed}' / part
 
             def work(folder, part=part, recipe=recipe, fraction=fraction):
-                data = load_data(ucla, dataset='nw-ucla',
+                data = load_data(source, dataset=dataset,
                                  frames=recipe.frames, semi=fraction)
                 model = (STRL.from_pretrained(
                     pretrain_dir / 'last.pt', data.num_classes,
@@ -164,8 +170,10 @@ def summarize(out: Path) -> Dict[str, Any]:
                     minutes=float(np.median([r['minutes'] for _, p, s in pairs
                                              for r in (p, s)])))
         sizes[folder.name] = entry
-    return dict(machine=machine(), strl_parameters=strl_parameters(),
-                sizes=sizes)
+    dataset = json.loads((out / 'dataset.json').read_text())['dataset'] if (
+        out / 'dataset.json').exists() else 'nw-ucla'
+    return dict(machine=machine(), dataset=dataset,
+                strl_parameters=strl_parameters(), sizes=sizes)
 
 
 def strl_parameters() -> Dict[str, int]:
@@ -222,16 +230,18 @@ def table(summary: Dict[str, Any]) -> str:
 
 def readme_sentence(summary: Dict[str, Any], size: str = 'all') -> str:
     r"""The README's sentence on the pre-training of :obj:`size`."""
-    entry = summary['sizes'][size]
+    entry, name = summary['sizes'][size], DATASETS[summary['dataset']][1]
     pre = entry['pretrain']
-    text = (f"Pre-trained on the pooled corpus ({pre['windows']} windows; "
-            f"the shipped `kinect-v1-pool`), the encoder's linear probe on "
-            f"NW-UCLA scores {100 * pre['probe']:.1f}% against "
+    shipped = '; the shipped `kinect-v1-pool`' * (summary['dataset'] ==
+                                                  'nw-ucla')
+    text = (f"Pre-trained on the pooled corpus ({pre['windows']} windows"
+            f"{shipped}), the encoder's linear probe on "
+            f"{name} scores {100 * pre['probe']:.1f}% against "
             f"{100 * pre['random_probe']:.1f}% for a random encoder")
     result = entry.get('10%')
     if result:
         gains = result['gain']['values']
-        text += (f"; STRL fine-tuned from it on 10% of NW-UCLA's labels "
+        text += (f"; STRL fine-tuned from it on 10% of {name}'s labels "
                  f"reaches {_pct(result['pretrained'])}% against "
                  f"{_pct(result['scratch'])}% from scratch (paired gain "
                  f"{_pct(result['gain'])} points, positive in "
@@ -263,7 +273,7 @@ def plot(summary: Dict[str, Any], path: Path) -> bool:
     ax.set_xscale('log')
     ax.set_xlabel('pre-training windows (log scale)')
     ax.set_ylabel('top-1 gain over scratch (points)')
-    ax.set_title('NW-UCLA, 10% of the labels')
+    ax.set_title(f"{DATASETS[summary['dataset']][1]}, 10% of the labels")
     ax.legend(frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -317,7 +327,9 @@ def main(argv: List[str] = None) -> Dict[str, Any]:
     parser.add_argument('--pool', type=Path, required=True,
                         help="experiments/build_pool.py's folder")
     parser.add_argument('--data-root', type=Path, required=True,
-                        help='the folder holding nw_ucla/')
+                        help='the folder holding nw_ucla/ and penn_action/')
+    parser.add_argument('--dataset', default='nw-ucla', choices=DATASETS,
+                        help='where the pre-training is measured')
     parser.add_argument('--sizes', nargs='*', default=['all'],
                         help="pool sizes: 'nw-ucla', a number of windows, "
                              "'all'")
@@ -332,10 +344,16 @@ def main(argv: List[str] = None) -> Dict[str, Any]:
                              "here (torch_skeleton_mae/weights/"
                              "kinect-v1-pool.pt)")
     args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    marker = args.out / 'dataset.json'
+    if marker.exists() and json.loads(marker.read_text())['dataset'] != (
+            args.dataset):
+        parser.error(f'--out {args.out} holds runs on another dataset '
+                     f'({marker.read_text()})')
+    marker.write_text(json.dumps(dict(dataset=args.dataset)))
     for size in args.sizes:
         run(args.pool, args.data_root, args.out, size, args.seeds,
-            args.parts, args.budget)
-    args.out.mkdir(parents=True, exist_ok=True)
+            args.parts, args.budget, args.dataset)
     summary = summarize(args.out)
     (args.out / 'pool_evidence.json').write_text(json.dumps(summary,
                                                             indent=1))

@@ -289,3 +289,41 @@ def test_retarget_keeps_directions_and_sets_proportions():
     # The zero-length hand continues the forearm.
     np.testing.assert_allclose(unit(step(out, 'left_wrist', 'left_hand')),
                                unit(step(joints, 'left_elbow', 'left_wrist')))
+
+
+def test_project_is_a_pinhole_camera_onto_penn_action_joints():
+    from torch_skeleton_mae.datasets.mocap import KINECT_TO_2D, project
+    names = get_skeleton('kinect-v1').joint_names
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 20, 1) * 0.3
+    x[:, 4] = 0  # an absent frame stays absent
+    # No turn, no tilt, the body one half-width tall: a plain pinhole.
+    y = project(x, 'penn-action', torch.Generator().manual_seed(1), yaw=0,
+                pitch=0, height=(1.0, 1.0))
+    assert y.shape == (2, 5, 13, 1)
+    joints = x[:, :, [names.index(n) for n in KINECT_TO_2D['penn-action']], 0]
+    first = joints[:, 0]
+    tall = first[2].max() - first[2].min()
+    depth = joints[1] + tall - first[1].mean()
+    depth = depth + (tall / 2 - depth[:4].min()).clamp(min=0)
+    assert torch.allclose(y[0, :4, :, 0], joints[0, :4] / depth[:4],
+                          atol=1e-5)
+    assert torch.allclose(y[1, :4, :, 0], joints[2, :4] / depth[:4],
+                          atol=1e-5)
+    assert (y[:, 4] == 0).all()
+    # Any camera: the same body, another view.
+    z = project(x, 'penn-action', torch.Generator().manual_seed(2))
+    assert z.shape == y.shape and not torch.allclose(z, y)
+    # A body walking 3 m towards the camera stays in front of it: the
+    # camera backs off, and the head is always above the ankles.
+    walk = x.clone()
+    walk[1, :4] -= torch.linspace(0, 3, 4)[:, None, None]
+    head, ankle = 0, KINECT_TO_2D['penn-action'].index('left_ankle')
+    walk[2, :4, names.index('head')] = 1.0
+    walk[2, :4, names.index('left_ankle')] = -1.0
+    w = project(walk, 'penn-action', torch.Generator().manual_seed(1),
+                yaw=0, pitch=0, height=(1.0, 1.0))
+    assert (w[1, :4, head, 0] > w[1, :4, ankle, 0]).all()
+    assert w[:, :4].abs().max() < 10
+    with pytest.raises(ValueError, match="no 2D layout 'coco' of the Kinect"):
+        project(x, 'coco', torch.Generator())

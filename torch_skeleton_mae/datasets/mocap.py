@@ -296,6 +296,61 @@ def retarget(joints: np.ndarray, proportions: np.ndarray,
     return out
 
 
+#: The joints of each 2D layout that the Kinect v1 body has, in the 2D
+#: layout's order (COCO's face has no Kinect joint, so COCO is not here).
+KINECT_TO_2D = {
+    'penn-action': ('head', 'left_shoulder', 'right_shoulder', 'left_elbow',
+                    'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
+                    'right_hip', 'left_knee', 'right_knee', 'left_ankle',
+                    'right_ankle'),
+}
+
+
+def project(x: Tensor, layout: str, generator: torch.Generator,
+            yaw: float = 180.0, pitch: float = 20.0,
+            height: Tuple[float, float] = (0.6, 1.6)) -> Tensor:
+    r"""A 3D :obj:`"kinect-v1"` sequence seen through one random pinhole
+    camera, as the 2D joints of :obj:`layout` (a key of
+    :data:`KINECT_TO_2D`) in the units of the 2D readers (half a frame's
+    width, :math:`y` up): the camera turns about the vertical by up to
+    :obj:`yaw` degrees and tilts by up to :obj:`pitch`, and stands where
+    the body's first frame is :obj:`height` (a random fraction in that
+    range) frame half-widths tall, or farther where the body comes
+    nearer than half that distance. :obj:`x` must be normalized as the
+    readers do (:class:`~torch_skeleton_mae.transforms.PreNormalize3D`:
+    :math:`z` up).
+
+    Shapes:
+        - **input:** :obj:`(3, T, 20, 1)`
+        - **output:** :obj:`(2, T, V', 1)`, zeros where :obj:`x` is absent
+    """
+    if layout not in KINECT_TO_2D:
+        raise ValueError(f"project: no 2D layout '{layout}' of the Kinect v1 "
+                         f"joints; expected one of {sorted(KINECT_TO_2D)}")
+    names = get_skeleton('kinect-v1').joint_names
+    joints = x[:, :, [names.index(n) for n in KINECT_TO_2D[layout]], 0]
+    present = (joints != 0).any(dim=0)
+    u = torch.rand(3, generator=generator, dtype=torch.float64) * 2 - 1
+    turn = _axis_rotation(np.array([u[0].item() * yaw]), 2)[0]
+    tilt = _axis_rotation(np.array([u[1].item() * pitch]), 0)[0]
+    camera = torch.from_numpy(tilt @ turn).to(joints.dtype)
+    # Camera coordinates: x right, y up, z away from the camera (along +y
+    # of the body's frame after the turn and tilt).
+    points = torch.einsum('ij,jtv->itv', camera, joints)
+    first = points[:, 0][:, present[0]] if present[0].any() else points[:, 0]
+    tall = float(first[2].max() - first[2].min()) or 1.0
+    focal = 1.0  # half-widths per unit of x / depth
+    size = height[0] + (u[2].item() + 1) / 2 * (height[1] - height[0])
+    distance = focal * tall / size
+    depth = points[1] + distance - float(first[1].mean())
+    # A body that walks towards the camera stays at least half the distance
+    # in front of it.
+    nearest = float(depth[present].min()) if present.any() else distance
+    depth = depth + max(0.0, distance / 2 - nearest)
+    out = torch.stack([focal * points[0] / depth, focal * points[2] / depth])
+    return (out * present)[..., None]
+
+
 def guess_joint_map(names: Sequence[str]) -> Optional[str]:
     r"""The key of :data:`JOINT_MAPS` whose rig joints all occur in
     :obj:`names`, or :obj:`None`."""
