@@ -51,7 +51,8 @@ nitpick_ignore_regex = [
     # Other projects' objects: the build machines reach no intersphinx
     # inventory (no network), so these stay unlinked.
     ('py:(class|func|meth|mod)',
-     r'(torch|torch_geometric|torch_sparse|np|numpy|argparse|os|random|pathlib)(\..*)?'),
+     r'(torch|torch_geometric|torch_sparse|np|numpy|argparse|os|random|pathlib|'
+     r'pickle|_pickle)(\..*)?'),
     ('py:class',
      r'Tensor|Module|Batch|DataLoader|Dataset|Sampler|PathLike|Optimizer|array'),
     # Private bases (a class's 'Bases:' line names them), not documented.

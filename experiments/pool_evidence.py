@@ -232,10 +232,10 @@ def readme_sentence(summary: Dict[str, Any], size: str = 'all') -> str:
     r"""The README's sentence on the pre-training of :obj:`size`."""
     entry, name = summary['sizes'][size], DATASETS[summary['dataset']][1]
     pre = entry['pretrain']
-    shipped = '; the shipped `kinect-v1-pool`' * (summary['dataset'] ==
-                                                  'nw-ucla')
-    text = (f"Pre-trained on the pooled corpus ({pre['windows']} windows"
-            f"{shipped}), the encoder's linear probe on "
+    seen = (' seen as 2D joints through virtual cameras'
+            if summary['dataset'] == 'penn-action' else '')
+    text = (f"Pre-trained on the pooled corpus{seen} ({pre['windows']} "
+            f"windows), the encoder's linear probe on "
             f"{name} scores {100 * pre['probe']:.1f}% against "
             f"{100 * pre['random_probe']:.1f}% for a random encoder")
     result = entry.get('10%')
@@ -269,6 +269,10 @@ def plot(summary: Dict[str, Any], path: Path) -> bool:
                    color='tab:blue', alpha=.4, s=14)
     ax.plot([p[0] for p in points], [100 * p[1]['mean'] for p in points],
             'o-', color='tab:blue', label='mean over seeds')
+    for windows, gain in points:
+        ax.annotate(f"{gain['n']} seed{'s' * (gain['n'] > 1)}",
+                    (windows, 100 * gain['mean']), textcoords='offset points',
+                    xytext=(6, 6), fontsize=8)
     ax.axhline(0, color='grey', lw=.8)
     ax.set_xscale('log')
     ax.set_xlabel('pre-training windows (log scale)')

@@ -823,11 +823,15 @@ def test_pool_evidence_is_quoted_from_its_files():
         'pool_evidence', ROOT / 'experiments' / 'pool_evidence.py')
     pool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(pool)
-    folder = ROOT / 'docs' / 'evidence' / 'pool'
-    summary = json.loads((folder / 'pool_evidence.json').read_text())
-    assert (folder / 'pool_evidence.rst').read_text() == pool.table(summary)
     readme = ' '.join((ROOT / 'README.md').read_text().split())
-    assert pool.readme_sentence(summary) in readme
+    for name in ('pool', 'pool_rt', 'pool_2d'):
+        folder = ROOT / 'docs' / 'evidence' / name
+        summary = json.loads((folder / 'pool_evidence.json').read_text())
+        assert (folder / 'pool_evidence.rst').read_text() == pool.table(
+            summary)
+        if name != 'pool_rt':
+            assert pool.readme_sentence(summary) in readme
+    folder = ROOT / 'docs' / 'evidence' / 'pool'
     card = (ROOT / 'docs' / 'weights.rst').read_text()
     assert '.. include:: evidence/pool/pool_card.rst' in card
     assert (folder / 'pool_card.rst').read_text() == pool.card(

@@ -18,8 +18,8 @@ from torch_skeleton_mae.transforms import (
 from torch_skeleton_mae.utils import ScratchBuffer
 
 
-#: What reading a hostile or broken file can raise: every reader catches
-#: these per file, so that such a file costs only itself.
+#: The errors that reading a hostile or broken file can raise. Every
+#: reader catches them per file, so that such a file costs only itself.
 READ_ERRORS = (ValueError, OSError, MemoryError, RecursionError,
                OverflowError, IndexError, KeyError, TypeError, EOFError)
 

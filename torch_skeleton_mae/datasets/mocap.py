@@ -20,8 +20,8 @@ MAX_BVH_JOINTS = 1024
 
 JointMap = Mapping[str, Union[str, Sequence[str]]]
 
-#: Joint maps onto :obj:`"kinect-v1"` by rig: each Kinect joint from one
-#: rig joint, or the mean of several. A rig joint's name means its origin,
+#: Joint maps onto :obj:`"kinect-v1"` by rig, each Kinect joint from one
+#: rig joint or the mean of several. A rig joint's name means its origin,
 #: :obj:`"<name>/end"` its end site.
 JOINT_MAPS: Dict[str, Dict[str, Union[str, Tuple[str, ...]]]] = {
     # Bandai-Namco Research Motiondataset 1 and 2 (22 joints).
@@ -431,8 +431,8 @@ def bvh_sequence(text: str, source: str = '<bvh>',
     return _as_sequence(resample(joints, times, fps))
 
 
-#: MSRC-12's columns: a time stamp in microseconds, then 20 Kinect v1
-#: joints of (x, y, z, confidence), x, y, z in metres.
+#: The columns of MSRC-12's rows, a time stamp in microseconds and then
+#: 20 Kinect v1 joints of (x, y, z, confidence), x, y, z in metres.
 MSRC12_COLUMNS = 1 + 20 * 4
 
 

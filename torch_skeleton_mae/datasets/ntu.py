@@ -40,10 +40,10 @@ NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN + (
     45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81,
     82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103)
 BENCHMARKS = ('xsub', 'xview', 'xsub120', 'xset')
-#: The most frames and body IDs a file may declare, checked before anything
-#: is allocated (NTU's longest sequence has 300 frames, its most crowded
-#: file a handful of IDs).
+#: The most frames a file may declare, checked before anything is
+#: allocated (NTU's longest sequence has 300 frames).
 MAX_FRAMES = 10_000
+#: The most body IDs a file may hold (NTU's most crowded hold a handful).
 MAX_BODIES = 64
 
 

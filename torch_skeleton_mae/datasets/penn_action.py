@@ -75,7 +75,7 @@ class PennAction(SkeletonFolder):
             (default: :obj:`False`)
         normalize (bool, optional): (default: :obj:`True`)
         transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
-        max_frames (int, optional): (default: :data:`MAX_FRAMES`)
+        max_frames (int, optional): (default: :obj:`10000`)
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape

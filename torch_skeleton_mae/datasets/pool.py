@@ -37,7 +37,8 @@ class PoolBuilder:
             (counted). (default: :obj:`8`)
 
     Shapes:
-        - **input** of :meth:`add`: :obj:`(C, T, V, 1)`
+        - **input:** each sequence that :meth:`add` reads,
+          :obj:`(C, T, V, 1)`
     """
     def __init__(self, layout: str, window: int = 40,
                  stride: Optional[int] = None, min_frames: int = 8):

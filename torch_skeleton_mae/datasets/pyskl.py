@@ -12,7 +12,7 @@ from .base import FrameStore, SkeletonSequences, normalizer
 _LAYOUT_BY_JOINTS = {17: 'coco', 25: 'nturgb+d', 18: 'openpose'}
 
 
-#: The only callables a pyskl pickle may name: numpy's array, dtype and
+#: The only callables a pyskl pickle may name, numpy's array, dtype and
 #: scalar reconstruction (numpy 1 and 2 module names) and the codec that
 #: protocol 2 writes bytes with. Everything else, classes and functions
 #: that could run code among them, is refused before it is imported.

@@ -125,8 +125,7 @@ class RandomLinearMap:
 class RandomRotation(RandomLinearMap):
     r"""Rotates each sequence's 3D joints by its own random angles about the
     x, y and z axes (applied in that order), each uniform in
-    :obj:`[-max_degrees, max_degrees]`: the batched form of
-    :class:`torch_skeleton_mae.transforms.RandomRotation`.
+    :obj:`[-max_degrees, max_degrees]`.
 
     Args:
         max_degrees (float or sequence): Per axis, or one for all.
@@ -170,8 +169,7 @@ class RandomRotation(RandomLinearMap):
 
 class RandomScale(RandomLinearMap):
     r"""Scales each sequence's coordinate channels by factors uniform in
-    :obj:`[1 - amount, 1 + amount]`, one per sequence and channel: the
-    batched form of :class:`torch_skeleton_mae.transforms.RandomScale`.
+    :obj:`[1 - amount, 1 + amount]`, one per sequence and channel.
 
     Args:
         amount (float, optional): (default: :obj:`0.1`)
@@ -199,8 +197,7 @@ class RandomScale(RandomLinearMap):
 
 class RandomShear(RandomLinearMap):
     r"""Shears each sequence's coordinates with its own matrix, the identity
-    plus off-diagonal entries uniform in :obj:`[-amount, amount]`: the
-    batched form of :class:`torch_skeleton_mae.transforms.RandomShear`.
+    plus off-diagonal entries uniform in :obj:`[-amount, amount]`.
 
     Args:
         amount (float, optional): (default: :obj:`0.5`)

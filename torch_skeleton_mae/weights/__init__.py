@@ -12,8 +12,8 @@ Their data, recipe and measurements: ``docs/weights.rst``."""
 from pathlib import Path
 from typing import Dict
 
-#: Each shipped checkpoint by name: its file beside this module and what
-#: it is.
+#: Each shipped checkpoint by name, with its file beside this module and
+#: what it is.
 WEIGHTS: Dict[str, Dict[str, str]] = {
     'kinect-v1-pool': dict(
         file='kinect-v1-pool.pt',
