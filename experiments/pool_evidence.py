@@ -37,7 +37,6 @@ import numpy as np
 import torch
 
 from torch_skeleton_mae.datasets.pool import MotionPool
-from torch_skeleton_mae.engine.checkpoint import save_checkpoint
 from torch_skeleton_mae.engine import (
     RunOptions,
     finetune,
@@ -45,6 +44,7 @@ from torch_skeleton_mae.engine import (
     preset_for,
     pretrain,
 )
+from torch_skeleton_mae.engine.checkpoint import save_checkpoint
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import machine
 

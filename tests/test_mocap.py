@@ -327,3 +327,33 @@ def test_project_is_a_pinhole_camera_onto_penn_action_joints():
     assert w[:, :4].abs().max() < 10
     with pytest.raises(ValueError, match="no 2D layout 'coco' of the Kinect"):
         project(x, 'coco', torch.Generator())
+
+
+def test_build_pool_reads_checkouts_and_bare_snapshots(tmp_path):
+    import importlib.util
+    import subprocess
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        'build_pool', Path(__file__).parents[1] / 'experiments' /
+        'build_pool.py')
+    build_pool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_pool)
+    checkout = tmp_path / 'owner' / 'name'
+    (checkout / 'data').mkdir(parents=True)
+    (checkout / 'data' / 'a.bvh').write_text(rig([[0] * 12]))
+    (checkout / 'data' / 'b.txt').write_text('not matched')
+    git = ['git', '-c', 'user.name=t', '-c', 'user.email=t@t']
+    subprocess.run(git + ['init', '-q', str(checkout)], check=True)
+    subprocess.run(git + ['-C', str(checkout), 'add', '.'], check=True)
+    subprocess.run(git + ['-C', str(checkout), 'commit', '-qm', 'x'],
+                   check=True)
+    bare = tmp_path / 'mirror' / 'owner+name' / 'repo'
+    subprocess.run(['git', 'clone', '-q', '--bare', str(checkout), str(bare)],
+                   check=True)
+    for root in (build_pool.source_root(tmp_path, 'owner/name'),
+                 build_pool.source_root(tmp_path / 'mirror', 'owner/name')):
+        files = list(build_pool.repository_files(root, 'data/*.bvh'))
+        assert [path for path, _ in files] == ['data/a.bvh']
+        assert files[0][1]() == rig([[0] * 12])
+    with pytest.raises(FileNotFoundError, match='other/repo'):
+        build_pool.source_root(tmp_path, 'other/repo')
