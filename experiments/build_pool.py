@@ -141,7 +141,7 @@ def main() -> None:
                          licences=licences, retargeted_to=None if proportions
                          is None else proportions.tolist(),
                          minutes=(time.time() - start) / 60)
-    print(f'{len(builder.windows)} windows '
+    print(f'{builder.num_windows} windows '
           f'written to {out} in {(time.time() - start) / 60:.1f} min')
 
 

@@ -44,7 +44,7 @@ def main() -> None:
     out = builder.finish(args.out, fps=pool.manifest['fps'],
                          projected_from=str(args.pool), views=args.views,
                          seed=args.seed, minutes=(time.time() - start) / 60)
-    print(f'{len(builder.windows)} windows written to {out} in '
+    print(f'{builder.num_windows} windows written to {out} in '
           f'{(time.time() - start) / 60:.1f} min')
 
 

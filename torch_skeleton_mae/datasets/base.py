@@ -18,6 +18,10 @@ from torch_skeleton_mae.transforms import (
 from torch_skeleton_mae.utils import ScratchBuffer
 
 
+#: The most frames the readers of action datasets accept in one sequence,
+#: checked before its joints are allocated (well above any such dataset's
+#: longest: NTU 300 frames, Penn Action 663, NW-UCLA a few hundred).
+MAX_FRAMES = 10_000
 #: The errors that reading a hostile or broken file can raise. Every
 #: reader catches them per file, so that such a file costs only itself.
 READ_ERRORS = (ValueError, OSError, MemoryError, RecursionError,

@@ -22,6 +22,7 @@ except ImportError:  # Windows: one process builds the cache
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.utils import atomic_write, write_json
 from .base import (
+    MAX_FRAMES,
     READ_ERRORS,
     SkeletonSequences,
     normalizer,
@@ -40,9 +41,6 @@ NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN + (
     45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81,
     82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103)
 BENCHMARKS = ('xsub', 'xview', 'xsub120', 'xset')
-#: The most frames a file may declare, checked before anything is
-#: allocated (NTU's longest sequence has 300 frames).
-MAX_FRAMES = 10_000
 #: The most body IDs a file may hold (NTU's most crowded hold a handful).
 MAX_BODIES = 64
 
@@ -99,7 +97,7 @@ def read_ntu_skeleton(path: Union[str, os.PathLike],
         return_tracking (bool, optional): Also return every joint's tracking
             state. (default: :obj:`False`)
         max_frames (int, optional): Refuse a file declaring more frames.
-            (default: :data:`MAX_FRAMES`)
+            (default: :data:`~torch_skeleton_mae.datasets.base.MAX_FRAMES`)
         max_bodies (int, optional): Refuse a file with more body IDs.
             (default: :data:`MAX_BODIES`)
 

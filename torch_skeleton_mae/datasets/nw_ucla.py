@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .base import MAX_FRAMES
 from .folder import SkeletonFolder
 
 _NAME = re.compile(r'a(\d+)_s(\d+)_e(\d+)_v(\d+)$')
@@ -19,9 +20,6 @@ ACTION_NAMES = ('pick up with one hand', 'pick up with two hands',
 BENCHMARKS = ('xview', 'xsub')
 #: Our cross-subject split (the dataset defines none), subjects 1-5 train.
 XSUB_TRAIN_SUBJECTS = (1, 2, 3, 4, 5)
-#: The most frames a clip may have (NW-UCLA's longest has a few hundred),
-#: checked before its joints become an array.
-MAX_FRAMES = 10_000
 
 
 def parse_nw_ucla_name(name: str) -> Dict[str, int]:

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .base import MAX_FRAMES
 from .folder import SkeletonFolder
 
 #: The 15 classes, in label order.
@@ -15,11 +16,6 @@ PENN_ACTIONS = ('baseball_pitch', 'baseball_swing', 'bench_press', 'bowl',
 #: Pixels per unit of the normalized coordinates: half of the usual
 #: 480-pixel frame width.
 HALF_WIDTH = 240.0
-
-
-#: The most frames a video may have (Penn Action's longest has 663),
-#: checked from the file's headers before its arrays are read.
-MAX_FRAMES = 10_000
 
 
 def _scipy_io():

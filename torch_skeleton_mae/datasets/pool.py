@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from torch_skeleton_mae.graph import get_skeleton
-from .base import READ_ERRORS, SkeletonSequences, normalizer, sequence_frames
+from .base import READ_ERRORS, FrameStore, SkeletonSequences, normalizer
 
 
 class PoolBuilder:
@@ -49,9 +49,13 @@ class PoolBuilder:
         self.window, self.stride = window, stride or window
         self.min_frames = min_frames
         self.prepare = normalizer(self.skeleton)
-        self.chunks, self.windows, self.source_ids = [], [], []
+        self.store, self.source_ids = FrameStore(trim=False), []
         self.sources: Dict[str, Dict[str, Any]] = {}
-        self._frames = 0
+
+    @property
+    def num_windows(self) -> int:
+        r"""The windows stored so far."""
+        return len(self.source_ids)
 
     def add(self, source: str, name: str, read: Callable[[], Tensor],
             cut: bool = True) -> bool:
@@ -86,13 +90,10 @@ class PoolBuilder:
             if starts[-1] != T - self.window:
                 starts.append(T - self.window)
         length = self.window if cut and T > self.window else T
+        source_id = list(self.sources).index(source)
         for s in starts:
-            chunk = sequence_frames(self.prepare(x[:, s:s + length]),
-                                    trim=False)
-            self.windows.append((self._frames, len(chunk)))
-            self.source_ids.append(list(self.sources).index(source))
-            self.chunks.append(chunk)
-            self._frames += len(chunk)
+            self.store.add(self.prepare(x[:, s:s + length]))
+            self.source_ids.append(source_id)
         stats['sequences'] += 1
         stats['windows'] += len(starts)
         stats['frames'] += T
@@ -112,18 +113,19 @@ class PoolBuilder:
         if out.exists():
             raise FileExistsError(f'PoolBuilder: {out} exists; remove it or '
                                   f'choose another folder')
-        if not self.windows:
+        if not self.num_windows:
             raise ValueError('PoolBuilder: no sequence was read')
+        frames, offsets, lengths = self.store.arrays()
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.', dir=out.parent))
         try:
-            np.save(tmp / 'frames.npy', np.concatenate(self.chunks))
-            np.save(tmp / 'windows.npy', np.array(self.windows, np.int64))
+            np.save(tmp / 'frames.npy', frames)
+            np.save(tmp / 'windows.npy', np.stack([offsets, lengths], 1))
             np.save(tmp / 'sources.npy', np.array(self.source_ids, np.int64))
             info = dict(
                 layout=self.skeleton.name, window=self.window,
                 stride=self.stride, min_frames=self.min_frames,
-                windows=len(self.windows), frames=self._frames,
+                windows=self.num_windows, frames=len(frames),
                 sources=self.sources, **manifest)
             (tmp / 'manifest.json').write_text(json.dumps(info, indent=1))
             os.rename(tmp, out)
