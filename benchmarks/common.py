@@ -2,7 +2,8 @@ r"""Shared by the benchmark scripts: the two reference implementations our
 layers are measured against, interleaved timing with medians, peak memory,
 and the table / JSON output.
 
-* *stock PyG*: every :class:`SkeletonGCNConv` of a model is replaced by
+* *stock PyG*: every GIN layer (:class:`DenseGINConv`) of a model is
+  replaced by
   :class:`torch_geometric.nn.GINConv` (with a plain ``Sequential`` MLP)
   over the flat node matrix of a block-diagonal frame :class:`Batch`, what
   a user would write by hand. The block-diagonal ``edge_index`` is built
@@ -29,14 +30,14 @@ from typing import Callable, Dict, List, Optional
 import torch
 from torch import Tensor
 from torch.nn import BatchNorm1d, Linear, Module, PReLU, Sequential
-from torch_geometric.nn import GINConv
+from torch_geometric.nn import DenseGINConv, GINConv
 
 from torch_skeleton_mae.data import block_diagonal
-from torch_skeleton_mae.nn import GraphEncoder, SkeletonGCNConv
+from torch_skeleton_mae.nn import GraphEncoder
 from torch_skeleton_mae.utils import machine  # noqa: F401, for the scripts
 
 
-def stock_mlp(conv: SkeletonGCNConv) -> Sequential:
+def stock_mlp(conv: DenseGINConv) -> Sequential:
     r"""A plain ``Linear, BatchNorm1d, PReLU, Linear`` with :obj:`conv`'s
     MLP weights."""
     mlp = conv.nn
@@ -101,24 +102,22 @@ class DenseAggregation(Module):
 
 
 class ReferenceConv(Module):
-    r"""Stands in for a :class:`SkeletonGCNConv` (same weights, same
-    static-graph forward) with a stock-PyG or a dense aggregation and a
-    plain MLP on flat rows."""
-    supports_static_graph = True
-
-    def __init__(self, conv: SkeletonGCNConv, aggregation: Module):
+    r"""Stands in for a GIN layer (same weights; a dense layer's forward,
+    whose adjacency it ignores) with a stock-PyG or a dense aggregation and
+    a plain MLP on flat rows."""
+    def __init__(self, conv: DenseGINConv, aggregation: Module):
         super().__init__()
         self.aggregation = aggregation
         self.mlp = stock_mlp(conv)
 
-    def forward(self, x: Tensor, edge_index=None, edge_weight=None) -> Tensor:
+    def forward(self, x: Tensor, adj: Optional[Tensor] = None) -> Tensor:
         out = self.aggregation(x)
         return self.mlp(out.reshape(-1, out.size(-1))).view(*x.shape[:-1], -1)
 
 
 def reference_model(model: Module, kind: str) -> Module:
     r"""A deep copy of a SkeletonMAE or STRL whose every
-    :class:`SkeletonGCNConv` (in encoders and decoder) is replaced by a
+    GIN layer (in encoders and decoder) is replaced by a
     :class:`ReferenceConv` of :obj:`kind` :obj:`"stock"` or
     :obj:`"dense"`."""
     model = copy.deepcopy(model)
@@ -135,9 +134,9 @@ def reference_model(model: Module, kind: str) -> Module:
     for module in list(model.modules()):
         if isinstance(module, GraphEncoder):
             module.convs = torch.nn.ModuleList(make(c) for c in module.convs)
-        if isinstance(getattr(module, 'conv', None), SkeletonGCNConv):
+        if isinstance(getattr(module, 'conv', None), DenseGINConv):
             module.conv = make(module.conv)
-    assert not any(isinstance(m, SkeletonGCNConv) for m in model.modules())
+    assert not any(isinstance(m, DenseGINConv) for m in model.modules())
     return model
 
 

@@ -50,7 +50,7 @@ def main(argv=None):
         data = load_data(frames=4, samples=60, layout='kinect-v1')
     else:
         data = load_data(args.data, dataset='nw-ucla', frames=recipe.frames)
-    model = STRL(data.layout, data.channels, data.num_classes, **preset.strl)
+    model = STRL(data.layout, data.channels, data.num_classes)
     with tempfile.TemporaryDirectory() as out:
         history = finetune(model, data, recipe, out,
                            RunOptions(seed=args.seed, workers=0,
@@ -69,7 +69,7 @@ def main(argv=None):
     result = dict(machine=machine(), threads=torch.get_num_threads(),
                   target=args.target, minutes_to_target=reached,
                   best_top1=best, reference=REFERENCE, epochs=rows,
-                  settings=preset.strl, recipe=dataclasses.asdict(recipe))
+                  settings=model.config, recipe=dataclasses.asdict(recipe))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     print(f"minutes_to_target={'none' if reached is None else f'{reached:.1f}'}"

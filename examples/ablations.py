@@ -42,20 +42,25 @@ from torch_skeleton_mae.nn import STRL, SkeletonMAE
 #: A row: (label, SkeletonMAE settings or None for no pre-training, STRL
 #: settings).
 Row = Tuple[str, Optional[Dict[str, Any]], Dict[str, Any]]
-REGION = dict(mask='parts:3')  # "masking body sub-region 3" (Sec. 4.4)
+#: STRL of M layers: the default widths and strides, the last M - 3 layers
+#: repeating the widest.
+STRL_LAYERS = {m: dict(channels=((64, 128, 256) + (256, ) * m)[:m],
+                       strides=((2, 2, 1) + (1, ) * m)[:m])
+               for m in (1, 2, 3, 4)}
+REGION = dict(mask=(3, ))  # "masking body sub-region 3" (Sec. 4.4)
 TABLES: Dict[str, List[Row]] = {
     '4a': [(f'L_D = {n}', dict(REGION, encoder_layers=n), {})
            for n in (1, 2, 3, 4)],
     '4c': [(f'{conv.upper()}, region {r}',
-            dict(encoder=conv, mask=f'parts:{r}'), {})
+            dict(encoder=conv, mask=(r, )), {})
            for conv in ('gat', 'gcn', 'gin') for r in range(6)],
     '5a': [('random initialization', None, {})] + [
-        (f'M = {m}', REGION, dict(strl_layers=m)) for m in (1, 2, 3, 4)],
+        (f'M = {m}', REGION, STRL_LAYERS[m]) for m in (1, 2, 3, 4)],
     # Our reading of the printed table: random joints at each ratio beside
     # region sets of about as many COCO joints (4, 9, 12 and 15).
-    '5b': [(f'random joints {p}%', dict(mask=f'random-joints:{p / 100}'), {})
+    '5b': [(f'random joints {p}%', dict(mask=p / 100), {})
            for p in (30, 50, 70, 90)] + [
-        (f'regions {s}', dict(mask=f'parts:{s}'), {})
+        (f'regions {s}', dict(mask=tuple(map(int, s.split(',')))), {})
         for s in ('3,5', '0,3,5', '1,2,3,4,5', '0,1,2,3,5')],
 }
 

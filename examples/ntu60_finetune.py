@@ -55,11 +55,9 @@ def main():
         data = load_data(args.data, dataset=args.dataset, split=args.split,
                          frames=recipe.frames, semi=args.semi)
         if args.pretrained is None:
-            model = STRL(data.layout, data.channels, data.num_classes,
-                         **recipes.strl)
+            model = STRL(data.layout, data.channels, data.num_classes)
         else:  # its layout, channels and encoder come from the checkpoint
-            model = STRL.from_pretrained(args.pretrained, data.num_classes,
-                                         **recipes.strl)
+            model = STRL.from_pretrained(args.pretrained, data.num_classes)
     result = finetune(model, data, recipe, args.out,
                       RunOptions(device=args.device, seed=args.seed,
                                  resume=args.resume))

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 from torch_skeleton_mae.engine import (
-    SMALL,
     RunOptions,
     finetune,
     load_data,
@@ -84,13 +83,12 @@ def main():
                        random_probe=result.random_probe.top1,
                        reconstruction=result.reconstruction)
     if args.data is None and not args.no_finetune:
-        # STRL as the small real sets' preset builds it, fine-tuned from
-        # this pre-training, beside the raw-joint floor.
+        # STRL fine-tuned from this pre-training, beside the raw-joint
+        # floor.
         def data_of(frames):
             return load_data(frames=frames, samples=args.samples)
         tuned = data_of(recipes.finetune.frames)
-        strl = STRL.from_pretrained(result.checkpoint, tuned.num_classes,
-                                    **SMALL.strl)
+        strl = STRL.from_pretrained(result.checkpoint, tuned.num_classes)
         report = finetune(strl, tuned, recipes.finetune,
                           args.out / 'finetune', options).report
         if report is not None:  # the main process

@@ -15,7 +15,6 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from torch_skeleton_mae.datasets import SyntheticSkeletons
-from torch_skeleton_mae.engine import SMALL
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 
 torch.manual_seed(0)
@@ -39,10 +38,8 @@ for epoch in range(1, 6):
         total += float(out.loss) * len(x)
     print(f'pre-training epoch {epoch}: loss {total / len(train):.4f}')
 
-# 2. Fine-tuning: STRL with the pre-trained encoder inside every layer, built
-# as for the small real sets (wider, strided layers, learned joint pooling).
-classifier = STRL.from_pretrained(model, num_classes=train.num_classes,
-                                  **SMALL.strl)
+# 2. Fine-tuning: STRL with the pre-trained encoder inside every layer.
+classifier = STRL.from_pretrained(model, num_classes=train.num_classes)
 optimizer = torch.optim.SGD(classifier.parameters(), lr=0.05, momentum=0.9,
                             weight_decay=5e-4)
 for epoch in range(1, 11):

@@ -26,7 +26,13 @@ import torch
 from torch_geometric.datasets import FakeDataset, FakeHeteroDataset
 from torch_geometric.explain import Explainer, GNNExplainer
 from torch_geometric.loader import DataLoader, NeighborLoader
-from torch_geometric.nn import Linear, Sequential, global_mean_pool, to_hetero
+from torch_geometric.nn import (
+    MLP,
+    Linear,
+    Sequential,
+    global_mean_pool,
+    to_hetero,
+)
 from torch_geometric.nn.models.basic_gnn import BasicGNN
 from torch_geometric.transforms import ToUndirected
 
@@ -119,8 +125,9 @@ def explain():
     class Classifier(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv1 = SkeletonGCNConv(8, 16, norm=None)
-            self.conv2 = SkeletonGCNConv(16, 3, norm=None)
+            # Without batch norm: the explainer perturbs a single graph.
+            self.conv1 = SkeletonGCNConv(nn=MLP([8, 16, 16], norm=None))
+            self.conv2 = SkeletonGCNConv(nn=MLP([16, 16, 3], norm=None))
 
         def forward(self, x, edge_index):
             return self.conv2(self.conv1(x, edge_index).relu(),
@@ -142,8 +149,10 @@ def graph_mae(steps: int = 40, mask_rate: float = 0.5):
     dataset = FakeDataset(num_graphs=64, avg_num_nodes=30, num_channels=16,
                           edge_dim=0)
     loader = DataLoader(dataset, batch_size=16, shuffle=True)
-    encoder = GraphEncoder(16, 64, num_layers=2)
-    decoder = MAEDecoder(64, 16)
+    # Message passing on any graph: our GIN layer as the encoder's and the
+    # decoder's conv class.
+    encoder = GraphEncoder(16, 64, num_layers=2, conv=SkeletonGCNConv)
+    decoder = MAEDecoder(64, 16, conv=SkeletonGCNConv)
     token = torch.nn.Parameter(torch.zeros(16))
     params = [token, *encoder.parameters(), *decoder.parameters()]
     optimizer = torch.optim.Adam(params, lr=1e-2)
@@ -153,7 +162,7 @@ def graph_mae(steps: int = 40, mask_rate: float = 0.5):
             mask = torch.rand(batch.num_nodes) < mask_rate
             x = torch.where(mask[:, None], token, batch.x)
             h = encoder(x, batch.edge_index)  # flat (num_nodes, 64)
-            rec = decoder(h, batch.edge_index, mask).x
+            rec = decoder(h, batch.edge_index, mask)
             loss = scaled_cosine_error(rec, batch.x, mask)
             optimizer.zero_grad()
             loss.backward()
@@ -164,7 +173,7 @@ def graph_mae(steps: int = 40, mask_rate: float = 0.5):
 
 def hand_layout():
     r"""Registers an 11-joint hand and pre-trains one step on it; returns
-    the masks of two whole parts and the model's output."""
+    random masks of 3 joints and the model's output."""
     fingers = ['thumb', 'index', 'middle', 'ring', 'little']
     names = ['wrist'] + [f'{f}_{k}' for f in fingers for k in ('base', 'tip')]
     bones = ([(0, 1 + 2 * i) for i in range(5)] +
@@ -173,9 +182,9 @@ def hand_layout():
     parts.update({f: [1 + 2 * i, 2 + 2 * i] for i, f in enumerate(fingers)})
     hand = register_skeleton('hand-11', names, bones, center=0, parts=parts,
                              overwrite=True)
-    masker = JointEdgeMasker(hand, channels=8, mask='random-parts:2')
-    joint_mask = masker.sample((4, ))  # (4, 11): two whole parts each
-    model = SkeletonMAE('hand-11', in_channels=2, mask='parts:thumb,index')
+    masker = JointEdgeMasker(hand, channels=8, mask=0.25)
+    joint_mask = masker.sample((4, ))  # (4, 11): 3 random joints each
+    model = SkeletonMAE('hand-11', in_channels=2, mask=('thumb', 'index'))
     out = model(torch.randn(4, 2, 16, 11, 1))  # (N, C, T, V, M)
     out.loss.backward()
     return joint_mask, out

@@ -54,12 +54,8 @@ def main(argv=None):
     with torch.no_grad():
         out = model(x, generator=torch.Generator().manual_seed(0))
     written.append(viz.plot_reconstruction(
-        x[0], model.coordinates(out.reconstruction)[0], out.joint_mask[0],
-        layout, args.out / 'reconstruction.png',
-        # Only an affine embedding fixes the lengths of its inverse.
-        rescale=not (model.target == 'embedding'
-                     and model.config['embedding_bias']),
-        origin=model.joint_mean))
+        x[0], viz.reconstructed_joints(model, out.reconstruction)[0],
+        out.joint_mask[0], layout, args.out / 'reconstruction.png'))
     logs = sorted(args.run.glob('*.csv'))
     logs = [p for p in logs if p.stem in ('pretrain', 'finetune', 'train')]
     if logs:

@@ -127,10 +127,9 @@ def run(pool_root: Path, data_root: Path, out: Path, size: str,
                 data = load_data(source, dataset=dataset,
                                  frames=recipe.frames, semi=fraction)
                 model = (STRL.from_pretrained(
-                    pretrain_dir / 'last.pt', data.num_classes,
-                    **preset.strl) if part.startswith('pretrained') else
-                    STRL(data.layout, data.channels, data.num_classes,
-                         **preset.strl))
+                    pretrain_dir / 'last.pt', data.num_classes)
+                    if part.startswith('pretrained') else
+                    STRL(data.layout, data.channels, data.num_classes))
                 return finetune(model, data, recipe, folder, RunOptions(
                     seed=seed, workers=0)).report.top1
 
@@ -182,7 +181,7 @@ def strl_parameters() -> Dict[str, int]:
     embedding and every layer's encoder), and those of the first layer's
     encoder, the only one whose input is what the encoder was pre-trained
     on (later layers see STRL's own features)."""
-    model = STRL('kinect-v1', 3, 10, **preset_for('nw-ucla').strl)
+    model = STRL('kinect-v1', 3, 10)
     count = lambda names: sum(p.numel() for n, p in model.named_parameters()
                               if any(n.startswith(k) for k in names))
     copied = ['embedding.'] + [f'layers.{i}.encoder.'

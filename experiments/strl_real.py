@@ -128,13 +128,12 @@ def run_seed(dataset: str, root: Path, seed: int, out: Path,
         def pretrained(folder):
             data = data_of(recipe)
             model = STRL.from_pretrained(base / 'pretrain' / 'last.pt',
-                                         data.num_classes, **preset.strl)
+                                         data.num_classes)
             return finetune(model, data, recipe, folder, options).report.top1
 
         def scratch(folder):
             data = data_of(recipe)
-            model = STRL(data.layout, data.channels, data.num_classes,
-                         **preset.strl)
+            model = STRL(data.layout, data.channels, data.num_classes)
             return finetune(model, data, recipe, folder, options).report.top1
 
         for part, work in zip(PARTS, (floor, pretrained, scratch)):

@@ -50,10 +50,10 @@ from torch_skeleton_mae.engine import (SMALL, FinetuneRecipe, RunOptions,
 from torch_skeleton_mae.datasets.subsets import label_fraction_subset
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.nn.models.strl import LITERAL_SETTINGS
 
-_WIDE = dict(channels=(64, 128, 256), strides=(2, 2, 1), temporal_kernel=5,
-             batch_norm=True)
-_POOLED = dict(_WIDE, pool_heads=4)
+_WIDE = dict(pool_heads=0)  # STRL's defaults but Eq. 3's sum
+_POOLED = {}  # STRL's defaults
 RECIPE = FinetuneRecipe(epochs=40, batch_size=16, lr=0.05, weight_decay=5e-4,
                         frames=52, warmup=5, milestones=(30, 37))
 #: The semi-supervised recipe before this choice: 80 epochs at the paper's
@@ -72,7 +72,7 @@ def stretched(recipe: FinetuneRecipe, epochs: int) -> FinetuneRecipe:
 #: The configurations, by name: the STRL settings (``None``: the ``tcn``
 #: reference), the recipe, and the fraction of view 1's labels trained on.
 CONFIGS = {
-    'paper': ({}, RECIPE, 1.0),
+    'paper': (LITERAL_SETTINGS, RECIPE, 1.0),
     'wide_bn': (_WIDE, RECIPE, 1.0),
     'pooled': (_POOLED, RECIPE, 1.0),
     'tcn': (None, RECIPE, 1.0),

@@ -3,7 +3,16 @@ import torch
 from torch.nn import Linear as Lin
 from torch.nn import ReLU
 from torch.nn import Sequential as Seq
-from torch_geometric.nn import Sequential, global_add_pool
+from torch_geometric.nn import (
+    MLP,
+    DenseGATConv,
+    DenseGCNConv,
+    GATConv,
+    GCNConv,
+    SAGEConv,
+    Sequential,
+    global_add_pool,
+)
 from torch_geometric.utils import (
     to_torch_coo_tensor,
     to_torch_csc_tensor,
@@ -13,7 +22,8 @@ from torch_geometric.utils import (
 from conftest import HAS_TORCH_SPARSE
 from torch_skeleton_mae.data.frame_batch import block_diagonal
 from torch_skeleton_mae.graph import get_skeleton
-from torch_skeleton_mae.nn import SkeletonGCNConv
+from torch_skeleton_mae.nn import GraphEncoder, SkeletonGCNConv
+from torch_skeleton_mae.nn.encoder import conv_class, on_graphs
 
 
 def random_graph(num_nodes=30, num_edges=90, self_loops=False):
@@ -58,7 +68,7 @@ def test_every_adjacency_matches_dense_reference(self_loops):
     if self_loops:
         edge_index = torch.cat([edge_index, torch.arange(n).repeat(2, 1)], 1)
         edge_index = torch.unique(edge_index, dim=1)
-    conv = SkeletonGCNConv(8, 16, eps=0.25, norm=None).eval()
+    conv = SkeletonGCNConv(nn=MLP([8, 16, 16], norm=None), eps=0.25).eval()
     x = torch.randn(n, 8)
     expected = dense_reference(conv, x, edge_index)
     for name, adj in adjacencies(edge_index, n).items():
@@ -87,35 +97,77 @@ def test_edge_weight_matches_dense_reference():
 
 
 @pytest.mark.parametrize('layout', ['ntu-rgb+d', 'coco'])
-def test_static_graph_equals_flat_batch(layout):
+def test_dense_encoder_equals_message_passing_on_a_flat_batch(layout):
+    """The models' GIN (DenseGINConv on the (V, V) adjacency) equals
+    SkeletonGCNConv's message passing with the same weights on the flat
+    block-diagonal graph of every frame, also with per-sample edge
+    weights."""
     skeleton = get_skeleton(layout)
-    V = skeleton.num_joints
-    edge_index = skeleton.edge_index()
-    conv = SkeletonGCNConv(3, 8, train_eps=True, eps=0.1).eval()
-    x = torch.randn(4, 5, V, 3)  # (N, T, V, C): 20 graphs
-    flat_edges = torch.cat([edge_index + g * V for g in range(20)], dim=1)
-    flat = conv(x.reshape(-1, 3), flat_edges).view(4, 5, V, 8)
-
-    static = conv(x, edge_index)  # dense V x V path
-    assert torch.allclose(static, flat, atol=1e-5)
-    conv.dense_max_nodes = 0  # PyG's gather / scatter static-graph path
-    assert torch.allclose(conv(x, edge_index), flat, atol=1e-5)
-    conv.dense_max_nodes = 256
-    for name, adj in adjacencies(edge_index, V).items():
-        assert torch.allclose(conv(x, adj), flat, atol=1e-5), name
-
-    # Per-graph edge weights broadcast over the leading dimensions.
+    V, edge_index = skeleton.num_joints, skeleton.edge_index()
+    encoder = GraphEncoder(3, 8, num_layers=2).eval()
+    flat_convs = [SkeletonGCNConv(nn=conv.nn, eps=0.0) for conv in
+                  encoder.convs]
+    x = torch.randn(4, 5, V, 3)  # 20 graphs
+    flat_edges = block_diagonal(edge_index, 20, V)
     weight = (torch.rand(4, 1, edge_index.size(1)) > 0.3).float()
-    flat_weight = weight.expand(4, 5, -1).reshape(-1)
-    flat = conv(x.reshape(-1, 3), flat_edges, flat_weight).view(4, 5, V, 8)
-    assert torch.allclose(conv(x, edge_index, weight), flat, atol=1e-5)
-    conv.dense_max_nodes = 0
-    assert torch.allclose(conv(x, edge_index, weight), flat, atol=1e-5)
+    for w in (None, weight):
+        h = x.reshape(-1, 3)
+        flat_w = None if w is None else w.expand(4, 5, -1).reshape(-1)
+        for conv, norm, act in zip(flat_convs, encoder.norms, encoder.acts):
+            h = act(norm(conv(h, flat_edges, flat_w)))
+        assert torch.allclose(encoder(x, edge_index, w), h.view(4, 5, V, 8),
+                              atol=1e-5)
+
+
+@pytest.mark.parametrize('name,dense,sparse', [
+    ('gcn', DenseGCNConv, GCNConv), ('gat', DenseGATConv, GATConv)])
+def test_table_4c_layers_equal_pyg_sparse_ones(name, dense, sparse):
+    """'gcn' / 'gat' are PyG's dense layers; on the skeleton they equal
+    PyG's sparse layers on the flat batch, and a masked edge (weight 0) is
+    as if never there."""
+    torch.manual_seed(0)
+    coco = get_skeleton('coco')
+    V, edge_index = coco.num_joints, coco.edge_index()
+    ours = conv_class(name)(4, 6)
+    assert type(ours) is dense
+    theirs = sparse(4, 6).eval()
+    if name == 'gcn':
+        ours.lin.weight.data.copy_(theirs.lin.weight.data)
+    else:
+        ours.lin.weight.data.copy_(theirs.lin.weight.data)
+        ours.att_src.data.copy_(theirs.att_src.data.view_as(ours.att_src))
+        ours.att_dst.data.copy_(theirs.att_dst.data.view_as(ours.att_dst))
+    ours.bias.data.copy_(theirs.bias.data)
+    x = torch.randn(3, V, 4)
+    edges = block_diagonal(edge_index, 3, V)
+    expected = theirs(x.reshape(-1, 4), edges).view(3, V, 6)
+    assert torch.allclose(on_graphs(ours, x, edge_index), expected,
+                          atol=1e-5)
+    keep = torch.rand(3, edge_index.size(1)) > 0.3
+    expected = theirs(x.reshape(-1, 4), edges[:, keep.reshape(-1)])
+    assert torch.allclose(on_graphs(ours, x, edge_index, keep.float()),
+                          expected.view(3, V, 6), atol=1e-5)
+
+
+def test_message_passing_layers_run_on_the_block_diagonal_graph():
+    coco = get_skeleton('coco')
+    V, edge_index = coco.num_joints, coco.edge_index()
+    sage = SAGEConv(4, 6)
+    x = torch.randn(2, 3, V, 4)
+    expected = sage(x.reshape(-1, 4), block_diagonal(edge_index, 6, V))
+    assert torch.allclose(on_graphs(sage, x, edge_index),
+                          expected.view(2, 3, V, 6))
+    with pytest.raises(ValueError, match='SAGEConv runs on the edges of a '
+                       'block-diagonal graph'):
+        on_graphs(sage, x, edge_index, torch.ones(edge_index.size(1)))
+    assert GraphEncoder(4, 6, conv='SAGEConv').conv == 'SAGEConv'
+    with pytest.raises(ValueError, match="Unknown graph convolution 'nope'"):
+        GraphEncoder(4, 6, conv='nope')
 
 
 def test_gradients_flow_and_reset():
     conv = SkeletonGCNConv(3, 8, train_eps=True)
-    x = torch.randn(6, 17, 3, requires_grad=True)
+    x = torch.randn(17, 3, requires_grad=True)
     weight = torch.rand(32, requires_grad=True)
     conv(x, get_skeleton('coco').edge_index(), weight).square().sum().backward()
     assert x.grad.abs().sum() > 0 and weight.grad.abs().sum() > 0
@@ -131,33 +183,16 @@ def test_gradients_flow_and_reset():
 
 def test_repr():
     assert str(SkeletonGCNConv(3, 64)) == (
-        "SkeletonGCNConv(nn=MLP(3, 64, 64), "
-        "eps=0, train_eps=False, aggr='add')")
-    assert str(SkeletonGCNConv(2, 8, hidden_channels=16, eps=0.5,
-                               train_eps=True, act='relu', norm=None,
-                               aggr='mean')) == (
-        "SkeletonGCNConv(nn=MLP(2, 16, 8), "
-        "eps=0.5, train_eps=True, aggr='mean')")
-    assert str(SkeletonGCNConv(2, 8, mlp_layers=1)) == (
-        "SkeletonGCNConv(nn=MLP(2, 8), eps=0, "
-        "train_eps=False, aggr='add')")
-    nn = Seq(Lin(16, 32), ReLU(), Lin(32, 32))
-    assert str(SkeletonGCNConv(nn=nn)) == (
+        "SkeletonGCNConv(nn=NodeMLP(3, 64, 64))")
+    assert str(SkeletonGCNConv(nn=Seq(Lin(16, 32)), aggr='mean')) == (
         'SkeletonGCNConv(nn=Sequential(\n'
-        '  (0): Linear(in_features=16, out_features=32, bias=True)\n'
-        '  (1): ReLU()\n'
-        '  (2): Linear(in_features=32, out_features=32, bias=True)\n'
-        "), eps=0, train_eps=False, aggr='add')")
+        '  (0): Linear(in_features=16, out_features=32, bias=True)\n))')
 
 
 @pytest.mark.full
 def test_compile_equals_eager():
     conv = SkeletonGCNConv(3, 8).eval()
-    edge_index = get_skeleton('coco').edge_index()
-    static = torch.randn(4, 17, 3)
     compiled = torch.compile(conv)
-    assert torch.allclose(compiled(static, edge_index), conv(static, edge_index),
-                          atol=1e-5)
     n = 30
     flat_edges = random_graph(n)
     flat = torch.randn(n, 3)
@@ -172,14 +207,11 @@ def test_drops_into_pyg_sequential_on_any_graph():
     model = Sequential('x, edge_index, batch', [
         (SkeletonGCNConv(5, 16), 'x, edge_index -> x'),
         ReLU(inplace=True),
-        (SkeletonGCNConv(16, 16, mlp_layers=1), 'x, edge_index -> x'),
+        (SkeletonGCNConv(16, 16), 'x, edge_index -> x'),
         (global_add_pool, 'x, batch -> x'),
     ])
     out = model(torch.randn(n, 5), edge_index, batch)
     assert out.shape == (2, 16)
-    with pytest.raises(ValueError,
-                       match="1 or 2 layers \\('mlp_layers'\\), got 3"):
-        SkeletonGCNConv(5, 16, mlp_layers=3)
 
 
 def reference(x_src, x_dst, edge_index, eps, aggr):
@@ -245,41 +277,8 @@ def test_bipartite(aggr):
             continue
         assert torch.allclose(conv((x1, x2), adj_t), out1, atol=1e-5), name
         assert torch.allclose(conv((x1, None), adj_t), out2, atol=1e-5), name
-    # Static-graph bipartite features (*, V_s, C) -> (*, V_t, C).
-    xs, xt = torch.randn(3, 4, 16), torch.randn(3, 2, 16)
-    static = conv((xs, xt), edge_index)
-    assert static.shape == (3, 2, 32)
-    for b in range(3):
-        assert torch.allclose(static[b], conv((xs[b], xt[b]), edge_index),
-                              atol=1e-5)
     with pytest.raises(ValueError, match='one size; got 16 and 8'):
         conv((x1, torch.randn(2, 8)), edge_index)
-
-
-@pytest.mark.parametrize('aggr', ['add', 'mean', 'max'])
-def test_static_graph_on_any_graph_every_aggr(aggr):
-    """(B, N, C) on a random (non-skeleton) graph equals a flat batch of B
-    copies, for each aggregation: the dense path must not sum where the
-    layer was asked to average or take the maximum."""
-    n, B = 12, 5
-    edge_index = random_graph(n, 40)
-    conv = SkeletonGCNConv(6, 8, eps=0.2, aggr=aggr, norm=None).eval()
-    x = torch.randn(B, n, 6)
-    flat_edges = torch.cat([edge_index + b * n for b in range(B)], dim=1)
-    flat = conv(x.reshape(-1, 6), flat_edges).view(B, n, 8)
-    assert torch.allclose(conv(x, edge_index), flat, atol=1e-5)
-    assert conv.takes_dense_path((x, x), edge_index) == (aggr == 'add')
-    expected = torch.stack([conv.nn(reference(x[b], x[b], edge_index, 0.2,
-                                              aggr)) for b in range(B)])
-    assert torch.allclose(flat, expected, atol=1e-5)
-
-
-def test_fast_path_refuses_edges_outside_the_graph():
-    conv = SkeletonGCNConv(3, 8)
-    x = torch.randn(4, 17, 3)
-    for bad in ([[0, 17], [1, 0]], [[0, -1], [1, 0]]):
-        with pytest.raises(ValueError, match='outside \\[0, 17\\)'):
-            conv(x, torch.tensor(bad))
 
 
 def test_lazy_in_channels_and_ready_nn():
@@ -295,8 +294,6 @@ def test_lazy_in_channels_and_ready_nn():
     assert torch.allclose(conv(x, edge_index), expected, atol=1e-6)
     with pytest.raises(ValueError, match="needs 'out_channels' or a ready"):
         SkeletonGCNConv(16)
-    with pytest.raises(ValueError, match='cannot apply to a given'):
-        SkeletonGCNConv(nn=nn, norm=None)
 
 
 def test_to_hetero_forward_and_backward():
@@ -337,7 +334,7 @@ def test_neighbor_loader_mini_batches():
     from torch_geometric.loader import NeighborLoader
     n = 60
     data = Data(x=torch.randn(n, 8), edge_index=random_graph(n, 240))
-    conv = SkeletonGCNConv(8, 16, norm=None).eval()
+    conv = SkeletonGCNConv(8, 16).eval()
     full = conv(data.x, data.edge_index)
     loader = NeighborLoader(data, num_neighbors=[-1], batch_size=16)
     seen = 0
@@ -347,69 +344,3 @@ def test_neighbor_loader_mini_batches():
                               atol=1e-5)
         seen += batch.batch_size
     assert seen == n
-
-
-@pytest.mark.parametrize('name,pyg', [('gcn', 'GCNConv'), ('gat', 'GATConv')])
-def test_encoders_of_table_4c_equal_pyg_and_drop_masked_edges(name, pyg):
-    """The 'gcn' / 'gat' layers append their self-loops without a
-    data-dependent shape; they equal PyG's own layer with its loops, and a
-    dropped edge (0 in the edge mask) is as if never there."""
-    import torch_geometric.nn as pyg_nn
-
-    from torch_skeleton_mae.nn.encoder import apply_conv, make_conv
-    torch.manual_seed(0)
-    coco = get_skeleton('coco')
-    ours = make_conv(name, 4, 6).eval()
-    theirs = getattr(pyg_nn, pyg)(4, 6).eval()
-    theirs.load_state_dict(ours.state_dict())
-    x = torch.randn(3, coco.num_joints, 4)
-    flat = x.reshape(-1, 4)
-    edges = block_diagonal(coco.edge_index(), 3, coco.num_joints)
-    expected = theirs(flat, edges).view(3, coco.num_joints, 6)
-    assert torch.allclose(apply_conv(ours, x, coco.edge_index()), expected,
-                          atol=1e-6)
-    keep = torch.rand(3, coco.edge_index().size(1)) > 0.3
-    kept = edges[:, keep.reshape(-1)]
-    expected = theirs(flat, kept).view(3, coco.num_joints, 6)
-    assert torch.allclose(apply_conv(ours, x, coco.edge_index(), keep),
-                          expected, atol=1e-6)
-    # Float 0/1 weights mean the same; others are refused.
-    assert torch.allclose(apply_conv(ours, x, coco.edge_index(), keep.float()),
-                          expected, atol=1e-6)
-    with pytest.raises(ValueError, match="must be 0/1 here"):
-        apply_conv(ours, x, coco.edge_index(), keep.float() * 0.5)
-
-
-def test_cached_keeps_the_first_graph_as_pyg_convs_do():
-    edge_index = get_skeleton('coco').edge_index()
-    x = torch.randn(2, 3, 17, 4)
-    bad = edge_index.clone()
-    bad[0, 0] = 17
-    # Uncached: every call checks the graph it is given.
-    conv = SkeletonGCNConv(4, 8)
-    conv(x, edge_index)
-    with pytest.raises(ValueError, match=r"names node 17, outside \[0, 17\)"):
-        conv(x, bad)
-    assert conv._cached_adjacency is None
-    # Cached: checked and built on the first call, then reused; never saved,
-    # moved and cast with the module, dropped by reset_parameters.
-    cached = SkeletonGCNConv(4, 8, cached=True)
-    cached.load_state_dict(conv.state_dict())
-    cached.eval(), conv.eval()
-    first = cached(x, edge_index)
-    assert torch.equal(first, conv(x, edge_index))
-    assert torch.equal(cached(x, bad), first)  # the first graph's result
-    assert not any('cached' in key for key in cached.state_dict())
-    assert cached.double()._cached_adjacency.dtype == torch.float64
-    cached.reset_parameters()
-    assert cached._cached_adjacency is None
-
-
-def test_models_cache_their_one_skeleton_graph():
-    from torch_skeleton_mae.nn import STRL, SkeletonMAE
-    mae = SkeletonMAE('coco', 2)
-    strl = STRL('coco', 2, num_classes=5, strl_layers=1)
-    convs = [m for m in [*mae.modules(), *strl.modules()]
-             if isinstance(m, SkeletonGCNConv)]
-    assert len(convs) == 3 + 1 + 3 and all(c.cached for c in convs)
-    assert not SkeletonGCNConv(4, 8).cached

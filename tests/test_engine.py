@@ -142,7 +142,7 @@ def test_checkpoint_mismatch_errors(tmp_path):
                  lambda path: STRL.from_pretrained(path, num_classes=5)):
         with pytest.raises(ValueError, match=r"d\.pt' was written by "
                            r"torch_skeleton_mae 0\.0\.9 \(checkpoint version "
-                           r"2\); this one reads version 3$"):
+                           r"2\); this one reads version 4$"):
             read(tmp_path / 'd.pt')
 
 
@@ -159,15 +159,15 @@ def test_autocast_dtype_by_device():
 def test_bf16_autocast_trains_on_cpu(tmp_path):
     data = SyntheticSkeletons(16, 'coco', num_frames=8)
     model = SkeletonMAE('coco', 2)
-    before = model.embedding.lin.weight.detach().clone()
+    before = model.embedding.weight.detach().clone()
     trainer = Trainer(model, MAEObjective(),
                       torch.optim.Adam(model.parameters(), 1e-3),
                       make_loader(data, 8, CPU), CPU, tmp_path,
                       precision='bf16')
     history = trainer.fit(1)
     assert math.isfinite(history[0]['loss'])
-    assert model.embedding.lin.weight.dtype == torch.float32
-    assert not torch.equal(before, model.embedding.lin.weight)
+    assert model.embedding.weight.dtype == torch.float32
+    assert not torch.equal(before, model.embedding.weight)
 
 
 def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
@@ -177,7 +177,8 @@ def _fit(tmp_path, epochs, resume=False, interrupt_after=None,
     # resume exactly.
     data = SyntheticSkeletons(24, num_frames=10).sample_frames(6, train=True)
     torch.manual_seed(0)  # the same initial weights in every run
-    model = STRL('ntu-rgb+d', 3, data.num_classes, strl_layers=1, dropout=0.5)
+    model = STRL('ntu-rgb+d', 3, data.num_classes, channels=(32, ),
+                 strides=(1, ), dropout=0.5)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
     noise = {noise_on: GaussianNoise(0.01, 3)}
@@ -395,7 +396,7 @@ def test_batch_reader_seeds_other_datasets_per_batch():
 
 
 def test_resume_from_weights_only_checkpoint_is_refused(tmp_path):
-    model = STRL('ntu-rgb+d', 3, 10, strl_layers=1)
+    model = STRL('ntu-rgb+d', 3, 10, channels=(32, ), strides=(1, ))
     save_checkpoint(tmp_path / 'w.pt', model)
     trainer = Trainer(model, ClassificationObjective(),
                       torch.optim.SGD(model.parameters(), 0.1),
@@ -582,7 +583,7 @@ def test_a_dataset_and_layout_of_ones_own_train_end_to_end(tmp_path):
             'test-six', 3, ['a', 'b', 'c'])
         assert data.train[0][0].shape == (3, 8, 6, 2)
         options = RunOptions(workers=0)
-        mae = SkeletonMAE(data.layout, data.channels, mask='parts:left')
+        mae = SkeletonMAE(data.layout, data.channels, mask=['left'])
         done = pretrain(mae, data, PretrainRecipe(
             epochs=1, batch_size=4, lr=1e-3, weight_decay=0.0, frames=8),
             tmp_path / 'pretrain', options)

@@ -53,8 +53,8 @@ def test_pretrain_end_to_end(pretrained):
     assert 0 <= result['probe'] <= 1 and 0 <= result['random_probe'] <= 1
     log = rows(out / 'pretrain.csv')
     assert [r['epoch'] for r in log] == ['1', '2']
-    assert all(float(r['masked_joint_error']) > 0 and float(r['seq_per_s']) > 0
-               for r in log)
+    assert all(0 <= float(r['target_spread']) <= 1 and float(r['loss']) > 0
+               and float(r['seq_per_s']) > 0 for r in log)
     checkpoint = load_checkpoint(out / 'last.pt')
     assert checkpoint['epoch'] == 2
     assert checkpoint['run']['data']['samples'] == 60
@@ -68,8 +68,8 @@ def test_pretrain_end_to_end(pretrained):
     assert (out / 'probe.png').stat().st_size > 0
     assert (out / 'probe.csv').read_text().count('\n') == 17
     model = STRL('coco', 2, 17).load_pretrained(out / 'last.pt')
-    assert torch.equal(model.embedding.lin.weight,
-                       checkpoint['model']['embedding.lin.weight'])
+    assert torch.equal(model.embedding.weight,
+                       checkpoint['model']['embedding.weight'])
 
 
 def test_pretrain_resume_at_last_epoch_does_nothing(pretrained, tmp_path):
@@ -136,7 +136,7 @@ def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
     (['--pretrained', 'nope.pt'], '--pretrained nope.pt: no such checkpoint'),
     (['--freeze-encoder'], '--freeze-encoder keeps pre-trained encoders '
                            'fixed: it needs --pretrained'),
-    (['--strl-layers', '0'], '--strl-layers must be positive, got 0'),
+    (['--encoder-layers', '0'], '--encoder-layers must be positive, got 0'),
     (['--precision', 'fp8'], "invalid choice: 'fp8'"),
 ])
 def test_bad_flags(argv, message):
@@ -189,8 +189,9 @@ def run_command(program, argv, monkeypatch, capsys):
     (['--device', 'cuda'], "device 'cuda': no CUDA device is available"),
     (['--samples', '1'], 'the training split of 1 synthetic sequences '
                          '(xsub) is empty; use more samples'),
-    (['--mask', 'random-parts:0'], "layout 'coco' has 6 parts; mask "
-                                   "between 1 and 6"),
+    (['--mask', '1.5'], r"A masking ratio must lie in (0, 1] and mask at "
+                        r"least one of the 17 joints, got 1.5"),
+    (['--mask', 'right_arm,tail'], "Layout 'coco' has no part 'tail'"),
     (['--encoder', 'nope'], "Unknown graph convolution 'nope'"),
     (['--epochs', 'x'], "argument --epochs: invalid int value: 'x'"),
 ])
@@ -762,16 +763,20 @@ def test_flags_are_made_from_the_python_arguments():
     )
     helps = {a.dest: a.help for a in build_parser('finetune')._actions}
     # Help from the docstring, default from the signature: one place each.
-    assert helps['strl_layers'] == 'STRL layers M. (default: 3)'
-    assert documented_arguments(STRL)['strl_layers'] == helps['strl_layers']
+    assert helps['encoder_layers'] == ('Layers L_D of each encoder. '
+                                       '(default: 3)')
+    assert documented_arguments(STRL)['encoder_layers'] == helps[
+        'encoder_layers']
     assert helps['workers'] == documented_arguments(RunOptions)['workers']
     for protocol, parts in SETTINGS.items():
         for owner, names in parts:
             assert set(names) <= set(inspect_.signature(owner).parameters)
     # Unset flags pass nothing: the constructors' defaults apply.
-    args = parse_args('pretrain', ['--encoder-layers', '2', '--no-remask'])
-    assert settings_of(args, SkeletonMAE) == dict(encoder_layers=2,
-                                                  remask=False)
+    args = parse_args('pretrain', ['--encoder-layers', '2', '--no-remask',
+                                   '--mask', '3,right_leg'])
+    assert settings_of(args, SkeletonMAE) == dict(
+        encoder_layers=2, remask=False, mask=('3', 'right_leg'))
+    assert parse_args('pretrain', ['--mask', '0.5']).mask == 0.5
     assert settings_of(args, RunOptions) == {}
     with pytest.raises(UsageError, match='--workers must be >= 0, got -1'):
         parse_args('pretrain', ['--workers', '-1'])

@@ -339,9 +339,9 @@ def test_reconstruction_baselines_score_as_the_model_does(ucla):
     # One batch: the model's entry is its own masked-joint loss.
     with torch.no_grad():
         out = model(x, torch.Generator().manual_seed(0))
-        assert errors['model'] == pytest.approx(float(out.joint_loss),
+        assert errors['model'] == pytest.approx(float(out.loss),
                                                 rel=1e-5)
-        guess = model.embedding.project(means).expand(
+        guess = model.embedding(means).expand(
             len(data), 1, 6, 20, -1).permute(0, 2, 3, 1, 4)
         target = out.target.movedim(1, -1)
         assert errors['joint_mean'] == pytest.approx(float(

@@ -52,24 +52,29 @@ def test_reconstruction_curves_and_embedding(tmp_path, monkeypatch):
                      for i in range(4)])
     model = SkeletonMAE('ntu-rgb+d', 3)
     out = model(x)
-    path = viz.plot_reconstruction(x[0], model.coordinates(
-        out.reconstruction)[0], out.joint_mask[0], 'ntu-rgb+d',
-                                   tmp_path / 'rec.png', rescale=False)
+    joints = viz.reconstructed_joints(model, out.reconstruction)
+    # The least-squares inverse of the linear embedding: the embedding of
+    # the joints it gives is the reconstruction's projection on its range.
+    W = model.embedding.weight.detach()
+    projector = W @ torch.linalg.pinv(W)
+    assert torch.allclose(model.embedding(joints.movedim(1, -1)),
+                          out.reconstruction.movedim(1, -1) @ projector.T,
+                          atol=1e-4)
+    path = viz.plot_reconstruction(x[0], joints[0], out.joint_mask[0],
+                                   'ntu-rgb+d', tmp_path / 'rec.png',
+                                   rescale=False)
     assert is_image(path, 'PNG')
     with pytest.raises(ValueError, match=r'has shape \(64, 8, 25, 2\), the '
                        r'input \(3, 8, 25, 2\); pass coordinates'):
         viz.plot_reconstruction(x[0], out.reconstruction[0],
                                 out.joint_mask[0], 'ntu-rgb+d', tmp_path / 'r')
-    # Rescaled about each joint's mean (a centred target), a reconstruction
-    # pointing the right way lands on the truth.
-    mean = torch.randn(25, 3)
-    origin = mean.t().reshape(3, 1, 25, 1)
-    rec = origin + 0.1 * (x[0] - origin)
+    # Rescaled, a reconstruction pointing the right way lands on the truth.
+    rec = 0.1 * x[0]
     drawn = []
     monkeypatch.setattr(viz, '_sequence', lambda s, skeleton: drawn.append(
         s) or real_sequence(s, skeleton))
     viz.plot_reconstruction(x[0], rec, out.joint_mask[0], 'ntu-rgb+d',
-                            tmp_path / 'centred.png', origin=mean)
+                            tmp_path / 'scaled.png')
     masked = out.joint_mask[0].unsqueeze(0).expand_as(x[0])
     assert torch.allclose(drawn[1][masked], x[0][masked], atol=1e-5)
     log = CSVLogger(tmp_path / 'pretrain.csv')

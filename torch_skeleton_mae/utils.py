@@ -90,9 +90,9 @@ def write_json(path: Union[str, os.PathLike], value: Any) -> None:
         f.write(json.dumps(value, indent=1))
 
 
-#: The checkpoint format's version (3 since SkeletonMAE's config names its
-#: mask, encoder and target).
-CHECKPOINT_VERSION = 3
+#: The checkpoint format's version (4 since the models' settings are those
+#: a user sets and the joint embedding is a plain linear map).
+CHECKPOINT_VERSION = 4
 
 
 def read_checkpoint(path: Union[str, os.PathLike],
@@ -157,8 +157,8 @@ def checked_config(cls: type, config: Any,
 
     Example:
         >>> from torch_skeleton_mae.nn import STRL
-        >>> checked_config(STRL, dict(strl_layers=2, encoder_layers=3))
-        {'strl_layers': 2, 'encoder_layers': 3}
+        >>> checked_config(STRL, dict(pool_heads=2, encoder_layers=3))
+        {'pool_heads': 2, 'encoder_layers': 3}
     """
     if not isinstance(config, dict):
         raise ValueError(f"{source}: its 'config' is a "

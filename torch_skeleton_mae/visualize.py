@@ -112,10 +112,24 @@ def animate_sequence(x: Tensor, skeleton, path: PathLike, fps: int = 10,
     return path
 
 
+def reconstructed_joints(model, reconstruction: Tensor) -> Tensor:
+    r"""Joint coordinates of a :class:`~torch_skeleton_mae.nn.SkeletonMAE`'s
+    reconstruction :obj:`(N, C_t, T, V, M)`, for pictures: the
+    reconstruction itself with the input target; with the embedding target
+    the least-squares :math:`\mathbf{x}` of :math:`\mathbf{W} \mathbf{x} =
+    \mathbf{y}`, whose direction alone is meaningful (the cosine error
+    fixes directions, not lengths). Returns :obj:`(N, C, T, V, M)`."""
+    if model.target == 'input':
+        return reconstruction
+    weight = model.embedding.weight.detach().float()  # (D, C)
+    y = reconstruction.detach().float().movedim(1, -1)
+    x = torch.linalg.lstsq(weight, y.reshape(-1, weight.size(0)).T).solution
+    return x.T.reshape(*y.shape[:-1], -1).movedim(-1, 1)
+
+
 def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
                         skeleton, path: PathLike, num_frames: int = 6,
-                        person: int = 0, rescale: bool = True,
-                        origin: Optional[Tensor] = None) -> Path:
+                        person: int = 0, rescale: bool = True) -> Path:
     r"""Ground truth (grey) and the decoder's reconstruction of the masked
     joints (blue, marked by red crosses; the visible joints stay where they
     are) of one person over :obj:`num_frames` frames.
@@ -123,7 +137,7 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
     Args:
         x (Tensor): The input sequence :obj:`(C, T, V, M)`.
         reconstruction (Tensor): Coordinates :obj:`(C, T, V, M)`, e.g.
-            :obj:`model.coordinates(out.reconstruction)[i]` of a
+            :obj:`reconstructed_joints(model, out.reconstruction)[i]` of a
             :class:`~torch_skeleton_mae.nn.SkeletonMAE`.
         joint_mask (Tensor): Boolean :obj:`(T, V, M)`.
         skeleton (Skeleton or str): The layout.
@@ -134,11 +148,6 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
             norm of its ground truth: a cosine error on raw coordinates
             fixes their directions, not their lengths. (default:
             :obj:`True`)
-        origin (Tensor, optional): The point :obj:`(V, C)` from which each
-            joint's direction and norm are measured when rescaling: the
-            :obj:`joint_mean` of a
-            :class:`~torch_skeleton_mae.nn.SkeletonMAE` with a centred
-            target. (default: the origin of the coordinates)
     """
     plt = _pyplot()
     skeleton = get_skeleton(skeleton)
@@ -147,15 +156,10 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
     if rec.shape != x.shape:
         raise ValueError(f"plot_reconstruction: the reconstruction has shape "
                          f"{tuple(rec.shape)}, the input {tuple(x.shape)}; "
-                         f"pass coordinates (SkeletonMAE.coordinates)")
+                         f"pass coordinates (reconstructed_joints)")
     if rescale:
-        C, _, V, _ = x.shape
-        center = (torch.zeros(C, 1, V, 1) if origin is None else
-                  torch.as_tensor(origin).detach().cpu().float().t()
-                  .reshape(C, 1, V, 1))
-        offset = rec - center
-        rec = center + offset / offset.norm(dim=0, keepdim=True).clamp(
-            min=1e-6) * (x - center).norm(dim=0, keepdim=True)
+        rec = rec / rec.norm(dim=0, keepdim=True).clamp(min=1e-6) * x.norm(
+            dim=0, keepdim=True)
     # Only the masked joints are reconstructed (and scored); the others
     # are drawn where they are.
     rec = torch.where(torch.as_tensor(joint_mask).cpu(), rec, x)

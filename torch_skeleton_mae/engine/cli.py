@@ -10,7 +10,6 @@ Python callers pass, and each command calls the function of
 import argparse
 import contextlib
 import dataclasses
-import inspect
 import os
 import re
 import sys
@@ -250,10 +249,7 @@ def finetune_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         The history and, on the main process, the final evaluation summary.
     """
     args, data = _start('finetune', argv)
-    settings = dict(preset_for(args.source and args.dataset).strl,
-                    max_frames=max(inspect.signature(STRL).parameters[
-                        'max_frames'].default, args.frames),
-                    **settings_of(args, STRL))
+    settings = settings_of(args, STRL)
     with user_input():
         if args.pretrained is not None:
             model = STRL.from_pretrained(args.pretrained, data.num_classes,

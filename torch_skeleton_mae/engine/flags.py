@@ -37,20 +37,18 @@ RECIPE_TYPES = dict(pretrain=PretrainRecipe, finetune=FinetuneRecipe,
                     linear=LinearRecipe)
 _DATA = ('dataset', 'source', 'split', 'layout', 'score', 'holdout',
          'samples')
-_ENCODER = ('encoder', 'encoder_layers', 'joint_embedding', 'embedding_bias')
+_ENCODER = ('encoder', 'encoder_layers')
 _TRAINING = ('device', 'precision', 'seed', 'workers', 'worker_processes')
 _RUN = _TRAINING + ('eval_every', 'compile', 'resume')
 #: The generated flags of each command, by where their values go (the
 #: function or class whose arguments they are), and which arguments.
 SETTINGS = {
     'pretrain': [(load_data, _DATA + ('stream', )),
-                 (SkeletonMAE, _ENCODER + ('mask', 'target',
-                                           'stop_target_grad',
-                                           'center_target', 'remask')),
+                 (SkeletonMAE, _ENCODER + ('mask', 'target', 'mask_edges',
+                                           'remask')),
                  (RunOptions, _RUN)],
     'finetune': [(load_data, _DATA + ('semi', 'stream')),
-                 (STRL, _ENCODER + ('strl_layers', 'person_interaction',
-                                    'dropout', 'freeze_encoder')),
+                 (STRL, _ENCODER + ('dropout', 'freeze_encoder')),
                  (RunOptions, _RUN)],
     'linear': [(load_data, _DATA + ('semi', 'stream')),
                (RunOptions, _TRAINING)],
@@ -67,9 +65,12 @@ _HELP = dict(
     source='a pyskl .pkl, CTR-GCN .npz, or a folder of NW-UCLA .json, Penn '
     'Action .mat or raw NTU .skeleton files (default: the built-in '
     'synthetic set)',
-    encoder="the encoder's convolution: gin (the paper's), gcn, gat (Table "
-    "4c), a conv class torch_geometric.nn exports or a name given to "
-    "register_conv; with --pretrained, the checkpoint's (default: gin)")
+    encoder="the encoder's layer: gin (the paper's), gcn, gat (Table 4c) or "
+    "a conv class torch_geometric.nn exports; with --pretrained, the "
+    "checkpoint's (default: gin)",
+    mask="body regions by name or index, comma-separated (default: "
+    "right_arm,right_leg, the paper's best), or a ratio of joints drawn at "
+    "random, e.g. 0.5")
 class UsageError(ValueError):
     r"""A mistake in a command line or in the files it names: the
     command-line programs print it as one line on stderr and exit with
@@ -121,6 +122,14 @@ def _checked(kind: type, name: str, least: int) -> Callable[[str], Any]:
     return convert
 
 
+def _mask(text: str) -> Any:
+    # --mask: a ratio of joints, or comma-separated regions.
+    try:
+        return float(text)
+    except ValueError:
+        return tuple(text.split(','))
+
+
 def _add_settings(parser: argparse.ArgumentParser, owner: Any,
                   names: Sequence[str]) -> None:
     # A flag per argument of `owner`, its type from the annotation, its
@@ -135,6 +144,8 @@ def _add_settings(parser: argparse.ArgumentParser, owner: Any,
         extra: Dict[str, Any] = dict(choices=_CHOICES.get(name))
         if name == 'source':
             extra.update(type=Path, metavar='PATH')
+        elif name == 'mask':
+            extra.update(type=_mask, metavar='REGIONS|RATIO')
         elif kind is bool:
             extra = dict(action=argparse.BooleanOptionalAction)
         elif kind in (int, float):

@@ -158,16 +158,13 @@ class LinearRecipe:
 
 @dataclass(frozen=True)
 class Recipes:
-    r"""One preset: the recipe of each protocol, the fine-tuning recipe of
-    the semi-supervised protocol (few labels: smaller batches, more epochs)
-    and the settings of the :class:`~torch_skeleton_mae.nn.STRL` it
-    fine-tunes (beyond those a pre-training fixes; empty: STRL's
-    defaults)."""
+    r"""One preset: the recipe of each protocol and the fine-tuning recipe
+    of the semi-supervised protocol (few labels: smaller batches, more
+    epochs). A model's settings are its constructor's, never a recipe's."""
     pretrain: PretrainRecipe
     finetune: FinetuneRecipe
     linear: LinearRecipe
     semi: FinetuneRecipe
-    strl: Dict[str, Any] = field(default_factory=dict)
 
     def of(self, protocol: str, semi: bool = False) -> Any:
         r"""The recipe of :obj:`protocol` (:obj:`"pretrain"`,
@@ -220,16 +217,13 @@ _SMALL_FINETUNE = FinetuneRecipe(epochs=40, batch_size=16, lr=0.05,
 
 #: The small real sets NW-UCLA and Penn Action (1,000 to 1,300 training
 #: sequences), where the paper's batch of 1024 would be one step an epoch.
-#: Fine-tuning: the STRL of ``strl`` below (wider, strided, pooling the
-#: joints with learned weights); how it was chosen: ``docs/protocols.rst``.
+#: How it and STRL's defaults were chosen: ``docs/protocols.rst``.
 SMALL = Recipes(
     pretrain=PretrainRecipe(epochs=20, batch_size=64, lr=1e-3,
                             weight_decay=0.0, frames=16),
     finetune=_SMALL_FINETUNE,
     linear=LinearRecipe(frames=16),
-    semi=_semi(_SMALL_FINETUNE, epochs=80, milestones=(60, 75)),
-    strl=dict(channels=(64, 128, 256), strides=(2, 2, 1),
-              temporal_kernel=5, batch_norm=True, pool_heads=4))
+    semi=_semi(_SMALL_FINETUNE, epochs=80, milestones=(60, 75)))
 
 #: NW-UCLA's preset, :data:`SMALL` fine-tuned over 60 epochs on all labels
 #: and, on 10% of them, over 160 epochs with augmentation (rotation by up to

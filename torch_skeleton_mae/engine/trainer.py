@@ -33,15 +33,36 @@ class TrainingDiverged(RuntimeError):
     :obj:`last.pt` keeps the last good epoch."""
 
 
+def direction_spread(x: Tensor, mask: Tensor) -> Tensor:
+    r""":math:`1 - \|\bar{\mathbf{u}}\|^2`, :math:`\bar{\mathbf{u}}` the mean
+    of the unit vectors :obj:`x / ||x||` over :obj:`mask`, without gradient:
+    near :obj:`0` when every vector points one way (a collapsed target),
+    near :obj:`1` when they spread over all directions.
+
+    Args:
+        x (Tensor): :obj:`(*, C)`.
+        mask (Tensor): Boolean :obj:`(*)`.
+
+    Returns:
+        A scalar in :obj:`[0, 1]`.
+    """
+    with torch.no_grad():
+        unit = torch.nn.functional.normalize(x.float(), dim=-1)
+        weight = mask.unsqueeze(-1).to(unit.dtype)
+        mean = (unit * weight).sum(dim=tuple(range(x.dim() - 1)))
+        return 1 - (mean / weight.sum().clamp(min=1)).square().sum()
+
+
 class MAEObjective:
-    r"""SkeletonMAE pre-training: the model's own loss; logs the cosine
-    reconstruction error on the masked joints and the spread of the targets
-    (near 0 if they collapse to one direction). Labels are ignored."""
+    r"""SkeletonMAE pre-training: the model's own loss (the cosine
+    reconstruction error on the masked joints); logs the spread of the
+    targets (:func:`direction_spread`). Labels are ignored."""
     def __call__(self, model: Module, x: Tensor,
                  y: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
         out = model(x)
-        return out.loss, {'masked_joint_error': out.joint_loss,
-                          'target_spread': out.target_spread}
+        target = out.target.movedim(1, -1)  # (N, T, V, M, C)
+        return out.loss, {'target_spread': direction_spread(
+            target, out.loss_mask)}
 
 
 class ClassificationObjective:

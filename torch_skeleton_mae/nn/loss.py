@@ -1,4 +1,4 @@
-from typing import NamedTuple, Optional
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -36,78 +36,31 @@ def scaled_cosine_error(pred: Tensor, target: Tensor,
     if mask is None:
         mask = torch.ones_like(error, dtype=torch.bool)
     mask = mask.expand_as(error)
-    total = torch.where(mask, error, 0.0).sum()
-    return total / mask.sum().clamp(min=1)
-
-
-def edge_reconstruction_error(logits: Tensor, adjacency: Tensor,
-                              mask: Tensor) -> Tensor:
-    r"""Binary cross-entropy between predicted and true adjacency rows of the
-    masked joints, self-pairs left out.
-
-    Args:
-        logits (Tensor): Pair logits :obj:`(*, V, V)`.
-        adjacency (Tensor): The 0/1 skeleton adjacency :obj:`(V, V)`.
-        mask (Tensor): Boolean :obj:`(*, V)`, the joints whose edges count.
-    """
-    V = adjacency.size(-1)
-    off_diagonal = ~torch.eye(V, dtype=torch.bool, device=logits.device)
-    select = (mask.unsqueeze(-1) & off_diagonal).expand_as(logits)
-    target = adjacency.to(logits.dtype).expand_as(logits)
-    error = F.binary_cross_entropy_with_logits(logits, target,
-                                               reduction='none')
-    # A masked mean, as in scaled_cosine_error: 0 when nothing is selected.
-    return torch.where(select, error, 0.0).sum() / select.sum().clamp(min=1)
-
-
-class LossTerms(NamedTuple):
-    r"""The total loss and its two terms (scalars)."""
-    loss: Tensor
-    joint_loss: Tensor
-    edge_loss: Tensor
+    return torch.where(mask, error, 0.0).sum() / mask.sum().clamp(min=1)
 
 
 class SkeletonMAELoss(Module):
-    r"""SkeletonMAE's objective:
-    :func:`~torch_skeleton_mae.nn.loss.scaled_cosine_error` on masked joints
-    plus, when :obj:`edge_weight > 0`, :obj:`edge_weight` times
-    :func:`~torch_skeleton_mae.nn.loss.edge_reconstruction_error` on the masked
-    joints' edges. The paper trains with the first term only (Eq. 2), our
-    default.
+    r"""SkeletonMAE's objective (Eq. 2) as a module:
+    :func:`~torch_skeleton_mae.nn.loss.scaled_cosine_error` on the masked
+    joints.
 
     Args:
         beta (float, optional): Exponent of the cosine error.
             (default: :obj:`2.`)
-        edge_weight (float, optional): Weight of the edge term.
-            (default: :obj:`0.`)
 
     Shapes:
         - **input:** reconstruction and target :math:`(*, V, C)`, mask
-          :math:`(*, V)`, edge logits :math:`(*, V, V)` and adjacency
-          :math:`(V, V)` *(optional)*
-        - **output:** :class:`~torch_skeleton_mae.nn.loss.LossTerms` of scalars
+          :math:`(*, V)`
+        - **output:** a scalar
     """
-    def __init__(self, beta: float = 2.0, edge_weight: float = 0.0):
+    def __init__(self, beta: float = 2.0):
         super().__init__()
-        if edge_weight < 0:
-            raise ValueError(f"'edge_weight' must be >= 0, got {edge_weight}")
+        if beta < 1:
+            raise ValueError(f"'beta' must be >= 1, got {beta}")
         self.beta = beta
-        self.edge_weight = edge_weight
 
-    def forward(self, pred: Tensor, target: Tensor, mask: Tensor,
-                edge_logits: Optional[Tensor] = None,
-                adjacency: Optional[Tensor] = None) -> LossTerms:
-        joint_loss = scaled_cosine_error(pred, target, mask, self.beta)
-        edge_loss = torch.zeros_like(joint_loss)
-        if self.edge_weight > 0:
-            if edge_logits is None or adjacency is None:
-                raise ValueError("'edge_weight' > 0 needs 'edge_logits' and "
-                                 "'adjacency'")
-            edge_loss = edge_reconstruction_error(edge_logits, adjacency,
-                                                  mask)
-        return LossTerms(joint_loss + self.edge_weight * edge_loss,
-                         joint_loss, edge_loss)
+    def forward(self, pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+        return scaled_cosine_error(pred, target, mask, self.beta)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(beta={self.beta}, '
-                f'edge_weight={self.edge_weight})')
+        return f'{self.__class__.__name__}(beta={self.beta})'
