@@ -33,10 +33,12 @@ from torch_skeleton_mae.engine import (
     preset_for,
     pretrain,
 )
-from torch_skeleton_mae.engine.checkpoint import seed_everything
-from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES
-from torch_skeleton_mae.engine.cli import command_line, user_input
-from torch_skeleton_mae.engine.flags import ArgumentParser
+from torch_skeleton_mae.engine.cli import (
+    ArgumentParser,
+    command_line,
+    seed_everything,
+    user_input,
+)
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 
 #: A row: (label, SkeletonMAE settings or None for no pre-training, STRL
@@ -125,8 +127,8 @@ def main(argv=None):
     add('--data', type=Path, help='default: the built-in synthetic set')
     add('--dataset', default='ntu60', help='the classes and splits of --data')
     add('--split', help="default: the dataset's first benchmark")
-    add('--samples', type=int, default=SYNTHETIC_SAMPLES,
-        help='synthetic sequences')
+    add('--samples', type=int, help="synthetic sequences (default: "
+        "load_data's)")
     for flag in ('--epochs', '--batch-size', '--frames'):
         add(flag, type=int, help="both recipes' (default: the recipes')")
     add('--workers', type=int, default=RunOptions.workers)
@@ -158,7 +160,8 @@ def main(argv=None):
     with user_input():  # bad data: one line, no traceback
         splits = {protocol: load_data(
             args.data, dataset=args.dataset, split=args.split,
-            frames=recipe.frames, samples=args.samples)
+            frames=recipe.frames, **({} if args.samples is None else dict(
+                samples=args.samples)))
             for protocol, recipe in recipes.items()}
     options = RunOptions(device=args.device, seed=args.seed,
                          workers=args.workers)

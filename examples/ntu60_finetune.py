@@ -23,9 +23,12 @@ from torch_skeleton_mae.engine import (
     load_data,
     preset_for,
 )
-from torch_skeleton_mae.engine.checkpoint import seed_everything
-from torch_skeleton_mae.engine.cli import command_line, user_input
-from torch_skeleton_mae.engine.flags import ArgumentParser
+from torch_skeleton_mae.engine.cli import (
+    ArgumentParser,
+    command_line,
+    seed_everything,
+    user_input,
+)
 from torch_skeleton_mae.nn import STRL
 
 

@@ -169,7 +169,8 @@ def test_gradients_flow_and_reset():
     conv = SkeletonGCNConv(3, 8, train_eps=True)
     x = torch.randn(17, 3, requires_grad=True)
     weight = torch.rand(32, requires_grad=True)
-    conv(x, get_skeleton('coco').edge_index(), weight).square().sum().backward()
+    edge_index = get_skeleton('coco').edge_index()
+    conv(x, edge_index, weight).square().sum().backward()
     assert x.grad.abs().sum() > 0 and weight.grad.abs().sum() > 0
     for name, p in conv.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name

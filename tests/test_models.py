@@ -137,8 +137,8 @@ def test_paper_defaults():
     assert not out.target.requires_grad  # stop-gradient on the target
     assert model.encoder.conv == 'gin' and len(model.encoder.convs) == 3
     assert repr(model) == (
-        "SkeletonMAE('coco', in_channels=2, hidden_channels=64, "
-        "encoder_layers=3, encoder=gin, mask=('right_arm', 'right_leg'), "
+        "SkeletonMAE(skeleton='coco', in_channels=2, hidden_channels=64, "
+        "encoder_layers=3, encoder='gin', mask=('right_arm', 'right_leg'), "
         "target='embedding', mask_edges=False, remask=True, beta=2.0)")
     assert model.embedding.bias is None  # "linearly transformed"
     assert len(inspect.signature(SkeletonMAE).parameters) <= 10
@@ -281,8 +281,7 @@ def test_strl_from_pretrained_takes_the_encoder_settings(tmp_path):
                                          r"the pre-trained model "
                                          r"\(encoder_layers=2\)"):
         STRL.from_pretrained(mae, 7, encoder_layers=3)
-    with pytest.raises(ValueError, match='^the pre-trained source carries '
-                       'no config'):
+    with pytest.raises(ValueError, match='^the checkpoint carries no config'):
         STRL.from_pretrained(mae.state_dict(), 7)
 
 
@@ -356,9 +355,10 @@ def test_strl_reset_parameters_draws_every_parameter_again():
 
 def test_strl_repr_shows_its_settings():
     assert repr(STRL('coco', 2, 5, dropout=0.5, pool_heads=0)) == (
-        "STRL('coco', in_channels=2, num_classes=5, channels=(64, 128, 256), "
-        "strides=(2, 2, 1), temporal_kernel=5, batch_norm=True, "
-        "pool_heads=0, freeze_encoder=False)")
+        "STRL(skeleton='coco', in_channels=2, num_classes=5, "
+        "hidden_channels=64, encoder_layers=3, encoder='gin', "
+        "channels=(64, 128, 256), strides=(2, 2, 1), temporal_kernel=5, "
+        "batch_norm=True, pool_heads=0, dropout=0.5, freeze_encoder=False)")
 
 
 def test_strl_widths_strides_and_every_new_setting_train():
@@ -520,7 +520,7 @@ def test_encoder_may_be_a_module_of_ones_own():
     # PyG's GIN takes the frame graphs as one block-diagonal graph.
     mae = SkeletonMAE('coco', 2, hidden_channels=16, mask_edges=True,
                       encoder=GIN(16, 16, num_layers=2))
-    assert mae.config['encoder'] is None and 'encoder=GIN' in repr(mae)
+    assert mae.config['encoder'] is None and 'encoder=None' in repr(mae)
     with pytest.raises(ValueError, match='GIN runs on the edges of a '
                        'block-diagonal graph'):
         mae(x)

@@ -3,4 +3,5 @@ from torch_skeleton_mae import graph, data, nn, transforms, datasets
 
 __version__ = '0.2.0'
 
-__all__ = ['graph', 'data', 'nn', 'transforms', 'datasets', '__version__']
+__all__ = ['graph', 'data', 'nn', 'transforms', 'datasets', 'visualize',
+           '__version__']

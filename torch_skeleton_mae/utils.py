@@ -12,7 +12,16 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Hashable,
+    Iterator,
+    Optional,
+    Tuple,
+    Union,
+)
 
 import torch
 from torch import Tensor
@@ -258,25 +267,44 @@ def differing_settings(saved: Dict[str, Any], own: Dict[str, Any]) -> str:
             if differs else '')
 
 
-def changed_settings(cls: type, config: Dict[str, Any],
-                     shown: Iterable[str]) -> str:
-    r"""The settings of :obj:`config` (a model's constructor arguments)
-    that differ from :obj:`cls`'s defaults and are not among :obj:`shown`,
-    as :obj:`", key=value"` text for a :obj:`__repr__`, so that two models
-    that behave differently never print the same.
+def config_repr(model: Module) -> str:
+    r"""A model's :obj:`__repr__`: its class and every setting of its
+    :obj:`config`, so that two models that behave differently never print
+    the same.
 
     Example:
         >>> from torch_skeleton_mae.nn import SkeletonMAE
-        >>> from torch_skeleton_mae.utils import changed_settings
-        >>> model = SkeletonMAE('coco', 2, remask=False)
-        >>> changed_settings(SkeletonMAE, model.config, ['skeleton'])
-        ', in_channels=2, remask=False'
+        >>> from torch_skeleton_mae.utils import config_repr
+        >>> config_repr(SkeletonMAE('coco', 2))[:52]
+        "SkeletonMAE(skeleton='coco', in_channels=2, hidden_c"
     """
-    defaults = {name: p.default for name, p in inspect.signature(
-        cls.__init__).parameters.items()}
-    return ''.join(f', {key}={value!r}' for key, value in config.items()
-                   if key not in shown
-                   and defaults.get(key, inspect.Parameter.empty) != value)
+    settings = ', '.join(f'{k}={v!r}' for k, v in model.config.items())
+    return f'{type(model).__name__}({settings})'
+
+
+def read_pretrained(source: Any, cls: type) -> Tuple[str, Optional[Dict[
+        str, Any]], Dict[str, Tensor]]:
+    r"""The name, checked config (:obj:`None` if none) and weights of a
+    pre-trained :obj:`cls`: a model, a checkpoint dict (its :obj:`"config"`
+    and :obj:`"model"`, or a bare :obj:`state_dict`), the path of one or a
+    shipped name (:data:`~torch_skeleton_mae.weights.WEIGHTS`). The one place
+    a model reads a checkpoint.
+
+    Raises:
+        ValueError: naming the source, for anything else or a bad config.
+    """
+    name = 'the pre-trained model' if isinstance(source, Module) else (
+        'the checkpoint')
+    if isinstance(source, (str, os.PathLike)):
+        name, source = f"'{source}'", read_checkpoint(source)
+    if isinstance(source, Module):
+        return name, getattr(source, 'config', None), source.state_dict()
+    if not isinstance(source, dict):
+        raise ValueError(f'{name} holds a {type(source).__name__}, not a '
+                         f'checkpoint dict or state_dict')
+    config = source.get('config')
+    return (name, None if config is None else checked_config(
+        cls, config, name), source.get('model', source))
 
 
 class ScratchBuffer:

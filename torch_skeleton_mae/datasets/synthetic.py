@@ -54,6 +54,12 @@ _ONE_CYCLE = ('raise_hand', 'push', 'raise_arms', 'sit_down', 'bow',
               'pick_up', 'jump', 'hug')
 NUM_CAMERAS = 3
 
+__all__ = [
+    'SyntheticSkeletons',
+    'ACTIONS',
+    'TWO_PERSON_ACTIONS',
+]
+
 
 def _rot(axis: str, angle: np.ndarray) -> np.ndarray:
     c, s = np.cos(angle), np.sin(angle)

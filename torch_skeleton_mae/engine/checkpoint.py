@@ -20,6 +20,13 @@ from torch_skeleton_mae.utils import (
 
 PathLike = Union[str, os.PathLike]
 
+__all__ = [
+    'save_checkpoint',
+    'load_checkpoint',
+    'load_weights',
+    'seed_everything',
+]
+
 
 def seed_everything(seed: int) -> None:
     r"""Seeds Python, NumPy and PyTorch (all devices)."""

@@ -20,6 +20,7 @@ from torch_skeleton_mae.engine.checkpoint import seed_everything
 from torch_skeleton_mae.engine.flags import (
     RECIPE_TYPES,
     SETTINGS,
+    ArgumentParser,
     UsageError,
     build_parser,
     flag,
@@ -41,6 +42,12 @@ from torch_skeleton_mae.engine.training import (
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import DiskFull
 from torch_skeleton_mae.weights import WEIGHTS
+
+#: What scripts of one's own use (``examples/``): the programs, one-line
+#: errors, the parser that raises them, and seeding.
+__all__ = ['pretrain_command', 'finetune_command', 'linear_eval_command',
+           'command_line', 'user_input', 'ArgumentParser', 'UsageError',
+           'seed_everything']
 
 
 @contextlib.contextmanager

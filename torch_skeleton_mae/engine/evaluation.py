@@ -41,6 +41,14 @@ class ClassificationReport:
         return dict(top1=self.top1, top5=self.top5, loss=self.loss,
                     mean_class_acc=float(np.nanmean(self.per_class.numpy())))
 
+__all__ = [
+    'ClassificationReport',
+    'classification_report',
+    'extract_features',
+    'linear_probe',
+    'raw_joint_features',
+]
+
 
 def classification_report(logits: Tensor, labels: Tensor,
                           num_classes: int) -> ClassificationReport:

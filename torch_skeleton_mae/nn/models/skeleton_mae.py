@@ -18,10 +18,10 @@ from torch_skeleton_mae.nn.masking import (
 )
 from torch_skeleton_mae.utils import (
     check_on_meta,
-    checked_config,
+    config_repr,
     constructor_config,
     load_checked,
-    read_checkpoint,
+    read_pretrained,
 )
 
 TARGETS = ('embedding', 'input')
@@ -212,31 +212,19 @@ class SkeletonMAE(Module):
             >>> len(SkeletonMAE.from_checkpoint(state).encoder.convs)
             2
         """
-        name = 'the checkpoint'
-        if isinstance(source, (str, os.PathLike)):
-            name, source = f"'{source}'", read_checkpoint(source)
-        config = source.get('config') if isinstance(source, dict) else None
-        if config is None or 'model' not in source:
+        name, config, state = read_pretrained(source, cls)
+        if config is None or 'config' in state:  # no 'model' beside it
             raise ValueError(f"{name} holds no 'config' and 'model': it is "
                              f"not a SkeletonMAE checkpoint")
-        config = checked_config(cls, config, name)
-        if config.get('encoder') is None:
+        if config['encoder'] is None:
             raise ValueError(f"{name} was trained with an encoder of its "
                              f"own, which its config cannot rebuild: build "
                              f"SkeletonMAE with it and load its 'model' "
                              f"weights")
-        check_on_meta(lambda: cls(**config), source['model'], name)
+        check_on_meta(lambda: cls(**config), state, name)
         model = cls(**config)
-        load_checked(model, source['model'], name)
+        load_checked(model, state, name)
         return model
 
     def __repr__(self) -> str:
-        config = self.config
-        return (f"{self.__class__.__name__}('{self.skeleton.name}', "
-                f"in_channels={self.in_channels}, "
-                f"hidden_channels={config['hidden_channels']}, "
-                f"encoder_layers={config['encoder_layers']}, "
-                f"encoder={config['encoder'] or type(self.encoder).__name__}"
-                f", mask={self.masker.mask!r}, target='{self.target}', "
-                f"mask_edges={self.mask_edges}, "
-                f"remask={self.decoder.remask}, beta={config['beta']})")
+        return config_repr(self)

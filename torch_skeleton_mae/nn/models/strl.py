@@ -26,11 +26,11 @@ from torch_skeleton_mae.nn.encoder import ConvSpec, GraphEncoder, on_graphs
 from torch_skeleton_mae.nn.models.skeleton_mae import SkeletonMAE
 from torch_skeleton_mae.utils import (
     check_on_meta,
-    checked_config,
+    config_repr,
     constructor_config,
     differing_settings,
     load_checked,
-    read_checkpoint,
+    read_pretrained,
 )
 
 #: Frames of STRL's temporal position embedding, the most a sequence has.
@@ -359,19 +359,18 @@ class STRL(Module):
             >>> model.config['encoder_layers'], len(model.layers)
             (2, 3)
         """
-        config, state = _pretrained(source)
+        name, config, state = read_pretrained(source, SkeletonMAE)
         if config is None:
-            raise ValueError(f"{_where(source)} carries no config (a bare "
-                             f"state_dict); build STRL with its settings and "
-                             f"call load_pretrained")
-        inherited = {name: config[name] for name in PRETRAINED}
+            raise ValueError(f"{name} carries no config (a bare state_dict); "
+                             f"build STRL with its settings and call "
+                             f"load_pretrained")
+        inherited = {key: config[key] for key in PRETRAINED}
         if inherited['encoder'] is None:  # a module of one's own
             if not isinstance(source, Module):
-                raise ValueError(f"{_where(source)} was trained with an "
-                                 f"encoder of its own, which its config "
-                                 f"cannot rebuild: pass the SkeletonMAE "
-                                 f"itself, or build STRL with that module "
-                                 f"and call load_pretrained")
+                raise ValueError(f"{name} was trained with an encoder of its "
+                                 f"own, which its config cannot rebuild: pass "
+                                 f"the SkeletonMAE itself, or build STRL "
+                                 f"with that module and call load_pretrained")
             inherited['encoder'] = source.encoder
         clash = sorted(set(settings) & set(inherited))
         if clash:
@@ -380,8 +379,7 @@ class STRL(Module):
                              f"({given}); build STRL directly to change "
                              f"them")
         if not isinstance(source, Module):
-            check_on_meta(lambda: SkeletonMAE(**config), state,
-                          _where(source))
+            check_on_meta(lambda: SkeletonMAE(**config), state, name)
         model = cls(num_classes=num_classes, **inherited, **settings)
         return model.load_pretrained(dict(model=state, config=config))
 
@@ -400,14 +398,14 @@ class STRL(Module):
             ValueError: naming what differs when the checkpoint's layout or
                 weights do not fit this model.
         """
-        config, state = _pretrained(source)
+        _, config, state = read_pretrained(source, SkeletonMAE)
         if config is not None and config['skeleton'] != self.skeleton.name:
             raise ValueError(f"The checkpoint was pre-trained on layout "
                              f"'{config['skeleton']}' but this model uses "
                              f"'{self.skeleton.name}'")
         # The pre-trained settings under this model's names, for errors.
         hint = '' if config is None else differing_settings(
-            {name: config[name] for name in PRETRAINED}, self.config)
+            {key: config[key] for key in PRETRAINED}, self.config)
         for prefix, module in [('embedding.', self.embedding)] + [
                 ('encoder.', layer.encoder) for layer in self.layers]:
             part = {k[len(prefix):]: v for k, v in state.items()
@@ -416,16 +414,7 @@ class STRL(Module):
         return self
 
     def __repr__(self) -> str:
-        config = self.config
-        return (f"{self.__class__.__name__}('{self.skeleton.name}', "
-                f"in_channels={self.in_channels}, "
-                f"num_classes={self.num_classes}, "
-                f"channels={config['channels']}, "
-                f"strides={config['strides']}, "
-                f"temporal_kernel={config['temporal_kernel']}, "
-                f"batch_norm={config['batch_norm']}, "
-                f"pool_heads={config['pool_heads']}, "
-                f"freeze_encoder={self.freeze_encoder})")
+        return config_repr(self)
 
 
 #: STRL as the paper's text reads literally: three layers at :math:`D`
@@ -436,23 +425,3 @@ LITERAL_SETTINGS = dict(channels=(64, 64, 64), strides=(1, 1, 1),
 #: The settings STRL takes from a pre-trained SkeletonMAE.
 PRETRAINED = ('skeleton', 'in_channels', 'hidden_channels', 'encoder_layers',
               'encoder')
-
-
-def _where(source: Any) -> str:
-    return (f"'{source}'" if isinstance(source, (str, os.PathLike))
-            else 'the pre-trained source')
-
-
-def _pretrained(source) -> tuple:
-    # (config or None, state_dict) of a SkeletonMAE, checkpoint or path.
-    where = 'the checkpoint'
-    if isinstance(source, (str, os.PathLike)):
-        where, source = f"'{source}'", read_checkpoint(source)
-    if isinstance(source, Module):
-        return getattr(source, 'config', None), source.state_dict()
-    if not isinstance(source, dict):
-        raise ValueError(f'{where} holds a {type(source).__name__}, not a '
-                         f'checkpoint dict or state_dict')
-    config = source.get('config')
-    return (config and checked_config(SkeletonMAE, config, where),
-            source.get('model', source))
