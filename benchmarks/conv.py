@@ -1,9 +1,10 @@
-r"""``SkeletonGCNConv`` alone (forward + backward) across batch sizes and
-feature widths, for every adjacency input: a shared ``edge_index`` on
-``(B, V, C)`` features (the automatic dense path), a shared ``torch.sparse``
-CSR matrix, a shared ``SparseTensor`` (when torch-sparse is installed), and
-the generic flat path on a block-diagonal ``edge_index``; beside it, stock
-PyG ``GINConv`` with the same MLP on the block-diagonal graph.
+r"""One GIN layer alone (forward + backward) across batch sizes and feature
+widths, for every adjacency input: the models' layer, PyG's ``DenseGINConv``
+on the skeleton's ``(V, V)`` adjacency over ``(B, V, C)`` features (the
+dense path), and ``SkeletonGCNConv`` on a flat frame ``Batch`` as a
+block-diagonal ``edge_index``, a ``torch.sparse`` CSR matrix and a
+``SparseTensor`` (when torch-sparse is installed); beside them, stock PyG
+``GINConv`` with the same MLP on the block-diagonal graph.
 
     python benchmarks/conv.py
     python benchmarks/conv.py --smoke
@@ -22,9 +23,10 @@ from common import (
     stock_mlp,
     time_interleaved,
 )
-from torch_geometric.nn import GINConv
+from torch_geometric.nn import DenseGINConv, GINConv
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import SkeletonGCNConv
+from torch_skeleton_mae.nn.encoder import dense_adjacency
 
 
 def parse_args(argv=None):
@@ -47,22 +49,21 @@ warnings.filterwarnings('ignore', 'Sparse (CSR tensor support|invariant)')
 
 
 def adjacencies(skeleton, graphs):
-    r"""Every adjacency input our layer accepts, with the node layout each
-    one expects (:obj:`"static"` for :obj:`(B, V, C)`, :obj:`"flat"`)."""
+    r"""Every adjacency input of the flat frame batch :obj:`SkeletonGCNConv`
+    accepts."""
     V = skeleton.num_joints
-    edge_index = skeleton.edge_index()
-    value = torch.ones(edge_index.size(1))
-    out = {
-        'edge_index (dense path)': ('static', edge_index),
-        'torch.sparse CSR': ('static', torch.sparse_coo_tensor(
-            edge_index.flip(0), value, (V, V)).to_sparse_csr()),
-        'edge_index (flat Batch)': ('flat', BlockDiagonal(edge_index, V)(
-            graphs, edge_index.device)),
-    }
+    edge_index = BlockDiagonal(skeleton.edge_index(), V)(graphs,
+                                                         torch.device('cpu'))
+    n = graphs * V
+    out = {'edge_index (flat Batch)': edge_index,
+           'torch.sparse CSR': torch.sparse_coo_tensor(
+               edge_index.flip(0), torch.ones(edge_index.size(1)),
+               (n, n)).to_sparse_csr()}
     if importlib.util.find_spec('torch_sparse'):
         from torch_sparse import SparseTensor
-        out['SparseTensor'] = ('static', SparseTensor(
-            row=edge_index[1], col=edge_index[0], sparse_sizes=(V, V)))
+        out['SparseTensor'] = SparseTensor(row=edge_index[1],
+                                           col=edge_index[0],
+                                           sparse_sizes=(n, n))
     return out
 
 
@@ -70,14 +71,15 @@ def main(argv=None):
     args = parse_args(argv)
     skeleton = get_skeleton(args.layout)
     V = skeleton.num_joints
-    print(f'SkeletonGCNConv forward + backward, {args.layout} (V={V}), '
+    print(f'GIN layer forward + backward, {args.layout} (V={V}), '
           f'{args.repeats} repeats; {machine()}')
+    adj = dense_adjacency(skeleton.edge_index(), None, V, torch.float32)
     rows = []
     for graphs in args.graphs:
         for channels in args.channels:
             torch.manual_seed(0)
-            # Cached, as the models build it (one skeleton graph).
-            conv = SkeletonGCNConv(channels, channels, cached=True)
+            conv = SkeletonGCNConv(channels, channels)
+            dense = DenseGINConv(conv.nn)
             stock = GINConv(stock_mlp(conv))
             x = torch.randn(graphs, V, channels, requires_grad=True)
             flat = x.detach().reshape(-1, channels).requires_grad_()
@@ -89,10 +91,11 @@ def main(argv=None):
                 return step
 
             steps = {'stock GINConv (flat Batch)':
-                     run(lambda z: stock(z, block), flat)}
-            for name, (layout, adj) in adjacencies(skeleton, graphs).items():
-                inp = x if layout == 'static' else flat
-                steps[name] = run(lambda z, adj=adj: conv(z, adj), inp)
+                     run(lambda z: stock(z, block), flat),
+                     'DenseGINConv (dense path)':
+                     run(lambda z: dense(z, adj), x)}
+            for name, edges in adjacencies(skeleton, graphs).items():
+                steps[name] = run(lambda z, e=edges: conv(z, e), flat)
             times = time_interleaved(steps, args.repeats, args.warmup,
                                      torch.device('cpu'))
             base = median(times['stock GINConv (flat Batch)'])

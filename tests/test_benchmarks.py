@@ -29,7 +29,7 @@ def test_step_benchmark_smoke(name, capsys, tmp_path):
 def test_conv_and_data_loading_benchmarks_smoke(capsys):
     rows = __import__('conv').main(['--smoke'])
     inputs = {r['input'] for r in rows}
-    assert {'stock GINConv (flat Batch)', 'edge_index (dense path)',
+    assert {'stock GINConv (flat Batch)', 'DenseGINConv (dense path)',
             'torch.sparse CSR', 'edge_index (flat Batch)'} <= inputs
     rows = __import__('data_loading').main(['--smoke'])
     assert [r['dataset'] for r in rows] == [
@@ -119,7 +119,7 @@ def test_compare_revisions_times_both_checkouts_case_by_case(capsys):
         '--smoke'])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith('conv.py --smoke: median of 1 rounds each')
-    cases = [line for line in lines[1:] if 'edge_index (dense path)' in line]
+    cases = [line for line in lines[1:] if 'DenseGINConv (dense path)' in line]
     assert len(cases) == 1 and cases[0].endswith(tuple('0123456789'))
     with pytest.raises(SystemExit, match='no reader for'):
         __import__('compare_revisions').timed_cases('end_to_end.py', {})

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from torch_skeleton_mae.datasets.synthetic import ACTIONS
-from torch_skeleton_mae.engine import PAPER, QUICK, SMALL
+from torch_skeleton_mae.engine import PAPER, QUICK
 from torch_skeleton_mae.engine.checkpoint import load_checkpoint
 from torch_skeleton_mae.engine.cli import (
     UsageError,
@@ -373,7 +373,7 @@ def test_main_command_reports_strl_beside_its_floor(tmp_path):
             (tmp_path / report).read_text())['top1']
     record = torch.load(tmp_path / 'finetune' / 'last.pt',
                         weights_only=True)['run']['model']
-    assert record['pool_heads'] == SMALL.strl['pool_heads']
+    assert record['pool_heads'] == 4  # STRL's default, the one of 90.3
     assert (f"STRL fine-tuned from this pre-training: top-1 "
             f"{100 * summary['strl']:.1f}%; a linear classifier on the raw "
             f"joints: {100 * summary['floor']:.1f}%") in done.stdout
@@ -415,7 +415,7 @@ def test_learning_evidence_example(tmp_path):
         'learning_evidence', ROOT / 'experiments' / 'learning_evidence.py')
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    configs = ['paper preset', 'earlier defaults']
+    configs = ['paper preset', '+ score channel']
     evidence = example.main(['--seeds', '1', '--semi', '0.5',
                              '--configs', *configs, '--out', str(tmp_path)]
                             + TINY + ['--epochs', '1', '--finetune-epochs',
@@ -434,7 +434,7 @@ def test_learning_evidence_example(tmp_path):
     assert evidence['machine'] == machine()
     assert f'Run on {machine()}.' in rst
     for name, config in evidence['configs'].items():
-        assert f'   * - {name}' in rst
+        assert f'   * - {example.label(name)}' in rst
         runs = config['runs']
         assert [r['seed'] for r in runs] == [1]
         gains = [r['pretrained'] - r['scratch'] for r in runs]
@@ -446,15 +446,12 @@ def test_learning_evidence_example(tmp_path):
         'finetune_eval.json')
     assert run['pretrained'] == json.loads(report.read_text())['top1']
     # Each configuration's scratch baseline is its own architecture: the
-    # earlier defaults' score channel makes a 3-channel STRL.
+    # score channel makes a 3-channel STRL.
     scratch = sorted(p.name for p in (tmp_path / 'scratch').iterdir())
-    earlier = ('1_score_True_joint_embedding_True_embedding_bias_True_'
-               'noise_0_0_person_interaction_True')
-    assert scratch == ['1', earlier]
-    checkpoint = torch.load(tmp_path / 'scratch' / earlier / 'last.pt',
-                            weights_only=True)
+    assert scratch == ['1', '1_score_True']
+    checkpoint = torch.load(tmp_path / 'scratch' / '1_score_True' /
+                            'last.pt', weights_only=True)
     assert checkpoint['config']['in_channels'] == 3
-    assert checkpoint['config']['person_interaction']
     noise = evidence['noise']
     assert noise['repeat'][0] == noise['repeat'][1]  # deterministic
     assert len(noise['finetune_seeds']['runs']) == 1
@@ -467,7 +464,7 @@ def test_learning_evidence_jobs_give_the_same_results(tmp_path):
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     argv = ['--seeds', '1', '2', '--semi', '0.5', '--configs',
-            'paper preset', '+ joint embedding'] + TINY + ['--epochs', '1']
+            'paper preset', '+ input target'] + TINY + ['--epochs', '1']
     one = example.main(argv + ['--out', str(tmp_path / 'one')])
     two = example.main(argv + ['--jobs', '2', '--out', str(tmp_path / 'two')])
     # Every run, scratch baselines and the noise runs included.
@@ -484,8 +481,8 @@ def test_ablations_example(tmp_path):
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     assert [r[1] for r in example.TABLES['4c'][:2]] == [
-        dict(encoder='gat', mask='parts:0'),
-        dict(encoder='gat', mask='parts:1')]
+        dict(encoder='gat', mask=(0, )),
+        dict(encoder='gat', mask=(1, ))]
     assert len(example.TABLES['4c']) == 18
     rows = example.main(['--table', '5a', '--out', str(tmp_path)] + TINY +
                         ['--epochs', '1'])
@@ -494,14 +491,16 @@ def test_ablations_example(tmp_path):
     # One pre-training serves the four pre-trained rows.
     assert sorted(p.name for p in tmp_path.glob('pretrain*')) == ['pretrain0']
     pretrained = load_checkpoint(tmp_path / 'pretrain0' / 'last.pt')
-    assert pretrained['config']['mask'] == 'parts:right_arm'  # region V3
+    assert pretrained['config']['mask'] == ('right_arm', )  # region V3
     for i, row in enumerate(rows):
         report = json.loads((tmp_path / f'row{i}' / 'finetune_eval.json')
                             .read_text())
         assert row['top1'] == report['top1']
         config = load_checkpoint(tmp_path / f'row{i}' / 'last.pt')['config']
-        assert config['strl_layers'] == (3 if i == 0 else i)
-    assert json.loads((tmp_path / 'table5a.json').read_text()) == rows
+        assert len(config['channels']) == (3 if i == 0 else i)
+    # JSON holds the settings' tuples as lists.
+    assert json.loads((tmp_path / 'table5a.json').read_text()) == json.loads(
+        json.dumps(rows))
     rst = (tmp_path / 'table5a.rst').read_text()
     assert rst == example.tables(rows)
     assert (f"   * - M = 2\n     - {100 * rows[2]['top1']:.1f}\n"

@@ -2,7 +2,7 @@ from typing import List, Optional, Union
 
 from torch import Tensor
 from torch.nn import Module
-from torch_geometric.nn import MLP, DenseGINConv, GINConv
+from torch_geometric.nn import MLP, DenseGINConv, GINConv, MessagePassing
 from torch_geometric.typing import Adj, OptPairTensor, OptTensor, Size
 from torch_geometric.utils import is_sparse, spmm
 
@@ -105,6 +105,9 @@ class SkeletonGCNConv(GINConv):
         torch.Size([3, 64])
     """
     propagate_type = {'x': OptPairTensor, 'edge_weight': OptTensor}
+    # PyG compiles a propagate per class; ours, not GINConv's, is the one
+    # explain mode falls back to.
+    propagate = MessagePassing.propagate
 
     def __init__(self, in_channels: int = -1,
                  out_channels: Optional[int] = None,
