@@ -62,9 +62,8 @@ def main(argv=None):
         ours = STRL(layout, channels, args.classes).to(device)
         models = {'ours': ours, 'stock_pyg': reference_model(ours, 'stock'),
                   'dense': reference_model(ours, 'dense')}
-        x = torch.randn(args.batch_size, channels, args.frames,
-                        ours.skeleton.num_joints, args.persons,
-                        device=device)
+        x = torch.randn(args.batch_size, args.persons, args.frames,
+                        ours.skeleton.num_joints, channels, device=device)
         y = torch.randint(args.classes, (args.batch_size, ), device=device)
         with torch.no_grad():
             logits = {n: m.eval()(x) for n, m in models.items()}

@@ -61,8 +61,8 @@ def variants(layout, args, device):
     models = {'ours': ours, 'stock_pyg': reference_model(ours, 'stock'),
               'dense': reference_model(ours, 'dense')}
     V = ours.skeleton.num_joints
-    x = torch.randn(args.batch_size, LAYOUTS[layout], args.frames, V,
-                    args.persons, device=device)
+    x = torch.randn(args.batch_size, args.persons, args.frames, V,
+                    LAYOUTS[layout], device=device)
 
     def make_step(model, precision='fp32'):
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)

@@ -3,7 +3,7 @@ r"""SkeletonMAE in a plain PyTorch loop, the way PyG's
 (forward, ``loss.backward()``, step), then fine-tune STRL from the
 pre-trained encoder and score it on held-out sequences. The built-in
 synthetic set stands in for your data: any dataset of ``(x, label)`` items
-with ``x`` of shape ``(C, T, V, M)`` works the same way::
+with ``x`` of shape ``(M, T, V, C)`` works the same way::
 
     python examples/pretrain_minimal.py
 
@@ -18,7 +18,7 @@ from torch_skeleton_mae.datasets import SyntheticSkeletons
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 
 torch.manual_seed(0)
-# COCO-17 (x, y) joints as the paper's 2D input: (C, T, V, M) = (2, 32, 17, 2).
+# COCO-17 (x, y) joints, the paper's 2D input: (M, T, V, C) = (2, 32, 17, 2).
 kwargs = dict(layout='coco', num_frames=32, normalize=True)
 train = SyntheticSkeletons(600, split='train', **kwargs)
 test = SyntheticSkeletons(600, split='val', **kwargs)
@@ -32,7 +32,7 @@ for epoch in range(1, 6):
     total = 0.0
     for x, _ in loader:  # labels unused
         optimizer.zero_grad()
-        out = model(x)  # x: (N, C, T, V, M)
+        out = model(x)  # x: (N, M, T, V, C)
         out.loss.backward()
         optimizer.step()
         total += float(out.loss) * len(x)

@@ -185,7 +185,7 @@ def hand_layout():
     masker = JointEdgeMasker(hand, channels=8, mask=0.25)
     joint_mask = masker.sample((4, ))  # (4, 11): 3 random joints each
     model = SkeletonMAE('hand-11', in_channels=2, mask=('thumb', 'index'))
-    out = model(torch.randn(4, 2, 16, 11, 1))  # (N, C, T, V, M)
+    out = model(torch.randn(4, 1, 16, 11, 2))  # (N, M, T, V, C)
     out.loss.backward()
     return joint_mask, out
 

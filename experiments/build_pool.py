@@ -119,7 +119,7 @@ def main() -> None:
     if args.nw_ucla is not None:
         train = NWUCLA(args.nw_ucla, 'xview', 'train', normalize=False)
         if args.retarget:
-            frames = np.asarray(train.frames)[..., 0].transpose(0, 2, 1)
+            frames = np.asarray(train.frames)[:, 0]  # (F, V, 3)
             proportions = bone_proportions(frames[np.abs(frames).sum(
                 axis=(1, 2)) > 0])
     for name in args.sources:

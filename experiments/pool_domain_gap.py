@@ -26,8 +26,7 @@ def bone_ratios(pool: MotionPool, windows: np.ndarray) -> dict:
     length over the spine's."""
     skeleton = pool.skeleton
     names = skeleton.joint_names
-    frames = np.asarray(pool.frames[pool.offsets[windows].numpy()])[..., 0]
-    frames = frames.transpose(0, 2, 1)  # (N, V, 3)
+    frames = np.asarray(pool.frames[pool.offsets[windows].numpy()])[:, 0]
     spine = np.linalg.norm(frames[:, names.index('shoulder_center')]
                            - frames[:, names.index('hip_center')], axis=-1)
     return {f'{names[a]}-{names[b]}': float(np.median(np.linalg.norm(

@@ -106,7 +106,7 @@ class TemporalConvNet(Module):
     a linear classifier.
 
     Shapes:
-        - **input:** :math:`(N, C, T, V, M)`
+        - **input:** :math:`(N, M, T, V, C)`
         - **output:** :math:`(N, \text{num\_classes})`
     """
     def __init__(self, skeleton, in_channels: int, num_classes: int,
@@ -125,8 +125,8 @@ class TemporalConvNet(Module):
         self.classifier = Linear(width, num_classes)
 
     def forward(self, x):
-        N, C, T, V, M = x.shape
-        x = x.permute(0, 4, 3, 1, 2).reshape(N * M, V * C, T)
+        N, M, T, V, C = x.shape
+        x = x.permute(0, 1, 3, 4, 2).reshape(N * M, V * C, T)
         return self.classifier(self.net(x).mean(-1).view(N, M, -1).mean(1))
 
 

@@ -78,14 +78,14 @@ def test_rotation_turns_about_the_recipes_axes_alone():
     from torch_skeleton_mae.engine.training import augmentation
     recipe = dataclasses.replace(engine.SMALL.finetune, rotate=90.0,
                                  rotate_axes='z')
-    x = torch.randn(16, 3, 4, 5, 2)
+    x = torch.randn(16, 2, 4, 5, 3)
     torch.manual_seed(0)
     turned = augmentation(recipe, 3, 0.0)(x.clone())
-    assert torch.equal(turned[:, 2], x[:, 2])  # the vertical axis stays
-    assert torch.allclose(turned[:, :2].norm(dim=1), x[:, :2].norm(dim=1),
-                          atol=1e-5)
-    assert not torch.allclose(turned[:, :2], x[:, :2], atol=1e-3)
+    assert torch.equal(turned[..., 2], x[..., 2])  # the vertical axis stays
+    assert torch.allclose(turned[..., :2].norm(dim=-1),
+                          x[..., :2].norm(dim=-1), atol=1e-5)
+    assert not torch.allclose(turned[..., :2], x[..., :2], atol=1e-3)
     # Every axis by default: each coordinate moves.
     turned = augmentation(dataclasses.replace(recipe, rotate_axes='xyz'), 3,
                           0.0)(x.clone())
-    assert not torch.allclose(turned[:, 2], x[:, 2], atol=1e-3)
+    assert not torch.allclose(turned[..., 2], x[..., 2], atol=1e-3)

@@ -84,7 +84,7 @@ def test_reference_models_compute_what_ours_computes():
     from common import reference_model
     from torch_skeleton_mae.nn import STRL, SkeletonMAE
 
-    x = torch.randn(2, 3, 4, 17, 2)
+    x = torch.randn(2, 2, 4, 17, 3)
     mae = SkeletonMAE('coco', 3)
     expected = mae(x, generator=torch.Generator().manual_seed(1)).loss
     for kind in ('stock', 'dense'):

@@ -122,9 +122,9 @@ def test_ntu_dataset(tmp_path):
                              'no_body': ['S003C001P002R001A004'],
                              'unreadable': {}}
     x, label = train[1]  # the stored sequence: its 5 frames
-    assert x.shape == (3, 5, 25, 2) and label == 59
+    assert x.shape == (2, 5, 25, 3) and label == 59
     raw = select_bodies(read_ntu_skeleton(root / f'{names[2]}.skeleton'))
-    raw = torch.from_numpy(raw).permute(3, 1, 2, 0)
+    raw = torch.from_numpy(raw)  # (M, T, V, C)
     # Centering and view alignment are done once, when the cache is built.
     assert train.normalized
     assert torch.allclose(x, T.PreNormalize3D('ntu-rgb+d')(raw), atol=1e-5)
@@ -135,7 +135,7 @@ def test_ntu_dataset(tmp_path):
                                                    train=False)[0]]
     assert torch.equal(train[1][0], middles)
     batch, labels = train.read_batch([1, 0, 1])
-    assert batch.shape == (3, 3, 8, 25, 2) and labels.tolist() == [59, 0, 59]
+    assert batch.shape == (3, 2, 8, 25, 3) and labels.tolist() == [59, 0, 59]
     assert torch.equal(batch[0], middles) and torch.equal(batch[2], middles)
     plain = NTURGBD(root, 'xsub', 'train', normalize=False)
     assert torch.equal(plain[1][0], raw)
@@ -170,8 +170,8 @@ def test_ntu_bad_files_cost_only_themselves(tmp_path, capsys):
     assert 'S001C001P004R001A004: ' in out
     cache = root / '.torch_skeleton_mae'
     assert sorted(p.name for p in cache.iterdir()) == [
-        '.lock', 'frames_normalized.npy', 'index_normalized.json']
-    assert len(data) == 2 and data[1][0].shape == (3, 4, 25, 2)
+        '.lock', 'frames_normalized_v2.npy', 'index_normalized_v2.json']
+    assert len(data) == 2 and data[1][0].shape == (2, 4, 25, 3)
     # A file added later is seen: the cache is built again.
     write_skeleton(root / 'S001C001P005R001A005.skeleton',
                    [{'1': joints(9)}])
@@ -208,7 +208,7 @@ def test_ntu_cache_is_built_once_by_concurrent_processes(tmp_path):
     assert sum('parsed 3 of 3 files' in out for out in printed) == 1
     cache = root / '.torch_skeleton_mae'
     assert sorted(p.name for p in cache.iterdir()) == [
-        '.lock', 'frames_normalized.npy', 'index_normalized.json']
+        '.lock', 'frames_normalized_v2.npy', 'index_normalized_v2.json']
 
 
 def write_pyskl(path, two_d=True, num=6, V=17):
@@ -239,7 +239,7 @@ def test_pyskl_2d_and_3d(tmp_path):
     x, label = train[1]
     ann = data['annotations'][1]
     assert x.shape == (2, 6, 17, 2) and label == 1  # the paper's (x, y)
-    raw = torch.from_numpy(ann['keypoint']).permute(3, 1, 2, 0)
+    raw = torch.from_numpy(ann['keypoint'])  # (M, T, V, C)
     # Centered once, when the dataset is built.
     assert torch.equal(x[..., :2], T.CenterSequence('coco')(raw))
     plain = PysklDataset(tmp_path / 'ntu60_hrnet.pkl', 'xsub_train',
@@ -249,15 +249,14 @@ def test_pyskl_2d_and_3d(tmp_path):
     scored = PysklDataset(tmp_path / 'ntu60_hrnet.pkl', 'xsub_train',
                           score=True)
     x = scored[1][0]
-    assert x.shape == (3, 6, 17, 2)
-    assert torch.equal(x[2, ..., :2], torch.from_numpy(
-        ann['keypoint_score']).permute(1, 2, 0))
-    assert (train[0][0][..., 1] == 0).all()  # one person, padded
+    assert x.shape == (2, 6, 17, 3)
+    assert torch.equal(x[..., 2], torch.from_numpy(ann['keypoint_score']))
+    assert (train[0][0][1] == 0).all()  # one person, padded
 
     write_pyskl(tmp_path / 'ntu3d.pkl', two_d=False, V=25)
     three = PysklDataset(tmp_path / 'ntu3d.pkl', 'xsub_val')
     assert three.skeleton.name == 'nturgb+d'
-    assert three[0][0].shape == (3, 9, 25, 2)
+    assert three[0][0].shape == (2, 9, 25, 3)
 
 
 def test_pyskl_bad_input(tmp_path):
@@ -307,7 +306,7 @@ def test_pyskl_bad_samples_are_skipped_counted_and_named(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'ntu60_hrnet.pkl (all): skipped 4 of 6 annotations' in out
     assert "1 without keypoint_score (e.g. 'clip0')" in out
-    assert all(scored[i][0].shape[0] == 3 for i in range(2))
+    assert all(scored[i][0].shape[-1] == 3 for i in range(2))
     # Without the score channel a missing score is no problem.
     plain = PysklDataset(path)
     assert [m['name'] for m in plain.meta] == ['clip0', 'clip2', 'clip4',
@@ -328,9 +327,9 @@ def test_npz(tmp_path):
     data = NpzSkeletonDataset(tmp_path / 'NTU60_CS.npz', 'train')
     assert len(data) == 5 and data.num_classes == 60
     sample, label = data[2]
-    assert sample.shape == (3, 12, 25, 2) and label == 59
-    # (N, T, 2 bodies, 25 joints, xyz) -> (C, T, V, M)
-    raw = torch.from_numpy(x[2].reshape(12, 2, 25, 3)).permute(3, 0, 2, 1)
+    assert sample.shape == (2, 12, 25, 3) and label == 59
+    # (N, T, 2 bodies, 25 joints, xyz) -> (M, T, V, C)
+    raw = torch.from_numpy(x[2].reshape(12, 2, 25, 3)).transpose(0, 1)
     # Centered and aligned once, when the file is read.
     assert torch.equal(sample, T.PreNormalize3D('ntu-rgb+d')(raw))
     plain = NpzSkeletonDataset(tmp_path / 'NTU60_CS.npz', normalize=False)
@@ -342,7 +341,7 @@ def test_npz(tmp_path):
     padded = NpzSkeletonDataset(tmp_path / 'padded.npz', normalize=False)
     assert torch.equal(padded[3][0], plain[3][0][:, 2:9])
     batch = padded.sample_frames(4).read_batch([3, 2])[0]
-    assert batch.shape == (2, 3, 4, 25, 2)
+    assert batch.shape == (2, 2, 4, 25, 3)
     assert (batch[0] != 0).any(dim=(0, 2, 3)).all()
 
     np.savez(tmp_path / 'bad.npz', x_train=x[:, :, :75], y_train=y)
@@ -395,10 +394,10 @@ def test_synthetic(layout, V):
     data = SyntheticSkeletons(40, layout, num_frames=16, seed=3)
     x, label = data[5]
     C = 3 if layout == 'ntu-rgb+d' else 2  # xyz, or the xy of 2D layouts
-    assert x.shape == (C, 16, V, 2) and 0 <= label < 17
+    assert x.shape == (2, 16, V, C) and 0 <= label < 17
     if C == 2:
         scored = SyntheticSkeletons(40, layout, 16, seed=3, score=True)[5][0]
-        assert torch.equal(scored[:2], x) and scored.shape[0] == 3
+        assert torch.equal(scored[..., :2], x) and scored.shape[-1] == 3
     assert torch.equal(x, SyntheticSkeletons(400, layout, 16, seed=3)[5][0])
     assert not torch.equal(x, SyntheticSkeletons(40, layout, 16, seed=4)[5][0])
     assert torch.isfinite(x).all()
@@ -409,17 +408,17 @@ def test_synthetic(layout, V):
     pairs = [i for i in range(len(data))
              if ACTIONS[labels[i]] in TWO_PERSON_ACTIONS]
     assert len(pairs) == 4
-    assert all((data[i][0][..., 1] != 0).any() for i in pairs)
+    assert all((data[i][0][1] != 0).any() for i in pairs)
     batch = next(iter(DataLoader(data, batch_size=8)))
-    assert batch[0].shape == (8, C, 16, V, 2)
+    assert batch[0].shape == (8, 2, 16, V, C)
     assert to_frame_batch(batch[0], layout).num_graphs == 8 * 2 * 16
 
 
 def test_synthetic_bone_lengths_are_plausible():
     data = SyntheticSkeletons(20, 'ntu-rgb+d', num_frames=32, noise=0.0)
-    x = data[0][0][..., 0]
-    present = (x != 0).any(dim=0).all(dim=1)
-    forearm = (x[:, present, 9] - x[:, present, 10]).norm(dim=0)
+    x = data[0][0][0]  # (T, V, 3)
+    present = (x != 0).any(dim=-1).all(dim=-1)
+    forearm = (x[present, 9] - x[present, 10]).norm(dim=-1)
     assert forearm.std() < 1e-4  # rigid bones under motion
     assert 0.15 < forearm.mean() < 0.4
 
@@ -489,7 +488,7 @@ def test_read_batch_is_the_items_stacked():
 
 
 def test_store_refuses_sequences_outside_the_frames():
-    frames = np.zeros((4, 2, 17, 1), np.float32)
+    frames = np.zeros((4, 1, 17, 2), np.float32)
     with pytest.raises(ValueError, match='outside the 4 stored frames'):
         SkeletonSequences().store(frames, np.array([0, 2]), np.array([2, 3]),
                                   np.array([0, 1]))
@@ -511,76 +510,79 @@ def rotation_reference(degrees):
 
 
 def test_batch_augmentations_draw_per_sequence_on_the_device():
-    x = torch.randn(5, 4, 6, 25, 2)  # xyz + a score channel
-    x[:, :, :, :, 1] = 0  # absent second person
+    x = torch.randn(5, 2, 6, 25, 4)  # xyz + a score channel
+    x[:, 1] = 0  # absent second person
     u = torch.rand(5, 3, generator=torch.Generator().manual_seed(1)) * 2 - 1
     rotation = B.RandomRotation((10, 20, 30))
     out = rotation(x, torch.Generator().manual_seed(1))
     for n in range(5):
         r = rotation_reference((u[n] * torch.tensor([10, 20, 30])).numpy())
-        expected = np.einsum('ij,jtvm->itvm', r, x[n, :3].double().numpy())
-        assert np.allclose(out[n, :3].numpy(), expected, atol=1e-5)
-    assert torch.equal(out[:, 3], x[:, 3]) and (out[..., 1] == 0).all()
+        expected = np.einsum('ij,mtvj->mtvi', r,
+                             x[n, ..., :3].double().numpy())
+        assert np.allclose(out[n, ..., :3].numpy(), expected, atol=1e-5)
+    assert torch.equal(out[..., 3], x[..., 3]) and (out[:, 1] == 0).all()
 
     scale = B.RandomScale(0.2, 3)(x, torch.Generator().manual_seed(2))
     factors = 1 + 0.2 * (torch.rand(5, 3, generator=torch.Generator(
     ).manual_seed(2)) * 2 - 1)
-    assert torch.allclose(scale[:, :3], x[:, :3] * factors[..., None, None,
-                                                           None])
+    assert torch.allclose(scale[..., :3], x[..., :3] * factors[:, None,
+                                                               None, None])
     shear = B.RandomShear(0.5).matrix(5, torch.Generator().manual_seed(3))
     assert torch.equal(torch.diagonal(shear, dim1=1, dim2=2), torch.ones(5, 3))
     assert shear.abs().max() <= 1 and not torch.equal(shear[0], shear[1])
     noisy = B.Compose([B.RandomRotation(), B.GaussianNoise(0.1, 3)])(
         x, torch.Generator().manual_seed(5))
-    assert (noisy[..., 1] == 0).all() and torch.equal(noisy[:, 3], x[:, 3])
+    assert (noisy[:, 1] == 0).all() and torch.equal(noisy[..., 3], x[..., 3])
     # In place: the same draws, added to the batch itself.
     fresh = B.GaussianNoise(0.1, 3)(x, torch.Generator().manual_seed(6))
     same = x.clone()
     assert B.GaussianNoise(0.1, 3, inplace=True)(
         same, torch.Generator().manual_seed(6)) is same
     assert torch.equal(same, fresh) and not torch.equal(same, x)
-    with pytest.raises(ValueError, match=r'expects a batch \(N, C, T, V, '
-                                         r'M\), got \(4, 6, 25, 2\)'):
+    with pytest.raises(ValueError, match=r'expects a batch \(N, M, T, V, '
+                                         r'C\), got \(2, 6, 25, 4\)'):
         B.RandomScale()(x[0])
 
 
 def test_transforms():
-    x = torch.zeros(3, 10, 25, 2)
-    x[:, 2:8, :, 0] = torch.randn(3, 6, 25) + 5
+    x = torch.zeros(2, 10, 25, 3)  # (M, T, V, C)
+    x[0, 2:8] = torch.randn(6, 25, 3) + 5
     centered = T.CenterSequence('ntu-rgb+d')(x)
-    assert torch.allclose(centered[:, 2, 20, 0], torch.zeros(3))
-    assert (centered[:, :2] == 0).all() and (centered[..., 1] == 0).all()
+    assert torch.allclose(centered[0, 2, 20], torch.zeros(3))
+    assert (centered[:, :2] == 0).all() and (centered[1] == 0).all()
 
     bone = T.JointToBone('ntu-rgb+d')(centered)
-    assert torch.equal(bone[:, :, 20], torch.zeros(3, 10, 2))
+    assert torch.equal(bone[:, :, 20], torch.zeros(2, 10, 3))
     assert torch.allclose(bone[:, :, 3], centered[:, :, 3] - centered[:, :, 2])
     motion = T.ToMotion('ntu-rgb+d')(x)
     assert torch.equal(motion[:, 3], x[:, 4] - x[:, 3])
-    with pytest.raises(ValueError, match=r'\(C, T, V, M\), got \(10, 25\)'):
+    with pytest.raises(ValueError, match=r'\(M, T, V, C\), got \(10, 25\)'):
         T.ToMotion('ntu-rgb+d')(torch.zeros(10, 25))
 
 
 def test_bone_and_motion_keep_a_2d_score_a_score():
     """The layout says which channels are coordinates: a COCO score is
     averaged (as pyskl does), never differenced into negative values."""
-    x = torch.rand(3, 5, 17, 1) + 0.1  # x, y, score > 0
+    x = torch.rand(1, 5, 17, 3) + 0.1  # x, y, score > 0
     bone = T.JointToBone('coco')(x)
     parent = T.JointToBone('coco').parent
-    assert torch.allclose(bone[:2], x[:2] - x[:2, :, parent])
-    assert torch.allclose(bone[2], (x[2] + x[2, :, parent]) / 2)
+    xy, score = x[..., :2], x[..., 2]
+    assert torch.allclose(bone[..., :2], xy - xy[:, :, parent])
+    assert torch.allclose(bone[..., 2], (score + score[:, :, parent]) / 2)
     motion = T.ToMotion('coco')(x)
-    assert torch.allclose(motion[:2, :4], x[:2, 1:] - x[:2, :4])
-    assert torch.allclose(motion[2, :4], (x[2, 1:] + x[2, :4]) / 2)
-    assert (bone[2] > 0).all() and (motion[2, :4] > 0).all()
+    assert torch.allclose(motion[:, :4, :, :2], xy[:, 1:] - xy[:, :4])
+    assert torch.allclose(motion[:, :4, :, 2], (score[:, 1:] + score[:, :4])
+                          / 2)
+    assert (bone[..., 2] > 0).all() and (motion[:, :4, :, 2] > 0).all()
 
 
 def test_prenormalize3d_canonical_view():
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(3, 6, 25, 2, generator=gen)
+    x = torch.randn(2, 6, 25, 3, generator=gen)  # (M, T, V, C)
     x[:, 0] = 0  # an empty first frame: the reference is frame 1
-    x[:, :, :, 1] = 0  # one person
+    x[1] = 0  # one person
     y = T.PreNormalize3D('ntu-rgb+d')(x)
-    frame = y[:3, 1, :, 0].T
+    frame = y[0, 1]  # (V, 3)
     assert torch.allclose(frame[20], torch.zeros(3), atol=1e-6)  # centered
     spine = frame[1] - frame[0]
     assert torch.allclose(spine[:2], torch.zeros(2), atol=1e-5)
@@ -588,27 +590,27 @@ def test_prenormalize3d_canonical_view():
     shoulders = frame[4] - frame[8]
     assert abs(shoulders[1]) < 1e-5 and shoulders[0] > 0
     # A rotation of the centered input: pairwise distances are kept.
-    centered = T.CenterSequence('ntu-rgb+d')(x)[:3, 1:, :, 0]
-    flat_in = centered.reshape(3, -1).T
-    flat_out = y[:3, 1:, :, 0].reshape(3, -1).T
+    flat_in = T.CenterSequence('ntu-rgb+d')(x)[0, 1:].reshape(-1, 3)
+    flat_out = y[0, 1:].reshape(-1, 3)
     def distances(p):
         return (p[:, None] - p[None]).norm(dim=-1)
     assert torch.allclose(distances(flat_in), distances(flat_out), atol=1e-4)
-    assert torch.equal(y[:, 0], torch.zeros(3, 25, 2))
+    assert torch.equal(y[:, 0], torch.zeros(2, 25, 3))
     with pytest.raises(ValueError, match="no default axes for layout 'coco'"):
         T.PreNormalize3D('coco')
 
 
 def test_random_shear_is_the_drawn_matrix():
-    x = torch.randn(3, 4, 17, 2)
+    x = torch.randn(2, 4, 17, 3)
     y = B.RandomShear(0.3, num_coords=2)(
         x[None], torch.Generator().manual_seed(5))[0]
     matrix = B.RandomShear(0.3, num_coords=2).matrix(
         1, torch.Generator().manual_seed(5))[0]
     assert torch.equal(matrix.diagonal(), torch.ones(2))
     assert (matrix - torch.eye(2)).abs().max() <= 0.3
-    expected = torch.einsum('ij,jtvm->itvm', matrix, x[:2])
-    assert torch.allclose(y[:2], expected) and torch.equal(y[2], x[2])
+    expected = torch.einsum('ij,mtvj->mtvi', matrix, x[..., :2])
+    assert torch.allclose(y[..., :2], expected)
+    assert torch.equal(y[..., 2], x[..., 2])
 
 
 def test_missing_skeleton_lists_of_ntu60_and_ntu120():

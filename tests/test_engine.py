@@ -413,9 +413,9 @@ def test_extract_features_pools_present_joints_only():
         def encode(self, x):
             return x - 5.0  # every encoding, padding included, is non-zero
 
-    x = torch.zeros(2, 1, 3, 2, 2)
+    x = torch.zeros(2, 2, 3, 2, 1)  # (N, M, T, V, C)
     x[0, 0, :, :, 0] = torch.tensor([1., 2.])  # person 1 only
-    x[1, 0, 0, 0, 1] = 4.0  # one joint of person 2 in one frame
+    x[1, 1, 0, 0, 0] = 4.0  # one joint of person 2 in one frame
     loader = [(x, torch.tensor([0, 1]))]
     features, labels = extract_features(Identity(), loader, CPU)
     assert features.tolist() == [[1.5 - 5, 2 - 5], [4 - 5, 4 - 5]]
@@ -512,7 +512,7 @@ def test_load_data_reads_the_classes_of_data_of_ones_own(tmp_path):
     assert (data.num_classes, data.layout, data.channels) == (
         27, 'kinect-v1', 3)
     assert len(data.train) == 6 and len(data.val) == 3
-    assert data.train[2][1] == 26 and data.train[0][0].shape == (3, 8, 20, 2)
+    assert data.train[2][1] == 26 and data.train[0][0].shape == (2, 8, 20, 3)
     given = load_data(tmp_path / 'mine.npz', layout='kinect-v1', frames=8,
                       num_classes=30)
     assert given.num_classes == 30
@@ -581,7 +581,7 @@ def test_a_dataset_and_layout_of_ones_own_train_end_to_end(tmp_path):
                          frames=8)
         assert (data.layout, data.num_classes, list(data.names)) == (
             'test-six', 3, ['a', 'b', 'c'])
-        assert data.train[0][0].shape == (3, 8, 6, 2)
+        assert data.train[0][0].shape == (2, 8, 6, 3)
         options = RunOptions(workers=0)
         mae = SkeletonMAE(data.layout, data.channels, mask=['left'])
         done = pretrain(mae, data, PretrainRecipe(

@@ -104,6 +104,6 @@ def test_any_pyg_conv_stands_in_for_the_decoder_layer(conv):
     out = decoder(h, coco.edge_index(), mask)
     assert out.shape == (4, 17, 3)
     z = decoder.proj(h).masked_fill(mask.unsqueeze(-1), 0)
-    batch = to_frame_batch(z.permute(2, 0, 1)[None, ..., None], coco)
+    batch = to_frame_batch(z[None, None], coco)  # (1, 1, T, V, C)
     expected = decoder.conv(batch.x, batch.edge_index)
     assert torch.allclose(out, expected.view(4, 17, 3), atol=1e-5)

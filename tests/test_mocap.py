@@ -98,12 +98,12 @@ def test_bvh_maps_a_rig_of_its_own_onto_kinect_v1_and_resamples():
     frames = [[t, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] for t in range(7)]
     x = bvh_sequence(rig(frames, 1 / 60), 'mine.bvh', joint_map, fps=30,
                      units=0.01)
-    assert x.shape == (3, 4, 20, 1) and x.dtype == torch.float32
+    assert x.shape == (1, 4, 20, 3) and x.dtype == torch.float32
     head = names.index('head')
     # Frames 0, 2, 4, 6 of 60 Hz; metres; the root moved 1 cm a frame.
     np.testing.assert_allclose(x[0, :, 0, 0], [0, .02, .04, .06], atol=1e-6)
-    np.testing.assert_allclose(x[:, 1, head, 0], [.045, .1, .1], atol=1e-6)
-    np.testing.assert_allclose(x[:, 0, names.index('left_hand'), 0],
+    np.testing.assert_allclose(x[0, 1, head], [.045, .1, .1], atol=1e-6)
+    np.testing.assert_allclose(x[0, 0, names.index('left_hand')],
                                [0, .1, 0], atol=1e-6)
 
 
@@ -151,7 +151,7 @@ def test_read_bvh_from_a_file(tmp_path):
     path.write_text(rig([[0] * 12] * 3))
     joint_map = dict.fromkeys(get_skeleton('kinect-v1').joint_names,
                               'Upper')
-    assert read_bvh(path, joint_map=joint_map).shape == (3, 3, 20, 1)
+    assert read_bvh(path, joint_map=joint_map).shape == (1, 3, 20, 3)
     with pytest.raises(ValueError, match='walk.bvh'):
         read_bvh(path, joint_map=joint_map, max_frames=2)
 
@@ -172,12 +172,11 @@ def test_msrc12_drops_leading_empty_rows_and_resamples():
     # Irregular time stamps (us): 30 Hz with jitter.
     times = [1000, 34000, 70000, 100000, 140000]
     x = msrc12_sequence(msrc12_rows(times, joints), 'P1_1_1_p01.csv')
-    assert x.shape == (3, 3, 20, 1)
-    np.testing.assert_allclose(x[:, 0, :, 0].T, joints[2], atol=1e-6)
+    assert x.shape == (1, 3, 20, 3)
+    np.testing.assert_allclose(x[0, 0], joints[2], atol=1e-6)
     # 1/30 s after the first skeleton (at 70 ms): between rows 3 and 4.
     w = (70000 + 1e6 / 30 - 100000) / 40000
-    np.testing.assert_allclose(x[:, 1, :, 0].T,
-                               (1 - w) * joints[3] + w * joints[4],
+    np.testing.assert_allclose(x[0, 1], (1 - w) * joints[3] + w * joints[4],
                                atol=1e-5)
 
 
@@ -210,8 +209,8 @@ def test_resample_is_linear_in_time():
 
 
 def sequence(T, value=1.0):
-    x = torch.zeros(3, T, 20, 1)
-    x[:, :, :, 0] = torch.randn(3, 1, 20) + value
+    x = torch.zeros(1, T, 20, 3)
+    x[0] = torch.randn(1, 20, 3) + value
     x[0, :, 0, 0] += torch.arange(T) * 0.01  # moves
     return x
 
@@ -226,7 +225,7 @@ def test_pool_cuts_windows_skips_bad_files_and_reads_back(tmp_path):
     assert not builder.add('b', 'bomb', hostile)
     assert not builder.add('b', 'deep', lambda: json.loads('[' * 10 ** 6))
     assert not builder.add('b', 'short', lambda: sequence(5))
-    assert not builder.add('b', 'wide', lambda: torch.zeros(3, 9, 25, 1))
+    assert not builder.add('b', 'wide', lambda: torch.zeros(1, 9, 25, 3))
     assert builder.add('b', 'clip', lambda: sequence(30))
     out = builder.finish(tmp_path / 'pool', fps=30)
     manifest = json.loads((out / 'manifest.json').read_text())
@@ -238,14 +237,14 @@ def test_pool_cuts_windows_skips_bad_files_and_reads_back(tmp_path):
     assert set(b['skipped']) == {'bomb', 'deep', 'wide'}
     assert b['skipped']['bomb'] == 'MemoryError: Unable to allocate 112 GiB'
     assert b['skipped']['deep'].startswith('RecursionError')
-    assert 'expected (C, T, 20, 1)' in b['skipped']['wide']
+    assert 'expected (1, T, 20, C)' in b['skipped']['wide']
 
     pool = MotionPool(out)
     assert len(pool) == 5 and pool.num_classes == 2
     assert pool.lengths.tolist() == [40, 40, 40, 100, 30]
     assert pool.labels.tolist() == [0, 0, 0, 0, 1]
     x, label = pool[4]
-    assert x.shape == (3, 30, 20, 1) and label == 1
+    assert x.shape == (1, 30, 20, 3) and label == 1
     # Every window is centred on its own first frame's centre joint.
     center = get_skeleton('kinect-v1').center
     for i in range(5):
@@ -295,20 +294,21 @@ def test_project_is_a_pinhole_camera_onto_penn_action_joints():
     from torch_skeleton_mae.datasets.mocap import KINECT_TO_2D, project
     names = get_skeleton('kinect-v1').joint_names
     torch.manual_seed(0)
-    x = torch.randn(3, 5, 20, 1) * 0.3
+    x = torch.randn(1, 5, 20, 3) * 0.3
     x[:, 4] = 0  # an absent frame stays absent
     # No turn, no tilt, the body one half-width tall: a plain pinhole.
     y = project(x, 'penn-action', torch.Generator().manual_seed(1), yaw=0,
                 pitch=0, height=(1.0, 1.0))
-    assert y.shape == (2, 5, 13, 1)
-    joints = x[:, :, [names.index(n) for n in KINECT_TO_2D['penn-action']], 0]
+    assert y.shape == (1, 5, 13, 2)
+    joints = x[0][:, [names.index(n) for n in KINECT_TO_2D['penn-action']]]
+    joints = joints.movedim(-1, 0)  # (3, T, V): the camera axes first
     first = joints[:, 0]
     tall = first[2].max() - first[2].min()
     depth = joints[1] + tall - first[1].mean()
     depth = depth + (tall / 2 - depth[:4].min()).clamp(min=0)
     assert torch.allclose(y[0, :4, :, 0], joints[0, :4] / depth[:4],
                           atol=1e-5)
-    assert torch.allclose(y[1, :4, :, 0], joints[2, :4] / depth[:4],
+    assert torch.allclose(y[0, :4, :, 1], joints[2, :4] / depth[:4],
                           atol=1e-5)
     assert (y[:, 4] == 0).all()
     # Any camera: the same body, another view.
@@ -317,13 +317,13 @@ def test_project_is_a_pinhole_camera_onto_penn_action_joints():
     # A body walking 3 m towards the camera stays in front of it: the
     # camera backs off, and the head is always above the ankles.
     walk = x.clone()
-    walk[1, :4] -= torch.linspace(0, 3, 4)[:, None, None]
+    walk[0, :4, :, 1] -= torch.linspace(0, 3, 4)[:, None]
     head, ankle = 0, KINECT_TO_2D['penn-action'].index('left_ankle')
-    walk[2, :4, names.index('head')] = 1.0
-    walk[2, :4, names.index('left_ankle')] = -1.0
+    walk[0, :4, names.index('head'), 2] = 1.0
+    walk[0, :4, names.index('left_ankle'), 2] = -1.0
     w = project(walk, 'penn-action', torch.Generator().manual_seed(1),
                 yaw=0, pitch=0, height=(1.0, 1.0))
-    assert (w[1, :4, head, 0] > w[1, :4, ankle, 0]).all()
+    assert (w[0, :4, head, 1] > w[0, :4, ankle, 1]).all()
     assert w[:, :4].abs().max() < 10
     with pytest.raises(ValueError, match="no 2D layout 'coco' of the Kinect"):
         project(x, 'coco', torch.Generator())

@@ -406,7 +406,7 @@ def test_synthetic_2d_input_is_xy_and_score_on_request():
     raw = train.generate(int(train.indices[0]))[0]  # (M, T, V, C)
     x = train[0][0]
     # Centering moves the coordinates, never the score.
-    assert torch.equal(x[2], torch.from_numpy(raw[..., 2]).permute(1, 2, 0))
+    assert torch.equal(x[..., 2], torch.from_numpy(raw[..., 2]))
 
 
 @pytest.mark.full

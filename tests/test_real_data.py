@@ -63,14 +63,13 @@ def test_nw_ucla_splits_labels_and_coordinates(ucla):
         for i, meta in enumerate(data.meta):
             x, y = data[i]
             expected = torch.from_numpy(clips[meta['name']]).float()
-            assert x.shape == (3, len(expected), 20, 1)
-            assert torch.equal(x[..., 0], expected.permute(2, 0, 1))
+            assert x.shape == (1, len(expected), 20, 3)
+            assert torch.equal(x[0], expected)
     xsub = NWUCLA(root, 'xsub', 'train', normalize=False)
     assert sorted(m['subject'] for m in xsub.meta) == [1, 2, 3]
     # Normalized: each clip as PreNormalize3D leaves it.
     normalized = NWUCLA(root, 'xview', 'train')
-    x = torch.from_numpy(clips['a04_s02_e00_v02']).float().permute(
-        2, 0, 1)[..., None]
+    x = torch.from_numpy(clips['a04_s02_e00_v02']).float()[None]
     assert torch.allclose(normalized[1][0], PreNormalize3D('kinect-v1')(x),
                           atol=1e-6)
     with pytest.raises(ValueError, match="Unknown NW-UCLA benchmark 'xset'"):
@@ -157,15 +156,15 @@ def test_penn_action_splits_labels_and_coordinates(penn):
     # the annotators' coordinates.
     x, label = train[0]
     px, py, visible = videos['0001']
-    assert x.shape == (3, 4, 13, 1)
-    assert torch.allclose(x[..., 0], torch.from_numpy(
-        np.stack([px, py, visible])).float())
+    assert x.shape == (1, 4, 13, 3)
+    assert torch.allclose(x[0], torch.from_numpy(
+        np.stack([px, py, visible], axis=-1)).float())
     assert (visible == 0).any()
     # Normalized: half-widths, y up, centred on the head of frame 0.
-    x = PennAction(root, 'train')[0][0][..., 0]
+    x = PennAction(root, 'train')[0][0][0]
     u, v = (px - 240) / 240, (135 - py) / 240
-    expected = np.stack([u - u[0, 0], v - v[0, 0]])
-    assert x.shape == (2, 4, 13)
+    expected = np.stack([u - u[0, 0], v - v[0, 0]], axis=-1)
+    assert x.shape == (4, 13, 2)
     assert torch.allclose(x, torch.from_numpy(expected).float(), atol=1e-6)
     assert PennAction(root, 'train').pixel_noise == 1 / HALF_WIDTH
 
@@ -211,11 +210,11 @@ def test_load_dataset_recognises_both_folders(ucla, penn):
     ucla_root, _ = ucla
     data = load_dataset(ucla_root, 'xview', 'val', 8)
     assert isinstance(data, NWUCLA) and len(data) == 2
-    assert data[0][0].shape == (3, 8, 20, 1) and not data.train
+    assert data[0][0].shape == (1, 8, 20, 3) and not data.train
     penn_root, _ = penn
     data = load_dataset(penn_root, 'none', 'train', 6)
     assert isinstance(data, PennAction) and data.train
-    assert data[0][0].shape == (2, 6, 13, 1)
+    assert data[0][0].shape == (1, 6, 13, 2)
     with pytest.raises(ValueError, match="Penn Action has one split, "
                        "benchmark 'none', got 'xsub'"):
         load_dataset(penn_root, 'xsub', 'train', 6)
@@ -226,11 +225,11 @@ def test_synthetic_in_the_real_layouts(layout, C):
     data = SyntheticSkeletons(20, layout, 8, normalize=True, max_persons=1)
     both = SyntheticSkeletons(20, layout, 8, normalize=False)
     V = 20 if layout == 'kinect-v1' else 13
-    assert data[0][0].shape == (C, 8, V, 1) and both[0][0].shape == (
-        C, 8, V, 2)
+    assert data[0][0].shape == (1, 8, V, C) and both[0][0].shape == (
+        2, 8, V, C)
     # One person of the same motion, preprocessed as real data is.
     from torch_skeleton_mae.datasets.base import normalizer
-    x = both[3][0][..., :1]
+    x = both[3][0][:1]
     assert torch.allclose(data[3][0], normalizer(layout)(x), atol=1e-5)
     with pytest.raises(ValueError, match="'max_persons' must be 1 or 2"):
         SyntheticSkeletons(4, layout, 8, max_persons=3)
@@ -329,9 +328,8 @@ def test_reconstruction_baselines_score_as_the_model_does(ucla):
     loader = make_loader(data, 16, cpu, train=False)
     means = joint_means(loader, 20)
     x = torch.stack([data[i][0] for i in range(len(data))])
-    joints = x.permute(0, 2, 3, 4, 1)  # (N, T, V, M, C)
-    mask = (joints != 0).any(-1, keepdim=True)
-    expected = (joints * mask).sum((0, 1, 3)) / mask.sum((0, 1, 3))
+    mask = (x != 0).any(-1, keepdim=True)  # x: (N, M, T, V, C)
+    expected = (x * mask).sum((0, 1, 2)) / mask.sum((0, 1, 2))
     assert torch.allclose(means, expected, atol=1e-6)
     torch.manual_seed(0)
     model = SkeletonMAE('kinect-v1', 3).eval()
@@ -341,11 +339,9 @@ def test_reconstruction_baselines_score_as_the_model_does(ucla):
         out = model(x, torch.Generator().manual_seed(0))
         assert errors['model'] == pytest.approx(float(out.loss),
                                                 rel=1e-5)
-        guess = model.embedding(means).expand(
-            len(data), 1, 6, 20, -1).permute(0, 2, 3, 1, 4)
-        target = out.target.movedim(1, -1)
+        guess = model.embedding(means).expand(len(data), 1, 6, 20, -1)
         assert errors['joint_mean'] == pytest.approx(float(
-            scaled_cosine_error(guess, target, out.loss_mask)), rel=1e-5)
+            scaled_cosine_error(guess, out.target, out.loss_mask)), rel=1e-5)
     assert set(errors) == {'model', 'joint_mean', 'mirrored_limb',
                            'nearest_joint'}
     assert all(0 <= v <= 4 for v in errors.values())

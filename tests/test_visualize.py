@@ -41,9 +41,9 @@ def test_sequence_strip_and_gif(tmp_path):
     gif = viz.animate_sequence(x, 'coco', tmp_path / 'a.gif')
     with Image.open(gif) as image:
         assert image.format == 'GIF' and image.n_frames == 6
-    with pytest.raises(ValueError, match=r"\(C, T, 17, M\) for layout "
-                       r"'coco', got \(3, 6, 25, 2\)"):
-        viz.plot_sequence(torch.zeros(3, 6, 25, 2), 'coco', tmp_path / 'b')
+    with pytest.raises(ValueError, match=r"\(M, T, 17, C\) for layout "
+                       r"'coco', got \(2, 6, 25, 3\)"):
+        viz.plot_sequence(torch.zeros(2, 6, 25, 3), 'coco', tmp_path / 'b')
 
 
 def test_reconstruction_curves_and_embedding(tmp_path, monkeypatch):
@@ -57,15 +57,14 @@ def test_reconstruction_curves_and_embedding(tmp_path, monkeypatch):
     # the joints it gives is the reconstruction's projection on its range.
     W = model.embedding.weight.detach()
     projector = W @ torch.linalg.pinv(W)
-    assert torch.allclose(model.embedding(joints.movedim(1, -1)),
-                          out.reconstruction.movedim(1, -1) @ projector.T,
-                          atol=1e-4)
+    assert torch.allclose(model.embedding(joints),
+                          out.reconstruction @ projector.T, atol=1e-4)
     path = viz.plot_reconstruction(x[0], joints[0], out.joint_mask[0],
                                    'ntu-rgb+d', tmp_path / 'rec.png',
                                    rescale=False)
     assert is_image(path, 'PNG')
-    with pytest.raises(ValueError, match=r'has shape \(64, 8, 25, 2\), the '
-                       r'input \(3, 8, 25, 2\); pass coordinates'):
+    with pytest.raises(ValueError, match=r'has shape \(2, 8, 25, 64\), the '
+                       r'input \(2, 8, 25, 3\); pass coordinates'):
         viz.plot_reconstruction(x[0], out.reconstruction[0],
                                 out.joint_mask[0], 'ntu-rgb+d', tmp_path / 'r')
     # Rescaled, a reconstruction pointing the right way lands on the truth.
@@ -75,7 +74,7 @@ def test_reconstruction_curves_and_embedding(tmp_path, monkeypatch):
         s) or real_sequence(s, skeleton))
     viz.plot_reconstruction(x[0], rec, out.joint_mask[0], 'ntu-rgb+d',
                             tmp_path / 'scaled.png')
-    masked = out.joint_mask[0].unsqueeze(0).expand_as(x[0])
+    masked = out.joint_mask[0].unsqueeze(-1).expand_as(x[0])
     assert torch.allclose(drawn[1][masked], x[0][masked], atol=1e-5)
     log = CSVLogger(tmp_path / 'pretrain.csv')
     for epoch in (1, 2, 3):
@@ -111,8 +110,8 @@ def test_pyg_any_graph_example():
     assert last < 0.5 * first
     joint_mask, out = example.hand_layout()
     assert joint_mask.shape == (4, 11)
-    assert out.reconstruction.shape == (4, 64, 16, 11, 1)  # embedded joints
-    mask = out.joint_mask[0, 0, :, 0]
+    assert out.reconstruction.shape == (4, 1, 16, 11, 64)  # embedded joints
+    mask = out.joint_mask[0, 0, 0]
     assert mask.nonzero().view(-1).tolist() == [1, 2, 3, 4]  # thumb, index
 
 

@@ -2,7 +2,7 @@ r"""Pictures of skeleton sequences, masks and reconstructions, training
 curves and feature spaces (needs :obj:`matplotlib`, the :obj:`viz` extra).
 
 Every function draws into a new figure, saves it to :obj:`path` and returns
-the path; sequences are :obj:`(C, T, V, M)` tensors (one sample) whose first
+the path; sequences are :obj:`(M, T, V, C)` tensors (one sample) whose first
 two channels are drawn as x (right) and y (up).
 """
 import csv
@@ -54,18 +54,16 @@ def _draw_frame(ax, skeleton, xy: np.ndarray, present: np.ndarray,
 def _sequence(x: Tensor, skeleton):
     x = torch.as_tensor(x).detach().cpu().float()
     if x.dim() != 4 or x.size(2) != skeleton.num_joints:
-        raise ValueError(f"Expected one sequence (C, T, "
-                         f"{skeleton.num_joints}, M) for layout "
+        raise ValueError(f"Expected one sequence (M, T, "
+                         f"{skeleton.num_joints}, C) for layout "
                          f"'{skeleton.name}', got {tuple(x.shape)}")
-    xy = x[:2].permute(3, 1, 2, 0).numpy()  # (M, T, V, 2)
-    present = (x != 0).any(dim=0).permute(2, 0, 1).numpy()  # (M, T, V)
-    return xy, present
+    return x[..., :2].numpy(), (x != 0).any(dim=-1).numpy()
 
 
 def plot_sequence(x: Tensor, skeleton, path: PathLike, num_frames: int = 8,
                   title: Optional[str] = None) -> Path:
     r"""A strip of :obj:`num_frames` evenly spaced frames of one sequence
-    :obj:`(C, T, V, M)`, every person in its colour."""
+    :obj:`(M, T, V, C)`, every person in its colour."""
     plt = _pyplot()
     skeleton = get_skeleton(skeleton)
     xy, present = _sequence(x, skeleton)
@@ -87,7 +85,7 @@ def plot_sequence(x: Tensor, skeleton, path: PathLike, num_frames: int = 8,
 
 def animate_sequence(x: Tensor, skeleton, path: PathLike, fps: int = 10,
                      title: Optional[str] = None) -> Path:
-    r"""An animated GIF of one sequence :obj:`(C, T, V, M)`."""
+    r"""An animated GIF of one sequence :obj:`(M, T, V, C)`."""
     plt = _pyplot()
     from matplotlib.animation import FuncAnimation, PillowWriter
     skeleton = get_skeleton(skeleton)
@@ -114,17 +112,17 @@ def animate_sequence(x: Tensor, skeleton, path: PathLike, fps: int = 10,
 
 def reconstructed_joints(model, reconstruction: Tensor) -> Tensor:
     r"""Joint coordinates of a :class:`~torch_skeleton_mae.nn.SkeletonMAE`'s
-    reconstruction :obj:`(N, C_t, T, V, M)`, for pictures: the
+    reconstruction :obj:`(N, M, T, V, C_t)`, for pictures: the
     reconstruction itself with the input target; with the embedding target
     the least-squares :math:`\mathbf{x}` of :math:`\mathbf{W} \mathbf{x} =
     \mathbf{y}`, whose direction alone is meaningful (the cosine error
-    fixes directions, not lengths). Returns :obj:`(N, C, T, V, M)`."""
+    fixes directions, not lengths). Returns :obj:`(N, M, T, V, C)`."""
     if model.target == 'input':
         return reconstruction
     weight = model.embedding.weight.detach().float()  # (D, C)
-    y = reconstruction.detach().float().movedim(1, -1)
+    y = reconstruction.detach().float()
     x = torch.linalg.lstsq(weight, y.reshape(-1, weight.size(0)).T).solution
-    return x.T.reshape(*y.shape[:-1], -1).movedim(-1, 1)
+    return x.T.reshape(*y.shape[:-1], -1)
 
 
 def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
@@ -135,11 +133,11 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
     are) of one person over :obj:`num_frames` frames.
 
     Args:
-        x (Tensor): The input sequence :obj:`(C, T, V, M)`.
-        reconstruction (Tensor): Coordinates :obj:`(C, T, V, M)`, e.g.
+        x (Tensor): The input sequence :obj:`(M, T, V, C)`.
+        reconstruction (Tensor): Coordinates :obj:`(M, T, V, C)`, e.g.
             :obj:`reconstructed_joints(model, out.reconstruction)[i]` of a
             :class:`~torch_skeleton_mae.nn.SkeletonMAE`.
-        joint_mask (Tensor): Boolean :obj:`(T, V, M)`.
+        joint_mask (Tensor): Boolean :obj:`(M, T, V)`.
         skeleton (Skeleton or str): The layout.
         path (str or PathLike): The PNG.
         num_frames (int, optional): Frames drawn. (default: :obj:`6`)
@@ -158,14 +156,15 @@ def plot_reconstruction(x: Tensor, reconstruction: Tensor, joint_mask: Tensor,
                          f"{tuple(rec.shape)}, the input {tuple(x.shape)}; "
                          f"pass coordinates (reconstructed_joints)")
     if rescale:
-        rec = rec / rec.norm(dim=0, keepdim=True).clamp(min=1e-6) * x.norm(
-            dim=0, keepdim=True)
+        rec = rec / rec.norm(dim=-1, keepdim=True).clamp(min=1e-6) * x.norm(
+            dim=-1, keepdim=True)
     # Only the masked joints are reconstructed (and scored); the others
     # are drawn where they are.
-    rec = torch.where(torch.as_tensor(joint_mask).cpu(), rec, x)
+    mask = torch.as_tensor(joint_mask).cpu()
+    rec = torch.where(mask[..., None], rec, x)
     truth, present = _sequence(x, skeleton)
     recon, _ = _sequence(rec, skeleton)
-    mask = torch.as_tensor(joint_mask).cpu().permute(2, 0, 1).numpy()
+    mask = mask.numpy()
     T = truth.shape[1]
     frames = np.linspace(0, T - 1, min(num_frames, T)).round().astype(int)
     both = np.concatenate([truth[person], recon[person]]).reshape(-1, 2)

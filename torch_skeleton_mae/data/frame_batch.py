@@ -16,20 +16,20 @@ def is_compiling() -> bool:
 
 def check_sequence(x: Tensor, skeleton: Skeleton, name: str = 'x') -> None:
     r"""Raises a :class:`ValueError` unless :obj:`x` is a sequence batch of
-    shape :obj:`(N, C, T, V, M)` with :obj:`V` the joints of
+    shape :obj:`(N, M, T, V, C)` with :obj:`V` the joints of
     :obj:`skeleton`."""
     if x.dim() != 5 or x.size(3) != skeleton.num_joints:
         raise ValueError(
-            f"Expected '{name}' of shape (N, C, T, V, M) with "
+            f"Expected '{name}' of shape (N, M, T, V, C) with "
             f"V = {skeleton.num_joints} joints of layout '{skeleton.name}', "
             f"got {tuple(x.shape)}")
 
 
 def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton) -> Tensor:
-    r"""Returns a model input as a checked :obj:`(N, C, T, V, M)` tensor.
+    r"""Returns a model input as a checked :obj:`(N, M, T, V, C)` tensor.
 
     Args:
-        x (Tensor or Batch): A sequence batch :obj:`(N, C, T, V, M)` or a
+        x (Tensor or Batch): A sequence batch :obj:`(N, M, T, V, C)` or a
             frame batch made by :func:`to_frame_batch`.
         skeleton (Skeleton): The layout the model was built for.
 
@@ -61,12 +61,12 @@ def absent_persons(x: Tensor) -> Tensor:
     r"""Marks persons whose joints are zero in every frame.
 
     Args:
-        x (Tensor): A sequence batch of shape :obj:`(N, C, T, V, M)`.
+        x (Tensor): A sequence batch of shape :obj:`(N, M, T, V, C)`.
 
     Returns:
         A boolean :obj:`Tensor` of shape :obj:`(N, M)`.
     """
-    return (x == 0).all(dim=(1, 2, 3))
+    return (x == 0).all(dim=(2, 3, 4))
 
 
 def block_diagonal(edge_index: Tensor, num_graphs: int,
@@ -105,7 +105,7 @@ def to_frame_batch(x: Tensor, skeleton, drop_absent: bool = False) -> Batch:
     :func:`from_frame_batch` writes zeros back.
 
     Args:
-        x (Tensor): Joint features of shape :obj:`(N, C, T, V, M)`.
+        x (Tensor): Joint features of shape :obj:`(N, M, T, V, C)`.
         skeleton (Skeleton or str): The layout, :obj:`V` joints.
         drop_absent (bool, optional): Leave out absent persons.
             (default: :obj:`False`)
@@ -122,19 +122,19 @@ def to_frame_batch(x: Tensor, skeleton, drop_absent: bool = False) -> Batch:
     Example:
         >>> import torch
         >>> from torch_skeleton_mae.data import to_frame_batch
-        >>> batch = to_frame_batch(torch.randn(2, 3, 4, 25, 2), 'ntu-rgb+d')
+        >>> batch = to_frame_batch(torch.randn(2, 2, 4, 25, 3), 'ntu-rgb+d')
         >>> batch.num_graphs, tuple(batch.x.shape)
         (16, (400, 3))
     """
     skeleton = get_skeleton(skeleton)
     check_sequence(x, skeleton)
     _check_finite(x)
-    N, C, T, V, M = x.shape
+    N, M, T, V, C = x.shape
     device = x.device
     seq = torch.arange(N, device=device).repeat_interleave(M * T)
     person = torch.arange(M, device=device).repeat_interleave(T).repeat(N)
     frame = torch.arange(T, device=device).repeat(N * M)
-    nodes = x.permute(0, 4, 2, 3, 1)  # (N, M, T, V, C)
+    nodes = x
     if drop_absent:
         keep = ~absent_persons(x)  # (N, M)
         nodes = nodes[keep]
@@ -188,7 +188,7 @@ def from_frame_batch(batch: Batch, x: Optional[Tensor] = None) -> Tensor:
             place instead of :obj:`batch.x`, *e.g.* a layer's output.
 
     Returns:
-        A :obj:`Tensor` of shape :obj:`(N, F, T, V, M)`; dropped (absent)
+        A :obj:`Tensor` of shape :obj:`(N, M, T, V, F)`; dropped (absent)
         persons are zeros.
     """
     for key in ('seq', 'person', 'frame', 'sequence_size'):
@@ -204,4 +204,4 @@ def from_frame_batch(batch: Batch, x: Optional[Tensor] = None) -> Tensor:
     V = x.size(0) // G
     out = x.new_zeros(N, M, T, V, x.size(-1))
     out[batch.seq, batch.person, batch.frame] = x.view(G, V, -1)
-    return out.permute(0, 4, 2, 3, 1)
+    return out

@@ -1,6 +1,6 @@
 r"""Skeleton-action datasets: raw NTU RGB+D, pyskl pickles, CTR-GCN npz,
 NW-UCLA, Penn Action, folders of your own and a built-in synthetic set.
-Every item is :obj:`(x, label)` with :obj:`x` of shape :obj:`(C, T, V, M)`;
+Every item is :obj:`(x, label)` with :obj:`x` of shape :obj:`(M, T, V, C)`;
 per-sample metadata is in :obj:`dataset.meta`. The benchmarks' classes,
 splits and presets: :mod:`~torch_skeleton_mae.datasets.registry`."""
 from pathlib import Path

@@ -48,8 +48,8 @@ def normalizer(skeleton) -> Callable[[Tensor], Tensor]:
 
 
 def sequence_frames(x: Tensor, trim: bool = True) -> np.ndarray:
-    r"""The frames :obj:`(L, C, V, M)` (float32) of a sequence :obj:`x`
-    :obj:`(C, T, V, M)` as :class:`SkeletonSequences` stores them: its span
+    r"""The frames :obj:`(L, M, V, C)` (float32) of a sequence :obj:`x`
+    :obj:`(M, T, V, C)` as :class:`SkeletonSequences` stores them: its span
     of non-empty frames (:func:`~torch_skeleton_mae.transforms.frame_span`)
     with :obj:`trim`, else all :obj:`T`."""
     start, length = frame_span(x) if trim else (0, x.size(1))
@@ -58,7 +58,7 @@ def sequence_frames(x: Tensor, trim: bool = True) -> np.ndarray:
 
 
 class FrameStore:
-    r"""Collects sequences :obj:`(C, T, V, M)` into the arrays of a
+    r"""Collects sequences :obj:`(M, T, V, C)` into the arrays of a
     :class:`SkeletonSequences` (see :func:`sequence_frames`).
 
     Args:
@@ -70,7 +70,7 @@ class FrameStore:
         self.chunks: List[np.ndarray] = []
 
     def add(self, x: Tensor) -> None:
-        r"""Adds a sequence :obj:`(C, T, V, M)`."""
+        r"""Adds a sequence :obj:`(M, T, V, C)`."""
         self.chunks.append(sequence_frames(x, self.trim))
 
     def arrays(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,7 +94,7 @@ def _batch_tensor(shape: Sequence[int], dtype: torch.dtype) -> Tensor:
 
 class SkeletonSequences(Dataset):
     r"""Base of every reader: sequences stored once, already preprocessed,
-    as frames :obj:`(F, C, V, M)` (in memory or memory-mapped), each
+    as frames :obj:`(F, M, V, C)` (in memory or memory-mapped), each
     sequence a run of :obj:`lengths[i]` frames from :obj:`offsets[i]`.
     Reading an item or a batch is slicing, plus the frame sampling that
     :meth:`sample_frames` chooses.
@@ -109,13 +109,13 @@ class SkeletonSequences(Dataset):
         meta (list): Per-item metadata; :obj:`meta[i]["label"]` is item
             :obj:`i`'s label.
         transform (callable): Optional per-sample transform of each
-            :obj:`(C, T, V, M)` item (slow: applied one sample at a time).
+            :obj:`(M, T, V, C)` item (slow: applied one sample at a time).
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape
-          :obj:`(C, T, V, M)`: :obj:`T = num_frames` once
+          :obj:`(M, T, V, C)`: :obj:`T = num_frames` once
           :meth:`sample_frames` is set, else the sequence's own length
-        - **batch** (:meth:`read_batch`): :obj:`(N, C, T, V, M)` and labels
+        - **batch** (:meth:`read_batch`): :obj:`(N, M, T, V, C)` and labels
           :obj:`(N,)`
     """
     #: Std of the training noise in the data's units (see
@@ -127,7 +127,7 @@ class SkeletonSequences(Dataset):
 
     def store(self, frames: np.ndarray, offsets: np.ndarray,
               lengths: np.ndarray, labels: np.ndarray) -> None:
-        r"""Sets the stored frames :obj:`(F, C, V, M)`, each item's first
+        r"""Sets the stored frames :obj:`(F, M, V, C)`, each item's first
         frame and length :obj:`(N,)`, and labels :obj:`(N,)`."""
         if not (len(offsets) == len(lengths) == len(labels)):
             raise ValueError(f"{len(offsets)} offsets, {len(lengths)} lengths "
@@ -168,7 +168,7 @@ class SkeletonSequences(Dataset):
         sequences are zero-padded to the longest.
 
         Returns:
-            :obj:`x` :obj:`(N, C, T, V, M)` and the labels :obj:`(N,)`.
+            :obj:`x` :obj:`(N, M, T, V, C)` and the labels :obj:`(N,)`.
         """
         index = torch.as_tensor(indices, dtype=torch.long)
         lengths = self.lengths[index]
@@ -210,13 +210,13 @@ class SkeletonSequences(Dataset):
 
 def concat_sequences(*datasets: SkeletonSequences) -> SkeletonSequences:
     r"""The sequences of several datasets of one layout and one
-    :obj:`(C, V, M)` frame shape as one dataset (*e.g.* a real training
+    :obj:`(M, V, C)` frame shape as one dataset (*e.g.* a real training
     split and synthetic motion, to pre-train on both), with the first
     one's frame sampling, training noise and transform; labels and
     :obj:`meta` are kept as they are, :obj:`num_classes` is the largest.
 
     Shapes:
-        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, M)`
+        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(M, T, V, C)`
     """
     first = datasets[0]
     for data in datasets[1:]:
@@ -226,7 +226,7 @@ def concat_sequences(*datasets: SkeletonSequences) -> SkeletonSequences:
                 f"concat_sequences: frames of layout '{data.skeleton.name}' "
                 f"and shape {data.frames.shape[1:]} differ from the first "
                 f"dataset's '{first.skeleton.name}' and "
-                f"{first.frames.shape[1:]} (C, V, M)")
+                f"{first.frames.shape[1:]} (M, V, C)")
     out = SkeletonSequences()
     sizes = np.cumsum([0] + [len(d.frames) for d in datasets[:-1]])
     out.store(np.concatenate([np.asarray(d.frames) for d in datasets]),

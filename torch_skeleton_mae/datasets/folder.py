@@ -35,10 +35,10 @@ class SkeletonFolder(SkeletonSequences):
             for all. (default: :obj:`"train"`)
         normalize (bool, optional): Preprocess every sequence once, when it
             is read. (default: :obj:`True`)
-        transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
+        transform (callable, optional): Applied to each :obj:`(M, T, V, C)`.
 
     Shapes:
-        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, 1)`
+        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(1, T, V, C)`
           (see :class:`~torch_skeleton_mae.datasets.SkeletonSequences`)
     """
     suffix: str
@@ -90,7 +90,7 @@ class SkeletonFolder(SkeletonSequences):
                    np.array([m['label'] for m in self.meta], np.int64))
 
     def read(self, path: Path) -> Tuple[Tensor, Dict[str, Any]]:
-        r"""One file as :obj:`x` :obj:`(C, T, V, 1)` (float32) and its
+        r"""One file as :obj:`x` :obj:`(1, T, V, C)` (float32) and its
         metadata, with a 0-based :obj:`label`.
 
         Raises:

@@ -321,34 +321,35 @@ def project(x: Tensor, layout: str, generator: torch.Generator,
     :math:`z` up).
 
     Shapes:
-        - **input:** :obj:`(3, T, 20, 1)`
-        - **output:** :obj:`(2, T, V', 1)`, zeros where :obj:`x` is absent
+        - **input:** :obj:`(1, T, 20, 3)`
+        - **output:** :obj:`(1, T, V', 2)`, zeros where :obj:`x` is absent
     """
     if layout not in KINECT_TO_2D:
         raise ValueError(f"project: no 2D layout '{layout}' of the Kinect v1 "
                          f"joints; expected one of {sorted(KINECT_TO_2D)}")
     names = get_skeleton('kinect-v1').joint_names
-    joints = x[:, :, [names.index(n) for n in KINECT_TO_2D[layout]], 0]
-    present = (joints != 0).any(dim=0)
+    joints = x[0][:, [names.index(n) for n in KINECT_TO_2D[layout]]]
+    present = (joints != 0).any(dim=-1)  # (T, V')
     u = torch.rand(3, generator=generator, dtype=torch.float64) * 2 - 1
     turn = _axis_rotation(np.array([u[0].item() * yaw]), 2)[0]
     tilt = _axis_rotation(np.array([u[1].item() * pitch]), 0)[0]
     camera = torch.from_numpy(tilt @ turn).to(joints.dtype)
     # Camera coordinates: x right, y up, z away from the camera (along +y
     # of the body's frame after the turn and tilt).
-    points = torch.einsum('ij,jtv->itv', camera, joints)
-    first = points[:, 0][:, present[0]] if present[0].any() else points[:, 0]
-    tall = float(first[2].max() - first[2].min()) or 1.0
+    points = joints @ camera.T  # (T, V', 3)
+    first = points[0][present[0]] if present[0].any() else points[0]
+    tall = float(first[:, 2].max() - first[:, 2].min()) or 1.0
     focal = 1.0  # half-widths per unit of x / depth
     size = height[0] + (u[2].item() + 1) / 2 * (height[1] - height[0])
     distance = focal * tall / size
-    depth = points[1] + distance - float(first[1].mean())
+    depth = points[..., 1] + distance - float(first[:, 1].mean())
     # A body that walks towards the camera stays at least half the distance
     # in front of it.
     nearest = float(depth[present].min()) if present.any() else distance
     depth = depth + max(0.0, distance / 2 - nearest)
-    out = torch.stack([focal * points[0] / depth, focal * points[2] / depth])
-    return (out * present)[..., None]
+    out = torch.stack([focal * points[..., 0] / depth,
+                       focal * points[..., 2] / depth], dim=-1)
+    return (out * present[..., None])[None]
 
 
 def guess_joint_map(names: Sequence[str]) -> Optional[str]:
@@ -377,9 +378,8 @@ def resample(joints: np.ndarray, times: np.ndarray, fps: float
 
 
 def _as_sequence(joints: np.ndarray) -> Tensor:
-    # (T, V, 3) -> (3, T, V, 1) float32.
-    return torch.from_numpy(np.ascontiguousarray(
-        joints.transpose(2, 0, 1)[..., None], np.float32))
+    # (T, V, 3) -> (1, T, V, 3) float32.
+    return torch.from_numpy(np.ascontiguousarray(joints[None], np.float32))
 
 
 def bvh_sequence(text: str, source: str = '<bvh>',

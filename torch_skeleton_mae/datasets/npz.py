@@ -127,7 +127,7 @@ class NpzSkeletonDataset(SkeletonSequences):
         normalize (bool, optional): Center and align every sequence
             (:class:`~torch_skeleton_mae.transforms.PreNormalize3D` for the
             NTU layouts) once, when the file is read. (default: :obj:`True`)
-        transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
+        transform (callable, optional): Applied to each :obj:`(M, T, V, C)`.
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(3, T, 25, 2)`
@@ -166,7 +166,7 @@ class NpzSkeletonDataset(SkeletonSequences):
         N, T, _ = x.shape
         if N == 0:
             raise ValueError(f"{self.path}: 'x_{part}' holds no sequence")
-        x = torch.from_numpy(x.reshape(N, T, 2, V, 3)).permute(0, 4, 1, 3, 2)
+        x = torch.from_numpy(x.reshape(N, T, 2, V, 3)).transpose(1, 2)
         prepare = normalizer(self.skeleton) if normalize else None
         store = FrameStore()
         for sequence in x:

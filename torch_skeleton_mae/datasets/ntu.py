@@ -277,7 +277,7 @@ class NTURGBD(SkeletonSequences):
             :class:`~torch_skeleton_mae.transforms.PreNormalize3D` (center
             and view alignment) when the cache is built. (default:
             :obj:`True`)
-        transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
+        transform (callable, optional): Applied to each :obj:`(M, T, V, C)`.
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(3, T, 25, 2)`
@@ -379,13 +379,13 @@ class NTURGBD(SkeletonSequences):
                     elif joints is None:
                         skipped['no_body'].append(name)
                     else:
-                        x = torch.from_numpy(joints).permute(3, 1, 2, 0)
+                        x = torch.from_numpy(joints)  # (M, T, V, C)
                         frames = sequence_frames(prepare(x) if prepare else x)
                         out.write(frames.tobytes())
                         names.append(name)
                         lengths.append(len(frames))
             _write_npy(cache / f'frames_{stem}.npy', raw,
-                       (sum(lengths), 3, NUM_JOINTS, 2))
+                       (sum(lengths), 2, NUM_JOINTS, 3))
         finally:
             raw.unlink(missing_ok=True)
         write_json(cache / f'index_{stem}.json', dict(
@@ -400,5 +400,6 @@ class NTURGBD(SkeletonSequences):
 
 
 def _stem(normalize: bool) -> str:
-    # Names the cache files of a preprocessing (and of this cache format).
-    return 'normalized' if normalize else 'raw'
+    # Names the cache files of a preprocessing and of this cache format
+    # (v2: frames (F, M, V, C)).
+    return ('normalized' if normalize else 'raw') + '_v2'

@@ -57,7 +57,7 @@ class NWUCLA(SkeletonFolder):
         split (str, optional): :obj:`"train"`, :obj:`"val"` or :obj:`None`.
             (default: :obj:`"train"`)
         normalize (bool, optional): (default: :obj:`True`)
-        transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
+        transform (callable, optional): Applied to each :obj:`(M, T, V, C)`.
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape
@@ -114,4 +114,4 @@ class NWUCLA(SkeletonFolder):
         if not np.isfinite(joints).all():
             raise ValueError(f"{path}: 'skeletons' holds NaN or inf")
         meta['label'] = label - 1
-        return torch.from_numpy(joints).permute(2, 0, 1)[..., None], meta
+        return torch.from_numpy(joints)[None], meta  # (1, T, V, 3)

@@ -70,12 +70,12 @@ class PennAction(SkeletonFolder):
         score (bool, optional): Append the visibility as a channel.
             (default: :obj:`False`)
         normalize (bool, optional): (default: :obj:`True`)
-        transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
+        transform (callable, optional): Applied to each :obj:`(M, T, V, C)`.
         max_frames (int, optional): (default: :obj:`10000`)
 
     Shapes:
         - **item:** :obj:`(x, label)`, :obj:`x` of shape
-          :obj:`(C, T, 13, 1)`, :obj:`C = 2` (3 with :obj:`score`)
+          :obj:`(1, T, 13, C)`, :obj:`C = 2` (3 with :obj:`score`)
     """
     suffix = '.mat'
     layout = 'penn-action'
@@ -148,7 +148,7 @@ class PennAction(SkeletonFolder):
             x = (x - width / 2) / (width / 2)
             y = (height / 2 - y) / (width / 2)
         channels = [x, y] + ([visible] if self.score else [])
-        joints = np.stack(channels) * present
+        joints = np.stack(channels, axis=-1) * present[..., None]
         meta = dict(label=PENN_ACTIONS.index(action), action=action,
                     view=_text(mat.get('pose', '')), train=bool(flag[0] == 1))
-        return torch.from_numpy(joints.astype(np.float32))[..., None], meta
+        return torch.from_numpy(joints.astype(np.float32))[None], meta

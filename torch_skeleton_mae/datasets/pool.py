@@ -38,7 +38,7 @@ class PoolBuilder:
 
     Shapes:
         - **input:** each sequence that :meth:`add` reads,
-          :obj:`(C, T, V, 1)`
+          :obj:`(1, T, V, C)`
     """
     def __init__(self, layout: str, window: int = 40,
                  stride: Optional[int] = None, min_frames: int = 8):
@@ -59,7 +59,7 @@ class PoolBuilder:
 
     def add(self, source: str, name: str, read: Callable[[], Tensor],
             cut: bool = True) -> bool:
-        r"""Reads one sequence (:obj:`read()`, :obj:`(C, T, V, 1)`) of
+        r"""Reads one sequence (:obj:`read()`, :obj:`(1, T, V, C)`) of
         :obj:`source` and stores its windows (the whole sequence unless
         :obj:`cut`). Returns whether it was kept."""
         stats = self.sources.setdefault(source, dict(
@@ -70,9 +70,9 @@ class PoolBuilder:
         try:
             x = read()
             V = self.skeleton.num_joints
-            if x.dim() != 4 or x.size(2) != V or x.size(3) != 1:
+            if x.dim() != 4 or x.size(0) != 1 or x.size(2) != V:
                 raise ValueError(f'shape {tuple(x.shape)}; expected '
-                                 f'(C, T, {V}, 1)')
+                                 f'(1, T, {V}, C)')
             if not torch.isfinite(x).all():
                 raise ValueError('joints that are not finite')
         except READ_ERRORS as error:
@@ -154,7 +154,7 @@ class MotionPool(SkeletonSequences):
 
     Shapes:
         - **item:** :obj:`(x, source)`, :obj:`x` of shape
-          :obj:`(C, T, V, 1)`
+          :obj:`(1, T, V, C)`
     """
     def __init__(self, root, sources: Optional[Sequence[str]] = None,
                  limit: Optional[int] = None, seed: int = 0):
@@ -183,6 +183,10 @@ class MotionPool(SkeletonSequences):
             keep = np.sort(np.random.default_rng(seed).choice(
                 keep, limit, replace=False))
         self.skeleton = get_skeleton(self.manifest['layout'])
+        if frames.shape[1:3] != (1, self.skeleton.num_joints):
+            raise ValueError(f'MotionPool: {root} holds frames of shape '
+                             f'{frames.shape[1:]}, not (1, V, C): it was '
+                             f'written by an earlier version; build it again')
         self.num_classes = len(self.source_names)
         self.meta = [dict(label=int(labels[i]),
                           source=self.source_names[labels[i]])

@@ -91,7 +91,7 @@ class PysklDataset(SkeletonSequences):
             view of 3D ones) once, when the dataset is built
             (:func:`~torch_skeleton_mae.datasets.base.normalizer`).
             (default: :obj:`True`)
-        transform (callable, optional): Applied to each :obj:`(C, T, V, M)`.
+        transform (callable, optional): Applied to each :obj:`(M, T, V, C)`.
 
     Every annotation is checked when the dataset is built: one without
     frames, with the wrong joint count or coordinate channels, with NaN or
@@ -101,7 +101,7 @@ class PysklDataset(SkeletonSequences):
     integer in :obj:`[0, num_classes)` is an error.
 
     Shapes:
-        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, M)`
+        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(M, T, V, C)`
           (see :class:`~torch_skeleton_mae.datasets.SkeletonSequences`)
     """
     def __init__(self, path, split: Optional[str] = None,
@@ -179,7 +179,7 @@ class PysklDataset(SkeletonSequences):
         return annotations
 
     def _sequence(self, ann) -> Tensor:
-        r"""An annotation as :obj:`(C, T, V, max_persons)`."""
+        r"""An annotation as :obj:`(max_persons, T, V, C)`."""
         keypoint = np.asarray(ann['keypoint'], dtype=np.float32)
         if self.score:
             score = np.asarray(ann['keypoint_score'], np.float32)[..., None]
@@ -187,7 +187,7 @@ class PysklDataset(SkeletonSequences):
         M, T, V, C = keypoint.shape
         x = np.zeros((self.max_persons, T, V, C), np.float32)
         x[:min(M, self.max_persons)] = keypoint[:self.max_persons]
-        return torch.from_numpy(x).permute(3, 1, 2, 0)
+        return torch.from_numpy(x)
 
     def _problem(self, ann) -> Optional[str]:
         r"""Why an annotation cannot be used, or :obj:`None`."""

@@ -223,11 +223,11 @@ class SyntheticSkeletons(SkeletonSequences):
             (default: :obj:`False`)
         max_persons (int, optional): :obj:`M`, 2 or 1 (the first person
             only, as in single-person datasets). (default: :obj:`2`)
-        transform (callable, optional): Applied to each :obj:`(C, T, V, M)`
+        transform (callable, optional): Applied to each :obj:`(M, T, V, C)`
             tensor.
 
     Shapes:
-        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(C, T, V, M)`
+        - **item:** :obj:`(x, label)`, :obj:`x` of shape :obj:`(M, T, V, C)`
           (see :class:`~torch_skeleton_mae.datasets.SkeletonSequences`)
 
     Example:
@@ -299,7 +299,7 @@ class SyntheticSkeletons(SkeletonSequences):
                    CenterSequence(self.skeleton) if center else None)
         store = FrameStore(trim=False)
         for i in index:
-            x = torch.from_numpy(self.generate(int(i))[0]).permute(3, 1, 2, 0)
+            x = torch.from_numpy(self.generate(int(i))[0])  # (M, T, V, C)
             store.add(prepare(x) if prepare else x)
         self.store(*store.arrays(), labels[index])
 

@@ -114,8 +114,8 @@ def extract_features(model: Module, loader: DataLoader, device: torch.device,
     missing frames are left out).
 
     Args:
-        model (Module): Has :obj:`encode` mapping :obj:`(N, C, T, V, M)` to
-            :obj:`(N, D, T, V, M)`.
+        model (Module): Has :obj:`encode` mapping :obj:`(N, M, T, V, C)` to
+            :obj:`(N, M, T, V, D)`.
         loader (DataLoader): Yields :obj:`(x, y)`.
         device (torch.device): Where to encode.
         per_joint (bool, optional): Pool over frames and persons only and
@@ -130,18 +130,19 @@ def extract_features(model: Module, loader: DataLoader, device: torch.device,
         :obj:`(num_samples,)`.
     """
     model.eval()
-    dims = (2, 4) if per_joint else (2, 3, 4)
+    dims = (1, 2) if per_joint else (1, 2, 3)
     features, labels = [], []
     for x, y in tqdm(loader, desc=desc, leave=False,
                      disable=not show_progress()):
         x = x.to(device, non_blocking=True)
-        h = model.encode(x)  # (N, D, T, V, M)
-        present = (x != 0).any(dim=1, keepdim=True)  # (N, 1, T, V, M)
+        h = model.encode(x)  # (N, M, T, V, D)
+        present = (x != 0).any(dim=-1, keepdim=True)  # (N, M, T, V, 1)
         count = present.sum(dim=dims)
         mean = (h * present).sum(dim=dims) / count.clamp(min=1)
         top = h.masked_fill(~present, float('-inf')).amax(dim=dims)
         top = top.masked_fill(count == 0, 0.0)
-        features.append(torch.cat([mean, top], dim=1).flatten(1).cpu())
+        features.append(torch.cat([mean.flatten(1), top.flatten(1)],
+                                  dim=1).cpu())
         labels.append(torch.as_tensor(y))
     return torch.cat(features), torch.cat(labels)
 
@@ -201,7 +202,7 @@ def linear_probe(train: Tuple[Tensor, Tensor], val: Tuple[Tensor, Tensor],
 def raw_joint_features(loader: DataLoader) -> Tuple[Tensor, Tensor]:
     r"""The joint coordinates themselves as features: every sequence of a
     loader of :obj:`(x, label)` batches, :obj:`x` of shape
-    :obj:`(N, C, T, V, M)`, flattened to :obj:`(N, C * T * V * M)`."""
+    :obj:`(N, M, T, V, C)`, flattened to :obj:`(N, C * T * V * M)`."""
     features, labels = [], []
     for x, y in loader:
         features.append(torch.as_tensor(x).flatten(1).float())

@@ -113,7 +113,7 @@ class BatchReader(Dataset):
 
     Shapes:
         - **output:** :obj:`(x, y)`, :obj:`x` of shape
-          :obj:`(N, C, T, V, M)`, :obj:`y` :obj:`(N,)`
+          :obj:`(N, M, T, V, C)`, :obj:`y` :obj:`(N,)`
     """
     def __init__(self, dataset: Dataset,
                  transform: Optional[Callable] = None):
@@ -191,7 +191,7 @@ class ThreadedBatchLoader:
 
     Shapes:
         - **output:** :obj:`(x, y)`, :obj:`x` of shape
-          :obj:`(N, C, T, V, M)`, :obj:`y` :obj:`(N,)`
+          :obj:`(N, M, T, V, C)`, :obj:`y` :obj:`(N,)`
     """
     def __init__(self, reader: BatchReader, sampler: EpochBatchSampler,
                  num_workers: int, pin_memory: bool = False,

@@ -19,14 +19,14 @@ _TORSO = 'torso'
 @torch.no_grad()
 def joint_means(loader: DataLoader, num_joints: int) -> Tensor:
     r"""Each joint's mean over its present (non-zero) occurrences in
-    :obj:`loader`'s :obj:`(N, C, T, V, M)` batches, :obj:`(V, C)`."""
+    :obj:`loader`'s :obj:`(N, M, T, V, C)` batches, :obj:`(V, C)`."""
     total, count = None, torch.zeros(num_joints)
     for x, _ in loader:
-        x = x.float().movedim(1, -1)  # (N, T, V, M, C)
+        x = x.float()  # (N, M, T, V, C)
         present = (x != 0).any(dim=-1, keepdim=True)
-        part = (x * present).sum(dim=(0, 1, 3))
+        part = (x * present).sum(dim=(0, 1, 2))
         total = part if total is None else total + part
-        count += present.sum(dim=(0, 1, 3, 4)).float()
+        count += present.sum(dim=(0, 1, 2, 4)).float()
     return total / count.clamp(min=1)[:, None]
 
 
@@ -120,7 +120,7 @@ def reconstruction_baselines(model, loader: DataLoader, device: torch.device,
     Args:
         model (SkeletonMAE): The model.
         loader (DataLoader): Batches :obj:`(x, y)`, :obj:`x` of shape
-            :obj:`(N, C, T, V, M)`.
+            :obj:`(N, M, T, V, C)`.
         device (torch.device): Where to compute.
         means (Tensor): Each joint's mean :obj:`(V, C)` (from the
             training set: :func:`joint_means`).
@@ -138,10 +138,8 @@ def reconstruction_baselines(model, loader: DataLoader, device: torch.device,
     for x, _ in loader:
         x = x.to(device).float()
         out = model(x, generator)
-        target = out.target.movedim(1, -1)  # (N, T, V, M, C_t)
-        mask = out.loss_mask
-        joints = x.permute(0, 4, 2, 3, 1)  # (N, M, T, V, C)
-        masked = out.joint_mask.permute(0, 3, 1, 2)[:, :, :1]  # (N,M,1,V)
+        target, mask, joints = out.target, out.loss_mask, x
+        masked = out.joint_mask[:, :, :1]  # (N, M, 1, V)
         guesses = dict(joint_mean=means.to(device).expand_as(joints),
                        nearest_joint=nearest_joint(joints, masked, skeleton))
         try:
@@ -149,9 +147,8 @@ def reconstruction_baselines(model, loader: DataLoader, device: torch.device,
                                                      skeleton)
         except ValueError:
             sums['mirrored_limb'] = None
-        predictions = dict(model=out.reconstruction.movedim(1, -1), **{
-            k: model.target_of(v).permute(0, 2, 3, 1, 4)
-            for k, v in guesses.items()})
+        predictions = dict(model=out.reconstruction, **{
+            k: model.target_of(v) for k, v in guesses.items()})
         for name, pred in predictions.items():
             if sums[name] is None:
                 continue

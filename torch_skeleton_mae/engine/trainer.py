@@ -60,9 +60,8 @@ class MAEObjective:
     def __call__(self, model: Module, x: Tensor,
                  y: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
         out = model(x)
-        target = out.target.movedim(1, -1)  # (N, T, V, M, C)
         return out.loss, {'target_spread': direction_spread(
-            target, out.loss_mask)}
+            out.target, out.loss_mask)}
 
 
 class ClassificationObjective:
@@ -96,7 +95,7 @@ class Trainer:
         objective (callable): :obj:`(model, x, y) -> (loss, metrics)`.
         optimizer (Optimizer): Its optimizer.
         loader (DataLoader): Training batches :obj:`(x, y)`, :obj:`x` of
-            shape :obj:`(N, C, T, V, M)`: what
+            shape :obj:`(N, M, T, V, C)`: what
             :func:`~torch_skeleton_mae.engine.loader.make_loader` gives (a
             :class:`~torch_skeleton_mae.engine.loader.ThreadedBatchLoader`
             too), or any iterable of them.
@@ -247,7 +246,7 @@ class Trainer:
         every :obj:`check_every` steps.
 
         Args:
-            x (Tensor): Sequences :obj:`(N, C, T, V, M)`.
+            x (Tensor): Sequences :obj:`(N, M, T, V, C)`.
             y (Tensor): Labels :obj:`(N,)` (ignored by pre-training).
             epoch (int, optional): Seeds the augmentation, with :obj:`step`.
             step (int, optional): The step's index in its epoch.

@@ -233,7 +233,7 @@ def _synthetic_splits(samples: int, split: str, frames: int,
                   for part in ('train', 'val'))
     _check_not_empty(train, val, f'{samples} synthetic sequences ({split})',
                      '; use more samples')
-    return ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
+    return ProtocolData(train, val, train.skeleton.name, train[0][0].size(-1),
                         train.num_classes, list(ACTIONS), train.pixel_noise)
 
 
@@ -272,7 +272,7 @@ def _read_splits(source: Path, dataset: Optional[str], split: str,
                 + (f"dataset '{dataset}'" if info else 'its training split'))
     _check_not_empty(train, val, f'{source} ({split})')
     names = info and info.class_names or getattr(train, 'class_names', None)
-    return ProtocolData(train, val, train.skeleton.name, train[0][0].size(0),
+    return ProtocolData(train, val, train.skeleton.name, train[0][0].size(-1),
                         num_classes, None if names is None else list(names),
                         train.pixel_noise)
 
@@ -292,7 +292,7 @@ def with_synthetic(data: ProtocolData, sequences: int,
                          'holdout')
     synthetic = SyntheticSkeletons(
         sequences, data.layout, seed=seed, normalize=True,
-        max_persons=data.train.frames.shape[-1],
+        max_persons=data.train.frames.shape[1],
         score=data.channels > get_skeleton(data.layout).coords)
     return concat_sequences(data.train, synthetic)
 
@@ -382,7 +382,7 @@ def pretrain(model: SkeletonMAE, data: ProtocolData,
         model (SkeletonMAE): Trained in place, built for the data's layout
             and channels.
         data (ProtocolData): From :func:`load_data`, of
-            :obj:`recipe.frames` frames: sequences :obj:`(C, T, V, M)`.
+            :obj:`recipe.frames` frames: sequences :obj:`(M, T, V, C)`.
         recipe (PretrainRecipe): The numbers.
         out (str or PathLike): The run's folder.
         options (RunOptions, optional): Device, seed, workers, resume, ...
@@ -567,7 +567,7 @@ def finetune(model: STRL, data: ProtocolData, recipe: FinetuneRecipe,
             :meth:`~torch_skeleton_mae.nn.STRL.from_pretrained`), built for
             the data's layout, channels and classes.
         data (ProtocolData): From :func:`load_data`, of
-            :obj:`recipe.frames` frames: sequences :obj:`(C, T, V, M)`.
+            :obj:`recipe.frames` frames: sequences :obj:`(M, T, V, C)`.
         recipe (FinetuneRecipe): The numbers.
         out (str or PathLike): The run's folder.
         options (RunOptions, optional): Device, seed, workers, evaluation
@@ -650,7 +650,7 @@ def _start(protocol: str, model: Module, data: ProtocolData,
 
 
 def _check_frames(data: ProtocolData, recipe: Any) -> None:
-    frames = data.train[0][0].size(1)  # (C, T, V, M)
+    frames = data.train[0][0].size(1)  # (M, T, V, C)
     if frames != recipe.frames:
         raise SetupError(f'the recipe has frames={recipe.frames}, the data '
                          f'{frames} (load the data with '
@@ -814,7 +814,7 @@ def _training_batches(recipe: TrainingRecipe, data: ProtocolData,
 def augmentation(recipe: TrainingRecipe, coords: int,
                  noise: float) -> Optional[Callable]:
     r"""The batch transform of :obj:`recipe`'s augmentation of
-    :obj:`(N, C, T, V, M)` batches whose first :obj:`coords` channels are
+    :obj:`(N, M, T, V, C)` batches whose first :obj:`coords` channels are
     coordinates: the rotation, the scaling, then Gaussian noise of std
     :obj:`noise` (:obj:`None` when there is none)."""
     degrees = [recipe.rotate if axis in recipe.rotate_axes else 0.

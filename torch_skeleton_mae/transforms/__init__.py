@@ -1,4 +1,4 @@
-r"""Per-sample transforms on :obj:`(C, T, V, M)` skeleton tensors, composable
+r"""Per-sample transforms on :obj:`(M, T, V, C)` skeleton tensors, composable
 like PyG's transforms and pyskl's pipeline."""
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -17,8 +17,8 @@ class Compose:
         >>> from torch_skeleton_mae import transforms as T
         >>> layout = 'ntu-rgb+d'
         >>> t = T.Compose([T.CenterSequence(layout), T.ToMotion(layout)])
-        >>> t(torch.randn(3, 8, 25, 2)).shape
-        torch.Size([3, 8, 25, 2])
+        >>> t(torch.randn(2, 8, 25, 3)).shape
+        torch.Size([2, 8, 25, 3])
     """
     def __init__(self, transforms: Sequence[Callable[[Tensor], Tensor]]):
         self.transforms = list(transforms)
@@ -35,18 +35,18 @@ class Compose:
 
 def _check(x: Tensor, name: str) -> None:
     if x.dim() != 4:
-        raise ValueError(f"{name} expects a sample of shape (C, T, V, M), "
+        raise ValueError(f"{name} expects a sample of shape (M, T, V, C), "
                          f"got {tuple(x.shape)}")
 
 
 def valid_frames(x: Tensor) -> Tensor:
     r"""Marks frames where any joint of any person is non-zero, :obj:`(T,)`
-    for :obj:`x` of shape :obj:`(C, T, V, M)`."""
-    return (x != 0).any(dim=0).any(dim=-1).any(dim=-1)
+    for :obj:`x` of shape :obj:`(M, T, V, C)`."""
+    return (x != 0).any(dim=-1).any(dim=-1).any(dim=0)
 
 
 def frame_span(x: Tensor) -> Tuple[int, int]:
-    r"""The first non-empty frame of :obj:`x` :obj:`(C, T, V, M)` and the
+    r"""The first non-empty frame of :obj:`x` :obj:`(M, T, V, C)` and the
     length of the span up to its last non-empty frame (the whole sequence
     when every frame is empty)."""
     valid = valid_frames(x).nonzero()
@@ -75,11 +75,11 @@ class CenterSequence:
         valid = valid_frames(x).nonzero()
         if valid.numel() == 0:
             return x
-        origin = x[:self.num_coords, valid[0, 0], self.skeleton.center, 0]
+        c = self.num_coords
+        origin = x[0, valid[0, 0], self.skeleton.center, :c]
         out = x.clone()
-        present = (x != 0).any(dim=0, keepdim=True)
-        out[:self.num_coords] -= origin.view(-1, 1, 1, 1)
-        return out * present
+        out[..., :c] -= origin
+        return out * (x != 0).any(dim=-1, keepdim=True)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}('{self.skeleton.name}', "
@@ -176,14 +176,14 @@ class PreNormalize3D:
 
     def __call__(self, x: Tensor) -> Tensor:
         _check(x, 'PreNormalize3D')
-        if x.size(0) < 3:
+        if x.size(-1) < 3:
             raise ValueError(f"PreNormalize3D needs 3D joints (C >= 3), got "
-                             f"C = {x.size(0)}")
+                             f"C = {x.size(-1)}")
         x = self.center(x)
         valid = valid_frames(x).nonzero()
         if valid.numel() == 0:
             return x
-        frame = x[:3, valid[0, 0], :, 0].T.double()  # (V, 3)
+        frame = x[0, valid[0, 0], :, :3].double()  # (V, 3)
         z = torch.tensor([0., 0., 1.], dtype=torch.float64)
         rotation = _rotation_onto(frame[self.zaxis[1]] - frame[self.zaxis[0]],
                                   z)
@@ -194,8 +194,8 @@ class PreNormalize3D:
             rotation = _rotation_onto(shoulders, torch.tensor(
                 [1., 0., 0.], dtype=torch.float64)) @ rotation
         out = x.clone()
-        out[:3] = torch.einsum('ij,jtvm->itvm', rotation.to(x.dtype), x[:3])
-        return out * (x != 0).any(dim=0, keepdim=True)
+        out[..., :3] = x[..., :3] @ rotation.T.to(x.dtype)
+        return out * (x != 0).any(dim=-1, keepdim=True)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}('{self.skeleton.name}', "
@@ -224,7 +224,8 @@ class JointToBone:
     def __call__(self, x: Tensor) -> Tensor:
         _check(x, 'JointToBone')
         c, parent = self.num_coords, x[:, :, self.parent]
-        return torch.cat([x[:c] - parent[:c], (x[c:] + parent[c:]) / 2])
+        return torch.cat([x[..., :c] - parent[..., :c],
+                          (x[..., c:] + parent[..., c:]) / 2], dim=-1)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}('{self.skeleton.name}')"
@@ -246,8 +247,8 @@ class ToMotion:
         _check(x, 'ToMotion')
         c = self.num_coords
         out = torch.zeros_like(x)
-        out[:c, :-1] = x[:c, 1:] - x[:c, :-1]
-        out[c:, :-1] = (x[c:, 1:] + x[c:, :-1]) / 2
+        out[:, :-1, :, :c] = x[:, 1:, :, :c] - x[:, :-1, :, :c]
+        out[:, :-1, :, c:] = (x[:, 1:, :, c:] + x[:, :-1, :, c:]) / 2
         return out
 
     def __repr__(self) -> str:
@@ -261,7 +262,7 @@ STREAMS = ('joint', 'bone', 'motion', 'bone_motion')
 
 def stream_transform(stream: str, skeleton) -> Optional[Callable]:
     r"""The per-sample transform that turns a sampled sequence of joints
-    :obj:`(C, T, V, M)` into :obj:`stream` (one of :data:`STREAMS`):
+    :obj:`(M, T, V, C)` into :obj:`stream` (one of :data:`STREAMS`):
     :class:`JointToBone`, :class:`ToMotion`, both in that order, or
     :obj:`None` for the joints themselves.
 

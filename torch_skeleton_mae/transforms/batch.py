@@ -1,4 +1,4 @@
-r"""Random augmentation of whole batches :obj:`(N, C, T, V, M)` on their
+r"""Random augmentation of whole batches :obj:`(N, M, T, V, C)` on their
 device, vectorized over the batch (one draw per sequence) and drawn from a
 :class:`torch.Generator` that the :class:`~torch_skeleton_mae.engine.Trainer`
 seeds from (seed, rank, epoch, step), so that a resumed run draws the same
@@ -15,7 +15,7 @@ from torch_skeleton_mae.utils import ScratchBuffer
 
 def _check(x: Tensor, name: str) -> None:
     if x.dim() != 5:
-        raise ValueError(f"{name} expects a batch (N, C, T, V, M), got "
+        raise ValueError(f"{name} expects a batch (N, M, T, V, C), got "
                          f"{tuple(x.shape)}")
 
 
@@ -28,21 +28,21 @@ def _uniform(shape, generator: Optional[torch.Generator],
 
 def transform_coords(x: Tensor, matrix: Tensor) -> Tensor:
     r"""Applies one matrix per sequence, :obj:`(N, c, c)`, to the first
-    :obj:`c` channels of :obj:`x` :obj:`(N, C, T, V, M)` (a linear map:
+    :obj:`c` channels of :obj:`x` :obj:`(N, M, T, V, C)` (a linear map:
     absent, all-zero joints stay zero); the channels after the coordinates
     are left as they are."""
     c = matrix.size(-1)
     out = x.clone()
-    out[:, :c] = torch.einsum('nij,njtvm->nitvm', matrix.to(x.dtype),
-                              x[:, :c])
+    out[..., :c] = torch.einsum('nij,nmtvj->nmtvi', matrix.to(x.dtype),
+                                x[..., :c])
     return out
 
 
 def present_joints(x: Tensor) -> Tensor:
-    r"""Marks joints with any non-zero channel: :obj:`(N, 1, T, V, M)` for
-    :obj:`x` of shape :obj:`(N, C, T, V, M)` (zero padding is absent)."""
-    # Measured faster on the CPU than (x != 0).any(1).
-    return x.abs().amax(dim=1, keepdim=True) > 0
+    r"""Marks joints with any non-zero channel: :obj:`(N, M, T, V, 1)` for
+    :obj:`x` of shape :obj:`(N, M, T, V, C)` (zero padding is absent)."""
+    # Measured faster on the CPU than (x != 0).any(-1).
+    return x.abs().amax(dim=-1, keepdim=True) > 0
 
 
 class GaussianNoise:
@@ -60,15 +60,15 @@ class GaussianNoise:
             pipeline owns). (default: :obj:`False`)
 
     Shapes:
-        - **input:** :math:`(N, C, T, V, M)`
-        - **output:** :math:`(N, C, T, V, M)`
+        - **input:** :math:`(N, M, T, V, C)`
+        - **output:** :math:`(N, M, T, V, C)`
 
     Example:
         >>> import torch
         >>> from torch_skeleton_mae.transforms.batch import GaussianNoise
-        >>> x = torch.ones(4, 3, 8, 17, 2)
+        >>> x = torch.ones(4, 2, 8, 17, 3)
         >>> y = GaussianNoise(0.1, num_coords=2)(x)
-        >>> bool((y[:, 2] == 1).all()), bool((y[:, :2] != 1).any())
+        >>> bool((y[..., 2] == 1).all()), bool((y[..., :2] != 1).any())
         (True, True)
     """
     def __init__(self, std: float, num_coords: int, inplace: bool = False):
@@ -87,18 +87,19 @@ class GaussianNoise:
         if self.std == 0:
             return x
         c = self.num_coords
-        like = x[:, :c]
+        like = x[..., :c]
         noise = self._draws.get(
             (like.shape, like.dtype, like.device),
             lambda: torch.empty_like(like,
                                      memory_format=torch.contiguous_format))
         noise.normal_(generator=generator)
         if self.inplace:
-            x[:, :c].addcmul_(noise, present_joints(x), value=self.std)
+            x[..., :c].addcmul_(noise, present_joints(x), value=self.std)
             return x
-        noisy = torch.addcmul(x[:, :c], noise, present_joints(x),
+        noisy = torch.addcmul(x[..., :c], noise, present_joints(x),
                               value=self.std)
-        return noisy if c == x.size(1) else torch.cat([noisy, x[:, c:]], 1)
+        return noisy if c == x.size(-1) else torch.cat([noisy, x[..., c:]],
+                                                       -1)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(std={self.std:g}, '
@@ -132,8 +133,8 @@ class RandomRotation(RandomLinearMap):
             (default: :obj:`15.`)
 
     Shapes:
-        - **input:** :math:`(N, C, T, V, M)`, :math:`C \geq 3`
-        - **output:** :math:`(N, C, T, V, M)`
+        - **input:** :math:`(N, M, T, V, C)`, :math:`C \geq 3`
+        - **output:** :math:`(N, M, T, V, C)`
     """
     def __init__(self, max_degrees=15.0):
         if isinstance(max_degrees, (int, float)):
@@ -158,9 +159,9 @@ class RandomRotation(RandomLinearMap):
 
     def __call__(self, x: Tensor,
                  generator: Optional[torch.Generator] = None) -> Tensor:
-        if x.dim() == 5 and x.size(1) < 3:
+        if x.dim() == 5 and x.size(-1) < 3:
             raise ValueError(f"RandomRotation needs 3D joints (C >= 3), got "
-                             f"C = {x.size(1)}")
+                             f"C = {x.size(-1)}")
         return super().__call__(x, generator)
 
     def __repr__(self) -> str:
@@ -176,8 +177,8 @@ class RandomScale(RandomLinearMap):
         num_coords (int, optional): Channels to scale. (default: :obj:`3`)
 
     Shapes:
-        - **input:** :math:`(N, C, T, V, M)`
-        - **output:** :math:`(N, C, T, V, M)`
+        - **input:** :math:`(N, M, T, V, C)`
+        - **output:** :math:`(N, M, T, V, C)`
     """
     def __init__(self, amount: float = 0.1, num_coords: int = 3):
         self.amount = amount
@@ -204,8 +205,8 @@ class RandomShear(RandomLinearMap):
         num_coords (int, optional): Coordinate channels. (default: :obj:`3`)
 
     Shapes:
-        - **input:** :math:`(N, C, T, V, M)`
-        - **output:** :math:`(N, C, T, V, M)`
+        - **input:** :math:`(N, M, T, V, C)`
+        - **output:** :math:`(N, M, T, V, C)`
     """
     def __init__(self, amount: float = 0.5, num_coords: int = 3):
         self.amount = amount
@@ -232,9 +233,9 @@ class Compose:
         >>> from torch_skeleton_mae.transforms import batch as B
         >>> augment = B.Compose([B.RandomRotation(10),
         ...                      B.GaussianNoise(0.01, 3)])
-        >>> augment(torch.randn(4, 3, 8, 25, 2),
+        >>> augment(torch.randn(4, 2, 8, 25, 3),
         ...         torch.Generator().manual_seed(0)).shape
-        torch.Size([4, 3, 8, 25, 2])
+        torch.Size([4, 2, 8, 25, 3])
     """
     def __init__(self, transforms: Sequence):
         self.transforms = list(transforms)

@@ -29,10 +29,10 @@ TARGETS = ('embedding', 'input')
 
 class SkeletonMAEOutput(NamedTuple):
     r"""What a :class:`SkeletonMAE` returns: the loss (a scalar), the
-    reconstruction and its target :obj:`(N, C_t, T, V, M)` (:obj:`C_t` the
+    reconstruction and its target :obj:`(N, M, T, V, C_t)` (:obj:`C_t` the
     target's size: :obj:`D` for the embedding, :obj:`C` for the input), the
-    masked joints :obj:`(N, T, V, M)` and those the loss counted, masked and
-    present (not zero padding), :obj:`(N, T, V, M)`."""
+    masked joints :obj:`(N, M, T, V)` and those the loss counted, masked and
+    present (not zero padding), :obj:`(N, M, T, V)`."""
     loss: Tensor
     reconstruction: Tensor
     target: Tensor
@@ -87,7 +87,7 @@ class SkeletonMAE(Module):
         beta (float, optional): Cosine-error exponent. (default: :obj:`2.`)
 
     Shapes:
-        - **input:** :math:`(N, C, T, V, M)` or a frame
+        - **input:** :math:`(N, M, T, V, C)` or a frame
           :class:`~torch_geometric.data.Batch`
         - **output:** :class:`SkeletonMAEOutput`
 
@@ -95,13 +95,13 @@ class SkeletonMAE(Module):
         >>> import torch
         >>> from torch_skeleton_mae.nn import SkeletonMAE
         >>> model = SkeletonMAE('coco', in_channels=2)
-        >>> out = model(torch.randn(2, 2, 16, 17, 2))
+        >>> out = model(torch.randn(2, 2, 16, 17, 2))  # (N, M, T, V, C)
         >>> out.reconstruction.shape  # the embedded joints, D = 64
-        torch.Size([2, 64, 16, 17, 2])
-        >>> out.joint_mask[0, 0, :, 0].nonzero().view(-1).tolist()
+        torch.Size([2, 2, 16, 17, 64])
+        >>> out.joint_mask[0, 0, 0].nonzero().view(-1).tolist()
         [8, 10, 14, 16]
         >>> model.encode(torch.randn(2, 2, 16, 17, 2)).shape
-        torch.Size([2, 64, 16, 17, 2])
+        torch.Size([2, 2, 16, 17, 64])
     """
     def __init__(self, skeleton, in_channels: int, hidden_channels: int = 64,
                  encoder_layers: int = 3,
@@ -142,11 +142,10 @@ class SkeletonMAE(Module):
             module.reset_parameters()
 
     def encode(self, x: Union[Tensor, Batch]) -> Tensor:
-        r"""Encodes unmasked sequences :obj:`(N, C, T, V, M)` (or a frame
-        batch) to joint representations :obj:`(N, D_h, T, V, M)`."""
-        h = on_graphs(self.encoder, self.embedding(self._joints(x)),
-                      self.edge_index)
-        return h.permute(0, 4, 2, 3, 1)
+        r"""Encodes unmasked sequences :obj:`(N, M, T, V, C)` (or a frame
+        batch) to joint representations :obj:`(N, M, T, V, D_h)`."""
+        return on_graphs(self.encoder, self.embedding(self._joints(x)),
+                         self.edge_index)
 
     def target_of(self, joints: Tensor) -> Tensor:
         r"""What the decoder reconstructs of :obj:`joints`
@@ -156,20 +155,20 @@ class SkeletonMAE(Module):
         return joints if self.target == 'input' else self.embedding(joints)
 
     def _joints(self, x: Union[Tensor, Batch]) -> Tensor:
-        # (N, C, T, V, M) or a frame batch -> checked (N, M, T, V, C).
+        # (N, M, T, V, C) or a frame batch, as a checked tensor.
         x = as_sequence(x, self.skeleton)
-        if x.size(1) != self.in_channels:
+        if x.size(-1) != self.in_channels:
             raise ValueError(f"The model takes {self.in_channels} channels "
-                             f"per joint, the batch has {x.size(1)} (shape "
+                             f"per joint, the batch has {x.size(-1)} (shape "
                              f"{tuple(x.shape)})")
-        return x.permute(0, 4, 2, 3, 1)
+        return x
 
     def forward(self, x: Union[Tensor, Batch],
                 generator: torch.Generator = None) -> SkeletonMAEOutput:
         r"""Masks, encodes, decodes and scores a batch.
 
         Args:
-            x (Tensor or Batch): :obj:`(N, C, T, V, M)` or a frame batch.
+            x (Tensor or Batch): :obj:`(N, M, T, V, C)` or a frame batch.
             generator (torch.Generator, optional): Source of random masks,
                 on the model's device.
         """
@@ -187,10 +186,7 @@ class SkeletonMAE(Module):
         target = x if self.target == 'input' else embedded.detach()
         return SkeletonMAEOutput(
             self.criterion(reconstruction, target, loss_mask),
-            reconstruction.permute(0, 4, 2, 3, 1),
-            target.permute(0, 4, 2, 3, 1),
-            masked.joint_mask.permute(0, 2, 3, 1),
-            loss_mask.permute(0, 2, 3, 1))
+            reconstruction, target, masked.joint_mask, loss_mask)
 
     @classmethod
     def from_checkpoint(cls, source: Union[Dict[str, Any], str, os.PathLike]

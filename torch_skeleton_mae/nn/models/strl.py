@@ -229,7 +229,7 @@ class STRL(Module):
             (default: :obj:`False`)
 
     Shapes:
-        - **input:** :math:`(N, C, T, V, M)` or a frame
+        - **input:** :math:`(N, M, T, V, C)` or a frame
           :class:`~torch_geometric.data.Batch`, at most
           :data:`~torch_skeleton_mae.nn.models.strl.MAX_FRAMES` frames
         - **output:** logits :math:`(N, \text{num\_classes})`
@@ -313,15 +313,15 @@ class STRL(Module):
     def forward(self, x: Union[Tensor, Batch]) -> Tensor:
         x = as_sequence(x, self.skeleton)
         T = x.size(2)
-        if x.size(1) != self.in_channels:
+        if x.size(-1) != self.in_channels:
             raise ValueError(f"The model takes {self.in_channels} channels "
-                             f"per joint, the batch has {x.size(1)} (shape "
+                             f"per joint, the batch has {x.size(-1)} (shape "
                              f"{tuple(x.shape)})")
         if T > MAX_FRAMES:
             raise ValueError(f"Sequences have {T} frames; STRL takes at most "
                              f"{MAX_FRAMES}")
         present = ~absent_persons(x)  # (N, M)
-        h = self.embedding(x.permute(0, 4, 2, 3, 1))  # (N, M, T, V, D)
+        h = self.embedding(x)  # (N, M, T, V, D)
         h = h + self.temporal_embedding[:T]
         for layer in self.layers:
             h = layer(h, self.edge_index, present)
