@@ -24,6 +24,7 @@ __all__ = [
     'save_checkpoint',
     'load_checkpoint',
     'load_weights',
+    'unwrap',
     'seed_everything',
 ]
 

@@ -46,6 +46,7 @@ __all__ = [
     'classification_report',
     'extract_features',
     'linear_probe',
+    'train_linear_classifier',
     'raw_joint_features',
 ]
 

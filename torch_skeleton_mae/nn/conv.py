@@ -65,11 +65,12 @@ class SkeletonGCNConv(GINConv):
         \cdot \mathbf{x}_i + \bigoplus_{j \in \mathcal{N}(i)} w_{j,i} \,
         \mathbf{x}_j \right)
 
-    with :math:`h_{\mathbf{\Theta}}` the paper's MLP (:func:`gin_mlp`) unless
+    with :math:`h_{\mathbf{\Theta}}` the paper's MLP
+    (:func:`~torch_skeleton_mae.nn.conv.gin_mlp`) unless
     :obj:`nn` is given, :math:`\bigoplus` the aggregation (a sum by default)
     and :math:`w_{j,i}` the edge weight (:obj:`1` without; a 0/1 weight masks
     edges). On the models' fixed skeleton the same layer runs densely, as
-    :func:`dense_gin`.
+    :func:`~torch_skeleton_mae.nn.conv.dense_gin`.
 
     Args:
         in_channels (int, optional): Input size, :obj:`-1` to infer it

@@ -18,7 +18,7 @@ class MAEDecoder(Module):
         out_channels (int): Size of the reconstructed features.
         remask (bool, optional): Zero the masked joints before decoding.
             (default: :obj:`True`)
-        conv (str, class or Module, optional): The layer, as in
+        conv (str, type or Module, optional): The layer, as in
             :class:`~torch_skeleton_mae.nn.encoder.GraphEncoder`, or a ready
             module mapping :obj:`in_channels` to :obj:`out_channels` (run
             through :func:`~torch_skeleton_mae.nn.encoder.on_graphs`).

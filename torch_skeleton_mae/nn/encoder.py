@@ -12,12 +12,12 @@ from torch_geometric.typing import OptTensor
 from torch_skeleton_mae.data.frame_batch import block_diagonal
 from torch_skeleton_mae.nn.conv import dense_gin
 
-#: The encoder layers of the paper's Table 4c by name: PyG's dense GIN (the
+#: The encoder layers of the paper's Table 4c by name, PyG's dense GIN (the
 #: paper's), GCN and GAT layers on the skeleton's adjacency.
 CONVS = {'gin': dense_gin, 'gcn': DenseGCNConv, 'gat': DenseGATConv}
 
 #: A layer by name (a key of :data:`CONVS` or a conv class that
-#: :mod:`torch_geometric.nn` exports) or a class :obj:`(in, out) -> Module`.
+#: :mod:`torch_geometric.nn` exports), or a class :obj:`(in, out) -> Module`.
 ConvSpec = Union[str, Callable[..., Module]]
 
 
@@ -116,18 +116,20 @@ class GraphEncoder(Module):
     paper's :math:`L_D = 3`) graph layers, each followed by batch norm and
     PReLU (Sec. 4.2), on features of graphs that share one topology, the way
     PyG's :class:`~torch_geometric.nn.models.BasicGNN` stacks one conv
-    class. The paper's layer is GIN (:func:`~torch_skeleton_mae.nn.conv.
-    dense_gin`); Table 4c's GCN and GAT are PyG's
-    :class:`~torch_geometric.nn.dense.DenseGCNConv` and
+    class. The paper's layer is GIN
+    (:func:`~torch_skeleton_mae.nn.conv.dense_gin`); Table 4c's GCN and GAT
+    are PyG's :class:`~torch_geometric.nn.dense.DenseGCNConv` and
     :class:`~torch_geometric.nn.dense.DenseGATConv`; any PyG conv class
-    :obj:`(in, out)` stands in (see :func:`on_graphs`).
+    :obj:`(in, out)` stands in (see
+    :func:`~torch_skeleton_mae.nn.encoder.on_graphs`).
 
     Args:
         in_channels (int): Input size.
         hidden_channels (int, optional): Hidden and output size :math:`D_h`.
             (default: :obj:`64`)
         num_layers (int, optional): :math:`L_D`. (default: :obj:`3`)
-        conv (str or class, optional): The layer, see :func:`conv_class`.
+        conv (str or type, optional): The layer, see
+            :func:`~torch_skeleton_mae.nn.encoder.conv_class`.
             (default: :obj:`"gin"`)
 
     Shapes:

@@ -10,7 +10,7 @@ from torch_skeleton_mae.graph import get_skeleton
 #: arm and the right leg) in every sample.
 DEFAULT_MASK = ('right_arm', 'right_leg')
 
-#: What to mask: body regions (names or indices in the paper's order) or the
+#: What to mask, body regions (names or indices in the paper's order) or the
 #: ratio of joints drawn at random.
 MaskSpec = Union[Sequence[Union[int, str]], float]
 

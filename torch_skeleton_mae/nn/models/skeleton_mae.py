@@ -65,7 +65,7 @@ class SkeletonMAE(Module):
         hidden_channels (int, optional): :math:`D = D_h`. (default: :obj:`64`)
         encoder_layers (int, optional): Encoder layers :math:`L_D`.
             (default: :obj:`3`)
-        encoder (str, class or Module, optional): The encoder's layer:
+        encoder (str, type or Module, optional): The encoder's layer:
             :obj:`"gin"`, :obj:`"gcn"`, :obj:`"gat"` (Table 4c) or any PyG
             conv class (see
             :class:`~torch_skeleton_mae.nn.encoder.GraphEncoder`); or a ready

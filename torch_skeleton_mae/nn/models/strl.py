@@ -206,7 +206,7 @@ class STRL(Module):
             SkeletonMAE. (default: :obj:`64`)
         encoder_layers (int, optional): Layers :math:`L_D` of each encoder.
             (default: :obj:`3`)
-        encoder (str, class or Module, optional): The encoders' layer, or an
+        encoder (str, type or Module, optional): The encoders' layer, or an
             encoder module that every layer copies, as in
             :class:`~torch_skeleton_mae.nn.SkeletonMAE`. (default:
             :obj:`"gin"`)
@@ -417,7 +417,7 @@ class STRL(Module):
         return config_repr(self)
 
 
-#: STRL as the paper's text reads literally: three layers at :math:`D`
+#: STRL as the paper's text reads literally, three layers at :math:`D`
 #: without strides, normalization or learned pooling (Eq. 3's sum).
 LITERAL_SETTINGS = dict(channels=(64, 64, 64), strides=(1, 1, 1),
                         temporal_kernel=3, batch_norm=False, pool_heads=0)
