@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 from torch.nn import Linear, Module
 from torch_geometric.data import Batch
+from torch_geometric.nn.inits import reset
 
 from torch_skeleton_mae.data import as_sequence
 from torch_skeleton_mae.graph import get_skeleton
@@ -139,7 +140,7 @@ class SkeletonMAE(Module):
         r"""Resets all learnable parameters of the module."""
         for module in (self.embedding, self.masker, self.encoder,
                        self.decoder):
-            module.reset_parameters()
+            reset(module)  # PyG's: also a module of one's own
 
     def encode(self, x: Union[Tensor, Batch]) -> Tensor:
         r"""Encodes unmasked sequences :obj:`(N, M, T, V, C)` (or a frame
