@@ -203,7 +203,7 @@ def linear_probe(train: Tuple[Tensor, Tensor], val: Tuple[Tensor, Tensor],
 def raw_joint_features(loader: DataLoader) -> Tuple[Tensor, Tensor]:
     r"""The joint coordinates themselves as features: every sequence of a
     loader of :obj:`(x, label)` batches, :obj:`x` of shape
-    :obj:`(N, M, T, V, C)`, flattened to :obj:`(N, C * T * V * M)`."""
+    :obj:`(N, M, T, V, C)`, flattened to :obj:`(N, M * T * V * C)`."""
     features, labels = [], []
     for x, y in loader:
         features.append(torch.as_tensor(x).flatten(1).float())

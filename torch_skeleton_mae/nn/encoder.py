@@ -1,3 +1,4 @@
+import functools
 import inspect
 from typing import Callable, Optional, Union
 
@@ -6,6 +7,7 @@ import torch_geometric.nn
 from torch import Tensor
 from torch.nn import Module, ModuleList, PReLU
 from torch_geometric.nn import DenseGATConv, DenseGCNConv, DenseGINConv
+from torch_geometric.nn.inits import reset
 from torch_geometric.nn.norm import BatchNorm
 from torch_geometric.typing import OptTensor
 
@@ -56,7 +58,13 @@ def conv_name(conv: ConvSpec) -> Optional[str]:
 def is_dense(module: Module) -> bool:
     r"""Whether :obj:`module` takes a dense adjacency, as PyG's dense layers
     do (:obj:`forward(x, adj, ...)`)."""
-    return 'adj' in inspect.signature(module.forward).parameters
+    return _takes_adj(type(module))
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_adj(cls: type) -> bool:
+    # Read once per class, not in every step.
+    return 'adj' in inspect.signature(cls.forward).parameters
 
 
 def dense_adjacency(edge_index: Tensor, edge_weight: OptTensor,
@@ -96,6 +104,12 @@ def on_graphs(module: Module, x: Tensor, edge_index: Tensor,
     if isinstance(module, GraphEncoder):
         return module(x, edge_index, edge_weight)
     lead, (V, C) = x.shape[:-2], x.shape[-2:]
+    if isinstance(module, DenseGINConv):
+        # DenseGINConv's update as one product with A + (1 + eps) I that
+        # broadcasts over (*, V, C) (its forward takes 3D only).
+        adj = dense_adjacency(edge_index, edge_weight, V, x.dtype)
+        eye = torch.eye(V, dtype=x.dtype, device=x.device)
+        return module.nn(torch.matmul(adj + (1 + module.eps) * eye, x))
     if is_dense(module):
         adj = dense_adjacency(edge_index, edge_weight, V, x.dtype)
         if adj.dim() > 2:  # a graph per sample
@@ -168,22 +182,12 @@ class GraphEncoder(Module):
     def reset_parameters(self):
         r"""Resets all learnable parameters of the module."""
         for module in (*self.convs, *self.norms, *self.acts):
-            module.reset_parameters()
+            reset(module)  # PyG's: also a conv class of one's own
 
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: OptTensor = None) -> Tensor:
-        adj = None
         for conv, norm, act in zip(self.convs, self.norms, self.acts):
-            if isinstance(conv, DenseGINConv):
-                # DenseGINConv's update as one product with A + (1 + eps) I
-                # that broadcasts over (*, V, C) (its forward takes 3D).
-                if adj is None:
-                    adj = dense_adjacency(edge_index, edge_weight,
-                                          x.size(-2), x.dtype)
-                eye = torch.eye(x.size(-2), dtype=x.dtype, device=x.device)
-                x = conv.nn(torch.matmul(adj + (1 + conv.eps) * eye, x))
-            else:
-                x = on_graphs(conv, x, edge_index, edge_weight)
+            x = on_graphs(conv, x, edge_index, edge_weight)
             x = act(norm(x.reshape(-1, x.size(-1))).view_as(x))
         return x
 
