@@ -667,7 +667,7 @@ def test_module_command_line():
                               cwd=ROOT, timeout=120)
     done = run()
     assert done.returncode == 2 and done.stderr.count('\n') == 1
-    assert 'python -m torch_skeleton_mae {pretrain,finetune,linear}' in (
+    assert 'python -m torch_skeleton_mae {pretrain,finetune,linear,fuse}' in (
         done.stderr)
     done = run('finetune', '--epochs', 'x')
     assert done.returncode == 2

@@ -1,6 +1,6 @@
-r"""``python -m torch_skeleton_mae pretrain|finetune|linear [FLAGS]``: the
-training protocols from the command line (``--help`` after a command lists
-its flags)."""
+r"""``python -m torch_skeleton_mae pretrain|finetune|linear|fuse [FLAGS]``:
+the training protocols and the fusion of streams from the command line
+(``--help`` after a command lists its flags)."""
 import sys
 
 from torch_skeleton_mae.engine.cli import COMMANDS, command_line

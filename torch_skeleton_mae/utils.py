@@ -307,6 +307,32 @@ def read_pretrained(source: Any, cls: type) -> Tuple[str, Optional[Dict[
         cls, config, name), source.get('model', source))
 
 
+def model_from_checkpoint(cls: type, source: Any) -> Module:
+    r"""The :obj:`cls` model a checkpoint holds (a dict holding
+    :obj:`"model"` and :obj:`"config"`, the path of one, or a shipped name of
+    :data:`~torch_skeleton_mae.weights.WEIGHTS`): built from its config with
+    its weights, every key and shape checked before the model is built.
+
+    Raises:
+        ValueError: if :obj:`source` has no config of :obj:`cls`, was
+            trained with an encoder module of its own, or its weights do not
+            fit.
+    """
+    name, config, state = read_pretrained(source, cls)
+    if config is None or 'config' in state:  # no 'model' beside it
+        raise ValueError(f"{name} holds no 'config' and 'model': it is "
+                         f"not a {cls.__name__} checkpoint")
+    if config.get('encoder', '') is None:
+        raise ValueError(f"{name} was trained with an encoder of its own, "
+                         f"which its config cannot rebuild: build "
+                         f"{cls.__name__} with it and load its 'model' "
+                         f"weights")
+    check_on_meta(lambda: cls(**config), state, name)
+    model = cls(**config)
+    load_checked(model, state, name)
+    return model
+
+
 class ScratchBuffer:
     r"""A buffer reused from call to call, one per thread (loader threads
     read batches side by side), made again by :obj:`make` when the

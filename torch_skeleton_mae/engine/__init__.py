@@ -4,7 +4,9 @@ r"""One training engine for every protocol: :func:`pretrain`,
 :data:`~torch_skeleton_mae.engine.recipes.QUICK`,
 :data:`~torch_skeleton_mae.engine.recipes.SMALL`), the :class:`Trainer`
 loop (mixed precision, DDP, logs, exact resume), atomic checkpoints,
-evaluation metrics and the command line in
+the fusion of several input streams
+(:mod:`~torch_skeleton_mae.engine.streams`), evaluation metrics and the
+command line in
 :mod:`torch_skeleton_mae.engine.cli`."""
 from .recipes import (
     PAPER,
@@ -16,6 +18,7 @@ from .recipes import (
     Recipes,
     preset_for,
 )
+from .streams import finetune_streams, fuse_runs
 from .trainer import Trainer, TrainingDiverged
 from .training import (
     FinetuneResult,
@@ -35,6 +38,8 @@ __all__ = [
     'finetune',
     'linear_eval',
     'raw_joint_floor',
+    'finetune_streams',
+    'fuse_runs',
     'load_data',
     'ProtocolData',
     'RunOptions',

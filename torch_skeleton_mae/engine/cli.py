@@ -22,10 +22,12 @@ from torch_skeleton_mae.engine.flags import (
     SETTINGS,
     ArgumentParser,
     UsageError,
+    build_fuse_parser,
     build_parser,
     flag,
 )
 from torch_skeleton_mae.engine.recipes import RecipeError, preset_for
+from torch_skeleton_mae.engine.streams import finetune_streams, fuse_runs
 from torch_skeleton_mae.engine.trainer import TrainingDiverged
 from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES as SAMPLES
 from torch_skeleton_mae.engine.training import (
@@ -46,7 +48,7 @@ from torch_skeleton_mae.weights import WEIGHTS
 #: What scripts of one's own use (``examples/``): the programs, one-line
 #: errors, the parser that raises them, and seeding.
 __all__ = ['pretrain_command', 'finetune_command', 'linear_eval_command',
-           'command_line', 'user_input', 'ArgumentParser', 'UsageError',
+           'fuse_command', 'command_line', 'user_input', 'ArgumentParser', 'UsageError',
            'seed_everything']
 
 
@@ -118,10 +120,20 @@ def parse_args(protocol: str,
                      "--data's training split: it needs --data and no "
                      '--holdout')
     pretrained = getattr(args, 'pretrained', None)
-    if pretrained is not None and not pretrained.is_file() and (
-            str(pretrained) not in WEIGHTS):
-        parser.error(f'--pretrained {pretrained}: no such checkpoint, nor a '
-                     f'shipped name ({", ".join(sorted(WEIGHTS))})')
+    streams = getattr(args, 'streams', None)
+    if streams and args.stream:
+        parser.error('--stream trains one stream, --streams several: give '
+                     'one of them')
+    if streams and pretrained is not None and '{stream}' not in str(
+            pretrained):
+        parser.error(f'--pretrained {pretrained}: with --streams, name one '
+                     f'checkpoint per stream with {{stream}} in the path')
+    for path in ([Path(str(pretrained).replace('{stream}', s))
+                  for s in streams] if streams and pretrained else
+                 [pretrained] if pretrained else []):
+        if not path.is_file() and str(path) not in WEIGHTS:
+            parser.error(f'--pretrained {path}: no such checkpoint, nor a '
+                         f'shipped name ({", ".join(sorted(WEIGHTS))})')
     if (protocol == 'linear' and pretrained is None
             and not args.random_init):
         parser.error('linear evaluation needs --pretrained CHECKPOINT (or '
@@ -199,7 +211,8 @@ def pretrain_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         :obj:`probe` and :obj:`random_probe` top-1 and the
         :obj:`reconstruction` errors.
     """
-    args, data = _start('pretrain', argv)
+    args = parse_args('pretrain', argv)
+    data = _start(args)
     with user_input():
         model = SkeletonMAE(data.layout, data.channels,
                             **settings_of(args, SkeletonMAE))
@@ -255,7 +268,10 @@ def finetune_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     Returns:
         The history and, on the main process, the final evaluation summary.
     """
-    args, data = _start('finetune', argv)
+    args = parse_args('finetune', argv)
+    if args.streams:
+        return _finetune_streams(args)
+    data = _start(args)
     settings = settings_of(args, STRL)
     with user_input():
         if args.pretrained is not None:
@@ -273,12 +289,45 @@ def finetune_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     return out
 
 
-def _start(protocol: str, argv: Optional[Sequence[str]]) -> tuple:
-    # A training command's flags, its run folder checked, seeded, its data.
-    args = parse_args(protocol, argv)
+def _finetune_streams(args: argparse.Namespace) -> Dict[str, Any]:
+    # finetune --streams: one run per stream, then their fusion.
+    data = settings_of(args, load_data)
+    if args.source is None:
+        data.pop('dataset')
+    pretrained = {s: str(args.pretrained).replace('{stream}', s)
+                  for s in args.streams} if args.pretrained else None
+    with user_input():
+        results, fusion = finetune_streams(
+            recipe_of(args), args.out, args.streams, options_of(args),
+            pretrained, settings=settings_of(args, STRL),
+            **data)
+    return dict(fusion.summary(), history={
+        stream: result.history for stream, result in results.items()})
+
+
+def fuse_command(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    r"""The fusion of fine-tuning runs of several streams
+    (:func:`~torch_skeleton_mae.engine.streams.fuse_runs`) from
+    command-line arguments.
+
+    Returns:
+        The fusion's summary.
+    """
+    args = build_fuse_parser().parse_args(sys.argv[1:] if argv is None
+                                          else argv)
+    options = RunOptions(**{k: getattr(args, k)
+                            for k in ('device', 'precision', 'workers')
+                            if getattr(args, k) is not None})
+    with user_input():
+        return fuse_runs(args.runs, args.out, args.weights,
+                         options).summary()
+
+
+def _start(args: argparse.Namespace) -> Any:
+    # A training command's run folder checked, seeded, its data.
     check_run_folder(args)
     seed_everything(options_of(args).seed)
-    return args, data_of(args)
+    return data_of(args)
 
 
 def _run(program: Callable, model, data, args, **kwargs) -> Any:
@@ -297,4 +346,4 @@ def _is_main() -> bool:
 
 #: The commands by name (:obj:`python -m torch_skeleton_mae NAME`).
 COMMANDS = dict(pretrain=pretrain_command, finetune=finetune_command,
-                linear=linear_eval_command)
+                linear=linear_eval_command, fuse=fuse_command)

@@ -130,6 +130,30 @@ def _mask(text: str) -> Any:
         return tuple(text.split(','))
 
 
+def _streams(text: str) -> list:
+    # --streams: 'all' or comma-separated streams.
+    streams = list(STREAMS) if text == 'all' else text.split(',')
+    unknown = [s for s in streams if s not in STREAMS]
+    if unknown or len(set(streams)) != len(streams):
+        raise argparse.ArgumentTypeError(
+            f"must be 'all' or distinct ones of "
+            f"{','.join(STREAMS)}, got {text}")
+    return streams
+
+
+def _weights(text: str) -> list:
+    # --weights: comma-separated non-negative numbers.
+    try:
+        weights = [float(w) for w in text.split(',')]
+    except ValueError:
+        weights = [-1.]
+    if not all(math.isfinite(w) and w >= 0 for w in weights):
+        raise argparse.ArgumentTypeError(
+            f'must be comma-separated non-negative numbers, got '
+            f'{text}')
+    return weights
+
+
 def _add_settings(parser: argparse.ArgumentParser, owner: Any,
                   names: Sequence[str]) -> None:
     # A flag per argument of `owner`, its type from the annotation, its
@@ -205,9 +229,33 @@ def build_parser(protocol: str) -> argparse.ArgumentParser:
         add('--pretrained', type=Path, default=None,
             help='SkeletonMAE checkpoint (from the pre-training command), '
                  'or the name of shipped weights: ' + ', '.join(WEIGHTS))
+    if protocol == 'finetune':
+        add('--streams', type=_streams, metavar='all|S,S,...',
+            help='fine-tune one STRL per stream (all, or some of '
+            f'{",".join(STREAMS)}) into OUT/<stream>, then fuse their scores '
+            '(see the fuse command); --pretrained then names one checkpoint '
+            'per stream, with {stream} in its path')
     if protocol == 'linear':
         add('--random-init', action='store_true',
             help='probe a randomly initialized encoder (the baseline)')
+    return parser
+
+
+def build_fuse_parser() -> argparse.ArgumentParser:
+    r"""The flags of the :obj:`fuse` command
+    (:func:`~torch_skeleton_mae.engine.streams.fuse_runs`)."""
+    parser = ArgumentParser(description=(
+        'The fusion of fine-tuning runs that differ only in their stream: '
+        'the weighted mean of their softmax scores on the test split, the '
+        'weights chosen on the held-out part of the training split when the '
+        'runs held one out (--holdout), else equal or --weights.'))
+    parser.add_argument('runs', nargs='+', type=Path, metavar='RUN',
+                        help="a finetune run's folder")
+    parser.add_argument('--weights', type=_weights, metavar='W,W,...',
+                        help='one weight per run')
+    parser.add_argument('--out', type=Path, default=None,
+                        help='folder of fusion.json and the confusion matrix')
+    _add_settings(parser, RunOptions, ('device', 'precision', 'workers'))
     return parser
 
 

@@ -18,11 +18,9 @@ from torch_skeleton_mae.nn.masking import (
     MaskSpec,
 )
 from torch_skeleton_mae.utils import (
-    check_on_meta,
     config_repr,
     constructor_config,
-    load_checked,
-    read_pretrained,
+    model_from_checkpoint,
 )
 
 TARGETS = ('embedding', 'input')
@@ -194,9 +192,8 @@ class SkeletonMAE(Module):
                         ) -> 'SkeletonMAE':
         r"""The SkeletonMAE a checkpoint holds (a dict holding
         :obj:`"model"` and :obj:`"config"`, the path of one, or a shipped
-        name of :data:`~torch_skeleton_mae.weights.WEIGHTS`): built from its
-        config with its weights, every key and shape checked before the model
-        is built.
+        name of :data:`~torch_skeleton_mae.weights.WEIGHTS`), see
+        :func:`~torch_skeleton_mae.utils.model_from_checkpoint`.
 
         Raises:
             ValueError: if :obj:`source` has no config or its weights do
@@ -209,19 +206,7 @@ class SkeletonMAE(Module):
             >>> len(SkeletonMAE.from_checkpoint(state).encoder.convs)
             2
         """
-        name, config, state = read_pretrained(source, cls)
-        if config is None or 'config' in state:  # no 'model' beside it
-            raise ValueError(f"{name} holds no 'config' and 'model': it is "
-                             f"not a SkeletonMAE checkpoint")
-        if config['encoder'] is None:
-            raise ValueError(f"{name} was trained with an encoder of its "
-                             f"own, which its config cannot rebuild: build "
-                             f"SkeletonMAE with it and load its 'model' "
-                             f"weights")
-        check_on_meta(lambda: cls(**config), state, name)
-        model = cls(**config)
-        load_checked(model, state, name)
-        return model
+        return model_from_checkpoint(cls, source)
 
     def __repr__(self) -> str:
         return config_repr(self)

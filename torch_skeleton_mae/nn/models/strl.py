@@ -30,6 +30,7 @@ from torch_skeleton_mae.utils import (
     constructor_config,
     differing_settings,
     load_checked,
+    model_from_checkpoint,
     read_pretrained,
 )
 
@@ -412,6 +413,26 @@ class STRL(Module):
                     if k.startswith(prefix)}
             load_checked(module, part, f"the pre-trained '{prefix}*'", hint)
         return self
+
+    @classmethod
+    def from_checkpoint(cls, source: Union[Dict[str, Any], str, os.PathLike]
+                        ) -> 'STRL':
+        r"""The fine-tuned STRL a checkpoint holds (*e.g.* a fine-tuning
+        run's :obj:`last.pt`), see
+        :func:`~torch_skeleton_mae.utils.model_from_checkpoint`.
+
+        Raises:
+            ValueError: if :obj:`source` has no STRL config or its weights
+                do not fit.
+
+        Example:
+            >>> from torch_skeleton_mae.nn import STRL
+            >>> strl = STRL('coco', 2, num_classes=5, channels=(8, 16))
+            >>> state = dict(model=strl.state_dict(), config=strl.config)
+            >>> STRL.from_checkpoint(state).config['channels']
+            (8, 16)
+        """
+        return model_from_checkpoint(cls, source)
 
     def __repr__(self) -> str:
         return config_repr(self)

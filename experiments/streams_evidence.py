@@ -1,0 +1,144 @@
+r"""STRL per input stream and their fusion on NW-UCLA cross-view (all
+labels, from scratch, the dataset's preset), beside the raw-joint floor and
+the field.
+
+For each seed: the raw-joint floor, one STRL fine-tuned per stream
+(:func:`~torch_skeleton_mae.engine.finetune` with
+``load_data(stream=...)``) and, once a seed's four streams are done, their
+fusion with equal weights (:func:`~torch_skeleton_mae.engine.fuse_runs`; no
+held-out part is spent on weights, so every stream trains on the whole
+training split), each with the minutes it took. Every run writes its folder
+under ``OUT/seed<i>/<stream>``; the summary (``OUT/streams.json`` and the
+table ``OUT/streams.rst``) is rebuilt from every finished run found there,
+so several invocations (one per stream, in parallel) share one summary, and
+``--seeds`` with no seed only rebuilds it::
+
+    OMP_NUM_THREADS=1 python experiments/streams_evidence.py \
+        --data-root ../shared/data --seeds 0 --streams joint,bone \
+        --out runs/streams
+"""
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy as np
+
+from torch_skeleton_mae.engine import (
+    RunOptions,
+    finetune,
+    fuse_runs,
+    load_data,
+    preset_for,
+    raw_joint_floor,
+)
+from torch_skeleton_mae.nn import STRL
+from torch_skeleton_mae.transforms import STREAMS
+from torch_skeleton_mae.utils import machine
+
+#: NW-UCLA below --data-root, and the field's best published numbers on
+#: its cross-view protocol.
+DATA = 'nw_ucla/all_sqe'
+FIELD = ('CTR-GCN 94.6 joint stream, 96.5 four streams (Chen et al., ICCV '
+         '2021); InfoGCN 97.0 (Chi et al., CVPR 2022)')
+
+
+def run(root: Path, seed: int, streams: List[str], out: Path) -> None:
+    r""":obj:`streams` of :obj:`seed` (with the joint stream, the floor),
+    then the seed's fusion if all four streams are done; a run with a
+    ``result.json`` is skipped."""
+    preset = preset_for('nw-ucla')
+    options = RunOptions(seed=seed, workers=0)
+    base = out / f'seed{seed}'
+
+    def timed(part: str, work) -> None:
+        folder = base / part
+        if (folder / 'result.json').exists():
+            return
+        start = time.time()
+        result = work(folder)
+        result = dict(result, minutes=(time.time() - start) / 60)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / 'result.json').write_text(json.dumps(result, indent=1))
+
+    def data(recipe, stream='joint'):
+        return load_data(root, dataset='nw-ucla', frames=recipe.frames,
+                         stream=stream)
+
+    if 'joint' in streams:  # once per seed
+        timed('floor', lambda folder: dict(top1=raw_joint_floor(
+            data(preset.linear), preset.linear, folder, options).top1))
+    for stream in streams:
+        def train(folder, stream=stream):
+            stream_data = data(preset.finetune, stream)
+            model = STRL(stream_data.layout, stream_data.channels,
+                         stream_data.num_classes)
+            return dict(top1=finetune(model, stream_data, preset.finetune,
+                                      folder, options).report.top1)
+        timed(stream, train)
+    if all((base / s / 'result.json').exists() for s in STREAMS):
+        timed('fusion', lambda folder: fuse_runs(
+            [base / s for s in STREAMS], folder, options=options).summary())
+
+
+def summarize(out: Path) -> Dict[str, Any]:
+    r"""Every finished run under :obj:`out` by seed, with the mean and
+    standard deviation of each over the seeds."""
+    seeds = {}
+    for folder in sorted(out.glob('seed*')):
+        runs = {p.parent.name: json.loads(p.read_text())
+                for p in sorted(folder.glob('*/result.json'))}
+        if runs:
+            seeds[folder.name] = runs
+    parts = ('floor', ) + STREAMS
+    mean = {}
+    for part in parts + ('fusion', ):
+        values = [runs[part]['fused']['top1'] if part == 'fusion'
+                  else runs[part]['top1']
+                  for runs in seeds.values() if part in runs]
+        minutes = [runs[part]['minutes'] for runs in seeds.values()
+                   if part in runs]
+        if values:
+            mean[part] = dict(top1=float(np.mean(values)),
+                              std=float(np.std(values)), n=len(values),
+                              minutes=float(np.mean(minutes)))
+    return dict(machine=machine(), field=FIELD, seeds=seeds, mean=mean)
+
+
+def table(summary: Dict[str, Any]) -> str:
+    r"""The summary as an RST table."""
+    names = dict(floor='linear classifier on the raw joints',
+                 joint='STRL, joint stream', bone='STRL, bone stream',
+                 motion='STRL, joint motion stream',
+                 bone_motion='STRL, bone motion stream',
+                 fusion='STRL, four streams fused (equal weights)')
+    rows = [f'   * - {names[part]}\n     - {100 * m["top1"]:.1f} +- '
+            f'{100 * m["std"]:.1f}\n     - {m["n"]}\n     - '
+            f'{m["minutes"]:.1f}' for part, m in summary['mean'].items()]
+    return ('.. list-table:: NW-UCLA cross-view, test top-1 (%), all '
+            'labels, from scratch\n   :header-rows: 1\n\n'
+            '   * - model\n     - top-1\n     - seeds\n     - minutes '
+            'per run\n' + '\n'.join(rows) +
+            f'\n\nThe field: {summary["field"]}. Machine: '
+            f'{summary["machine"]}.\n')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--data-root', type=Path, default=Path(
+        '../shared/data'))
+    parser.add_argument('--seeds', type=int, nargs='*', default=[0])
+    parser.add_argument('--streams', default=','.join(STREAMS))
+    parser.add_argument('--out', type=Path, default=Path('runs/streams'))
+    args = parser.parse_args()
+    for seed in args.seeds:
+        run(args.data_root / DATA, seed, args.streams.split(','), args.out)
+    summary = summarize(args.out)
+    (args.out / 'streams.json').write_text(json.dumps(summary, indent=1))
+    (args.out / 'streams.rst').write_text(table(summary))
+    print(table(summary))
+
+
+if __name__ == '__main__':
+    main()
