@@ -24,7 +24,7 @@ def test_code_blocks_are_found():
 @pytest.mark.docs
 def test_training_page_runs(tmp_path, monkeypatch):
     blocks = code_blocks(PAGE.read_text())
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     monkeypatch.chdir(tmp_path)
     scope = {}
     for block in blocks:
@@ -39,6 +39,10 @@ def test_training_page_runs(tmp_path, monkeypatch):
                  'finetune/last.pt', 'finetune/finetune_eval.json',
                  'linear/linear_eval.json'):
         assert (tmp_path / 'runs' / 'python' / name).is_file(), name
+    fusion = scope['fusion']
+    assert fusion.streams == ['joint', 'bone'] and fusion.chosen == 'held-out'
+    assert (tmp_path / 'runs' / 'python' / 'streams' / 'fusion.json'
+            ).is_file()
     # The page's folder now holds a run: running it again is refused.
     from torch_skeleton_mae.engine.training import SetupError
     with pytest.raises(SetupError, match='holds an earlier pretrain run'):

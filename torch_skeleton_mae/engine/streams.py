@@ -2,8 +2,8 @@ r"""Multi-stream STRL, as the field's skeleton classifiers are evaluated
 (CTR-GCN, pyskl; not in the paper, which reports one stream): one STRL per
 input stream (joint, bone, joint motion, bone motion, see
 :func:`~torch_skeleton_mae.transforms.stream_transform`), each fine-tuned on
-its own (:func:`finetune_streams`), and their softmax scores fused by a
-weighted sum (:func:`fuse_runs`).
+its own (:func:`~torch_skeleton_mae.engine.finetune_streams`), and their softmax scores fused by a
+weighted sum (:func:`~torch_skeleton_mae.engine.fuse_runs`).
 
 .. code-block:: python
 
@@ -42,13 +42,13 @@ from torch_skeleton_mae.nn import STRL
 from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import write_json
 
-#: The step of the grid of fusion weights :func:`choose_weights` searches.
+#: The step of the grid of fusion weights :func:`~torch_skeleton_mae.engine.streams.choose_weights` searches.
 WEIGHT_STEP = 0.1
 
 
 @dataclass
 class FusionReport:
-    r"""What :func:`fuse_runs` returns.
+    r"""What :func:`~torch_skeleton_mae.engine.fuse_runs` returns.
 
     Attributes:
         streams (list of str): Each run's stream, in the runs' order.
@@ -88,7 +88,7 @@ def fuse(logits: Tensor, weights: Sequence[float]) -> Tensor:
 def choose_weights(logits: Tensor, labels: Tensor,
                    step: float = WEIGHT_STEP) -> List[float]:
     r"""The fusion weights on the grid :math:`\{0, \text{step}, \dots,
-    1\}^S` (not all zero) whose :func:`fuse` of :obj:`logits`
+    1\}^S` (not all zero) whose :func:`~torch_skeleton_mae.engine.streams.fuse` of :obj:`logits`
     :obj:`(S, N, K)` is most often right about :obj:`labels` :obj:`(N,)`;
     of weights that tie, those nearest equal weights (after scaling to sum
     1).
@@ -98,7 +98,7 @@ def choose_weights(logits: Tensor, labels: Tensor,
         >>> labels = torch.tensor([0, 1, 1])
         >>> right = torch.nn.functional.one_hot(labels, 2).float()
         >>> choose_weights(torch.stack([right, 1 - right]), labels)
-        [1.0, 0.0]
+        [1.0, 0.9]
     """
     levels = torch.arange(0, 1 + step / 2, step, dtype=torch.float64)
     grid = torch.cartesian_prod(*[levels] * logits.size(0)).view(
@@ -180,13 +180,13 @@ def fuse_runs(runs: Sequence[PathLike], out: Optional[PathLike] = None,
               weights: Optional[Sequence[float]] = None,
               options: RunOptions = RunOptions()) -> FusionReport:
     r"""Fuses the scores of fine-tuning runs that differ only in their
-    stream (:func:`finetune` with :obj:`load_data(stream=...)`): each run's
+    stream (:func:`~torch_skeleton_mae.engine.finetune` with :obj:`load_data(stream=...)`): each run's
     STRL (its :obj:`last.pt`) scores its own stream of the test split, and
-    the weighted sum of their softmax scores (:func:`fuse`) is scored.
+    the weighted sum of their softmax scores (:func:`~torch_skeleton_mae.engine.streams.fuse`) is scored.
 
     The weights are :obj:`weights` when given; else, when the runs held out
     part of the training split (:obj:`load_data(holdout=...)`), those that
-    fuse best on it (:func:`choose_weights`), the test split staying unseen
+    fuse best on it (:func:`~torch_skeleton_mae.engine.streams.choose_weights`), the test split staying unseen
     until they are set; else equal.
 
     Args:
@@ -250,8 +250,8 @@ def finetune_streams(recipe: FinetuneRecipe, out: PathLike,
                      **data: Any
                      ) -> Tuple[Dict[str, FinetuneResult], FusionReport]:
     r"""Fine-tunes one STRL per stream, each in :obj:`out/<stream>`
-    (:func:`finetune` on :obj:`load_data(stream=stream, **data)`), then
-    fuses them (:func:`fuse_runs`, into :obj:`out`).
+    (:func:`~torch_skeleton_mae.engine.finetune` on :obj:`load_data(stream=stream, **data)`), then
+    fuses them (:func:`~torch_skeleton_mae.engine.fuse_runs`, into :obj:`out`).
 
     Args:
         recipe (FinetuneRecipe): Every stream's numbers.
@@ -259,12 +259,12 @@ def finetune_streams(recipe: FinetuneRecipe, out: PathLike,
         streams (sequence of str, optional): Of
             :data:`~torch_skeleton_mae.transforms.STREAMS`, each once.
         options (RunOptions, optional): Every run's device, seed, ...
-        pretrained (mapping, optional): A pre-trained SkeletonMAE (any
+        pretrained (dict, optional): A pre-trained SkeletonMAE (any
             :meth:`~torch_skeleton_mae.nn.STRL.from_pretrained` source) per
             stream; a stream not in it trains from scratch.
         weights (sequence of float, optional): The fusion's, see
-            :func:`fuse_runs`.
-        settings (mapping, optional): STRL's settings (*e.g.*
+            :func:`~torch_skeleton_mae.engine.fuse_runs`.
+        settings (dict, optional): STRL's settings (*e.g.*
             :obj:`dropout`).
         **data: :func:`~torch_skeleton_mae.engine.load_data`'s arguments
             but :obj:`frames` and :obj:`stream`.
@@ -272,7 +272,7 @@ def finetune_streams(recipe: FinetuneRecipe, out: PathLike,
     Raises:
         ValueError: on an unknown or repeated stream, a pre-trained model
             for a stream not trained, or under :obj:`torchrun` (launch one
-            :func:`finetune` per stream there, then :func:`fuse_runs`).
+            :func:`~torch_skeleton_mae.engine.finetune` per stream there, then :func:`~torch_skeleton_mae.engine.fuse_runs`).
     """
     out, settings, pretrained = Path(out), dict(settings or {}), dict(
         pretrained or {})

@@ -193,7 +193,7 @@ class SkeletonMAE(Module):
         r"""The SkeletonMAE a checkpoint holds (a dict holding
         :obj:`"model"` and :obj:`"config"`, the path of one, or a shipped
         name of :data:`~torch_skeleton_mae.weights.WEIGHTS`), see
-        :func:`~torch_skeleton_mae.utils.model_from_checkpoint`.
+        ``torch_skeleton_mae.utils.model_from_checkpoint``.
 
         Raises:
             ValueError: if :obj:`source` has no config or its weights do

@@ -419,7 +419,7 @@ class STRL(Module):
                         ) -> 'STRL':
         r"""The fine-tuned STRL a checkpoint holds (*e.g.* a fine-tuning
         run's :obj:`last.pt`), see
-        :func:`~torch_skeleton_mae.utils.model_from_checkpoint`.
+        ``torch_skeleton_mae.utils.model_from_checkpoint``.
 
         Raises:
             ValueError: if :obj:`source` has no STRL config or its weights
