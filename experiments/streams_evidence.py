@@ -18,6 +18,7 @@ so several invocations (one per stream, in parallel) share one summary, and
         --out runs/streams
 """
 import argparse
+import csv
 import json
 import time
 from pathlib import Path
@@ -42,6 +43,9 @@ from torch_skeleton_mae.utils import machine
 DATA = 'nw_ucla/all_sqe'
 FIELD = ('CTR-GCN 94.6 joint stream, 96.5 four streams (Chen et al., ICCV '
          '2021); InfoGCN 97.0 (Chi et al., CVPR 2022)')
+#: The fusions of a seed's runs, by folder: all four streams, and the
+#: joints with the bones (the field's two-stream models).
+FUSIONS = {'fusion': STREAMS, 'fusion_joint_bone': ('joint', 'bone')}
 
 
 def run(root: Path, seed: int, streams: List[str], out: Path) -> None:
@@ -77,9 +81,10 @@ def run(root: Path, seed: int, streams: List[str], out: Path) -> None:
             return dict(top1=finetune(model, stream_data, preset.finetune,
                                       folder, options).report.top1)
         timed(stream, train)
-    if all((base / s / 'result.json').exists() for s in STREAMS):
-        timed('fusion', lambda folder: fuse_runs(
-            [base / s for s in STREAMS], folder, options=options).summary())
+    for name, fused in FUSIONS.items():
+        if all((base / s / 'result.json').exists() for s in fused):
+            timed(name, lambda folder, fused=fused: fuse_runs(
+                [base / s for s in fused], folder, options=options).summary())
 
 
 def summarize(out: Path) -> Dict[str, Any]:
@@ -91,18 +96,25 @@ def summarize(out: Path) -> Dict[str, Any]:
                 for p in sorted(folder.glob('*/result.json'))}
         if runs:
             seeds[folder.name] = runs
-    parts = ('floor', ) + STREAMS
+    for seed, runs in seeds.items():  # the fit of the training split
+        for stream in set(STREAMS) & set(runs):
+            with open(out / seed / stream / 'finetune.csv') as f:
+                runs[stream]['train_top1'] = float(
+                    list(csv.DictReader(f))[-1]['train_top1'])
     mean = {}
-    for part in parts + ('fusion', ):
-        values = [runs[part]['fused']['top1'] if part == 'fusion'
+    for part in ('floor', ) + STREAMS + tuple(FUSIONS):
+        values = [runs[part]['fused']['top1'] if part in FUSIONS
                   else runs[part]['top1']
                   for runs in seeds.values() if part in runs]
         minutes = [runs[part]['minutes'] for runs in seeds.values()
                    if part in runs]
+        fit = [runs[part]['train_top1'] for runs in seeds.values()
+               if 'train_top1' in runs.get(part, {})]
         if values:
             mean[part] = dict(top1=float(np.mean(values)),
                               std=float(np.std(values)), n=len(values),
-                              minutes=float(np.mean(minutes)))
+                              minutes=float(np.mean(minutes)),
+                              train_top1=fit and float(np.mean(fit)))
     return dict(machine=machine(), field=FIELD, seeds=seeds, mean=mean)
 
 
@@ -112,14 +124,19 @@ def table(summary: Dict[str, Any]) -> str:
                  joint='STRL, joint stream', bone='STRL, bone stream',
                  motion='STRL, joint motion stream',
                  bone_motion='STRL, bone motion stream',
-                 fusion='STRL, four streams fused (equal weights)')
+                 fusion='STRL, four streams fused (equal weights)',
+                 fusion_joint_bone='STRL, joint and bone streams fused '
+                 '(equal weights)')
     rows = [f'   * - {names[part]}\n     - {100 * m["top1"]:.1f} +- '
-            f'{100 * m["std"]:.1f}\n     - {m["n"]}\n     - '
-            f'{m["minutes"]:.1f}' for part, m in summary['mean'].items()]
+            f'{100 * m["std"]:.1f}\n     - '
+            + (f'{100 * m["train_top1"]:.1f}' if m['train_top1'] else '')
+            + f'\n     - {m["n"]}\n     - {m["minutes"]:.1f}'
+            for part, m in summary['mean'].items()]
     return ('.. list-table:: NW-UCLA cross-view, test top-1 (%), all '
             'labels, from scratch\n   :header-rows: 1\n\n'
-            '   * - model\n     - top-1\n     - seeds\n     - minutes '
-            'per run\n' + '\n'.join(rows) +
+            '   * - model\n     - top-1\n     - training top-1 (last '
+            'epoch)\n     - seeds\n     - minutes per run\n'
+            + '\n'.join(rows) +
             f'\n\nThe field: {summary["field"]}. Machine: '
             f'{summary["machine"]}.\n')
 
@@ -133,7 +150,8 @@ def main() -> None:
     parser.add_argument('--out', type=Path, default=Path('runs/streams'))
     args = parser.parse_args()
     for seed in args.seeds:
-        run(args.data_root / DATA, seed, args.streams.split(','), args.out)
+        run(args.data_root / DATA, seed,
+            [s for s in args.streams.split(',') if s], args.out)
     summary = summarize(args.out)
     (args.out / 'streams.json').write_text(json.dumps(summary, indent=1))
     (args.out / 'streams.rst').write_text(table(summary))

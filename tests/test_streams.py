@@ -11,7 +11,6 @@ from torch_skeleton_mae.engine import (
     QUICK,
     RunOptions,
     finetune_streams,
-    fuse_runs,
     load_data,
 )
 from torch_skeleton_mae.engine.cli import finetune_command, fuse_command
@@ -70,8 +69,8 @@ def test_choose_weights_prefers_the_stream_that_is_right():
     # equal.
     labels = torch.tensor([0, 1, 1, 0])
     right = torch.nn.functional.one_hot(labels, 2).float() * 4
-    assert choose_weights(torch.stack([4 - right, right]), labels) == [0.9,
-                                                                      1.]
+    chosen = choose_weights(torch.stack([4 - right, right]), labels)
+    assert chosen == [0.9, 1.0]
 
 
 def test_finetune_streams_trains_each_stream_and_fuses_on_held_out_weights(

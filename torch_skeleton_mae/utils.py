@@ -79,10 +79,10 @@ def atomic_write(path: Union[str, os.PathLike], mode: str = 'wb'
             os.unlink(tmp)
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC,
                                                           errno.EDQUOT):
-            raise DiskFull(error.errno, f"no space left to write '{path}' "
-                          f"({os.strerror(error.errno)}); it is unchanged: "
-                          f"free some space and run again (or resume)"
-                          ) from None
+            raise DiskFull(
+                error.errno, f"no space left to write '{path}' "
+                f"({os.strerror(error.errno)}); it is unchanged: free some "
+                f"space and run again (or resume)") from None
         raise
     with contextlib.suppress(OSError):  # not every file system can
         folder = os.open(path.parent, os.O_RDONLY)
@@ -199,8 +199,6 @@ def constructor_config(cls: type, arguments: Dict[str, Any],
              if name != 'self']
     return {name: plain[name] if name in plain else arguments[name]
             for name in names}
-
-
 
 
 def load_checked(module: Module, state: Dict[str, Tensor],

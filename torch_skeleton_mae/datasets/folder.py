@@ -23,8 +23,8 @@ class SkeletonFolder(SkeletonSequences):
     (:func:`~torch_skeleton_mae.datasets.base.normalizer`) and stored; a file
     that :meth:`read` refuses, or that makes it fail as a hostile file can
     (:data:`~torch_skeleton_mae.datasets.base.READ_ERRORS`: memory,
-    recursion, ...), is skipped, named with its reason in :attr:`skipped` and in a printed
-    summary, and costs no other file.
+    recursion, ...), is skipped, named with its reason in :attr:`skipped`
+    and in a printed summary, and costs no other file.
 
     Subclasses set :obj:`suffix`, :obj:`layout` and :obj:`class_names`
     and implement :meth:`read` and :meth:`in_train_split`.

@@ -85,7 +85,8 @@ def _joint_angles(action: str, phase: np.ndarray, amp: float
     up, down = np.maximum(s, 0), np.maximum(-s, 0)
     deg = np.pi / 180 * amp
     legs_bent = [(12, 'x', -90 * deg), (16, 'x', -90 * deg),
-                 (13, 'x', 120 * deg), (17, 'x', 120 * deg), (1, 'x', 25 * deg)]
+                 (13, 'x', 120 * deg), (17, 'x', 120 * deg),
+                 (1, 'x', 25 * deg)]
     angles = {
         'wave': [(8, 'z', -150 * deg * one), (9, 'z', 35 * deg * s)],
         'raise_hand': [(8, 'z', -150 * deg * p), (9, 'z', 20 * deg * p)],
@@ -94,8 +95,8 @@ def _joint_angles(action: str, phase: np.ndarray, amp: float
         'punch': [(8, 'x', -85 * deg * one), (9, 'x', -100 * deg * (1 - p)),
                   (4, 'x', -40 * deg * one), (5, 'x', -100 * deg * one)],
         'push': [(4, 'x', -80 * deg * one), (8, 'x', -80 * deg * one),
-                 (5, 'x', -100 * deg * (1 - p)), (9, 'x', -100 * deg * (1 - p)),
-                 (1, 'x', 10 * deg * p)],
+                 (5, 'x', -100 * deg * (1 - p)),
+                 (9, 'x', -100 * deg * (1 - p)), (1, 'x', 10 * deg * p)],
         'raise_arms': [(4, 'z', 165 * deg * p), (8, 'z', -165 * deg * p)],
         'squat': [(j, a, v * p) for j, a, v in legs_bent] +
                  [(4, 'x', -60 * deg * p), (8, 'x', -60 * deg * p)],

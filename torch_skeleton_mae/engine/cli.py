@@ -48,8 +48,8 @@ from torch_skeleton_mae.weights import WEIGHTS
 #: What scripts of one's own use (``examples/``): the programs, one-line
 #: errors, the parser that raises them, and seeding.
 __all__ = ['pretrain_command', 'finetune_command', 'linear_eval_command',
-           'fuse_command', 'command_line', 'user_input', 'ArgumentParser', 'UsageError',
-           'seed_everything']
+           'fuse_command', 'command_line', 'user_input', 'ArgumentParser',
+           'UsageError', 'seed_everything']
 
 
 @contextlib.contextmanager
@@ -299,8 +299,7 @@ def _finetune_streams(args: argparse.Namespace) -> Dict[str, Any]:
     with user_input():
         results, fusion = finetune_streams(
             recipe_of(args), args.out, args.streams, options_of(args),
-            pretrained, settings=settings_of(args, STRL),
-            **data)
+            pretrained, settings=settings_of(args, STRL), **data)
     return dict(fusion.summary(), history={
         stream: result.history for stream, result in results.items()})
 

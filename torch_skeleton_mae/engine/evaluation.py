@@ -41,6 +41,7 @@ class ClassificationReport:
         return dict(top1=self.top1, top5=self.top5, loss=self.loss,
                     mean_class_acc=float(np.nanmean(self.per_class.numpy())))
 
+
 __all__ = [
     'ClassificationReport',
     'classification_report',

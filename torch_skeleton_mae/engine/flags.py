@@ -71,6 +71,8 @@ _HELP = dict(
     mask="body regions by name or index, comma-separated (default: "
     "right_arm,right_leg, the paper's best), or a ratio of joints drawn at "
     "random, e.g. 0.5")
+
+
 class UsageError(ValueError):
     r"""A mistake in a command line or in the files it names: the
     command-line programs print it as one line on stderr and exit with
@@ -136,8 +138,8 @@ def _streams(text: str) -> list:
     unknown = [s for s in streams if s not in STREAMS]
     if unknown or len(set(streams)) != len(streams):
         raise argparse.ArgumentTypeError(
-            f"must be 'all' or distinct ones of "
-            f"{','.join(STREAMS)}, got {text}")
+            f"must be 'all' or distinct ones of {','.join(STREAMS)}, got "
+            f"{text}")
     return streams
 
 
@@ -149,8 +151,7 @@ def _weights(text: str) -> list:
         weights = [-1.]
     if not all(math.isfinite(w) and w >= 0 for w in weights):
         raise argparse.ArgumentTypeError(
-            f'must be comma-separated non-negative numbers, got '
-            f'{text}')
+            f'must be comma-separated non-negative numbers, got {text}')
     return weights
 
 
@@ -257,5 +258,3 @@ def build_fuse_parser() -> argparse.ArgumentParser:
                         help='folder of fusion.json and the confusion matrix')
     _add_settings(parser, RunOptions, ('device', 'precision', 'workers'))
     return parser
-
-

@@ -2,8 +2,9 @@ r"""Multi-stream STRL, as the field's skeleton classifiers are evaluated
 (CTR-GCN, pyskl; not in the paper, which reports one stream): one STRL per
 input stream (joint, bone, joint motion, bone motion, see
 :func:`~torch_skeleton_mae.transforms.stream_transform`), each fine-tuned on
-its own (:func:`~torch_skeleton_mae.engine.finetune_streams`), and their softmax scores fused by a
-weighted sum (:func:`~torch_skeleton_mae.engine.fuse_runs`).
+its own (:func:`~torch_skeleton_mae.engine.finetune_streams`), and their
+softmax scores fused by a weighted mean
+(:func:`~torch_skeleton_mae.engine.fuse_runs`).
 
 .. code-block:: python
 
@@ -42,7 +43,8 @@ from torch_skeleton_mae.nn import STRL
 from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import write_json
 
-#: The step of the grid of fusion weights :func:`~torch_skeleton_mae.engine.streams.choose_weights` searches.
+#: The step of the grid of fusion weights that
+#: :func:`~torch_skeleton_mae.engine.streams.choose_weights` searches.
 WEIGHT_STEP = 0.1
 
 
@@ -88,7 +90,8 @@ def fuse(logits: Tensor, weights: Sequence[float]) -> Tensor:
 def choose_weights(logits: Tensor, labels: Tensor,
                    step: float = WEIGHT_STEP) -> List[float]:
     r"""The fusion weights on the grid :math:`\{0, \text{step}, \dots,
-    1\}^S` (not all zero) whose :func:`~torch_skeleton_mae.engine.streams.fuse` of :obj:`logits`
+    1\}^S` (not all zero) whose
+    :func:`~torch_skeleton_mae.engine.streams.fuse` of :obj:`logits`
     :obj:`(S, N, K)` is most often right about :obj:`labels` :obj:`(N,)`;
     of weights that tie, those nearest equal weights (after scaling to sum
     1).
@@ -137,7 +140,8 @@ def _read_runs(runs: Sequence[PathLike]
         differs = [f'{key}={record["data"][key]!r} vs '
                    f'{records[0]["data"][key]!r}'
                    for key in record['data']
-                   if key != 'stream' and record['data'][key] != records[0]['data'].get(key)]
+                   if key != 'stream'
+                   and record['data'][key] != records[0]['data'].get(key)]
         if record['recipe']['frames'] != records[0]['recipe']['frames']:
             differs.append(f"frames={record['recipe']['frames']} vs "
                            f"{records[0]['recipe']['frames']}")
@@ -180,14 +184,17 @@ def fuse_runs(runs: Sequence[PathLike], out: Optional[PathLike] = None,
               weights: Optional[Sequence[float]] = None,
               options: RunOptions = RunOptions()) -> FusionReport:
     r"""Fuses the scores of fine-tuning runs that differ only in their
-    stream (:func:`~torch_skeleton_mae.engine.finetune` with :obj:`load_data(stream=...)`): each run's
-    STRL (its :obj:`last.pt`) scores its own stream of the test split, and
-    the weighted sum of their softmax scores (:func:`~torch_skeleton_mae.engine.streams.fuse`) is scored.
+    stream (:func:`~torch_skeleton_mae.engine.finetune` with
+    :obj:`load_data(stream=...)`): each run's STRL (its :obj:`last.pt`)
+    scores its own stream of the test split, and the weighted mean of their
+    softmax scores (:func:`~torch_skeleton_mae.engine.streams.fuse`) is
+    scored.
 
     The weights are :obj:`weights` when given; else, when the runs held out
     part of the training split (:obj:`load_data(holdout=...)`), those that
-    fuse best on it (:func:`~torch_skeleton_mae.engine.streams.choose_weights`), the test split staying unseen
-    until they are set; else equal.
+    fuse best on it
+    (:func:`~torch_skeleton_mae.engine.streams.choose_weights`), the test
+    split staying unseen until they are set; else equal.
 
     Args:
         runs (sequence of str or PathLike): The runs' folders.
@@ -250,8 +257,9 @@ def finetune_streams(recipe: FinetuneRecipe, out: PathLike,
                      **data: Any
                      ) -> Tuple[Dict[str, FinetuneResult], FusionReport]:
     r"""Fine-tunes one STRL per stream, each in :obj:`out/<stream>`
-    (:func:`~torch_skeleton_mae.engine.finetune` on :obj:`load_data(stream=stream, **data)`), then
-    fuses them (:func:`~torch_skeleton_mae.engine.fuse_runs`, into :obj:`out`).
+    (:func:`~torch_skeleton_mae.engine.finetune` on
+    :obj:`load_data(stream=stream, **data)`), then fuses them
+    (:func:`~torch_skeleton_mae.engine.fuse_runs`, into :obj:`out`).
 
     Args:
         recipe (FinetuneRecipe): Every stream's numbers.
@@ -272,7 +280,8 @@ def finetune_streams(recipe: FinetuneRecipe, out: PathLike,
     Raises:
         ValueError: on an unknown or repeated stream, a pre-trained model
             for a stream not trained, or under :obj:`torchrun` (launch one
-            :func:`~torch_skeleton_mae.engine.finetune` per stream there, then :func:`~torch_skeleton_mae.engine.fuse_runs`).
+            :func:`~torch_skeleton_mae.engine.finetune` per stream there,
+            then :func:`~torch_skeleton_mae.engine.fuse_runs`).
     """
     out, settings, pretrained = Path(out), dict(settings or {}), dict(
         pretrained or {})

@@ -714,8 +714,8 @@ def check_out(out: Path, protocol: str, resume: bool, record: Dict[str, Any],
         SetupError: naming the folder, or every differing entry (in
             quotes).
     """
-    out, (run, resumed) = Path(out), (f"'{name(k)}'" for k in ('out',
-                                                             'resume'))
+    out = Path(out)
+    run, resumed = (f"'{name(k)}'" for k in ('out', 'resume'))
     check_folder(out, name('out'))
     checkpoint, log = out / 'last.pt', out / f'{protocol}.csv'
     if not resume:
