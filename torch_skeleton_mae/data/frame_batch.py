@@ -25,13 +25,15 @@ def check_sequence(x: Tensor, skeleton: Skeleton, name: str = 'x') -> None:
             f"got {tuple(x.shape)}")
 
 
-def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton) -> Tensor:
+def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton,
+                channels: Optional[int] = None) -> Tensor:
     r"""Returns a model input as a checked :obj:`(N, M, T, V, C)` tensor.
 
     Args:
         x (Tensor or Batch): A sequence batch :obj:`(N, M, T, V, C)` or a
             frame batch made by :func:`to_frame_batch`.
         skeleton (Skeleton): The layout the model was built for.
+        channels (int, optional): The channels :obj:`C` it takes.
 
     Raises:
         ValueError: on a wrong shape or another layout's batch. Values are
@@ -46,6 +48,10 @@ def as_sequence(x: Union[Tensor, Batch], skeleton: Skeleton) -> Tensor:
                              f"the model expects '{skeleton.name}'")
         x = from_frame_batch(x)
     check_sequence(x, skeleton)
+    if channels is not None and x.size(-1) != channels:
+        raise ValueError(f"The model takes {channels} channels per joint, "
+                         f"the batch has {x.size(-1)} (shape "
+                         f"{tuple(x.shape)})")
     return x
 
 

@@ -143,8 +143,8 @@ class SkeletonMAE(Module):
     def encode(self, x: Union[Tensor, Batch]) -> Tensor:
         r"""Encodes unmasked sequences :obj:`(N, M, T, V, C)` (or a frame
         batch) to joint representations :obj:`(N, M, T, V, D_h)`."""
-        return on_graphs(self.encoder, self.embedding(self._joints(x)),
-                         self.edge_index)
+        x = as_sequence(x, self.skeleton, self.in_channels)
+        return on_graphs(self.encoder, self.embedding(x), self.edge_index)
 
     def target_of(self, joints: Tensor) -> Tensor:
         r"""What the decoder reconstructs of :obj:`joints`
@@ -152,15 +152,6 @@ class SkeletonMAE(Module):
         embedding :obj:`(*, D)`, Eq. 2's :math:`\mathbf{X}`. Also scores other
         predictions of the joints in the model's own terms."""
         return joints if self.target == 'input' else self.embedding(joints)
-
-    def _joints(self, x: Union[Tensor, Batch]) -> Tensor:
-        # (N, M, T, V, C) or a frame batch, as a checked tensor.
-        x = as_sequence(x, self.skeleton)
-        if x.size(-1) != self.in_channels:
-            raise ValueError(f"The model takes {self.in_channels} channels "
-                             f"per joint, the batch has {x.size(-1)} (shape "
-                             f"{tuple(x.shape)})")
-        return x
 
     def forward(self, x: Union[Tensor, Batch],
                 generator: torch.Generator = None) -> SkeletonMAEOutput:
@@ -171,7 +162,7 @@ class SkeletonMAE(Module):
             generator (torch.Generator, optional): Source of random masks,
                 on the model's device.
         """
-        x = self._joints(x)
+        x = as_sequence(x, self.skeleton, self.in_channels)
         N, M = x.shape[:2]
         # One draw per person and sequence: the same joints in every frame.
         embedded = self.embedding(x)

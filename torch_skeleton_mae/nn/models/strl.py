@@ -312,12 +312,8 @@ class STRL(Module):
         return self
 
     def forward(self, x: Union[Tensor, Batch]) -> Tensor:
-        x = as_sequence(x, self.skeleton)
+        x = as_sequence(x, self.skeleton, self.in_channels)
         T = x.size(2)
-        if x.size(-1) != self.in_channels:
-            raise ValueError(f"The model takes {self.in_channels} channels "
-                             f"per joint, the batch has {x.size(-1)} (shape "
-                             f"{tuple(x.shape)})")
         if T > MAX_FRAMES:
             raise ValueError(f"Sequences have {T} frames; STRL takes at most "
                              f"{MAX_FRAMES}")
