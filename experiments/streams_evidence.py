@@ -4,14 +4,16 @@ the field.
 
 For each seed: the raw-joint floor, one STRL fine-tuned per stream
 (:func:`~torch_skeleton_mae.engine.finetune` with
-``load_data(stream=...)``) and, once a seed's four streams are done, their
-fusion with equal weights (:func:`~torch_skeleton_mae.engine.fuse_runs`; no
-held-out part is spent on weights, so every stream trains on the whole
-training split), each with the minutes it took. Every run writes its folder
-under ``OUT/seed<i>/<stream>``; the summary (``OUT/streams.json`` and the
-table ``OUT/streams.rst``) is rebuilt from every finished run found there,
-so several invocations (one per stream, in parallel) share one summary, and
-``--seeds`` with no seed only rebuilds it::
+``load_data(stream=...)``) and, once a seed's streams are done, the fusions
+of :data:`FUSIONS` with equal weights
+(:func:`~torch_skeleton_mae.engine.fuse_runs`; no held-out part is spent on
+weights, so every stream trains on the whole training split), each with the
+minutes it took. Every run writes its folder under ``OUT/seed<i>/<part>``;
+the summary (``OUT/streams.json`` and the table ``OUT/streams.rst``, with
+each stream's fit of the training split, its last epoch's top-1) is rebuilt
+from every finished run found there, so several invocations (one per
+stream, in parallel) share one summary; ``--streams ''`` trains nothing and
+only fuses, and ``--seeds`` with no seed only rebuilds the summary::
 
     OMP_NUM_THREADS=1 python experiments/streams_evidence.py \
         --data-root ../shared/data --seeds 0 --streams joint,bone \
@@ -129,7 +131,7 @@ def table(summary: Dict[str, Any]) -> str:
                  '(equal weights)')
     rows = [f'   * - {names[part]}\n     - {100 * m["top1"]:.1f} +- '
             f'{100 * m["std"]:.1f}\n     - '
-            + (f'{100 * m["train_top1"]:.1f}' if m['train_top1'] else '')
+            + (f'{100 * m["train_top1"]:.1f}' if m['train_top1'] else '-')
             + f'\n     - {m["n"]}\n     - {m["minutes"]:.1f}'
             for part, m in summary['mean'].items()]
     return ('.. list-table:: NW-UCLA cross-view, test top-1 (%), all '
