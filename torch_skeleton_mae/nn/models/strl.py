@@ -423,7 +423,8 @@ class STRL(Module):
 
         Example:
             >>> from torch_skeleton_mae.nn import STRL
-            >>> strl = STRL('coco', 2, num_classes=5, channels=(8, 16))
+            >>> strl = STRL('coco', 2, num_classes=5, channels=(8, 16),
+            ...             strides=(2, 1))
             >>> state = dict(model=strl.state_dict(), config=strl.config)
             >>> STRL.from_checkpoint(state).config['channels']
             (8, 16)
