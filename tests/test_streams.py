@@ -71,6 +71,9 @@ def test_choose_weights_prefers_the_stream_that_is_right():
     right = torch.nn.functional.one_hot(labels, 2).float() * 4
     chosen = choose_weights(torch.stack([4 - right, right]), labels)
     assert chosen == [0.9, 1.0]
+    with pytest.raises(ValueError, match='at most 5 streams, got 6; give '
+                       'the weights'):
+        choose_weights(torch.zeros(6, 4, 2), labels)
 
 
 def test_finetune_streams_trains_each_stream_and_fuses_on_held_out_weights(

@@ -46,6 +46,9 @@ from torch_skeleton_mae.utils import write_json
 #: The step of the grid of fusion weights that
 #: :func:`~torch_skeleton_mae.engine.streams.choose_weights` searches.
 WEIGHT_STEP = 0.1
+#: The most streams whose weights it chooses (its grid grows as
+#: :math:`11^S`).
+MAX_CHOSEN = 5
 
 
 @dataclass
@@ -96,6 +99,10 @@ def choose_weights(logits: Tensor, labels: Tensor,
     of weights that tie, those nearest equal weights (after scaling to sum
     1).
 
+    Raises:
+        ValueError: for more than :data:`MAX_CHOSEN` streams (the grid has
+            :math:`(1 / \text{step} + 1)^S` points).
+
     Example:
         >>> import torch
         >>> labels = torch.tensor([0, 1, 1])
@@ -103,6 +110,10 @@ def choose_weights(logits: Tensor, labels: Tensor,
         >>> choose_weights(torch.stack([right, 1 - right]), labels)
         [1.0, 0.9]
     """
+    if logits.size(0) > MAX_CHOSEN:
+        raise ValueError(f'choose_weights searches a grid for at most '
+                         f'{MAX_CHOSEN} streams, got {logits.size(0)}; give '
+                         f'the weights')
     levels = torch.arange(0, 1 + step / 2, step, dtype=torch.float64)
     grid = torch.cartesian_prod(*[levels] * logits.size(0)).view(
         -1, logits.size(0))[1:]  # (G, S), all-zero dropped
