@@ -52,8 +52,8 @@ FUSIONS = {'fusion': STREAMS, 'fusion_joint_bone': ('joint', 'bone')}
 
 def run(root: Path, seed: int, streams: List[str], out: Path) -> None:
     r""":obj:`streams` of :obj:`seed` (with the joint stream, the floor),
-    then the seed's fusion if all four streams are done; a run with a
-    ``result.json`` is skipped."""
+    then each fusion of :data:`FUSIONS` whose streams are done; a run with
+    a ``result.json`` is skipped."""
     preset = preset_for('nw-ucla')
     options = RunOptions(seed=seed, workers=0)
     base = out / f'seed{seed}'
