@@ -15,7 +15,9 @@ degrees about the vertical axis alone, the axis the views differ by;
 STRL at 60 epochs (``deep``: six layers, each width twice; ``wide``: 1.5
 times the widths; ``dropout``: 0.3 before the classifier's last layer;
 ``no_smoothing``: no label smoothing; ``decay``: four times the weight
-decay) and, on
+decay; ``ema``: ``pooled_60`` evaluated with an exponential moving average
+of its weights, :data:`EMA_DECAY` per step, beside the last weights of the
+same run) and, on
 10% of view 1's labels, with semi-supervised recipes (``semi*``; augmented
 ``semi_aug``, over twice the epochs ``semi_aug160``, at the full-label rate
 ``semi_aug_lr``). Every run writes its log and report under ``OUT/NAME``
@@ -47,11 +49,14 @@ from pathlib import Path
 import torch
 from torch.nn import (BatchNorm1d, Conv1d, Linear, Module, ReLU,
                       Sequential)
+from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.utils.data import Subset
 
 from torch_skeleton_mae.engine import (SMALL, FinetuneRecipe, RunOptions,
                                        finetune, load_data, pretrain)
 from torch_skeleton_mae.datasets.subsets import label_fraction_subset
+from torch_skeleton_mae.engine.evaluation import evaluate
+from torch_skeleton_mae.engine.loader import make_loader
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.strl import LITERAL_SETTINGS
@@ -100,6 +105,7 @@ CONFIGS = {
         stretched(RECIPE, 60), label_smoothing=0.0), 1.0),
     'decay': (_POOLED, dataclasses.replace(
         stretched(RECIPE, 60), weight_decay=2e-3), 1.0),
+    'ema': (_POOLED, stretched(RECIPE, 60), 1.0),
     'semi': (_POOLED, SEMI, 0.1),
     'semi_lr': (_POOLED, dataclasses.replace(SEMI, lr=RECIPE.lr), 0.1),
     'semi_aug': (_POOLED, dataclasses.replace(SEMI, rotate=30., scale=0.2),
@@ -109,6 +115,30 @@ CONFIGS = {
     'semi_aug_lr': (_POOLED, dataclasses.replace(
         SEMI, lr=RECIPE.lr, rotate=30., scale=0.2), 0.1),
 }
+
+#: The per-step decay of ``ema``'s average of the weights (a horizon of
+#: about 500 steps, 10 epochs of batch 16).
+EMA_DECAY = 0.998
+
+
+def track_average(model: Module, decay: float = EMA_DECAY) -> Module:
+    r"""A copy of :obj:`model` that every optimizer step of this process
+    moves towards :obj:`model`'s weights and floating-point buffers (batch
+    norm's statistics) by :obj:`1 - decay`; counters are copied."""
+    average = copy.deepcopy(model).requires_grad_(False)
+
+    @torch.no_grad()
+    def update(*_):
+        for mine, theirs in zip(
+                [*average.parameters(), *average.buffers()],
+                [*model.parameters(), *model.buffers()]):
+            if mine.is_floating_point():
+                mine.lerp_(theirs, 1 - decay)
+            else:
+                mine.copy_(theirs)
+
+    register_optimizer_step_post_hook(update)
+    return average
 
 
 class TemporalConvNet(Module):
@@ -214,13 +244,20 @@ def main():
         if pre:
             mae = pretrained(args, run)
             model = STRL.from_pretrained(mae, data.num_classes, **settings)
+        average = track_average(model) if name == 'ema' else None
         result = finetune(model, data, recipe, args.out / run,
                           RunOptions(seed=args.seed, workers=0, eval_every=5))
+        scores = {key: result.report.top1}
+        if average is not None:
+            scores = {key: evaluate(average, make_loader(
+                data.val, 64, torch.device('cpu'), train=False),
+                torch.device('cpu'), data.num_classes).top1,
+                f'last_weights_{key}': result.report.top1}
         summary = dict(
             settings=settings,
             recipe=dataclasses.asdict(recipe),
             labels=labels,
-            **{key: result.report.top1},
+            **scores,
             train_top1=result.history[-1]['train_top1'],
             parameters=sum(p.numel() for p in model.parameters()),
             minutes=(time.time() - start) / 60)
