@@ -265,21 +265,6 @@ def differing_settings(saved: Dict[str, Any], own: Dict[str, Any]) -> str:
             if differs else '')
 
 
-def config_repr(model: Module) -> str:
-    r"""A model's :obj:`__repr__`: its class and every setting of its
-    :obj:`config`, so that two models that behave differently never print
-    the same.
-
-    Example:
-        >>> from torch_skeleton_mae.nn import SkeletonMAE
-        >>> from torch_skeleton_mae.utils import config_repr
-        >>> config_repr(SkeletonMAE('coco', 2))[:52]
-        "SkeletonMAE(skeleton='coco', in_channels=2, hidden_c"
-    """
-    settings = ', '.join(f'{k}={v!r}' for k, v in model.config.items())
-    return f'{type(model).__name__}({settings})'
-
-
 def read_pretrained(source: Any, cls: type) -> Tuple[str, Optional[Dict[
         str, Any]], Dict[str, Tensor]]:
     r"""The name, checked config (:obj:`None` if none) and weights of a
@@ -305,30 +290,51 @@ def read_pretrained(source: Any, cls: type) -> Tuple[str, Optional[Dict[
         cls, config, name), source.get('model', source))
 
 
-def model_from_checkpoint(cls: type, source: Any) -> Module:
-    r"""The :obj:`cls` model a checkpoint holds (a dict holding
-    :obj:`"model"` and :obj:`"config"`, the path of one, or a shipped name of
-    :data:`~torch_skeleton_mae.weights.WEIGHTS`): built from its config with
-    its weights, every key and shape checked before the model is built.
+class ConfiguredModel(Module):
+    r"""Base of the package's models, which keep their constructor's
+    arguments in :obj:`config` (:func:`constructor_config`): a checkpoint
+    holding :obj:`"model"` and :obj:`"config"` rebuilds them, and two models
+    that behave differently never print the same."""
+    config: Dict[str, Any]
 
-    Raises:
-        ValueError: if :obj:`source` has no config of :obj:`cls`, was
-            trained with an encoder module of its own, or its weights do not
-            fit.
-    """
-    name, config, state = read_pretrained(source, cls)
-    if config is None or 'config' in state:  # no 'model' beside it
-        raise ValueError(f"{name} holds no 'config' and 'model': it is "
-                         f"not a {cls.__name__} checkpoint")
-    if config.get('encoder', '') is None:
-        raise ValueError(f"{name} was trained with an encoder of its own, "
-                         f"which its config cannot rebuild: build "
-                         f"{cls.__name__} with it and load its 'model' "
-                         f"weights")
-    check_on_meta(lambda: cls(**config), state, name)
-    model = cls(**config)
-    load_checked(model, state, name)
-    return model
+    @classmethod
+    def from_checkpoint(cls, source: Any) -> Module:
+        r"""The model a checkpoint holds (a dict holding :obj:`"model"` and
+        :obj:`"config"`, *e.g.* a run's :obj:`last.pt`, the path of one, or
+        a shipped name of :data:`~torch_skeleton_mae.weights.WEIGHTS`): built
+        from its config with its weights, every key and shape checked before
+        the model is built.
+
+        Raises:
+            ValueError: if :obj:`source` has no config of this class, was
+                trained with an encoder module of its own, or its weights do
+                not fit.
+
+        Example:
+            >>> from torch_skeleton_mae.nn import STRL
+            >>> strl = STRL('coco', 2, num_classes=5, channels=(8, 16),
+            ...             strides=(2, 1))
+            >>> state = dict(model=strl.state_dict(), config=strl.config)
+            >>> STRL.from_checkpoint(state).config['channels']
+            (8, 16)
+        """
+        name, config, state = read_pretrained(source, cls)
+        if config is None or 'config' in state:  # no 'model' beside it
+            raise ValueError(f"{name} holds no 'config' and 'model': it is "
+                             f"not a {cls.__name__} checkpoint")
+        if config.get('encoder', '') is None:
+            raise ValueError(f"{name} was trained with an encoder of its "
+                             f"own, which its config cannot rebuild: build "
+                             f"{cls.__name__} with it and load its 'model' "
+                             f"weights")
+        check_on_meta(lambda: cls(**config), state, name)
+        model = cls(**config)
+        load_checked(model, state, name)
+        return model
+
+    def __repr__(self) -> str:
+        settings = ', '.join(f'{k}={v!r}' for k, v in self.config.items())
+        return f'{type(self).__name__}({settings})'
 
 
 class ScratchBuffer:

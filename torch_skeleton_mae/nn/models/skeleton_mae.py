@@ -1,5 +1,4 @@
-import os
-from typing import Any, Dict, NamedTuple, Union
+from typing import NamedTuple, Union
 
 import torch
 from torch import Tensor
@@ -18,9 +17,8 @@ from torch_skeleton_mae.nn.masking import (
     MaskSpec,
 )
 from torch_skeleton_mae.utils import (
-    config_repr,
+    ConfiguredModel,
     constructor_config,
-    model_from_checkpoint,
 )
 
 TARGETS = ('embedding', 'input')
@@ -39,7 +37,7 @@ class SkeletonMAEOutput(NamedTuple):
     loss_mask: Tensor
 
 
-class SkeletonMAE(Module):
+class SkeletonMAE(ConfiguredModel):
     r"""SkeletonMAE, the graph-based masked autoencoder of Yan et al.,
     "SkeletonMAE: Graph-based Masked Autoencoder for Skeleton Sequence
     Pre-training" (ICCV 2023).
@@ -177,27 +175,3 @@ class SkeletonMAE(Module):
         return SkeletonMAEOutput(
             self.criterion(reconstruction, target, loss_mask),
             reconstruction, target, masked.joint_mask, loss_mask)
-
-    @classmethod
-    def from_checkpoint(cls, source: Union[Dict[str, Any], str, os.PathLike]
-                        ) -> 'SkeletonMAE':
-        r"""The SkeletonMAE a checkpoint holds (a dict holding
-        :obj:`"model"` and :obj:`"config"`, the path of one, or a shipped
-        name of :data:`~torch_skeleton_mae.weights.WEIGHTS`), see
-        ``torch_skeleton_mae.utils.model_from_checkpoint``.
-
-        Raises:
-            ValueError: if :obj:`source` has no config or its weights do
-                not fit.
-
-        Example:
-            >>> from torch_skeleton_mae.nn import SkeletonMAE
-            >>> mae = SkeletonMAE('coco', 2, encoder_layers=2)
-            >>> state = dict(model=mae.state_dict(), config=mae.config)
-            >>> len(SkeletonMAE.from_checkpoint(state).encoder.convs)
-            2
-        """
-        return model_from_checkpoint(cls, source)
-
-    def __repr__(self) -> str:
-        return config_repr(self)

@@ -25,12 +25,11 @@ from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn.encoder import ConvSpec, GraphEncoder, on_graphs
 from torch_skeleton_mae.nn.models.skeleton_mae import SkeletonMAE
 from torch_skeleton_mae.utils import (
+    ConfiguredModel,
     check_on_meta,
-    config_repr,
     constructor_config,
     differing_settings,
     load_checked,
-    model_from_checkpoint,
     read_pretrained,
 )
 
@@ -178,7 +177,7 @@ class STRLLayer(Module):
         return out.permute(0, 2, 3, 1).reshape(N, M, out.size(2), V, -1)
 
 
-class STRL(Module):
+class STRL(ConfiguredModel):
     r"""The Skeleton Sequence Learning (SSL) classifier of Yan et al. (ICCV
     2023, Sec. 3.2): the pre-trained SkeletonMAE embedding and encoder inside
     :math:`M` (:obj:`len(channels)`)
@@ -409,30 +408,6 @@ class STRL(Module):
                     if k.startswith(prefix)}
             load_checked(module, part, f"the pre-trained '{prefix}*'", hint)
         return self
-
-    @classmethod
-    def from_checkpoint(cls, source: Union[Dict[str, Any], str, os.PathLike]
-                        ) -> 'STRL':
-        r"""The fine-tuned STRL a checkpoint holds (*e.g.* a fine-tuning
-        run's :obj:`last.pt`), see
-        ``torch_skeleton_mae.utils.model_from_checkpoint``.
-
-        Raises:
-            ValueError: if :obj:`source` has no STRL config or its weights
-                do not fit.
-
-        Example:
-            >>> from torch_skeleton_mae.nn import STRL
-            >>> strl = STRL('coco', 2, num_classes=5, channels=(8, 16),
-            ...             strides=(2, 1))
-            >>> state = dict(model=strl.state_dict(), config=strl.config)
-            >>> STRL.from_checkpoint(state).config['channels']
-            (8, 16)
-        """
-        return model_from_checkpoint(cls, source)
-
-    def __repr__(self) -> str:
-        return config_repr(self)
 
 
 #: STRL as the paper's text reads literally, three layers at :math:`D`
