@@ -1,6 +1,6 @@
-r"""STRL per input stream and their fusion on NW-UCLA cross-view (all
-labels, from scratch, the dataset's preset), beside the raw-joint floor and
-the field.
+r"""STRL per input stream and their fusion on NW-UCLA cross-view or Penn
+Action (all labels, from scratch, the dataset's preset), beside the
+raw-joint floor and the field.
 
 For each seed: the raw-joint floor, one STRL fine-tuned per stream
 (:func:`~torch_skeleton_mae.engine.finetune` with
@@ -18,6 +18,9 @@ only fuses, and ``--seeds`` with no seed only rebuilds the summary::
     OMP_NUM_THREADS=1 python experiments/streams_evidence.py \
         --data-root ../shared/data --seeds 0 --streams joint,bone \
         --out runs/streams
+
+``--dataset penn-action`` does the same on Penn Action (2D joints, where
+bones and motion are as defined as in 3D).
 """
 import argparse
 import csv
@@ -40,21 +43,28 @@ from torch_skeleton_mae.nn import STRL
 from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import machine
 
-#: NW-UCLA below --data-root, and the field's best published numbers on
-#: its cross-view protocol.
-DATA = 'nw_ucla/all_sqe'
-FIELD = ('CTR-GCN 94.6 joint stream, 96.5 four streams (Chen et al., ICCV '
-         '2021); InfoGCN 97.0 (Chi et al., CVPR 2022)')
+#: Each dataset's folder below --data-root, its protocol and the field's
+#: best published numbers on it.
+DATASETS = {
+    'nw-ucla': ('nw_ucla/all_sqe', 'NW-UCLA cross-view',
+                'CTR-GCN 94.6 joint stream, 96.5 four streams (Chen et al., '
+                'ICCV 2021); InfoGCN 97.0 (Chi et al., CVPR 2022)'),
+    'penn-action': ('penn_action/labels', 'Penn Action',
+                    'HDM-BG 93.4 (Zhao et al., CVPR 2019); with '
+                    'pre-training on other data, UNIK 97.9 (Yang et al., '
+                    'BMVC 2021)'),
+}
 #: The fusions of a seed's runs, by folder: all four streams, and the
 #: joints with the bones (the field's two-stream models).
 FUSIONS = {'fusion': STREAMS, 'fusion_joint_bone': ('joint', 'bone')}
 
 
-def run(root: Path, seed: int, streams: List[str], out: Path) -> None:
+def run(dataset: str, root: Path, seed: int, streams: List[str],
+        out: Path) -> None:
     r""":obj:`streams` of :obj:`seed` (with the joint stream, the floor),
     then each fusion of :data:`FUSIONS` whose streams are done; a run with
     a ``result.json`` is skipped."""
-    preset = preset_for('nw-ucla')
+    preset = preset_for(dataset)
     options = RunOptions(seed=seed, workers=0)
     base = out / f'seed{seed}'
 
@@ -69,7 +79,7 @@ def run(root: Path, seed: int, streams: List[str], out: Path) -> None:
         (folder / 'result.json').write_text(json.dumps(result, indent=1))
 
     def data(recipe, stream='joint'):
-        return load_data(root, dataset='nw-ucla', frames=recipe.frames,
+        return load_data(root, dataset=dataset, frames=recipe.frames,
                          stream=stream)
 
     if 'joint' in streams:  # once per seed
@@ -89,7 +99,7 @@ def run(root: Path, seed: int, streams: List[str], out: Path) -> None:
                 [base / s for s in fused], folder, options=options).summary())
 
 
-def summarize(out: Path) -> Dict[str, Any]:
+def summarize(out: Path, dataset: str) -> Dict[str, Any]:
     r"""Every finished run under :obj:`out` by seed, with the mean and
     standard deviation of each over the seeds."""
     seeds = {}
@@ -117,7 +127,9 @@ def summarize(out: Path) -> Dict[str, Any]:
                               std=float(np.std(values)), n=len(values),
                               minutes=float(np.mean(minutes)),
                               train_top1=fit and float(np.mean(fit)))
-    return dict(machine=machine(), field=FIELD, seeds=seeds, mean=mean)
+    _, protocol, field = DATASETS[dataset]
+    return dict(machine=machine(), protocol=protocol, field=field,
+                seeds=seeds, mean=mean)
 
 
 def table(summary: Dict[str, Any]) -> str:
@@ -134,7 +146,7 @@ def table(summary: Dict[str, Any]) -> str:
             + (f'{100 * m["train_top1"]:.1f}' if m['train_top1'] else '-')
             + f'\n     - {m["n"]}\n     - {m["minutes"]:.1f}'
             for part, m in summary['mean'].items()]
-    return ('.. list-table:: NW-UCLA cross-view, test top-1 (%), all '
+    return (f'.. list-table:: {summary["protocol"]}, test top-1 (%), all '
             'labels, from scratch\n   :header-rows: 1\n\n'
             '   * - model\n     - top-1\n     - training top-1 (last '
             'epoch)\n     - seeds\n     - minutes per run\n'
@@ -150,11 +162,13 @@ def main() -> None:
     parser.add_argument('--seeds', type=int, nargs='*', default=[0])
     parser.add_argument('--streams', default=','.join(STREAMS))
     parser.add_argument('--out', type=Path, default=Path('runs/streams'))
+    parser.add_argument('--dataset', choices=list(DATASETS),
+                        default='nw-ucla')
     args = parser.parse_args()
     for seed in args.seeds:
-        run(args.data_root / DATA, seed,
+        run(args.dataset, args.data_root / DATASETS[args.dataset][0], seed,
             [s for s in args.streams.split(',') if s], args.out)
-    summary = summarize(args.out)
+    summary = summarize(args.out, args.dataset)
     (args.out / 'streams.json').write_text(json.dumps(summary, indent=1))
     (args.out / 'streams.rst').write_text(table(summary))
     print(table(summary))
