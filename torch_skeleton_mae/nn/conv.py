@@ -8,9 +8,9 @@ from torch_geometric.utils import is_sparse, spmm
 
 
 class NodeMLP(MLP):
-    r"""PyG's :class:`~torch_geometric.nn.models.MLP` on the last dimension of
-    any :obj:`(*, C)` tensor, its batch norm seeing every node as one row,
-    that also resets its activation (PReLU's weight), which PyG's leaves.
+    r"""PyG's :class:`~torch_geometric.nn.models.MLP` over the last dimension
+    of :obj:`(*, C)` (its batch norm sees every node as a row) that also
+    resets its PReLU, which PyG's leaves.
 
     Shapes:
         - **input:** :obj:`(*, channel_list[0])`
@@ -27,14 +27,9 @@ class NodeMLP(MLP):
 
 
 def gin_mlp(channels: List[int]) -> NodeMLP:
-    r"""The update function :math:`h_{\mathbf{\Theta}}` of the paper's GIN
-    layers: linear maps of :obj:`channels` with batch norm and PReLU between
-    them (Sec. 4.2).
-
-    Shapes:
-        - **input:** :obj:`(*, channels[0])`
-        - **output:** :obj:`(*, channels[-1])`
-    """
+    r"""The paper's GIN update :math:`h_{\mathbf{\Theta}}`: linear maps of
+    :obj:`channels` with batch norm and PReLU between them (Sec. 4.2),
+    mapping :obj:`(*, channels[0])` to :obj:`(*, channels[-1])`."""
     return NodeMLP(channels, act='prelu', norm='batch')
 
 
@@ -43,13 +38,9 @@ def dense_gin(in_channels: int, out_channels: int,
     r"""The models' GIN layer: PyG's
     :class:`~torch_geometric.nn.dense.DenseGINConv` with a two-layer
     :func:`gin_mlp` (hidden size :obj:`hidden_channels`, default
-    :obj:`out_channels`), run on the skeleton's :obj:`(V, V)` adjacency.
-
-    Shapes:
-        - **input:** :obj:`(B, V, in_channels)`, adjacency :obj:`(V, V)` or
-          :obj:`(B, V, V)`
-        - **output:** :obj:`(B, V, out_channels)`
-    """
+    :obj:`out_channels`), mapping :obj:`(B, V, in_channels)` and an
+    adjacency :obj:`(V, V)` or :obj:`(B, V, V)` to :obj:`(B, V,
+    out_channels)`."""
     return DenseGINConv(gin_mlp([in_channels, hidden_channels or out_channels,
                                  out_channels]))
 
@@ -66,25 +57,23 @@ class SkeletonGCNConv(GINConv):
         \mathbf{x}_j \right)
 
     with :math:`h_{\mathbf{\Theta}}` the paper's MLP
-    (:func:`~torch_skeleton_mae.nn.conv.gin_mlp`) unless
-    :obj:`nn` is given, :math:`\bigoplus` the aggregation (a sum by default)
-    and :math:`w_{j,i}` the edge weight (:obj:`1` without; a 0/1 weight masks
-    edges). On the models' fixed skeleton the same layer runs densely, as
-    :func:`~torch_skeleton_mae.nn.conv.dense_gin`.
+    (:func:`~torch_skeleton_mae.nn.conv.gin_mlp`) unless :obj:`nn` is given,
+    :math:`\bigoplus` the aggregation (a sum by default) and :math:`w_{j,i}`
+    the edge weight (:obj:`1` without; 0/1 masks edges). The models run it
+    densely on their fixed skeleton
+    (:func:`~torch_skeleton_mae.nn.conv.dense_gin`).
 
     Args:
         in_channels (int, optional): Input size, :obj:`-1` to infer it
             (lazy). (default: :obj:`-1`)
         out_channels (int, optional): Output size; needed unless :obj:`nn`
             is given.
-        nn (torch.nn.Module, optional): A ready :math:`h_{\mathbf{\Theta}}`
-            mapping :obj:`(num_nodes, in_channels)` to :obj:`(num_nodes,
-            out_channels)`.
+        nn (torch.nn.Module, optional): A ready :math:`h_{\mathbf{\Theta}}`.
         eps (float, optional): Initial :math:`\epsilon`. (default: :obj:`0.`)
         train_eps (bool, optional): Learn :math:`\epsilon`.
             (default: :obj:`False`)
-        **kwargs (optional): Arguments of
-            :class:`torch_geometric.nn.conv.MessagePassing`, *e.g.*
+        **kwargs (optional): Of
+            :class:`~torch_geometric.nn.conv.MessagePassing`, *e.g.*
             :obj:`aggr="mean"`.
 
     Shapes:

@@ -24,8 +24,8 @@ ConvSpec = Union[str, Callable[..., Module]]
 
 
 def conv_class(conv: ConvSpec) -> Callable[..., Module]:
-    r"""The layer :obj:`conv` names; a class is returned as is. A name is
-    looked up, never imported.
+    r"""The layer :obj:`conv` names (looked up, never imported); a class is
+    returned as is.
 
     Raises:
         ValueError: for a name that is neither.
@@ -55,15 +55,10 @@ def conv_name(conv: ConvSpec) -> Optional[str]:
         None)
 
 
-def is_dense(module: Module) -> bool:
-    r"""Whether :obj:`module` takes a dense adjacency, as PyG's dense layers
-    do (:obj:`forward(x, adj, ...)`)."""
-    return _takes_adj(type(module))
-
-
-@functools.lru_cache(maxsize=None)
-def _takes_adj(cls: type) -> bool:
-    # Read once per class, not in every step.
+@functools.lru_cache(maxsize=None)  # read once per class, not every step
+def is_dense(cls: type) -> bool:
+    r"""Whether layer class :obj:`cls` takes a dense adjacency, as PyG's
+    dense layers do (:obj:`forward(x, adj, ...)`)."""
     return 'adj' in inspect.signature(cls.forward).parameters
 
 
@@ -88,8 +83,7 @@ def on_graphs(module: Module, x: Tensor, edge_index: Tensor,
     that share one :obj:`edge_index`: a :class:`GraphEncoder` as it is, a
     dense layer (:func:`is_dense`) on the :obj:`(V, V)` adjacency (per graph
     with edge weights), any other PyG layer on the block-diagonal graph of
-    all :obj:`B = prod(*)` graphs, as a
-    :class:`~torch_geometric.data.Batch` holds them.
+    all of them, as a :class:`~torch_geometric.data.Batch` holds them.
 
     Args:
         module (Module): The layer.
@@ -110,7 +104,7 @@ def on_graphs(module: Module, x: Tensor, edge_index: Tensor,
         adj = dense_adjacency(edge_index, edge_weight, V, x.dtype)
         eye = torch.eye(V, dtype=x.dtype, device=x.device)
         return module.nn(torch.matmul(adj + (1 + module.eps) * eye, x))
-    if is_dense(module):
+    if is_dense(type(module)):
         adj = dense_adjacency(edge_index, edge_weight, V, x.dtype)
         if adj.dim() > 2:  # a graph per sample
             adj = adj.expand(*lead, V, V).reshape(-1, V, V)
@@ -128,12 +122,10 @@ def on_graphs(module: Module, x: Tensor, edge_index: Tensor,
 class GraphEncoder(Module):
     r"""SkeletonMAE's encoder :math:`G_E` (Eq. 1): :obj:`num_layers` (the
     paper's :math:`L_D = 3`) graph layers, each followed by batch norm and
-    PReLU (Sec. 4.2), on features of graphs that share one topology, the way
-    PyG's :class:`~torch_geometric.nn.models.BasicGNN` stacks one conv
-    class. The paper's layer is GIN
-    (:func:`~torch_skeleton_mae.nn.conv.dense_gin`); Table 4c's GCN and GAT
-    are PyG's :class:`~torch_geometric.nn.dense.DenseGCNConv` and
-    :class:`~torch_geometric.nn.dense.DenseGATConv`; any PyG conv class
+    PReLU (Sec. 4.2), stacked as PyG's
+    :class:`~torch_geometric.nn.models.BasicGNN` stacks one conv class. The
+    paper's layer is GIN (:func:`~torch_skeleton_mae.nn.conv.dense_gin`),
+    Table 4c's GCN and GAT are PyG's dense ones; any PyG conv class
     :obj:`(in, out)` stands in (see
     :func:`~torch_skeleton_mae.nn.encoder.on_graphs`).
 

@@ -26,10 +26,9 @@ TARGETS = ('embedding', 'input')
 
 class SkeletonMAEOutput(NamedTuple):
     r"""What a :class:`SkeletonMAE` returns: the loss (a scalar), the
-    reconstruction and its target :obj:`(N, M, T, V, C_t)` (:obj:`C_t` the
-    target's size: :obj:`D` for the embedding, :obj:`C` for the input), the
-    masked joints :obj:`(N, M, T, V)` and those the loss counted, masked and
-    present (not zero padding), :obj:`(N, M, T, V)`."""
+    reconstruction and its target :obj:`(N, M, T, V, C_t)` (:obj:`C_t`:
+    :obj:`D` or :obj:`C`), the masked joints and those the loss counted
+    (masked and not zero padding), both :obj:`(N, M, T, V)`."""
     loss: Tensor
     reconstruction: Tensor
     target: Tensor
@@ -43,17 +42,15 @@ class SkeletonMAE(ConfiguredModel):
     Pre-training" (ICCV 2023).
 
     Every frame of every person is a graph of the skeleton's joints
-    (Sec. 3.1.1). Joints are embedded linearly, body regions are masked with
-    a learnable token (:class:`~torch_skeleton_mae.nn.JointEdgeMasker`; by
-    default the right arm and right leg, the paper's best), an encoder of
+    (Sec. 3.1.1): the joints are embedded linearly, body regions masked
+    (:class:`~torch_skeleton_mae.nn.JointEdgeMasker`), encoded by
     :math:`L_D` GIN layers
-    (:class:`~torch_skeleton_mae.nn.encoder.GraphEncoder`) maps the masked
-    graph to hidden features, and a one-layer decoder
-    (:class:`~torch_skeleton_mae.nn.MAEDecoder`) reconstructs the embedded
-    joints, trained with the re-weighted cosine error on the masked joints
-    (Eq. 2, :class:`~torch_skeleton_mae.nn.SkeletonMAELoss`). The target's
-    embedding gets no gradient from the loss (else it collapses to a
-    constant that is trivial to predict; ``docs/fidelity.rst``).
+    (:class:`~torch_skeleton_mae.nn.encoder.GraphEncoder`) and the embedded
+    joints reconstructed (:class:`~torch_skeleton_mae.nn.MAEDecoder`) under
+    the re-weighted cosine error on the masked joints (Eq. 2,
+    :class:`~torch_skeleton_mae.nn.SkeletonMAELoss`). The target's embedding
+    gets no gradient from the loss (else it collapses to a constant;
+    ``docs/fidelity.rst``).
 
     Args:
         skeleton (Skeleton or str): The layout, *e.g.* :obj:`"coco"`.
@@ -62,18 +59,14 @@ class SkeletonMAE(ConfiguredModel):
         hidden_channels (int, optional): :math:`D = D_h`. (default: :obj:`64`)
         encoder_layers (int, optional): Encoder layers :math:`L_D`.
             (default: :obj:`3`)
-        encoder (str, type or Module, optional): The encoder's layer:
+        encoder (str, type or Module, optional): The encoder's layer,
             :obj:`"gin"`, :obj:`"gcn"`, :obj:`"gat"` (Table 4c) or any PyG
-            conv class (see
-            :class:`~torch_skeleton_mae.nn.encoder.GraphEncoder`); or a ready
-            encoder module mapping :obj:`hidden_channels` to
-            :obj:`hidden_channels` per joint, as :obj:`GAE(encoder)` takes one
-            (run through :func:`~torch_skeleton_mae.nn.encoder.on_graphs`;
-            its config then names none). (default: :obj:`"gin"`)
-        mask (sequence or float, optional): Body regions or a ratio of
-            joints, see :class:`~torch_skeleton_mae.nn.JointEdgeMasker`; one
-            draw per person and sequence.
-            (default: :obj:`("right_arm", "right_leg")`)
+            conv class; or a ready encoder module, :obj:`hidden_channels` per
+            joint in and out, as :obj:`GAE(encoder)` takes one (its config
+            then names none). (default: :obj:`"gin"`)
+        mask (sequence or float, optional): See
+            :class:`~torch_skeleton_mae.nn.JointEdgeMasker`; one draw per
+            person and sequence. (default: :obj:`("right_arm", "right_leg")`)
         target (str, optional): :obj:`"embedding"` reconstructs the embedded
             joints (Eq. 2's :math:`\mathbf{X}`); :obj:`"input"` the raw
             coordinates. (default: :obj:`"embedding"`)
@@ -145,10 +138,9 @@ class SkeletonMAE(ConfiguredModel):
         return on_graphs(self.encoder, self.embedding(x), self.edge_index)
 
     def target_of(self, joints: Tensor) -> Tensor:
-        r"""What the decoder reconstructs of :obj:`joints`
-        :obj:`(*, C)`: the joints themselves (:obj:`target="input"`) or their
-        embedding :obj:`(*, D)`, Eq. 2's :math:`\mathbf{X}`. Also scores other
-        predictions of the joints in the model's own terms."""
+        r"""What the decoder reconstructs of :obj:`joints` :obj:`(*, C)`:
+        themselves (:obj:`target="input"`) or their embedding :obj:`(*, D)`,
+        Eq. 2's :math:`\mathbf{X}`."""
         return joints if self.target == 'input' else self.embedding(joints)
 
     def forward(self, x: Union[Tensor, Batch],

@@ -39,9 +39,8 @@ MAX_FRAMES = 300
 
 class MultiScaleTemporalConv(Module):
     r"""Multi-scale temporal convolution (CTR-GCN's, the paper's [5]): four
-    branches of :obj:`out_channels // 4` outputs (convolutions of
-    :obj:`kernel_size` frames with dilations 1 and 2, a max-pool, a 1x1)
-    concatenated, each taking every :obj:`stride`-th frame.
+    branches of :obj:`out_channels // 4` outputs (:obj:`kernel_size` frames
+    at dilations 1 and 2, a max-pool, a 1x1), each strided, concatenated.
 
     Args:
         in_channels (int): Input channels.
@@ -92,23 +91,20 @@ class MultiScaleTemporalConv(Module):
 
 
 class STRLLayer(Module):
-    r"""One layer of Spatial-Temporal Representation Learning (Sec. 3.2.1).
-
-    Spatial modeling (Eq. 3): the SkeletonMAE encoder :math:`G_E` maps every
-    frame graph and its output is pooled over each person's joints (Eq. 3's
-    sum, or with :obj:`pool_heads` a learned weighting per joint), repeated
-    to every joint and concatenated with the input; then
-    :math:`\sigma(\mathrm{SM}(\mathbf{H}) \mathbf{W})` (Eq. 4), a
-    multi-scale temporal convolution, and a 1x1 residual connection from the
-    layer's input (Fig. 3b). A layer wider than the encoder first maps its
-    input to the encoder's width; a strided layer keeps every
-    :obj:`stride`-th frame.
+    r"""One layer of Spatial-Temporal Representation Learning (Sec. 3.2.1):
+    the SkeletonMAE encoder :math:`G_E` on every frame graph, its output
+    pooled over each person's joints (Eq. 3's sum, or with :obj:`pool_heads`
+    a learned weighting per joint) and concatenated to every joint's input,
+    :math:`\sigma(\mathrm{SM}(\mathbf{H}) \mathbf{W})` (Eq. 4), a multi-scale
+    temporal convolution and a 1x1 residual from the input (Fig. 3b). A
+    layer wider than the encoder first maps its input to the encoder's
+    width.
 
     Args:
         in_channels (int): Feature size in.
         out_channels (int): Feature size out.
-        encoder (Module): The (pre-trained) spatial encoder, mapping
-            :obj:`encoder_channels` to :obj:`encoder_channels` per joint.
+        encoder (Module): The spatial encoder, :obj:`encoder_channels` per
+            joint in and out.
         encoder_channels (int): Its width :math:`D_h`.
         num_joints (int): Joints :obj:`V`.
         kernel_size (int, optional): Frames per temporal kernel.
@@ -116,11 +112,11 @@ class STRLLayer(Module):
         stride (int, optional): Temporal stride. (default: :obj:`1`)
         batch_norm (bool, optional): Batch-normalize :math:`\mathrm{SM}
             (\mathbf{H}) \mathbf{W}` and the residual. (default: :obj:`False`)
-        pool_heads (int, optional): :obj:`0`: Eq. 3's sum over the joints,
-            the same for every joint. Otherwise each joint takes its own
-            learned weighting of all joints' encoder outputs (a :obj:`(V, V)`
-            matrix per head of :obj:`D_h / pool_heads` channels, :math:`1 /
-            V` at initialization: Eq. 3's sum, scaled). (default: :obj:`0`)
+        pool_heads (int, optional): :obj:`0`: Eq. 3's sum over the joints.
+            Otherwise each joint's own learned weighting of all joints (a
+            :obj:`(V, V)` matrix per head of :obj:`D_h / pool_heads`
+            channels, :math:`1 / V` at first: Eq. 3's sum, scaled).
+            (default: :obj:`0`)
 
     Shapes:
         - **input:** :math:`(N, M, T, V, C_{in})`, one graph's
@@ -179,22 +175,17 @@ class STRLLayer(Module):
 
 class STRL(ConfiguredModel):
     r"""The Skeleton Sequence Learning (SSL) classifier of Yan et al. (ICCV
-    2023, Sec. 3.2): the pre-trained SkeletonMAE embedding and encoder inside
-    :math:`M` (:obj:`len(channels)`)
-    :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer` blocks, a learnable
-    temporal position embedding, pooling over frames, joints and persons,
-    and an MLP classifier.
-
-    Every layer holds its own copy of the encoder; :meth:`load_pretrained`
-    copies a SkeletonMAE's weights into all of them. With
-    :obj:`freeze_encoder=True` (linear-evaluation style) the embedding and
-    the encoders keep their weights and batch-norm statistics.
+    2023, Sec. 3.2): a learnable temporal position embedding, :math:`M`
+    :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer` blocks, each with
+    its own copy of the SkeletonMAE encoder (:meth:`load_pretrained` fills
+    them all), pooling over frames, joints and persons, and an MLP
+    classifier. With :obj:`freeze_encoder=True` the embedding and the
+    encoders keep their weights and batch-norm statistics.
 
     The paper gives :math:`M = 3` and leaves widths, strides, kernels and
-    normalization to its unavailable supplementary. The defaults are the
-    settings that reached 90.3% on NW-UCLA (chosen on its training views,
-    ``docs/protocols.rst``); the paper's text read literally (three layers at
-    :math:`D`, Eq. 3's sum) is
+    normalization to its unavailable supplementary. The defaults reached
+    90.3% on NW-UCLA (chosen on its training views, ``docs/protocols.rst``);
+    the paper's text read literally is
     :data:`~torch_skeleton_mae.nn.models.strl.LITERAL_SETTINGS`
     (``docs/fidelity.rst``).
 
@@ -206,8 +197,7 @@ class STRL(ConfiguredModel):
             SkeletonMAE. (default: :obj:`64`)
         encoder_layers (int, optional): Layers :math:`L_D` of each encoder.
             (default: :obj:`3`)
-        encoder (str, type or Module, optional): The encoders' layer, or an
-            encoder module that every layer copies, as in
+        encoder (str, type or Module, optional): As in
             :class:`~torch_skeleton_mae.nn.SkeletonMAE`. (default:
             :obj:`"gin"`)
         channels (sequence of int, optional): Each layer's output width
@@ -216,11 +206,10 @@ class STRL(ConfiguredModel):
             (default: :obj:`(2, 2, 1)`)
         temporal_kernel (int, optional): Frames per kernel of the
             multi-scale temporal convolutions. (default: :obj:`5`)
-        batch_norm (bool, optional): Batch normalization in every layer,
-            see :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer`.
+        batch_norm (bool, optional): See
+            :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer`.
             (default: :obj:`True`)
-        pool_heads (int, optional): Learned per-joint pooling in place of
-            Eq. 3's sum (:obj:`0`), see
+        pool_heads (int, optional): See
             :class:`~torch_skeleton_mae.nn.models.strl.STRLLayer`.
             (default: :obj:`4`)
         dropout (float, optional): Dropout before the classifier's last
@@ -289,9 +278,8 @@ class STRL(ConfiguredModel):
                 module.requires_grad_(False)
 
     def reset_parameters(self):
-        r"""Resets all learnable parameters (and batch-norm statistics):
-        a randomly initialized STRL again; the temporal position embedding
-        is zeros, as at construction."""
+        r"""Resets all learnable parameters and batch-norm statistics, as at
+        construction."""
         for module in (self.embedding, self.layers, self.classifier):
             reset(module)
         torch.nn.init.zeros_(self.temporal_embedding)
@@ -331,18 +319,17 @@ class STRL(ConfiguredModel):
     def from_pretrained(cls, source: Union[Module, Dict[str, Any], str,
                                            os.PathLike],
                         num_classes: int, **settings: Any) -> 'STRL':
-        r"""An STRL with a pre-trained SkeletonMAE's layout, channels and
-        encoder (:data:`~torch_skeleton_mae.nn.models.strl.PRETRAINED`)
-        holding its weights (:meth:`load_pretrained`).
+        r"""An STRL with a pre-trained SkeletonMAE's settings
+        (:data:`~torch_skeleton_mae.nn.models.strl.PRETRAINED`) and weights
+        (:meth:`load_pretrained`).
 
         Args:
-            source: A :class:`~torch_skeleton_mae.nn.SkeletonMAE`, a
-                checkpoint dict holding its :obj:`"model"` and
-                :obj:`"config"`, the path of one, or a shipped name of
-                :data:`~torch_skeleton_mae.weights.WEIGHTS`.
+            source: A :class:`~torch_skeleton_mae.nn.SkeletonMAE` or its
+                checkpoint, as
+                :meth:`~torch_skeleton_mae.utils.ConfiguredModel.from_checkpoint`
+                takes it.
             num_classes (int): Action classes.
-            **settings: STRL's own settings (*e.g.* :obj:`channels`,
-                :obj:`dropout`, :obj:`freeze_encoder`).
+            **settings: STRL's own, *e.g.* :obj:`dropout`.
 
         Raises:
             ValueError: if :obj:`settings` names one that comes from the
@@ -385,10 +372,8 @@ class STRL(ConfiguredModel):
         model's embedding and every layer's encoder.
 
         Args:
-            source: A :class:`~torch_skeleton_mae.nn.SkeletonMAE`, its
-                :obj:`state_dict`, a checkpoint dict holding one under
-                :obj:`"model"` (and its :obj:`"config"`), or the path or
-                shipped name of such a checkpoint.
+            source: As :meth:`from_pretrained` takes it, or a bare
+                :obj:`state_dict`.
 
         Raises:
             ValueError: naming what differs when the checkpoint's layout or
