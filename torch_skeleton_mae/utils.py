@@ -292,9 +292,9 @@ def read_pretrained(source: Any, cls: type) -> Tuple[str, Optional[Dict[
 
 class ConfiguredModel(Module):
     r"""Base of the package's models, which keep their constructor's
-    arguments in :obj:`config`: a checkpoint
-    holding :obj:`"model"` and :obj:`"config"` rebuilds them, and two models
-    that behave differently never print the same."""
+    arguments in :obj:`config`: a checkpoint holding :obj:`"model"` and
+    :obj:`"config"` rebuilds them, and two models that behave differently
+    never print the same."""
     config: Dict[str, Any]
 
     @classmethod
