@@ -318,6 +318,10 @@ def _row(out: Path, run: str, key: str, recipe: FinetuneRecipe,
     settings = ('the reference (not STRL)' if row['settings'] is None
                 else ', '.join(f'{k}={v}' for k, v in row['settings'].items())
                 or "STRL's defaults")
+    last = [r[f'last_weights_{key}'] for r in rows
+            if f'last_weights_{key}' in r]
+    if last:  # ema: the averaged weights, beside the run's last weights
+        title += f' (its last weights: {_seeds(last)})'
     cells = [title, settings, recipe] + [
         _seeds([r[column] for r in rows]) for column in (key, 'train_top1')
     ] + [f"{row['parameters']:,}", f"{row['minutes']:.1f}"]
