@@ -31,6 +31,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from torch_skeleton_mae.datasets.nw_ucla import NWUCLA
+from torch_skeleton_mae.datasets.penn_action import PennAction
 from torch_skeleton_mae.engine import (
     RunOptions,
     finetune,
@@ -43,16 +45,17 @@ from torch_skeleton_mae.nn import STRL
 from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import machine
 
-#: Each dataset's folder below --data-root, its protocol and the field's
-#: best published numbers on it.
+#: Each dataset's folder below --data-root, its protocol, the field's best
+#: published numbers on it and its class names.
 DATASETS = {
     'nw-ucla': ('nw_ucla/all_sqe', 'NW-UCLA cross-view',
                 'CTR-GCN 94.6 joint stream, 96.5 four streams (Chen et al., '
-                'ICCV 2021); InfoGCN 97.0 (Chi et al., CVPR 2022)'),
+                'ICCV 2021); InfoGCN 97.0 (Chi et al., CVPR 2022)',
+                NWUCLA.class_names),
     'penn-action': ('penn_action/labels', 'Penn Action',
                     'HDM-BG 93.4 (Zhao et al., CVPR 2019); with '
                     'pre-training on other data, UNIK 97.9 (Yang et al., '
-                    'BMVC 2021)'),
+                    'BMVC 2021)', PennAction.class_names),
 }
 #: The fusions of a seed's runs, by folder: all four streams, and the
 #: joints with the bones (the field's two-stream models).
@@ -113,6 +116,9 @@ def summarize(out: Path, dataset: str) -> Dict[str, Any]:
             with open(out / seed / stream / 'finetune.csv') as f:
                 runs[stream]['train_top1'] = float(
                     list(csv.DictReader(f))[-1]['train_top1'])
+            runs[stream]['per_class'] = json.loads(
+                (out / seed / stream / 'finetune_eval.json').read_text()
+            )['per_class']
     mean = {}
     for part in ('floor', ) + STREAMS + tuple(FUSIONS):
         values = [runs[part]['fused']['top1'] if part in FUSIONS
@@ -122,14 +128,18 @@ def summarize(out: Path, dataset: str) -> Dict[str, Any]:
                    if part in runs]
         fit = [runs[part]['train_top1'] for runs in seeds.values()
                if 'train_top1' in runs.get(part, {})]
+        per_class = [runs[part]['per_class'] for runs in seeds.values()
+                     if 'per_class' in runs.get(part, {})]
         if values:
             mean[part] = dict(top1=float(np.mean(values)),
                               std=float(np.std(values)), n=len(values),
                               minutes=float(np.mean(minutes)),
-                              train_top1=fit and float(np.mean(fit)))
-    _, protocol, field = DATASETS[dataset]
+                              train_top1=fit and float(np.mean(fit)),
+                              per_class=per_class and np.mean(
+                                  per_class, axis=0).tolist())
+    _, protocol, field, names = DATASETS[dataset]
     return dict(machine=machine(), protocol=protocol, field=field,
-                seeds=seeds, mean=mean)
+                classes=list(names), seeds=seeds, mean=mean)
 
 
 def table(summary: Dict[str, Any]) -> str:
@@ -152,7 +162,23 @@ def table(summary: Dict[str, Any]) -> str:
             'epoch)\n     - seeds\n     - minutes per run\n'
             + '\n'.join(rows) +
             f'\n\nThe field: {summary["field"]}. Machine: '
-            f'{summary["machine"]}.\n')
+            f'{summary["machine"]}.\n\n' + per_class_table(summary))
+
+
+def per_class_table(summary: Dict[str, Any]) -> str:
+    r"""Each stream's test top-1 per class (mean over its seeds), as an RST
+    table."""
+    streams = [s for s in STREAMS if summary['mean'].get(s, {}).get(
+        'per_class')]
+    rows = ''.join(
+        f'   * - {name}\n' + ''.join(
+            f'     - {100 * summary["mean"][s]["per_class"][i]:.1f}\n'
+            for s in streams)
+        for i, name in enumerate(summary['classes']))
+    return (f'.. list-table:: {summary["protocol"]}, test top-1 (%) per '
+            f'class, mean over the seeds\n   :header-rows: 1\n\n'
+            '   * - class\n' + ''.join(f'     - {s}\n' for s in streams)
+            + rows)
 
 
 def main() -> None:
