@@ -1,5 +1,5 @@
 r"""Time to accuracy: the minutes STRL needs, trained from scratch with its
-defaults and the NW-UCLA preset's recipe (``preset_for('nw-ucla')``;
+defaults and the NW-UCLA preset's recipe (``PRESETS['nw-ucla']``;
 ``--preset small``: the 40-epoch recipe it had before), to reach a top-1 on
 NW-UCLA's cross-view test split. The test split is
 scored after every epoch (it measures, it chooses nothing); the minutes
@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 
 from common import machine
-from torch_skeleton_mae.engine import (RunOptions, finetune, load_data,
-                                       preset_for)
+from torch_skeleton_mae.engine import RunOptions, finetune, load_data
+from torch_skeleton_mae.engine.recipes import PRESETS
 from torch_skeleton_mae.nn import STRL
 
 #: CTR-GCN's top-1 and minutes on this machine (issue 32).
@@ -37,7 +37,7 @@ def main(argv=None):
                         help="NW-UCLA's all_sqe folder")
     parser.add_argument('--target', type=float, default=REFERENCE['top1'])
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--preset', default='nw-ucla',
+    parser.add_argument('--preset', default='nw-ucla', choices=list(PRESETS),
                         help="whose fine-tuning recipe trains ('small': the "
                              "40-epoch recipe NW-UCLA's preset had before)")
     parser.add_argument('--json', type=Path)
@@ -46,7 +46,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.data is None and not args.smoke:
         parser.error('--data is required (or --smoke)')
-    preset = preset_for(args.preset)
+    preset = PRESETS[args.preset]
     recipe = preset.finetune
     if args.smoke:
         recipe = dataclasses.replace(recipe, epochs=2, frames=4, warmup=1,

@@ -742,12 +742,17 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
               'pooled_aug': '(``pooled_aug``, {})',
               'semi_aug160': '(``semi_aug160``, {})',
               'semi_aug': '80-epoch recipe ({})',
-              'semi_aug_lr': '(``semi_aug_lr``, {})'}
+              'semi_aug_lr': '(``semi_aug_lr``, {})',
+              'deep': '(``deep``, {};', 'wide': '(``wide``, {})',
+              'ema': '(``ema``, {};', 'no_smoothing': '(``no_smoothing``, {})'}
     for name, text in quoted.items():
         runs = [json.loads(p.read_text())['holdout_top1'] for p in [
             folder / f'{name}.holdout.json'] + sorted(
                 folder.glob(f'{name}.holdout.seed*.json'))]
         assert text.format(f'{100 * sum(runs) / len(runs):.1f}') in page
+    last = json.loads((folder / 'ema.holdout.json').read_text())[
+        'last_weights_holdout_top1']
+    assert f"its own run's last weights, {100 * last:.1f})" in page
 
 
 @pytest.mark.docs
