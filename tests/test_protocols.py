@@ -756,9 +756,11 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
 
 
 @pytest.mark.docs
-def test_results_page_quotes_the_time_to_accuracy_file():
+@pytest.mark.parametrize('name', ['time_to_accuracy',
+                                  'time_to_accuracy_small'])
+def test_results_page_quotes_the_time_to_accuracy_files(name):
     measured = json.loads((ROOT / 'docs' / 'evidence' /
-                           'time_to_accuracy.json').read_text())
+                           f'{name}.json').read_text())
     results = ' '.join((ROOT / 'docs' / 'results.rst').read_text().split())
     assert (f"STRL first reached {100 * measured['target']:.1f}%" in results
             and f"after {measured['minutes_to_target']:.1f} minutes of "
