@@ -13,12 +13,10 @@ before the classifier's last layer; ``pooled_yaw60``: rotating up to 60
 degrees about the vertical axis alone, the axis the views differ by;
 ``pooled_aug60``: up to 60 degrees about every axis), what else limits
 STRL at 60 epochs (``deep``: six layers, each width twice; ``wide``: 1.5
-times the widths; ``dropout``: 0.3 before the classifier's last layer;
-``no_smoothing``: no label smoothing; ``decay``: four times the weight
-decay; ``ema``: ``pooled_60`` evaluated with an exponential moving average
-of its weights, :data:`EMA_DECAY` per step, beside the last weights of the
-same run) and, on
-10% of view 1's labels, with semi-supervised recipes (``semi*``; augmented
+times the widths; ``no_smoothing``: no label smoothing; ``ema``:
+``pooled_60`` evaluated with an exponential moving average of its weights,
+:data:`EMA_DECAY` per step, beside the last weights of the same run) and,
+on 10% of view 1's labels, with semi-supervised recipes (``semi*``; augmented
 ``semi_aug``, over twice the epochs ``semi_aug160``, at the full-label rate
 ``semi_aug_lr``). Every run writes its log and report under ``OUT/NAME``
 and its summary to ``OUT/NAME.json``::
@@ -102,11 +100,8 @@ CONFIGS = {
     'deep': (dict(channels=(64, 64, 128, 128, 256, 256),
                   strides=(2, 1, 2, 1, 1, 1)), stretched(RECIPE, 60), 1.0),
     'wide': (dict(channels=(96, 192, 384)), stretched(RECIPE, 60), 1.0),
-    'dropout': (dict(dropout=0.3), stretched(RECIPE, 60), 1.0),
     'no_smoothing': (_POOLED, dataclasses.replace(
         stretched(RECIPE, 60), label_smoothing=0.0), 1.0),
-    'decay': (_POOLED, dataclasses.replace(
-        stretched(RECIPE, 60), weight_decay=2e-3), 1.0),
     'ema': (_POOLED, stretched(RECIPE, 60), 1.0),
     'semi': (_POOLED, SEMI, 0.1),
     'semi_lr': (_POOLED, dataclasses.replace(SEMI, lr=RECIPE.lr), 0.1),
