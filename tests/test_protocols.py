@@ -732,7 +732,8 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
     folder = ROOT / 'docs' / 'evidence' / 'strl_selection'
     page = (ROOT / 'docs' / 'protocols.rst').read_text()
     for split, name in (('views', 'strl_selection'),
-                        ('holdout', 'strl_selection_holdout')):
+                        ('holdout', 'strl_selection_holdout'),
+                        ('test', 'strl_selection_test')):
         assert (folder / f'{name}.rst').read_text() == selection.table(
             folder, split)
         assert f'.. include:: evidence/strl_selection/{name}.rst' in page
