@@ -55,8 +55,10 @@ from torch.utils.data import Subset
 from torch_skeleton_mae.engine import (SMALL, FinetuneRecipe, RunOptions,
                                        finetune, load_data, pretrain)
 from torch_skeleton_mae.datasets.subsets import label_fraction_subset
+from torch_skeleton_mae.engine.distributed import resolve_device
 from torch_skeleton_mae.engine.evaluation import evaluate
 from torch_skeleton_mae.engine.loader import make_loader
+from torch_skeleton_mae.engine.recipes import EVAL_BATCH_SIZE
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.strl import LITERAL_SETTINGS
@@ -253,14 +255,17 @@ def main():
         if pre:
             mae = pretrained(args, run)
             model = STRL.from_pretrained(mae, data.num_classes, **settings)
-        average = track_average(model) if name == 'ema' else None
+        # The average lives beside the model, on the device it trains on.
+        device = resolve_device()
+        average = (track_average(model.to(device)) if name == 'ema'
+                   else None)
         result = finetune(model, data, recipe, args.out / run,
                           RunOptions(seed=args.seed, workers=0, eval_every=5))
         scores = {key: result.report.top1}
         if average is not None:
             scores = {key: evaluate(average, make_loader(
-                data.val, 64, torch.device('cpu'), train=False),
-                torch.device('cpu'), data.num_classes).top1,
+                data.val, EVAL_BATCH_SIZE, device, train=False), device,
+                data.num_classes).top1,
                 f'last_weights_{key}': result.report.top1}
         summary = dict(
             settings=settings,
