@@ -15,14 +15,8 @@ import warnings
 
 import torch
 
-from common import (
-    BlockDiagonal,
-    machine,
-    median,
-    report,
-    stock_mlp,
-    time_interleaved,
-)
+from common import (BlockDiagonal, machine, median, report, stock_mlp,
+                    time_interleaved)
 from torch_geometric.nn import DenseGINConv, GINConv
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import SkeletonGCNConv

@@ -13,15 +13,8 @@ import argparse
 
 import torch
 
-from common import (
-    machine,
-    median,
-    peak_memory,
-    print_table,
-    reference_model,
-    time_interleaved,
-    write_json,
-)
+from common import (machine, median, peak_memory, print_table, reference_model,
+                    time_interleaved, write_json)
 from torch_skeleton_mae.engine.precision import autocast
 from torch_skeleton_mae.nn import STRL
 

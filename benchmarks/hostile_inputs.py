@@ -125,6 +125,7 @@ CASES = {
     """,
 }
 
+
 def run(name: str, code: str, limit_gb: float) -> dict:
     r"""The case in a fresh process: seconds and peak memory of reading the
     crafted file, and the error it ended with."""

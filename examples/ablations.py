@@ -25,20 +25,10 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from torch_skeleton_mae.engine import (
-    ProtocolData,
-    RunOptions,
-    finetune,
-    load_data,
-    preset_for,
-    pretrain,
-)
-from torch_skeleton_mae.engine.cli import (
-    ArgumentParser,
-    command_line,
-    seed_everything,
-    user_input,
-)
+from torch_skeleton_mae.engine import (ProtocolData, RunOptions, finetune,
+                                       load_data, preset_for, pretrain)
+from torch_skeleton_mae.engine.cli import (ArgumentParser, command_line,
+                                           seed_everything, user_input)
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 
 #: A row: (label, SkeletonMAE settings or None for no pre-training, STRL

@@ -17,18 +17,10 @@ Every other setting is a flag of ``python -m torch_skeleton_mae finetune
 import dataclasses
 from pathlib import Path
 
-from torch_skeleton_mae.engine import (
-    RunOptions,
-    finetune,
-    load_data,
-    preset_for,
-)
-from torch_skeleton_mae.engine.cli import (
-    ArgumentParser,
-    command_line,
-    seed_everything,
-    user_input,
-)
+from torch_skeleton_mae.engine import (RunOptions, finetune, load_data,
+                                       preset_for)
+from torch_skeleton_mae.engine.cli import (ArgumentParser, command_line,
+                                           seed_everything, user_input)
 from torch_skeleton_mae.nn import STRL
 
 

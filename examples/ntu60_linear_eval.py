@@ -11,18 +11,10 @@ More flags: ``python -m torch_skeleton_mae linear --help``.
 """
 from pathlib import Path
 
-from torch_skeleton_mae.engine import (
-    RunOptions,
-    linear_eval,
-    load_data,
-    preset_for,
-)
-from torch_skeleton_mae.engine.cli import (
-    ArgumentParser,
-    command_line,
-    seed_everything,
-    user_input,
-)
+from torch_skeleton_mae.engine import (RunOptions, linear_eval, load_data,
+                                       preset_for)
+from torch_skeleton_mae.engine.cli import (ArgumentParser, command_line,
+                                           seed_everything, user_input)
 from torch_skeleton_mae.nn import SkeletonMAE
 
 

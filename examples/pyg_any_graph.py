@@ -26,24 +26,14 @@ import torch
 from torch_geometric.datasets import FakeDataset, FakeHeteroDataset
 from torch_geometric.explain import Explainer, GNNExplainer
 from torch_geometric.loader import DataLoader, NeighborLoader
-from torch_geometric.nn import (
-    MLP,
-    Linear,
-    Sequential,
-    global_mean_pool,
-    to_hetero,
-)
+from torch_geometric.nn import (MLP, Linear, Sequential, global_mean_pool,
+                                to_hetero)
 from torch_geometric.nn.models.basic_gnn import BasicGNN
 from torch_geometric.transforms import ToUndirected
 
 from torch_skeleton_mae.graph import register_skeleton
-from torch_skeleton_mae.nn import (
-    GraphEncoder,
-    JointEdgeMasker,
-    MAEDecoder,
-    SkeletonGCNConv,
-    SkeletonMAE,
-)
+from torch_skeleton_mae.nn import (GraphEncoder, JointEdgeMasker, MAEDecoder,
+                                   SkeletonGCNConv, SkeletonMAE)
 from torch_skeleton_mae.nn.loss import scaled_cosine_error
 
 

@@ -12,16 +12,8 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    Hashable,
-    Iterator,
-    Optional,
-    Tuple,
-    Union,
-)
+from typing import (Any, Callable, Dict, Hashable, Iterator, Optional, Tuple,
+                    Union)
 
 import torch
 from torch import Tensor

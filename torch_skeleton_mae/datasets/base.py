@@ -9,12 +9,8 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from torch_skeleton_mae.graph import get_skeleton
-from torch_skeleton_mae.transforms import (
-    CenterSequence,
-    PreNormalize3D,
-    frame_span,
-    uniform_frame_indices,
-)
+from torch_skeleton_mae.transforms import (CenterSequence, PreNormalize3D,
+                                           frame_span, uniform_frame_indices)
 from torch_skeleton_mae.utils import ScratchBuffer
 
 

@@ -8,13 +8,8 @@ import numpy as np
 from torch import Tensor
 
 from torch_skeleton_mae.graph import get_skeleton
-from .base import (
-    READ_ERRORS,
-    FrameStore,
-    SkeletonSequences,
-    normalizer,
-    why_skipped,
-)
+from .base import (READ_ERRORS, FrameStore, SkeletonSequences, normalizer,
+                   why_skipped)
 
 
 class SkeletonFolder(SkeletonSequences):

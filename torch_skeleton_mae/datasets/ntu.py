@@ -21,14 +21,8 @@ except ImportError:  # Windows: one process builds the cache
 
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.utils import atomic_write, write_json
-from .base import (
-    MAX_FRAMES,
-    READ_ERRORS,
-    SkeletonSequences,
-    normalizer,
-    sequence_frames,
-    why_skipped,
-)
+from .base import (MAX_FRAMES, READ_ERRORS, SkeletonSequences, normalizer,
+                   sequence_frames, why_skipped)
 
 NUM_JOINTS = 25
 NTU = 'ntu-rgb+d'

@@ -8,30 +8,13 @@ the fusion of several input streams
 (:mod:`~torch_skeleton_mae.engine.streams`), evaluation metrics and the
 command line in
 :mod:`torch_skeleton_mae.engine.cli`."""
-from .recipes import (
-    PAPER,
-    QUICK,
-    SMALL,
-    FinetuneRecipe,
-    LinearRecipe,
-    PretrainRecipe,
-    Recipes,
-    preset_for,
-)
+from .recipes import (PAPER, QUICK, SMALL, FinetuneRecipe, LinearRecipe,
+                      PretrainRecipe, Recipes, preset_for)
 from .streams import finetune_streams, fuse_runs
 from .trainer import Trainer, TrainingDiverged
-from .training import (
-    FinetuneResult,
-    PretrainResult,
-    ProtocolData,
-    RunOptions,
-    SetupError,
-    finetune,
-    linear_eval,
-    load_data,
-    pretrain,
-    raw_joint_floor,
-)
+from .training import (FinetuneResult, PretrainResult, ProtocolData,
+                       RunOptions, SetupError, finetune, linear_eval,
+                       load_data, pretrain, raw_joint_floor)
 
 __all__ = [
     'pretrain',

@@ -10,13 +10,9 @@ import torch
 from torch.nn import Module
 
 import torch_skeleton_mae
-from torch_skeleton_mae.utils import (
-    CHECKPOINT_VERSION,
-    atomic_write,
-    differing_settings,
-    load_checked,
-    read_checkpoint,
-)
+from torch_skeleton_mae.utils import (CHECKPOINT_VERSION, atomic_write,
+                                      differing_settings, load_checked,
+                                      read_checkpoint)
 
 PathLike = Union[str, os.PathLike]
 

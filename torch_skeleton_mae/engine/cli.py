@@ -17,30 +17,19 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
 
 from torch_skeleton_mae.engine.checkpoint import seed_everything
-from torch_skeleton_mae.engine.flags import (
-    RECIPE_TYPES,
-    SETTINGS,
-    ArgumentParser,
-    UsageError,
-    build_fuse_parser,
-    build_parser,
-    flag,
-)
+from torch_skeleton_mae.engine.flags import (RECIPE_TYPES, SETTINGS,
+                                             ArgumentParser, UsageError,
+                                             build_fuse_parser, build_parser,
+                                             flag)
 from torch_skeleton_mae.engine.recipes import RecipeError, preset_for
 from torch_skeleton_mae.engine.streams import finetune_streams, fuse_runs
 from torch_skeleton_mae.engine.trainer import TrainingDiverged
 from torch_skeleton_mae.engine.training import SYNTHETIC_SAMPLES as SAMPLES
-from torch_skeleton_mae.engine.training import (
-    RunOptions,
-    SetupError,
-    check_folder,
-    check_out,
-    finetune,
-    linear_eval,
-    load_data,
-    pretrain,
-    with_synthetic,
-)
+from torch_skeleton_mae.engine.training import (RunOptions, SetupError,
+                                                check_folder, check_out,
+                                                finetune, linear_eval,
+                                                load_data, pretrain,
+                                                with_synthetic)
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import DiskFull
 from torch_skeleton_mae.weights import WEIGHTS

@@ -18,14 +18,9 @@ from typing import Any, Callable, Dict, Sequence
 
 from torch_skeleton_mae.datasets.registry import DATASETS
 from torch_skeleton_mae.engine.precision import PRECISIONS
-from torch_skeleton_mae.engine.recipes import (
-    PRESETS,
-    FinetuneRecipe,
-    LinearRecipe,
-    PretrainRecipe,
-    format_value,
-    recipe_help,
-)
+from torch_skeleton_mae.engine.recipes import (PRESETS, FinetuneRecipe,
+                                               LinearRecipe, PretrainRecipe,
+                                               format_value, recipe_help)
 from torch_skeleton_mae.engine.training import RunOptions, load_data
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.skeleton_mae import TARGETS

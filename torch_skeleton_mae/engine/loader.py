@@ -12,15 +12,8 @@ from typing import (Callable, Iterator, List, NamedTuple, Optional, Sequence,
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import (
-    DataLoader,
-    Dataset,
-    DistributedSampler,
-    Sampler,
-    SequentialSampler,
-    Subset,
-    default_collate,
-)
+from torch.utils.data import (DataLoader, Dataset, DistributedSampler, Sampler,
+                              SequentialSampler, Subset, default_collate)
 
 from torch_skeleton_mae.datasets import SkeletonSequences
 from torch_skeleton_mae.engine.distributed import DistributedContext

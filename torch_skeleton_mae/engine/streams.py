@@ -23,22 +23,15 @@ from torch import Tensor
 
 from torch_skeleton_mae.engine.checkpoint import load_checkpoint
 from torch_skeleton_mae.engine.distributed import resolve_device
-from torch_skeleton_mae.engine.evaluation import (
-    ClassificationReport,
-    classification_report,
-    predict,
-)
+from torch_skeleton_mae.engine.evaluation import (ClassificationReport,
+                                                  classification_report,
+                                                  predict)
 from torch_skeleton_mae.engine.loader import make_loader
 from torch_skeleton_mae.engine.recipes import EVAL_BATCH_SIZE, FinetuneRecipe
-from torch_skeleton_mae.engine.training import (
-    FinetuneResult,
-    PathLike,
-    RunOptions,
-    check_out,
-    finetune,
-    load_data,
-    write_report,
-)
+from torch_skeleton_mae.engine.training import (FinetuneResult, PathLike,
+                                                RunOptions, check_out,
+                                                finetune, load_data,
+                                                write_report)
 from torch_skeleton_mae.nn import STRL
 from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import write_json

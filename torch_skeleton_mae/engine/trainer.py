@@ -13,13 +13,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from torch_skeleton_mae.engine.checkpoint import (
-    load_checkpoint,
-    rng_state,
-    save_checkpoint,
-    seed_everything,
-    set_rng_state,
-)
+from torch_skeleton_mae.engine.checkpoint import (load_checkpoint, rng_state,
+                                                  save_checkpoint,
+                                                  seed_everything,
+                                                  set_rng_state)
 from torch_skeleton_mae.engine.distributed import DistributedContext
 from torch_skeleton_mae.engine.loader import derived_seed
 from torch_skeleton_mae.engine.logger import MetricsLogger, show_progress

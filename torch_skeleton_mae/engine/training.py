@@ -22,16 +22,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    List,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-)
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -41,59 +32,37 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torch_skeleton_mae.datasets import SyntheticSkeletons, load_dataset
 from torch_skeleton_mae.datasets.base import concat_sequences
 from torch_skeleton_mae.datasets.registry import DATASETS
-from torch_skeleton_mae.datasets.subsets import (
-    dataset_labels,
-    label_fraction_indices,
-    label_fraction_subset,
-)
+from torch_skeleton_mae.datasets.subsets import (dataset_labels,
+                                                 label_fraction_indices,
+                                                 label_fraction_subset)
 from torch_skeleton_mae.datasets.synthetic import ACTIONS
-from torch_skeleton_mae.engine.checkpoint import (
-    load_checkpoint,
-    seed_everything,
-)
-from torch_skeleton_mae.engine.distributed import (
-    DistributedContext,
-    cleanup_distributed,
-    init_distributed,
-    resolve_device,
-)
-from torch_skeleton_mae.engine.evaluation import (
-    ClassificationReport,
-    evaluate,
-    extract_features,
-    linear_probe,
-    raw_joint_features,
-    save_confusion_matrix,
-    tuned_linear_probe,
-)
+from torch_skeleton_mae.engine.checkpoint import (load_checkpoint,
+                                                  seed_everything)
+from torch_skeleton_mae.engine.distributed import (DistributedContext,
+                                                   cleanup_distributed,
+                                                   init_distributed,
+                                                   resolve_device)
+from torch_skeleton_mae.engine.evaluation import (ClassificationReport,
+                                                  evaluate, extract_features,
+                                                  linear_probe,
+                                                  raw_joint_features,
+                                                  save_confusion_matrix,
+                                                  tuned_linear_probe)
 from torch_skeleton_mae.engine.loader import make_loader, place_batch_transform
-from torch_skeleton_mae.engine.recipes import (
-    EVAL_BATCH_SIZE,
-    FinetuneRecipe,
-    LinearRecipe,
-    PretrainRecipe,
-    TrainingRecipe,
-)
-from torch_skeleton_mae.engine.reconstruction import (
-    BASELINES,
-    joint_means,
-    reconstruction_baselines,
-)
+from torch_skeleton_mae.engine.recipes import (EVAL_BATCH_SIZE, FinetuneRecipe,
+                                               LinearRecipe, PretrainRecipe,
+                                               TrainingRecipe)
+from torch_skeleton_mae.engine.reconstruction import (BASELINES, joint_means,
+                                                      reconstruction_baselines)
 from torch_skeleton_mae.engine.schedule import warmup_multistep
-from torch_skeleton_mae.engine.trainer import (
-    ClassificationObjective,
-    MAEObjective,
-    Trainer,
-)
+from torch_skeleton_mae.engine.trainer import (ClassificationObjective,
+                                               MAEObjective, Trainer)
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.transforms import STREAMS, stream_transform
 from torch_skeleton_mae.transforms.batch import Compose as BatchCompose
-from torch_skeleton_mae.transforms.batch import (
-    GaussianNoise,
-    RandomRotation,
-    RandomScale,
-)
+from torch_skeleton_mae.transforms.batch import (GaussianNoise, RandomRotation,
+                                                 RandomScale)
 from torch_skeleton_mae.utils import write_json
 
 #: Sequences of the built-in synthetic set when no data is given.

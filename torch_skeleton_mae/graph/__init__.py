@@ -1,10 +1,6 @@
 r"""Skeleton topology as PyG graphs."""
-from .skeleton import (
-    Skeleton,
-    get_skeleton,
-    known_skeletons,
-    register_skeleton,
-)
+from .skeleton import (Skeleton, get_skeleton, known_skeletons,
+                       register_skeleton)
 
 __all__ = [
     'Skeleton',

@@ -47,12 +47,10 @@ def conv_name(conv: ConvSpec) -> Optional[str]:
     it)."""
     if isinstance(conv, str):
         return conv
-    for name, value in CONVS.items():
-        if value is conv:
-            return name
-    name = getattr(conv, '__name__', None)
-    return name if getattr(torch_geometric.nn, str(name), None) is conv else (
-        None)
+    name = next((k for k, v in CONVS.items() if v is conv),
+                getattr(conv, '__name__', ''))
+    found = CONVS.get(name) or getattr(torch_geometric.nn, name, None)
+    return name if found is conv else None
 
 
 @functools.lru_cache(maxsize=None)  # read once per class, not every step

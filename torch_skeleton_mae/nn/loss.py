@@ -5,11 +5,6 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Module
 
-__all__ = [
-    'scaled_cosine_error',
-    'SkeletonMAELoss',
-]
-
 
 def scaled_cosine_error(pred: Tensor, target: Tensor,
                         mask: Optional[Tensor] = None,

@@ -11,15 +11,9 @@ from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn.decoder import MAEDecoder
 from torch_skeleton_mae.nn.encoder import ConvSpec, GraphEncoder, on_graphs
 from torch_skeleton_mae.nn.loss import SkeletonMAELoss
-from torch_skeleton_mae.nn.masking import (
-    DEFAULT_MASK,
-    JointEdgeMasker,
-    MaskSpec,
-)
-from torch_skeleton_mae.utils import (
-    ConfiguredModel,
-    constructor_config,
-)
+from torch_skeleton_mae.nn.masking import (DEFAULT_MASK, JointEdgeMasker,
+                                           MaskSpec)
+from torch_skeleton_mae.utils import ConfiguredModel, constructor_config
 
 TARGETS = ('embedding', 'input')
 

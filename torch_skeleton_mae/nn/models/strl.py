@@ -4,19 +4,9 @@ from typing import Any, Dict, Sequence, Union
 
 import torch
 from torch import Tensor
-from torch.nn import (
-    BatchNorm2d,
-    Conv2d,
-    Dropout,
-    Identity,
-    Linear,
-    MaxPool2d,
-    Module,
-    ModuleList,
-    Parameter,
-    ReLU,
-    Sequential,
-)
+from torch.nn import (BatchNorm2d, Conv2d, Dropout, Identity, Linear,
+                      MaxPool2d, Module, ModuleList, Parameter, ReLU,
+                      Sequential)
 from torch_geometric.data import Batch
 from torch_geometric.nn.inits import reset
 
@@ -24,14 +14,9 @@ from torch_skeleton_mae.data import absent_persons, as_sequence
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn.encoder import ConvSpec, GraphEncoder, on_graphs
 from torch_skeleton_mae.nn.models.skeleton_mae import SkeletonMAE
-from torch_skeleton_mae.utils import (
-    ConfiguredModel,
-    check_on_meta,
-    constructor_config,
-    differing_settings,
-    load_checked,
-    read_pretrained,
-)
+from torch_skeleton_mae.utils import (ConfiguredModel, check_on_meta,
+                                      constructor_config, differing_settings,
+                                      load_checked, read_pretrained)
 
 #: Frames of STRL's temporal position embedding, the most a sequence has.
 MAX_FRAMES = 300
@@ -334,13 +319,6 @@ class STRL(ConfiguredModel):
         Raises:
             ValueError: if :obj:`settings` names one that comes from the
                 pre-trained model, or :obj:`source` has no config.
-
-        Example:
-            >>> from torch_skeleton_mae.nn import STRL, SkeletonMAE
-            >>> mae = SkeletonMAE('coco', 2, encoder_layers=2)
-            >>> model = STRL.from_pretrained(mae, num_classes=10)
-            >>> model.config['encoder_layers'], len(model.layers)
-            (2, 3)
         """
         name, config, state = read_pretrained(source, SkeletonMAE)
         if config is None:
@@ -348,6 +326,12 @@ class STRL(ConfiguredModel):
                              f"build STRL with its settings and call "
                              f"load_pretrained")
         inherited = {key: config[key] for key in PRETRAINED}
+        clash = sorted(set(settings) & set(inherited))
+        if clash:
+            given = ', '.join(f'{k}={inherited[k]!r}' for k in clash)
+            raise ValueError(f"{clash} come from the pre-trained model "
+                             f"({given}); build STRL directly to change "
+                             f"them")
         if inherited['encoder'] is None:  # a module of one's own
             if not isinstance(source, Module):
                 raise ValueError(f"{name} was trained with an encoder of its "
@@ -355,13 +339,7 @@ class STRL(ConfiguredModel):
                                  f"the SkeletonMAE itself, or build STRL "
                                  f"with that module and call load_pretrained")
             inherited['encoder'] = source.encoder
-        clash = sorted(set(settings) & set(inherited))
-        if clash:
-            given = ', '.join(f'{k}={inherited[k]!r}' for k in clash)
-            raise ValueError(f"{clash} come from the pre-trained model "
-                             f"({given}); build STRL directly to change "
-                             f"them")
-        if not isinstance(source, Module):
+        elif not isinstance(source, Module):
             check_on_meta(lambda: SkeletonMAE(**config), state, name)
         model = cls(num_classes=num_classes, **inherited, **settings)
         return model.load_pretrained(dict(model=state, config=config))
