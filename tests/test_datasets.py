@@ -530,7 +530,7 @@ def test_batch_augmentations_draw_per_sequence_on_the_device():
     shear = B.RandomShear(0.5).matrix(5, torch.Generator().manual_seed(3))
     assert torch.equal(torch.diagonal(shear, dim1=1, dim2=2), torch.ones(5, 3))
     assert shear.abs().max() <= 1 and not torch.equal(shear[0], shear[1])
-    noisy = B.Compose([B.RandomRotation(), B.GaussianNoise(0.1, 3)])(
+    noisy = T.Compose([B.RandomRotation(), B.GaussianNoise(0.1, 3)])(
         x, torch.Generator().manual_seed(5))
     assert (noisy[:, 1] == 0).all() and torch.equal(noisy[..., 3], x[..., 3])
     # In place: the same draws, added to the batch itself.
@@ -592,6 +592,7 @@ def test_prenormalize3d_canonical_view():
     # A rotation of the centered input: pairwise distances are kept.
     flat_in = T.CenterSequence('ntu-rgb+d')(x)[0, 1:].reshape(-1, 3)
     flat_out = y[0, 1:].reshape(-1, 3)
+
     def distances(p):
         return (p[:, None] - p[None]).norm(dim=-1)
     assert torch.allclose(distances(flat_in), distances(flat_out), atol=1e-4)

@@ -60,7 +60,7 @@ from torch_skeleton_mae.engine.trainer import (ClassificationObjective,
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.transforms import STREAMS, stream_transform
-from torch_skeleton_mae.transforms.batch import Compose as BatchCompose
+from torch_skeleton_mae.transforms import Compose
 from torch_skeleton_mae.transforms.batch import (GaussianNoise, RandomRotation,
                                                  RandomScale)
 from torch_skeleton_mae.utils import write_json
@@ -792,7 +792,7 @@ def augmentation(recipe: TrainingRecipe, coords: int,
         [RandomScale(recipe.scale, coords)] if recipe.scale else []) + (
         [GaussianNoise(noise, coords, inplace=True)] if noise > 0 else [])
     return (None if not augment else augment[0] if len(augment) == 1
-            else BatchCompose(augment))
+            else Compose(augment))
 
 
 def _plain(recipe: Any) -> Dict[str, Any]:

@@ -10,22 +10,29 @@ from torch_skeleton_mae.transforms import batch  # noqa: F401 (T.batch)
 
 
 class Compose:
-    r"""Applies transforms in order.
+    r"""Applies transforms in order, per sample or per batch; further
+    arguments (a batch transform's generator) go to each.
 
     Example:
         >>> import torch
         >>> from torch_skeleton_mae import transforms as T
+        >>> from torch_skeleton_mae.transforms import batch as B
         >>> layout = 'ntu-rgb+d'
         >>> t = T.Compose([T.CenterSequence(layout), T.ToMotion(layout)])
         >>> t(torch.randn(2, 8, 25, 3)).shape
         torch.Size([2, 8, 25, 3])
+        >>> augment = T.Compose([B.RandomRotation(10),
+        ...                      B.GaussianNoise(0.01, 3)])
+        >>> augment(torch.randn(4, 2, 8, 25, 3),
+        ...         torch.Generator().manual_seed(0)).shape
+        torch.Size([4, 2, 8, 25, 3])
     """
-    def __init__(self, transforms: Sequence[Callable[[Tensor], Tensor]]):
+    def __init__(self, transforms: Sequence[Callable[..., Tensor]]):
         self.transforms = list(transforms)
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x: Tensor, *args) -> Tensor:
         for transform in self.transforms:
-            x = transform(x)
+            x = transform(x, *args)
         return x
 
     def __repr__(self) -> str:

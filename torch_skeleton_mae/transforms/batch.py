@@ -2,10 +2,9 @@ r"""Random augmentation of whole batches :obj:`(N, M, T, V, C)` on their
 device, vectorized over the batch (one draw per sequence) and drawn from a
 :class:`torch.Generator` that the :class:`~torch_skeleton_mae.engine.Trainer`
 seeds from (seed, rank, epoch, step), so that a resumed run draws the same
-numbers. The per-sample classes of :mod:`torch_skeleton_mae.transforms`
-draw the same kinds of matrices one sequence at a time."""
+numbers. :class:`~torch_skeleton_mae.transforms.Compose` chains them."""
 import math
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 from torch import Tensor
@@ -223,29 +222,3 @@ class RandomShear(RandomLinearMap):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(amount={self.amount}, '
                 f'num_coords={self.num_coords})')
-
-
-class Compose:
-    r"""Applies batch transforms in order, all from one generator.
-
-    Example:
-        >>> import torch
-        >>> from torch_skeleton_mae.transforms import batch as B
-        >>> augment = B.Compose([B.RandomRotation(10),
-        ...                      B.GaussianNoise(0.01, 3)])
-        >>> augment(torch.randn(4, 2, 8, 25, 3),
-        ...         torch.Generator().manual_seed(0)).shape
-        torch.Size([4, 2, 8, 25, 3])
-    """
-    def __init__(self, transforms: Sequence):
-        self.transforms = list(transforms)
-
-    def __call__(self, x: Tensor,
-                 generator: Optional[torch.Generator] = None) -> Tensor:
-        for transform in self.transforms:
-            x = transform(x, generator)
-        return x
-
-    def __repr__(self) -> str:
-        inner = ', '.join(repr(t) for t in self.transforms)
-        return f'{self.__class__.__name__}([{inner}])'
