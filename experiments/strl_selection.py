@@ -61,7 +61,7 @@ from torch_skeleton_mae.engine.loader import make_loader
 from torch_skeleton_mae.engine.recipes import EVAL_BATCH_SIZE
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
-from torch_skeleton_mae.nn.models.strl import LITERAL_SETTINGS
+from torch_skeleton_mae.nn.models.strl import DEEP_SETTINGS, LITERAL_SETTINGS
 
 _WIDE = dict(pool_heads=0)  # STRL's defaults but Eq. 3's sum
 _POOLED = {}  # STRL's defaults
@@ -99,8 +99,7 @@ CONFIGS = {
         stretched(RECIPE, 60), rotate=60., rotate_axes='z', scale=0.2), 1.0),
     'pooled_aug60': (_POOLED, dataclasses.replace(
         stretched(RECIPE, 60), rotate=60., scale=0.2), 1.0),
-    'deep': (dict(channels=(64, 64, 128, 128, 256, 256),
-                  strides=(2, 1, 2, 1, 1, 1)), stretched(RECIPE, 60), 1.0),
+    'deep': (DEEP_SETTINGS, stretched(RECIPE, 60), 1.0),
     'wide': (dict(channels=(96, 192, 384)), stretched(RECIPE, 60), 1.0),
     'no_smoothing': (_POOLED, dataclasses.replace(
         stretched(RECIPE, 60), label_smoothing=0.0), 1.0),

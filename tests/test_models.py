@@ -15,7 +15,8 @@ from torch_skeleton_mae.engine.checkpoint import (
     save_checkpoint,
 )
 from torch_skeleton_mae.engine.trainer import direction_spread
-from torch_skeleton_mae.nn.models.strl import LITERAL_SETTINGS, PRETRAINED
+from torch_skeleton_mae.nn.models.strl import (DEEP_SETTINGS, LITERAL_SETTINGS,
+                                               PRETRAINED)
 
 
 def sequences(N=4, C=3, T=8, V=17, M=2):
@@ -207,6 +208,15 @@ def test_strl_defaults_are_the_settings_of_90_3_and_literal_is_one_dict():
     literal = STRL('coco', 2, 5, **LITERAL_SETTINGS)
     assert [layer.lin.out_features for layer in literal.layers] == [64] * 3
     assert all(layer.pool is None for layer in literal.layers)
+    deep = STRL('coco', 2, 5, **DEEP_SETTINGS)
+    assert [(layer.lin.out_features, layer.residual[0].stride[0])
+            for layer in deep.layers] == [(64, 2), (64, 1), (128, 2),
+                                          (128, 1), (256, 1), (256, 1)]
+    assert deep(torch.randn(2, 1, 16, 17, 2)).shape == (2, 5)
+    with pytest.raises(ValueError, match=r"'channels' must be divisible by "
+                                         r"4 \(the four temporal branches\), "
+                                         r"got \(64, 130\)"):
+        STRL('coco', 2, 5, channels=(64, 130), strides=(1, 1))
 
 
 def test_bad_input():

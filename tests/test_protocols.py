@@ -28,6 +28,7 @@ from torch_skeleton_mae.engine.cli import (
     recipe_of,
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
+from torch_skeleton_mae.nn.models.strl import DEEP_SETTINGS
 from torch_skeleton_mae.utils import machine
 
 ROOT = Path(__file__).parents[1]
@@ -799,6 +800,14 @@ def test_flags_are_made_from_the_python_arguments():
         parse_args('pretrain', ['--workers', '-1'])
     with pytest.raises(UsageError, match='--dropout must be >= 0, got -0.5'):
         parse_args('finetune', ['--dropout', '-0.5'])
+    # A sequence of ints is one flag of several values.
+    deep = parse_args('finetune', ['--channels', '64', '64', '128', '128',
+                                   '256', '256', '--strides', '2', '1', '2',
+                                   '1', '1', '1'])
+    model = STRL('coco', 2, 5, **settings_of(deep, STRL))
+    assert {k: model.config[k] for k in DEEP_SETTINGS} == DEEP_SETTINGS
+    with pytest.raises(UsageError, match='--strides must be positive, got 0'):
+        parse_args('finetune', ['--strides', '2', '0'])
 
 
 def test_a_model_error_names_the_flag(tmp_path):

@@ -8,6 +8,7 @@ the model flags from the constructor of
 :class:`~torch_skeleton_mae.engine.RunOptions`, each with its type from the
 annotation and its help (and default) from the docstring."""
 import argparse
+import collections.abc
 import dataclasses
 import inspect
 import math
@@ -43,7 +44,8 @@ SETTINGS = {
                                            'remask')),
                  (RunOptions, _RUN)],
     'finetune': [(load_data, _DATA + ('semi', 'stream')),
-                 (STRL, _ENCODER + ('dropout', 'freeze_encoder')),
+                 (STRL, _ENCODER + ('channels', 'strides', 'dropout',
+                                    'freeze_encoder')),
                  (RunOptions, _RUN)],
     'linear': [(load_data, _DATA + ('semi', 'stream')),
                (RunOptions, _TRAINING)],
@@ -166,6 +168,8 @@ def _add_settings(parser: argparse.ArgumentParser, owner: Any,
             extra.update(type=Path, metavar='PATH')
         elif name == 'mask':
             extra.update(type=_mask, metavar='REGIONS|RATIO')
+        elif typing.get_origin(hints[name]) is collections.abc.Sequence:
+            extra.update(type=_checked(kind, name, 1), nargs='+', metavar='N')
         elif kind is bool:
             extra = dict(action=argparse.BooleanOptionalAction)
         elif kind in (int, float):
