@@ -59,8 +59,7 @@ from torch_skeleton_mae.engine.trainer import (ClassificationObjective,
                                                MAEObjective, Trainer)
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
-from torch_skeleton_mae.transforms import STREAMS, stream_transform
-from torch_skeleton_mae.transforms import Compose
+from torch_skeleton_mae.transforms import STREAMS, Compose, stream_transform
 from torch_skeleton_mae.transforms.batch import (GaussianNoise, RandomRotation,
                                                  RandomScale)
 from torch_skeleton_mae.utils import write_json
