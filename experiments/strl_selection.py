@@ -12,8 +12,9 @@ augmented training fits view 1 less; ``pooled_aug_dropout``: with dropout
 before the classifier's last layer; ``pooled_yaw60``: rotating up to 60
 degrees about the vertical axis alone, the axis the views differ by;
 ``pooled_aug60``: up to 60 degrees about every axis), what else limits
-STRL at 60 epochs (``deep``: six layers, each width twice; ``wide``: 1.5
-times the widths; ``no_smoothing``: no label smoothing; ``ema``:
+STRL at 60 epochs (``deep``: six layers, each width twice; ``deep10``: ten
+layers, four, three and three at 64, 128 and 256 channels as in CTR-GCN,
+time strided at the first and the fifth; ``wide``: 1.5 times the widths; ``no_smoothing``: no label smoothing; ``ema``:
 ``pooled_60`` evaluated with an exponential moving average of its weights,
 :data:`EMA_DECAY` per step, beside the last weights of the same run) and,
 on 10% of view 1's labels, with semi-supervised recipes (``semi*``; augmented
@@ -100,6 +101,9 @@ CONFIGS = {
     'pooled_aug60': (_POOLED, dataclasses.replace(
         stretched(RECIPE, 60), rotate=60., scale=0.2), 1.0),
     'deep': (DEEP_SETTINGS, stretched(RECIPE, 60), 1.0),
+    'deep10': (dict(channels=(64,) * 4 + (128,) * 3 + (256,) * 3,
+                    strides=(2, 1, 1, 1, 2, 1, 1, 1, 1, 1)),
+               stretched(RECIPE, 60), 1.0),
     'wide': (dict(channels=(96, 192, 384)), stretched(RECIPE, 60), 1.0),
     'no_smoothing': (_POOLED, dataclasses.replace(
         stretched(RECIPE, 60), label_smoothing=0.0), 1.0),
