@@ -32,6 +32,8 @@ from torch_skeleton_mae.nn.models.strl import DEEP_SETTINGS
 from torch_skeleton_mae.utils import machine
 
 ROOT = Path(__file__).parents[1]
+#: Counts as the pages spell them.
+NUMBERS = {2: 'two', 3: 'three', 4: 'four', 5: 'five'}
 TINY = ['--samples', '60', '--frames', '8', '--workers', '0',
         '--batch-size', '16']
 LINEAR = TINY[:-2]  # linear evaluation fits on all features at once
@@ -755,6 +757,10 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
     last = json.loads((folder / 'ema.holdout.json').read_text())[
         'last_weights_holdout_top1']
     assert f"its own run's last weights, {100 * last:.1f})" in page
+    tested = [json.loads(p.read_text())['test_top1'] for p in [
+        folder / 'deep.test.json'] + sorted(folder.glob('deep.test.seed*'))]
+    assert (f"``deep`` scored {100 * sum(tested) / len(tested):.1f} on the "
+            f"test view (mean of {NUMBERS[len(tested)]} seeds)") in page
 
 
 @pytest.mark.docs
