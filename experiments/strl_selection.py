@@ -14,9 +14,14 @@ degrees about the vertical axis alone, the axis the views differ by;
 ``pooled_aug60``: up to 60 degrees about every axis), what else limits
 STRL at 60 epochs (``deep``: six layers, each width twice; ``deep10``: ten
 layers, four, three and three at 64, 128 and 256 channels as in CTR-GCN,
-time strided at the first and the fifth; ``wide``: 1.5 times the widths; ``no_smoothing``: no label smoothing; ``ema``:
+time strided at the first and the fifth; ``wide``: 1.5 times the widths;
+``no_smoothing``: no label smoothing; ``ema``:
 ``pooled_60`` evaluated with an exponential moving average of its weights,
-:data:`EMA_DECAY` per step, beside the last weights of the same run) and,
+:data:`EMA_DECAY` per step, beside the last weights of the same run;
+``minmax``: every sequence scaled axis by axis to [-1, 1], as CTR-GCN's
+NW-UCLA feeder does, :class:`MinMaxSTRL`; ``minmax_rot60``: and rotated in
+training up to 60 degrees about the two axes CTR-GCN turns, the vertical
+and the left-right one) and,
 on 10% of view 1's labels, with semi-supervised recipes (``semi*``; augmented
 ``semi_aug``, over twice the epochs ``semi_aug160``, at the full-label rate
 ``semi_aug_lr``). Every run writes its log and report under ``OUT/NAME``
@@ -48,6 +53,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch import Tensor
 from torch.nn import (BatchNorm1d, Conv1d, Linear, Module, ReLU,
                       Sequential)
 from torch.optim.optimizer import register_optimizer_step_post_hook
@@ -108,6 +114,9 @@ CONFIGS = {
     'no_smoothing': (_POOLED, dataclasses.replace(
         stretched(RECIPE, 60), label_smoothing=0.0), 1.0),
     'ema': (_POOLED, stretched(RECIPE, 60), 1.0),
+    'minmax': (_POOLED, stretched(RECIPE, 60), 1.0),
+    'minmax_rot60': (_POOLED, dataclasses.replace(
+        stretched(RECIPE, 60), rotate=60., rotate_axes='xz'), 1.0),
     'semi': (_POOLED, SEMI, 0.1),
     'semi_lr': (_POOLED, dataclasses.replace(SEMI, lr=RECIPE.lr), 0.1),
     'semi_aug': (_POOLED, dataclasses.replace(SEMI, rotate=30., scale=0.2),
@@ -141,6 +150,20 @@ def track_average(model: Module, decay: float = EMA_DECAY) -> Module:
 
     register_optimizer_step_post_hook(update)
     return average
+
+
+class MinMaxSTRL(STRL):
+    r"""STRL on each sequence scaled, axis by axis, to :math:`[-1, 1]` over
+    its present joints (absent ones stay zero), as CTR-GCN's NW-UCLA feeder
+    scales every sequence after its random rotation, in training and
+    testing."""
+    def forward(self, x: Tensor) -> Tensor:
+        present = (x != 0).any(dim=-1, keepdim=True)  # (N, M, T, V, 1)
+        dims = (1, 2, 3)
+        low = torch.where(present, x, torch.inf).amin(dims, keepdim=True)
+        high = torch.where(present, x, -torch.inf).amax(dims, keepdim=True)
+        scaled = (x - low) / (high - low).clamp(min=1e-6) * 2 - 1
+        return super().forward(torch.where(present, scaled, 0.))
 
 
 class TemporalConvNet(Module):
@@ -250,8 +273,9 @@ def main():
         torch.manual_seed(args.seed)
         model = (TemporalConvNet(data.layout, data.channels,
                                  data.num_classes) if settings is None else
-                 STRL(data.layout, data.channels, data.num_classes,
-                      **settings))
+                 (MinMaxSTRL if name.startswith('minmax') else STRL)(
+                     data.layout, data.channels, data.num_classes,
+                     **settings))
         start = time.time()
         pre = f'.pre{args.pretrain_epochs}' if args.pretrain_epochs else ''
         run = name + suffix + pre + (f'.seed{args.seed}' if args.seed else '')
