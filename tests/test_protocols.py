@@ -757,6 +757,12 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
     last = json.loads((folder / 'ema.holdout.json').read_text())[
         'last_weights_holdout_top1']
     assert f"its own run's last weights, {100 * last:.1f})" in page
+    views = {'minmax': "``MinMaxSTRL``) scored {} on view 2",
+             'minmax_rot60': '(``minmax_rot60``), {},',
+             'pooled_60': 'against {} for ``pooled_60`` with neither'}
+    for name, text in views.items():
+        top1 = json.loads((folder / f'{name}.json').read_text())['view2_top1']
+        assert text.format(f'{100 * top1:.1f}') in page
     tested = [json.loads(p.read_text())['test_top1'] for p in [
         folder / 'deep.test.json'] + sorted(folder.glob('deep.test.seed*'))]
     assert (f"``deep`` scored {100 * sum(tested) / len(tested):.1f} on the "
