@@ -359,6 +359,8 @@ def _row(out: Path, run: str, key: str, recipe: FinetuneRecipe,
     settings = ('the reference (not STRL)' if row['settings'] is None
                 else ', '.join(f'{k}={v}' for k, v in row['settings'].items())
                 or "STRL's defaults")
+    if run.startswith('minmax'):
+        settings += ', each sequence scaled to [-1, 1] per axis'
     last = [r[f'last_weights_{key}'] for r in rows
             if f'last_weights_{key}' in r]
     if last:  # ema: the averaged weights, beside the run's last weights
