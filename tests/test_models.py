@@ -16,6 +16,7 @@ from torch_skeleton_mae.engine.checkpoint import (
 )
 from torch_skeleton_mae.engine.trainer import direction_spread
 from torch_skeleton_mae.nn.models.strl import (DEEP_SETTINGS, LITERAL_SETTINGS,
+                                               MultiScaleTemporalConv,
                                                PRETRAINED)
 
 
@@ -213,10 +214,6 @@ def test_strl_defaults_are_the_settings_of_90_3_and_literal_is_one_dict():
             for layer in deep.layers] == [(64, 2), (64, 1), (128, 2),
                                           (128, 1), (256, 1), (256, 1)]
     assert deep(torch.randn(2, 1, 16, 17, 2)).shape == (2, 5)
-    with pytest.raises(ValueError, match=r"'channels' must be divisible by "
-                                         r"4 \(the four temporal branches\), "
-                                         r"got \(64, 130\)"):
-        STRL('coco', 2, 5, channels=(64, 130), strides=(1, 1))
 
 
 def test_bad_input():
@@ -440,8 +437,13 @@ def test_strl_settings_are_checked():
         STRL('coco', 2, 5, pool_heads=3)
     with pytest.raises(ValueError, match="'kernel_size' must be odd"):
         STRL('coco', 2, 5, temporal_kernel=4)
-    with pytest.raises(ValueError, match="divisible by 4, got 30"):
+    with pytest.raises(ValueError, match=r"'channels' must be divisible by "
+                                         r"4 \(the four temporal branches\), "
+                                         r"got \(64, 30, 64\)"):
         STRL('coco', 2, 5, channels=(64, 30, 64))
+    with pytest.raises(ValueError, match="'out_channels' must be divisible "
+                                         "by 4, got 30"):
+        MultiScaleTemporalConv(8, 30)
 
 
 def test_wide_strl_loads_a_pretraining_of_its_settings_only(tmp_path):
