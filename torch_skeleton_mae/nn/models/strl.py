@@ -382,8 +382,8 @@ LITERAL_SETTINGS = dict(channels=(64, 64, 64), strides=(1, 1, 1),
                         temporal_kernel=3, batch_norm=False, pool_heads=0)
 
 #: A deeper STRL, six layers (each of the defaults' widths twice). On
-#: NW-UCLA it led on held-out sequences of the training views, not on the
-#: test view, at twice the parameters and time (``docs/protocols.rst``).
+#: NW-UCLA it scored no more than the defaults, at twice the parameters
+#: and time (``docs/protocols.rst``).
 DEEP_SETTINGS = dict(channels=(64, 64, 128, 128, 256, 256),
                      strides=(2, 1, 2, 1, 1, 1))
 
