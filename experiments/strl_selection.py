@@ -69,6 +69,7 @@ from torch_skeleton_mae.engine.recipes import EVAL_BATCH_SIZE
 from torch_skeleton_mae.graph import get_skeleton
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.strl import DEEP_SETTINGS, LITERAL_SETTINGS
+from torch_skeleton_mae.transforms.batch import present_joints
 
 _WIDE = dict(pool_heads=0)  # STRL's defaults but Eq. 3's sum
 _POOLED = {}  # STRL's defaults
@@ -152,13 +153,18 @@ def track_average(model: Module, decay: float = EMA_DECAY) -> Module:
     return average
 
 
+def scales_input(name: str) -> bool:
+    r"""Whether configuration :obj:`name` trains :class:`MinMaxSTRL`."""
+    return name.startswith('minmax')
+
+
 class MinMaxSTRL(STRL):
     r"""STRL on each sequence scaled, axis by axis, to :math:`[-1, 1]` over
     its present joints (absent ones stay zero), as CTR-GCN's NW-UCLA feeder
     scales every sequence after its random rotation, in training and
     testing."""
     def forward(self, x: Tensor) -> Tensor:
-        present = (x != 0).any(dim=-1, keepdim=True)  # (N, M, T, V, 1)
+        present = present_joints(x)  # (N, M, T, V, 1)
         dims = (1, 2, 3)
         low = torch.where(present, x, torch.inf).amin(dims, keepdim=True)
         high = torch.where(present, x, -torch.inf).amax(dims, keepdim=True)
@@ -273,7 +279,7 @@ def main():
         torch.manual_seed(args.seed)
         model = (TemporalConvNet(data.layout, data.channels,
                                  data.num_classes) if settings is None else
-                 (MinMaxSTRL if name.startswith('minmax') else STRL)(
+                 (MinMaxSTRL if scales_input(name) else STRL)(
                      data.layout, data.channels, data.num_classes,
                      **settings))
         start = time.time()
@@ -359,7 +365,7 @@ def _row(out: Path, run: str, key: str, recipe: FinetuneRecipe,
     settings = ('the reference (not STRL)' if row['settings'] is None
                 else ', '.join(f'{k}={v}' for k, v in row['settings'].items())
                 or "STRL's defaults")
-    if run.startswith('minmax'):
+    if scales_input(run.split('.')[0]):
         settings += ', each sequence scaled to [-1, 1] per axis'
     last = [r[f'last_weights_{key}'] for r in rows
             if f'last_weights_{key}' in r]
