@@ -19,6 +19,12 @@ only fuses, and ``--seeds`` with no seed only rebuilds the summary::
         --data-root ../shared/data --seeds 0 --streams joint,bone \
         --out runs/streams
 
+``--held-out`` also trains every stream on four fifths of the training split
+(``OUT/seed<i>/held_out/<stream>``), chooses the four-stream fusion's weights
+on the fifth held out (``fusion_held_out_runs``: those runs fused, scored on
+the test split) and fuses the runs on the whole split with those weights
+(``fusion_held_out``), so that no weight is set on the test split.
+
 ``--dataset penn-action`` does the same on Penn Action (2D joints, where
 bones and motion are as defined as in 3D).
 """
@@ -60,13 +66,19 @@ DATASETS = {
 #: The fusions of a seed's runs, by folder: all four streams, and the
 #: joints with the bones (the field's two-stream models).
 FUSIONS = {'fusion': STREAMS, 'fusion_joint_bone': ('joint', 'bone')}
+#: The fraction of the training split held out to choose weights on.
+HOLDOUT = 0.2
+#: The fusions with weights chosen on held-out data (``--held-out``).
+HELD_OUT_FUSIONS = ('fusion_held_out_runs', 'fusion_held_out')
 
 
 def run(dataset: str, root: Path, seed: int, streams: List[str],
-        out: Path) -> None:
-    r""":obj:`streams` of :obj:`seed` (with the joint stream, the floor),
-    then each fusion of :data:`FUSIONS` whose streams are done; a run with
-    a ``result.json`` is skipped."""
+        out: Path, held_out: bool = False) -> None:
+    r""":obj:`streams` of :obj:`seed` (with the joint stream, the floor;
+    with :obj:`held_out`, each also on the training split less
+    :data:`HOLDOUT`), then each fusion of :data:`FUSIONS` and
+    :data:`HELD_OUT_FUSIONS` whose streams are done; a run with a
+    ``result.json`` is skipped."""
     preset = preset_for(dataset)
     options = RunOptions(seed=seed, workers=0)
     base = out / f'seed{seed}'
@@ -81,25 +93,43 @@ def run(dataset: str, root: Path, seed: int, streams: List[str],
         folder.mkdir(parents=True, exist_ok=True)
         (folder / 'result.json').write_text(json.dumps(result, indent=1))
 
-    def data(recipe, stream='joint'):
+    def data(recipe, stream='joint', holdout=None):
         return load_data(root, dataset=dataset, frames=recipe.frames,
-                         stream=stream)
+                         stream=stream, holdout=holdout)
 
     if 'joint' in streams:  # once per seed
         timed('floor', lambda folder: dict(top1=raw_joint_floor(
             data(preset.linear), preset.linear, folder, options).top1))
+
+    def train(folder, stream, holdout=None):
+        stream_data = data(preset.finetune, stream, holdout)
+        model = STRL(stream_data.layout, stream_data.channels,
+                     stream_data.num_classes)
+        return dict(top1=finetune(model, stream_data, preset.finetune,
+                                  folder, options).report.top1)
+
+    def done(runs):
+        return all((run / 'result.json').exists() for run in runs)
+
     for stream in streams:
-        def train(folder, stream=stream):
-            stream_data = data(preset.finetune, stream)
-            model = STRL(stream_data.layout, stream_data.channels,
-                         stream_data.num_classes)
-            return dict(top1=finetune(model, stream_data, preset.finetune,
-                                      folder, options).report.top1)
-        timed(stream, train)
+        timed(stream, lambda folder, stream=stream: train(folder, stream))
+        if held_out:
+            timed(f'held_out/{stream}', lambda folder, stream=stream: train(
+                folder, stream, HOLDOUT))
     for name, fused in FUSIONS.items():
-        if all((base / s / 'result.json').exists() for s in fused):
+        if done([base / s for s in fused]):
             timed(name, lambda folder, fused=fused: fuse_runs(
                 [base / s for s in fused], folder, options=options).summary())
+    held, whole = ([base / 'held_out' / s for s in STREAMS],
+                   [base / s for s in STREAMS])
+    if done(held):  # weights chosen on the held-out fifth
+        timed('fusion_held_out_runs', lambda folder: fuse_runs(
+            held, folder, options=options).summary())
+        if done(whole):
+            weights = json.loads((base / 'fusion_held_out_runs'
+                                  / 'result.json').read_text())['weights']
+            timed('fusion_held_out', lambda folder: fuse_runs(
+                whole, folder, weights, options).summary())
 
 
 def summarize(out: Path, dataset: str) -> Dict[str, Any]:
@@ -120,8 +150,9 @@ def summarize(out: Path, dataset: str) -> Dict[str, Any]:
                 (out / seed / stream / 'finetune_eval.json').read_text()
             )['per_class']
     mean = {}
-    for part in ('floor', ) + STREAMS + tuple(FUSIONS):
-        values = [runs[part]['fused']['top1'] if part in FUSIONS
+    fusions = tuple(FUSIONS) + HELD_OUT_FUSIONS
+    for part in ('floor', ) + STREAMS + fusions:
+        values = [runs[part]['fused']['top1'] if part in fusions
                   else runs[part]['top1']
                   for runs in seeds.values() if part in runs]
         minutes = [runs[part]['minutes'] for runs in seeds.values()
@@ -150,7 +181,11 @@ def table(summary: Dict[str, Any]) -> str:
                  bone_motion='STRL, bone motion stream',
                  fusion='STRL, four streams fused (equal weights)',
                  fusion_joint_bone='STRL, joint and bone streams fused '
-                 '(equal weights)')
+                 '(equal weights)',
+                 fusion_held_out_runs='STRL, four streams each trained on '
+                 'four fifths of the training split, fused with weights '
+                 'chosen on the fifth held out',
+                 fusion_held_out='STRL, four streams fused (those weights)')
     rows = [f'   * - {names[part]}\n     - {100 * m["top1"]:.1f} +- '
             f'{100 * m["std"]:.1f}\n     - '
             + (f'{100 * m["train_top1"]:.1f}' if m['train_top1'] else '-')
@@ -190,10 +225,12 @@ def main() -> None:
     parser.add_argument('--out', type=Path, default=Path('runs/streams'))
     parser.add_argument('--dataset', choices=list(DATASETS),
                         default='nw-ucla')
+    parser.add_argument('--held-out', action='store_true')
     args = parser.parse_args()
     for seed in args.seeds:
         run(args.dataset, args.data_root / DATASETS[args.dataset][0], seed,
-            [s for s in args.streams.split(',') if s], args.out)
+            [s for s in args.streams.split(',') if s], args.out,
+            args.held_out)
     summary = summarize(args.out, args.dataset)
     (args.out / 'streams.json').write_text(json.dumps(summary, indent=1))
     (args.out / 'streams.rst').write_text(table(summary))
