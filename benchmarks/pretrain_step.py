@@ -4,8 +4,9 @@ D = 64, 3 + 1 GIN layers, batch 64, two persons), for COCO-17 2D and
 NTU-25 3D, side by side with the same model on stock PyG ``GINConv`` over a
 block-diagonal frame ``Batch`` and with a dense-einsum implementation (see
 ``benchmarks/common.py``). The last line reads
-``speedup_vs_stock_pyg=<x> slowdown_vs_dense=<y> peak_mem_ratio_vs_stock_pyg=<z>``
-(medians; the worst layout for x and z, the worst for y).
+``speedup_vs_stock_pyg=<x> slowdown_vs_dense=<y>
+peak_mem_ratio_vs_stock_pyg=<z>`` (medians; the worst layout for x and z,
+the worst for y).
 
     python benchmarks/pretrain_step.py                   # the paper's setup
     python benchmarks/pretrain_step.py --batch-size 1024 --device cuda --bf16

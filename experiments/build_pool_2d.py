@@ -3,7 +3,8 @@ r"""Builds a 2D pre-training pool from a 3D Kinect v1 pool (that of
 cameras (:func:`~torch_skeleton_mae.datasets.mocap.project`), as the 13
 joints of Penn Action in its reader's units::
 
-    python experiments/build_pool_2d.py --pool ~/.cache/torch_skeleton_mae/pool \
+    python experiments/build_pool_2d.py \
+        --pool ~/.cache/torch_skeleton_mae/pool \
         --out ~/.cache/torch_skeleton_mae/pool_2d
 """
 import argparse

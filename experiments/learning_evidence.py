@@ -11,7 +11,8 @@ checkpoint fine-tuned with several seeds, and one run repeated.
 Writes ``OUT/evidence.json`` (every run) and ``OUT/evidence.rst`` (the
 tables the docs include), and prints the tables.
 
-    python experiments/learning_evidence.py --seeds 0 1 2 3 4 --out runs/evidence
+    python experiments/learning_evidence.py --seeds 0 1 2 3 4 \
+        --out runs/evidence
 
 The docs' tables ran with one thread per process (results hold for one
 machine and thread count); ``--jobs`` runs one process per core:

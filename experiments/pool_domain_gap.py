@@ -61,8 +61,8 @@ def table(result: dict) -> str:
     lines = ['.. list-table::', '   :header-rows: 1', '',
              '   * - bone length / spine'] + [f'     - {s}' for s in sources]
     for bone in ratios[sources[0]]:
-        lines += [f'   * - {bone}'] + [f'     - {ratios[s][bone]:.2f}'
-                                      for s in sources]
+        lines += [f'   * - {bone}'] + [
+            f'     - {ratios[s][bone]:.2f}' for s in sources]
     tells = ', '.join(f'{100 * top1:.1f}% from {frames}'
                       for frames, top1 in
                       result['kinect_vs_mocap_top1'].items())
@@ -97,8 +97,8 @@ def main() -> None:
             for t in (1, 16)},
         windows_per_source=args.per_source)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / 'pool_domain_gap.json').write_text(json.dumps(result,
-                                                             indent=1))
+    (args.out / 'pool_domain_gap.json').write_text(
+        json.dumps(result, indent=1))
     (args.out / 'pool_domain_gap.rst').write_text(table(result))
     print(table(result))
 

@@ -182,8 +182,11 @@ def strl_parameters() -> Dict[str, int]:
     encoder, the only one whose input is what the encoder was pre-trained
     on (later layers see STRL's own features)."""
     model = STRL('kinect-v1', 3, 10)
-    count = lambda names: sum(p.numel() for n, p in model.named_parameters()
-                              if any(n.startswith(k) for k in names))
+
+    def count(names):
+        return sum(p.numel() for n, p in model.named_parameters()
+                   if any(n.startswith(k) for k in names))
+
     copied = ['embedding.'] + [f'layers.{i}.encoder.'
                                for i in range(len(model.layers))]
     return dict(total=count(['']), pretrained=count(copied),
@@ -222,8 +225,8 @@ def table(summary: Dict[str, Any]) -> str:
                      str(result['gain']['n']), _pct(result['scratch']),
                      _pct(result['pretrained']), _pct(result['gain']),
                      f"{sum(g > 0 for g in gains)} of {len(gains)}"]
-            lines += ['   * - ' + cells[0]] + [f'     - {c}'
-                                                for c in cells[1:]]
+            lines += ['   * - ' + cells[0]] + [
+                f'     - {c}' for c in cells[1:]]
     return '\n'.join(lines) + '\n'
 
 

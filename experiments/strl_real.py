@@ -219,8 +219,8 @@ def table(summary: Dict[str, Any]) -> str:
                 _pct(mean.get(part)) for part in ('floor', 'scratch',
                                                   'pretrained', 'gain')] + [
                 f'{np.median(minutes):.1f}', result['field'][protocol]]
-            lines += ['   * - ' + cells[0]] + [f'     - {c}'
-                                                for c in cells[1:]]
+            lines += ['   * - ' + cells[0]] + [
+                f'     - {c}' for c in cells[1:]]
     return '\n'.join(lines) + '\n'
 
 

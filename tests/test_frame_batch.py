@@ -45,7 +45,8 @@ def test_graph_order_and_metadata():
     assert torch.equal(batch.x[g * V + v], x[n, m, t, v])
     assert (batch.seq[g], batch.person[g], batch.frame[g]) == (n, m, t)
     assert batch.sequence_size == (N, T, M)
-    assert torch.equal(batch.batch, torch.arange(N * M * T).repeat_interleave(V))
+    assert torch.equal(batch.batch,
+                       torch.arange(N * M * T).repeat_interleave(V))
 
     # Plain PyG bookkeeping: the batch splits and re-batches exactly.
     graphs = batch.to_data_list()

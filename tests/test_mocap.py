@@ -273,16 +273,23 @@ def test_retarget_keeps_directions_and_sets_proportions():
     target = rng.uniform(0.5, 1.5, len(bones))
     target /= target.sum()
     out = retarget(joints, target)
-    length = lambda x: np.linalg.norm(x[:, bones[:, 0]] - x[:, bones[:, 1]],
-                                      axis=-1)
+
+    def length(x):
+        return np.linalg.norm(x[:, bones[:, 0]] - x[:, bones[:, 1]], axis=-1)
+
     # The summed lengths are kept, each bone's share is the target's.
     np.testing.assert_allclose(length(out).sum(1), length(joints).sum(1))
     np.testing.assert_allclose(length(out) / length(out).sum(1, keepdims=True),
                                np.broadcast_to(target, (4, len(bones))))
     np.testing.assert_allclose(bone_proportions(out), target)
     assert np.array_equal(out[:, skeleton.center], joints[:, skeleton.center])
-    step = lambda x, a, b: x[:, names.index(b)] - x[:, names.index(a)]
-    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+    def step(x, a, b):
+        return x[:, names.index(b)] - x[:, names.index(a)]
+
+    def unit(v):
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
     np.testing.assert_allclose(unit(step(out, 'left_elbow', 'left_wrist')),
                                unit(step(joints, 'left_elbow', 'left_wrist')))
     # The zero-length hand continues the forearm.

@@ -111,9 +111,9 @@ def test_linear_eval_refuses_another_layout(pretrained, tmp_path):
 
 def test_finetune_semi_supervised(pretrained, tmp_path, capsys):
     out, _ = pretrained
-    result = finetune_command(TINY + ['--pretrained', str(out / 'last.pt'),
-                              '--semi', '0.1', '--epochs', '2',
-                              '--eval-every', '1', '--out', str(tmp_path)])
+    result = finetune_command(TINY + [
+        '--pretrained', str(out / 'last.pt'), '--semi', '0.1', '--epochs',
+        '2', '--eval-every', '1', '--out', str(tmp_path)])
     printed = capsys.readouterr().out
     assert 'train=17 ' in printed  # 1 of ~2.5 per class, 17 classes
     log = rows(tmp_path / 'finetune.csv')
@@ -212,9 +212,10 @@ def test_user_errors_are_one_line_with_status_2(argv, message, tmp_path,
 def test_corrupt_checkpoint_is_one_line(tmp_path, monkeypatch, capsys):
     bad = tmp_path / 'random.pt'
     bad.write_bytes(bytes(range(256)) * 4)
-    code, err = run_command(finetune_command, TINY + ['--pretrained', str(bad),
-                                              '--out', str(tmp_path / 'r')],
-                            monkeypatch, capsys)
+    code, err = run_command(
+        finetune_command,
+        TINY + ['--pretrained', str(bad), '--out', str(tmp_path / 'r')],
+        monkeypatch, capsys)
     assert code == 2 and err.count('\n') == 1
     assert f"'{bad}' is not a readable checkpoint" in err
     # Weights without a config: the file is named, not taken for a flag.

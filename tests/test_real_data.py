@@ -379,10 +379,9 @@ def test_real_data_protocols(tmp_path, capsys):
     assert set(names[0]) | set(names[1]) == train_names
     assert not set(names[0]) & set(names[1]) and len(names[1]) == 10
     assert held.train.dataset.train and not held.val.dataset.train
-    result = pretrain_command(data + ['--epochs', '1', '--batch-size', '8',
-                              '--synthetic', '12', '--rotate', '10',
-                              '--scale', '0.1', '--out',
-                              str(tmp_path / 'pre')])
+    result = pretrain_command(data + [
+        '--epochs', '1', '--batch-size', '8', '--synthetic', '12',
+        '--rotate', '10', '--scale', '0.1', '--out', str(tmp_path / 'pre')])
     errors = json.loads((tmp_path / 'pre' / 'reconstruction.json').read_text())
     assert errors == result['reconstruction']
     assert set(errors) == {'model', 'joint_mean', 'mirrored_limb',

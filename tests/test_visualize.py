@@ -10,7 +10,7 @@ from PIL import Image  # noqa: E402  (matplotlib depends on pillow)
 
 from torch_skeleton_mae import visualize as viz  # noqa: E402
 from torch_skeleton_mae.datasets import SyntheticSkeletons  # noqa: E402
-from torch_skeleton_mae.engine.logger import CSVLogger
+from torch_skeleton_mae.engine.logger import CSVLogger  # noqa: E402
 from torch_skeleton_mae.engine.cli import pretrain_command  # noqa: E402
 from torch_skeleton_mae.nn import SkeletonMAE  # noqa: E402
 
@@ -91,7 +91,7 @@ def test_reconstruction_curves_and_embedding(tmp_path, monkeypatch):
 def test_visualize_example_from_a_run(tmp_path):
     run = tmp_path / 'run'
     pretrain_command(['--samples', '40', '--frames', '8', '--workers', '0',
-              '--epochs', '1', '--no-probe', '--out', str(run)])
+                      '--epochs', '1', '--no-probe', '--out', str(run)])
     written = load_example('visualize').main(
         ['--run', str(run), '--out', str(tmp_path / 'fig'), '--samples',
          '40'])
