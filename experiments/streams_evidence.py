@@ -51,17 +51,17 @@ from torch_skeleton_mae.nn import STRL
 from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import machine
 
+from strl_real import DATASETS as REAL  # this folder's; run as a script
+
 #: Each dataset's folder below --data-root, its protocol, the field's best
-#: published numbers on it and its class names.
+#: published numbers on it (``strl_real.py``'s, with the ensembles beyond
+#: CTR-GCN on NW-UCLA) and its class names.
 DATASETS = {
-    'nw-ucla': ('nw_ucla/all_sqe', 'NW-UCLA cross-view',
-                'CTR-GCN 94.6 joint stream, 96.5 four streams (Chen et al., '
-                'ICCV 2021); InfoGCN 97.0 (Chi et al., CVPR 2022)',
-                NWUCLA.class_names),
-    'penn-action': ('penn_action/labels', 'Penn Action',
-                    'HDM-BG 93.4 (Zhao et al., CVPR 2019); with '
-                    'pre-training on other data, UNIK 97.9 (Yang et al., '
-                    'BMVC 2021)', PennAction.class_names),
+    'nw-ucla': (REAL['nw-ucla'][0], 'NW-UCLA cross-view',
+                REAL['nw-ucla'][1]['all'] + '; InfoGCN 97.0 (Chi et al., '
+                'CVPR 2022)', NWUCLA.class_names),
+    'penn-action': (REAL['penn-action'][0], 'Penn Action',
+                    REAL['penn-action'][1]['all'], PennAction.class_names),
 }
 #: The fusions of a seed's runs, by folder: all four streams, and the
 #: joints with the bones (the field's two-stream models).
