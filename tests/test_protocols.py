@@ -772,6 +772,40 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
 
 
 @pytest.mark.docs
+def test_streams_evidence_backs_the_results_page():
+    """The streams table is the evidence script's rendering of its summary,
+    and the held-out weights' claims hold in every seed's files."""
+    sys.path.insert(0, str(ROOT / 'experiments'))
+    try:
+        import streams_evidence
+    finally:
+        sys.path.remove(str(ROOT / 'experiments'))
+    folder = ROOT / 'docs' / 'evidence' / 'streams'
+    summary = json.loads((folder / 'streams.json').read_text())
+    assert (folder / 'streams.rst').read_text() == streams_evidence.table(
+        summary)
+    mean = summary['mean']
+    # Chosen weights do no better than equal ones; the 4/5 runs do worse.
+    assert (mean['fusion_held_out_runs']['top1']
+            < mean['fusion_held_out']['top1'] < mean['fusion']['top1'])
+    leads, weights = [], []
+    for runs in summary['seeds'].values():
+        if 'fusion_held_out_runs' not in runs:  # the joint stream's seeds
+            continue
+        chosen = runs['fusion_held_out_runs']
+        assert runs['fusion_held_out']['weights'] == chosen['weights']
+        weights += chosen['weights']
+        leads.append(chosen['held_out']['fused']
+                     - max(chosen['held_out']['per_stream']))
+    assert len(leads) == 3 and 0.4 <= min(weights) and max(weights) == 1
+    assert 0.04 <= min(leads) and max(leads) <= 0.07
+    page = ' '.join((ROOT / 'docs' / 'results.rst').read_text().split())
+    assert ('The three seeds chose different weights, each stream\'s '
+            'between 0.4 and 1') in page
+    assert 'led the best stream by 4 to 7 points' in page
+
+
+@pytest.mark.docs
 @pytest.mark.parametrize('name', ['time_to_accuracy',
                                   'time_to_accuracy_small'])
 def test_results_page_quotes_the_time_to_accuracy_files(name):
