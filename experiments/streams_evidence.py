@@ -52,6 +52,7 @@ from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import machine
 
 from strl_real import DATASETS as REAL  # this folder's; run as a script
+from strl_selection import HOLDOUT  # the held-out fifth of the selection
 
 #: Each dataset's folder below --data-root, its protocol, the field's best
 #: published numbers on it (``strl_real.py``'s, with the ensembles beyond
@@ -66,8 +67,6 @@ DATASETS = {
 #: The fusions of a seed's runs, by folder: all four streams, and the
 #: joints with the bones (the field's two-stream models).
 FUSIONS = {'fusion': STREAMS, 'fusion_joint_bone': ('joint', 'bone')}
-#: The fraction of the training split held out to choose weights on.
-HOLDOUT = 0.2
 #: The fusions with weights chosen on held-out data (``--held-out``).
 HELD_OUT_FUSIONS = ('fusion_held_out_runs', 'fusion_held_out')
 
@@ -75,8 +74,8 @@ HELD_OUT_FUSIONS = ('fusion_held_out_runs', 'fusion_held_out')
 def run(dataset: str, root: Path, seed: int, streams: List[str],
         out: Path, held_out: bool = False) -> None:
     r""":obj:`streams` of :obj:`seed` (with the joint stream, the floor;
-    with :obj:`held_out`, each also on the training split less
-    :data:`HOLDOUT`), then each fusion of :data:`FUSIONS` and
+    with :obj:`held_out`, each also on the training split less the fifth
+    ``strl_selection.py`` holds out), then each fusion of :data:`FUSIONS` and
     :data:`HELD_OUT_FUSIONS` whose streams are done; a run with a
     ``result.json`` is skipped."""
     preset = preset_for(dataset)
