@@ -31,7 +31,6 @@ bones and motion are as defined as in 3D).
 import argparse
 import csv
 import json
-import time
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -52,6 +51,7 @@ from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import machine
 
 from strl_real import DATASETS as REAL  # this folder's; run as a script
+from strl_real import timed_run
 from strl_selection import HOLDOUT  # the held-out fifth of the selection
 
 #: Each dataset's folder below --data-root, its protocol, the field's best
@@ -83,14 +83,7 @@ def run(dataset: str, root: Path, seed: int, streams: List[str],
     base = out / f'seed{seed}'
 
     def timed(part: str, work) -> None:
-        folder = base / part
-        if (folder / 'result.json').exists():
-            return
-        start = time.time()
-        result = work(folder)
-        result = dict(result, minutes=(time.time() - start) / 60)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / 'result.json').write_text(json.dumps(result, indent=1))
+        timed_run(base / part, work)
 
     def data(recipe, stream='joint', holdout=None):
         return load_data(root, dataset=dataset, frames=recipe.frames,

@@ -28,7 +28,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
 import numpy as np
 
@@ -70,6 +70,20 @@ PARTS = ('floor', 'pretrained', 'scratch')
 RECIPES = ('pretrain', 'finetune', 'semi', 'linear')
 
 
+def timed_run(folder: Path, work: Callable[[Path], Any]) -> None:
+    r"""Runs :obj:`work` on :obj:`folder` unless its ``result.json`` exists,
+    then writes that file: what :obj:`work` returned (a top-1, or a dict of
+    numbers) and the minutes it took."""
+    if (folder / 'result.json').exists():
+        return
+    start = time.time()
+    result = work(folder)
+    result = dict(result if isinstance(result, dict) else dict(top1=result),
+                  minutes=(time.time() - start) / 60)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / 'result.json').write_text(json.dumps(result, indent=1))
+
+
 def run_seed(dataset: str, root: Path, seed: int, out: Path,
              epochs: Dict[str, int], labels: List[str],
              parts: Sequence[str] = PARTS) -> None:
@@ -85,16 +99,7 @@ def run_seed(dataset: str, root: Path, seed: int, out: Path,
     base = out / dataset / f'seed{seed}'
 
     def timed(part: str, work) -> None:
-        # `work` returns the run's top-1, or a dict of its numbers.
-        folder = base / part
-        if (folder / 'result.json').exists():
-            return
-        start = time.time()
-        result = work(folder)
-        result = dict(result if isinstance(result, dict) else dict(
-            top1=result), minutes=(time.time() - start) / 60)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / 'result.json').write_text(json.dumps(result, indent=1))
+        timed_run(base / part, work)
 
     pre = load_data(root, dataset=dataset, frames=recipes['pretrain'].frames)
     mae = SkeletonMAE(pre.layout, pre.channels)
