@@ -46,6 +46,7 @@ from torch_skeleton_mae.engine import (
     preset_for,
     raw_joint_floor,
 )
+from torch_skeleton_mae.engine.checkpoint import seed_everything
 from torch_skeleton_mae.nn import STRL
 from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import machine
@@ -95,6 +96,7 @@ def run(dataset: str, root: Path, seed: int, streams: List[str],
 
     def train(folder, stream, holdout=None):
         stream_data = data(preset.finetune, stream, holdout)
+        seed_everything(seed)  # the initialization is the seed's
         model = STRL(stream_data.layout, stream_data.channels,
                      stream_data.num_classes)
         return dict(top1=finetune(model, stream_data, preset.finetune,

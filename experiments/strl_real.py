@@ -40,6 +40,7 @@ from torch_skeleton_mae.engine import (
     pretrain,
     raw_joint_floor,
 )
+from torch_skeleton_mae.engine.checkpoint import seed_everything
 from torch_skeleton_mae.engine.reconstruction import BASELINES
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import machine
@@ -102,6 +103,7 @@ def run_seed(dataset: str, root: Path, seed: int, out: Path,
         timed_run(base / part, work)
 
     pre = load_data(root, dataset=dataset, frames=recipes['pretrain'].frames)
+    seed_everything(seed)  # each model's initialization is the seed's
     mae = SkeletonMAE(pre.layout, pre.channels)
     timed('pretrain', lambda folder: pretrain(
         mae, pre, recipes['pretrain'], folder, options).history[-1]['loss'])
@@ -132,12 +134,14 @@ def run_seed(dataset: str, root: Path, seed: int, out: Path,
 
         def pretrained(folder):
             data = data_of(recipe)
+            seed_everything(seed)
             model = STRL.from_pretrained(base / 'pretrain' / 'last.pt',
                                          data.num_classes)
             return finetune(model, data, recipe, folder, options).report.top1
 
         def scratch(folder):
             data = data_of(recipe)
+            seed_everything(seed)
             model = STRL(data.layout, data.channels, data.num_classes)
             return finetune(model, data, recipe, folder, options).report.top1
 

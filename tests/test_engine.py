@@ -63,6 +63,30 @@ def test_classification_report_by_hand():
     assert report.loss == pytest.approx(ce)
     with pytest.raises(ValueError, match=r'Labels must lie in \[0, 3\)'):
         classification_report(logits[:, :3], labels, 3)
+    assert report.one_class is None
+    constant = classification_report(logits[[3, 3, 3, 3]], labels, 6)
+    assert constant.one_class == 4  # every sample predicted as class 4
+    # One class predicted for labels of one class is no collapse.
+    assert classification_report(logits[[3, 3]], labels[[3, 3]],
+                                 6).one_class is None
+
+
+def test_finetune_warns_when_the_model_predicts_one_class(tmp_path):
+    from torch_skeleton_mae.engine import FinetuneRecipe, RunOptions
+    from torch_skeleton_mae.engine import finetune, load_data
+    data = load_data(samples=40, frames=8)
+    model = STRL(data.layout, data.channels, data.num_classes)
+    head = model.classifier[-1]
+    torch.nn.init.zeros_(head.weight)
+    with torch.no_grad():
+        head.bias.copy_(torch.arange(data.num_classes) == 2)
+    with pytest.warns(UserWarning, match=r'predicts class 2 for every one '
+                      rf'of the {len(data.val)} evaluation sequences: it '
+                      r'collapsed to a constant'):
+        tuned = finetune(model, data, FinetuneRecipe(
+            epochs=1, batch_size=8, lr=1e-9, weight_decay=0.0, frames=8),
+            tmp_path, RunOptions(workers=0))
+    assert tuned.report.one_class == 2
 
 
 def test_linear_classifier_folds_standardization():

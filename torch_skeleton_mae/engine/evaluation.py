@@ -36,6 +36,15 @@ class ClassificationReport:
     per_class: Tensor
     confusion: Tensor
 
+    @property
+    def one_class(self) -> Optional[int]:
+        r"""The class predicted for every sample, where the labels hold
+        several: a classifier collapsed to a constant; else :obj:`None`."""
+        predicted = self.confusion.sum(dim=0).nonzero().view(-1)
+        if len(predicted) == 1 and (self.confusion.sum(dim=1) > 0).sum() > 1:
+            return int(predicted)
+        return None
+
     def summary(self) -> dict:
         r"""The scalar metrics, for logs."""
         return dict(top1=self.top1, top5=self.top5, loss=self.loss,

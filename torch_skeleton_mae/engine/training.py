@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -275,7 +276,10 @@ class RunOptions:
             GPU under :obj:`torchrun`).
         precision (str, optional): :obj:`"auto"` (bf16/fp16 on CUDA, fp32
             on the CPU), :obj:`"fp32"`, :obj:`"bf16"` or :obj:`"fp16"`.
-        seed (int, optional): Seeds the run.
+        seed (int, optional): Seeds the run: the order of the data, its
+            augmentation and dropout. A model is initialized when it is
+            built, before the run: seed it there
+            (:func:`~torch_skeleton_mae.engine.checkpoint.seed_everything`).
         workers (int, optional): Loader workers (threads where the data reads
             whole batches, else processes).
         worker_processes (bool, optional): Processes even where threads
@@ -583,6 +587,12 @@ def finetune(model: STRL, data: ProtocolData, recipe: FinetuneRecipe,
             write_report(report, out, 'finetune_eval', data.names)
             print(f'fine-tuning: top-1 {100 * report.top1:.1f}%, top-5 '
                   f'{100 * report.top5:.1f}% on {len(data.val)} sequences')
+            if report.one_class is not None:
+                warnings.warn(f'{out}: the model predicts class '
+                              f'{report.one_class} for every one of the '
+                              f'{len(data.val)} evaluation sequences: it '
+                              f'collapsed to a constant (a lower learning '
+                              f'rate or another seed usually helps)')
         return FinetuneResult(history, trainer.checkpoint_path, report)
     finally:
         cleanup_distributed()
