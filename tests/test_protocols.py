@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -803,6 +804,61 @@ def test_streams_evidence_backs_the_results_page():
     assert ('The three seeds chose different weights, each stream\'s '
             'between 0.4 and 1') in page
     assert 'led the best stream by 4 to 7 points' in page
+
+
+@pytest.mark.docs
+def test_penn_streams_evidence_backs_the_results_page():
+    """Penn Action's streams table is the script's rendering of its summary;
+    the page's claims on the collapsed run and the fusion hold in the
+    files."""
+    sys.path.insert(0, str(ROOT / 'experiments'))
+    try:
+        import streams_evidence
+    finally:
+        sys.path.remove(str(ROOT / 'experiments'))
+    folder = ROOT / 'docs' / 'evidence' / 'streams_penn'
+    summary = json.loads((folder / 'streams.json').read_text())
+    assert (folder / 'streams.rst').read_text() == streams_evidence.table(
+        summary)
+    mean, seeds = summary['mean'], summary['seeds']
+    assert mean['joint']['n'] == 5 and mean['fusion']['n'] == 3
+    streams = ('joint', 'bone', 'motion', 'bone_motion')
+    # One run below its floor: seed 2's bone motion, one class predicted.
+    below = [(seed, s) for seed, runs in seeds.items() for s in streams
+             if s in runs and runs[s]['top1'] < runs['floor']['top1']]
+    assert below == [('seed2', 'bone_motion')]
+    confusion = np.loadtxt(folder / 'seed2' / 'bone_motion' /
+                           'finetune_eval.csv', delimiter=',')
+    assert np.count_nonzero(confusion.sum(axis=0)) == 1
+    for runs in seeds.values():
+        if 'fusion' in runs:
+            fused = runs['fusion']['fused']['top1']
+            assert fused > max(runs[s]['top1'] for s in streams)
+            assert fused > 0.979  # UNIK
+    collapse = json.loads((folder / 'collapse' / 'measures.json').read_text())
+    live = collapse['live_hidden_units']
+    dead = live['runs/streams_penn/seed2/bone_motion']['sequences']
+    trained = [v for run, v in live.items() if run != (
+        'runs/streams_penn/seed2/bone_motion') and v['sequences'] == 1]
+    assert len(trained) == len(live) - 2  # both collapsed runs are listed
+    assert 12 <= min(round(100 * v['units_per_sequence']) for v in trained)
+    assert max(round(100 * v['units_per_sequence']) for v in trained) <= 16
+    page = ' '.join((ROOT / 'docs' / 'results.rst').read_text().split())
+    tested = int(confusion.sum())
+    assert (f'{round(dead * tested)} of the {tested:,} test sequences make '
+            'any of them positive') in page
+    std = collapse['input_std']
+    assert (f"its standard deviation {std['bone_motion']:.3f} against "
+            f"{std['joint']:.2f} for the joints") in page
+    fusion = seeds['seed2']['fusion']['fused']['top1']
+    assert f"seed 2's four-stream fusion scored {100 * fusion:.1f}" in page
+    changed = {name: json.loads((folder / 'collapse' / name / 'result.json')
+                                .read_text())['top1']
+               for name in ('seeded_seed0', 'input_norm_seed0', 'clip_seed0')}
+    assert changed['seeded_seed0'] < mean['floor']['top1']
+    assert (f"``data_bn``, scored {100 * changed['input_norm_seed0']:.1f}; "
+            f"the gradient norm clipped at 10 scored "
+            f"{100 * changed['clip_seed0']:.1f}") in page
 
 
 @pytest.mark.docs
