@@ -859,6 +859,13 @@ def test_penn_streams_evidence_backs_the_results_page():
     assert (f"``data_bn``, scored {100 * changed['input_norm_seed0']:.1f}; "
             f"the gradient norm clipped at 10 scored "
             f"{100 * changed['clip_seed0']:.1f}") in page
+    held = {change: json.loads((ROOT / 'docs' / 'evidence' / 'input_norm' /
+                                f'joint_{change}' / 'result.json').read_text(
+                                ))['holdout_top1']
+            for change in ('input_norm', 'none')}
+    assert (f"the input batch norm scored {100 * held['input_norm']:.1f} on "
+            f"the held-out fifth against {100 * held['none']:.1f} without "
+            f"it") in page
 
 
 @pytest.mark.docs

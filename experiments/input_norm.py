@@ -1,0 +1,54 @@
+r"""STRL with and without a batch norm over its input channels (CTR-GCN's
+``data_bn``) on NW-UCLA, scored on the fifth of the training split that
+``strl_selection.py`` holds out (the test view is not read).
+
+::
+
+    OMP_NUM_THREADS=1 python experiments/input_norm.py SEED STREAM CHANGE OUT
+
+with CHANGE ``none`` or ``input_norm`` (see ``stream_collapse.py``) writes
+``OUT/result.json`` (the held-out top-1) beside the run's logs.
+"""
+import json
+import sys
+from pathlib import Path
+
+from torch.nn import Sequential
+
+from torch_skeleton_mae.engine import (
+    RunOptions,
+    finetune,
+    load_data,
+    preset_for,
+)
+from torch_skeleton_mae.engine.checkpoint import seed_everything
+from torch_skeleton_mae.nn import STRL
+
+from stream_collapse import ChannelNorm  # this folder's; run as a script
+from strl_selection import HOLDOUT
+
+ROOT = Path('../shared/data/nw_ucla/all_sqe')
+
+
+def main() -> None:
+    seed, stream, change, out = (int(sys.argv[1]), sys.argv[2], sys.argv[3],
+                                 Path(sys.argv[4]))
+    if change not in ('none', 'input_norm'):
+        sys.exit(f"input_norm.py: CHANGE must be 'none' or 'input_norm', "
+                 f"got {change!r}")
+    preset = preset_for('nw-ucla')
+    data = load_data(ROOT, dataset='nw-ucla', frames=preset.finetune.frames,
+                     stream=stream, holdout=HOLDOUT)
+    seed_everything(seed)
+    model = STRL(data.layout, data.channels, data.num_classes)
+    if change == 'input_norm':
+        model.embedding = Sequential(ChannelNorm(data.channels),
+                                     model.embedding)
+    result = finetune(model, data, preset.finetune, out,
+                      RunOptions(seed=seed, workers=0))
+    (out / 'result.json').write_text(json.dumps(dict(
+        holdout_top1=result.report.top1)))
+
+
+if __name__ == '__main__':
+    main()
