@@ -591,8 +591,8 @@ def finetune(model: STRL, data: ProtocolData, recipe: FinetuneRecipe,
                 warnings.warn(f'{out}: the model predicts class '
                               f'{report.one_class} for every one of the '
                               f'{len(data.val)} evaluation sequences: it '
-                              f'collapsed to a constant (a lower learning '
-                              f'rate or another seed usually helps)')
+                              f'collapsed to a constant (try a lower '
+                              f'learning rate or another seed)')
         return FinetuneResult(history, trainer.checkpoint_path, report)
     finally:
         cleanup_distributed()
