@@ -29,7 +29,6 @@ import argparse
 import dataclasses
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -44,9 +43,14 @@ from torch_skeleton_mae.engine import (
     preset_for,
     pretrain,
 )
-from torch_skeleton_mae.engine.checkpoint import save_checkpoint
+from torch_skeleton_mae.engine.checkpoint import (
+    save_checkpoint,
+    seed_everything,
+)
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.utils import machine
+
+from strl_real import timed_run  # this folder's; run as a script
 
 #: The fine-tuning runs: their fraction of the labels (None: all).
 PARTS = {'pretrained_10': 0.1, 'scratch_10': 0.1, 'pretrained': None,
@@ -70,20 +74,6 @@ def pool_of(root: Path, size: str) -> MotionPool:
     return MotionPool(root, limit=int(size), seed=PRETRAIN_SEED)
 
 
-def timed(folder: Path, work) -> Optional[Dict[str, Any]]:
-    r"""Runs :obj:`work(folder)` unless :obj:`folder/result.json` exists
-    and writes its result (a top-1 or a dict) with the minutes taken."""
-    if (folder / 'result.json').exists():
-        return None
-    start = time.time()
-    result = work(folder)
-    result = dict(result if isinstance(result, dict) else dict(top1=result),
-                  minutes=(time.time() - start) / 60)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / 'result.json').write_text(json.dumps(result, indent=1))
-    return result
-
-
 def run(pool_root: Path, data_root: Path, out: Path, size: str,
         seeds: List[int], parts: List[str], budget: int,
         dataset: str = 'nw-ucla') -> None:
@@ -99,6 +89,7 @@ def run(pool_root: Path, data_root: Path, out: Path, size: str,
         recipe = dataclasses.replace(preset.pretrain, epochs=max(
             1, math.ceil(budget / len(pool))))
         data = load_data(source, dataset=dataset, frames=recipe.frames)
+        seed_everything(PRETRAIN_SEED)  # the initialization is the seed's
         mae = SkeletonMAE(data.layout, data.channels)
         options = RunOptions(seed=PRETRAIN_SEED, workers=0)
 
@@ -113,7 +104,7 @@ def run(pool_root: Path, data_root: Path, out: Path, size: str,
                         random_probe=result.random_probe.top1,
                         reconstruction=result.reconstruction)
 
-        timed(pretrain_dir, pretrained)
+        timed_run(pretrain_dir, pretrained)
     for seed in seeds:
         for part in parts:
             if part == 'probe':
@@ -126,6 +117,7 @@ def run(pool_root: Path, data_root: Path, out: Path, size: str,
             def work(folder, part=part, recipe=recipe, fraction=fraction):
                 data = load_data(source, dataset=dataset,
                                  frames=recipe.frames, semi=fraction)
+                seed_everything(seed)
                 model = (STRL.from_pretrained(
                     pretrain_dir / 'last.pt', data.num_classes)
                     if part.startswith('pretrained') else
@@ -133,7 +125,7 @@ def run(pool_root: Path, data_root: Path, out: Path, size: str,
                 return finetune(model, data, recipe, folder, RunOptions(
                     seed=seed, workers=0)).report.top1
 
-            timed(folder, work)
+            timed_run(folder, work)
 
 
 def _stats(values: List[float]) -> Dict[str, Any]:

@@ -964,7 +964,11 @@ def test_pool_evidence_is_quoted_from_its_files():
     spec = importlib.util.spec_from_file_location(
         'pool_evidence', ROOT / 'experiments' / 'pool_evidence.py')
     pool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pool)
+    sys.path.insert(0, str(ROOT / 'experiments'))  # its sibling strl_real
+    try:
+        spec.loader.exec_module(pool)
+    finally:
+        sys.path.remove(str(ROOT / 'experiments'))
     readme = ' '.join((ROOT / 'README.md').read_text().split())
     for name in ('pool', 'pool_rt', 'pool_2d'):
         folder = ROOT / 'docs' / 'evidence' / name
