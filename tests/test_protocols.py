@@ -859,13 +859,27 @@ def test_penn_streams_evidence_backs_the_results_page():
     assert (f"``data_bn``, scored {100 * changed['input_norm_seed0']:.1f}; "
             f"the gradient norm clipped at 10 scored "
             f"{100 * changed['clip_seed0']:.1f}") in page
-    held = {change: json.loads((ROOT / 'docs' / 'evidence' / 'input_norm' /
-                                f'joint_{change}' / 'result.json').read_text(
-                                ))['holdout_top1']
-            for change in ('input_norm', 'none')}
-    assert (f"the input batch norm scored {100 * held['input_norm']:.1f} on "
-            f"the held-out fifth against {100 * held['none']:.1f} without "
-            f"it") in page
+    held = {f'{stream}_{change}': json.loads((
+        ROOT / 'docs' / 'evidence' / 'input_norm' / f'{stream}_{change}' /
+        'result.json').read_text())['holdout_top1']
+        for stream in ('joint', 'bone_motion')
+        for change in ('input_norm', 'none')}
+    assert (f"the input batch norm scored {100 * held['joint_input_norm']:.1f}"
+            f" on the held-out fifth against {100 * held['joint_none']:.1f} "
+            f"without it") in page
+    assert (f"on its bone motion, {100 * held['bone_motion_input_norm']:.1f} "
+            f"against {100 * held['bone_motion_none']:.1f}") in page
+    curves = {}
+    for change in ('input_norm', 'none'):
+        with open(ROOT / 'docs' / 'evidence' / 'input_norm' /
+                  f'bone_motion_{change}' / 'finetune.csv') as f:
+            curves[change] = {int(r['epoch']): float(r['val_top1'])
+                              for r in csv.DictReader(f) if r['val_top1']}
+    leads = [curves['input_norm'][e] - curves['none'][e]
+             for e in curves['none'] if e <= 35]
+    assert round(100 * min(leads)) == 20 and round(100 * max(leads)) == 50
+    assert curves['none'][45] >= curves['input_norm'][45]
+    assert 'the unchanged one catches up by epoch 45 of 60' in page
 
 
 @pytest.mark.docs
