@@ -13,18 +13,14 @@ import json
 import sys
 from pathlib import Path
 
-from torch.nn import Sequential
-
 from torch_skeleton_mae.engine import (
     RunOptions,
     finetune,
     load_data,
     preset_for,
 )
-from torch_skeleton_mae.engine.checkpoint import seed_everything
-from torch_skeleton_mae.nn import STRL
 
-from stream_collapse import ChannelNorm  # this folder's; run as a script
+from stream_collapse import build  # this folder's; run as a script
 from strl_selection import HOLDOUT
 
 ROOT = Path('../shared/data/nw_ucla/all_sqe')
@@ -39,12 +35,7 @@ def main() -> None:
     preset = preset_for('nw-ucla')
     data = load_data(ROOT, dataset='nw-ucla', frames=preset.finetune.frames,
                      stream=stream, holdout=HOLDOUT)
-    seed_everything(seed)
-    model = STRL(data.layout, data.channels, data.num_classes)
-    if change == 'input_norm':
-        model.embedding = Sequential(ChannelNorm(data.channels),
-                                     model.embedding)
-    result = finetune(model, data, preset.finetune, out,
+    result = finetune(build(data, seed, change), data, preset.finetune, out,
                       RunOptions(seed=seed, workers=0))
     (out / 'result.json').write_text(json.dumps(dict(
         holdout_top1=result.report.top1)))

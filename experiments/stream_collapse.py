@@ -31,6 +31,7 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, Sequential
 
 from torch_skeleton_mae.engine import (
+    ProtocolData,
     RunOptions,
     finetune,
     load_data,
@@ -65,6 +66,19 @@ def clip_every_step(max_norm: float) -> None:
         return step(self, *args, **kwargs)
 
     torch.optim.SGD.step = clipped
+
+
+def build(data: ProtocolData, seed: int, change: str) -> STRL:
+    r"""STRL for :obj:`data`, its initialization drawn from :obj:`seed`,
+    with :obj:`change` (one of :data:`CHANGES`) made."""
+    seed_everything(seed)
+    model = STRL(data.layout, data.channels, data.num_classes)
+    if change == 'input_norm':
+        model.embedding = Sequential(ChannelNorm(data.channels),
+                                     model.embedding)
+    elif change == 'clip':
+        clip_every_step(10.0)
+    return model
 
 
 def measure(out: Path, runs: List[Path]) -> None:
@@ -108,13 +122,7 @@ def main() -> None:
     preset = preset_for('penn-action')
     data = load_data(ROOT, dataset='penn-action',
                      frames=preset.finetune.frames, stream='bone_motion')
-    seed_everything(seed)
-    model = STRL(data.layout, data.channels, data.num_classes)
-    if change == 'input_norm':
-        model.embedding = Sequential(ChannelNorm(data.channels),
-                                     model.embedding)
-    elif change == 'clip':
-        clip_every_step(10.0)
+    model = build(data, seed, change)
     result = finetune(model, data, preset.finetune, out,
                       RunOptions(seed=seed, workers=0))
     (out / 'result.json').write_text(json.dumps(dict(

@@ -30,6 +30,7 @@ from torch_skeleton_mae.engine.cli import (
 )
 from torch_skeleton_mae.nn import STRL, SkeletonMAE
 from torch_skeleton_mae.nn.models.strl import DEEP_SETTINGS
+from torch_skeleton_mae.transforms import STREAMS
 from torch_skeleton_mae.utils import machine
 
 ROOT = Path(__file__).parents[1]
@@ -38,6 +39,20 @@ NUMBERS = {2: 'two', 3: 'three', 4: 'four', 5: 'five'}
 TINY = ['--samples', '60', '--frames', '8', '--workers', '0',
         '--batch-size', '16']
 LINEAR = TINY[:-2]  # linear evaluation fits on all features at once
+
+
+def experiment(name):
+    """The script ``experiments/<name>.py`` as a module, its folder on the
+    path while it loads (it imports its siblings, as when run)."""
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / 'experiments' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT / 'experiments'))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / 'experiments'))
+    return module
 
 
 def rows(path):
@@ -426,10 +441,7 @@ def test_synthetic_2d_input_is_xy_and_score_on_request():
 
 @pytest.mark.full
 def test_learning_evidence_example(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        'learning_evidence', ROOT / 'experiments' / 'learning_evidence.py')
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = experiment('learning_evidence')
     configs = ['paper preset', '+ score channel']
     evidence = example.main(['--seeds', '1', '--semi', '0.5',
                              '--configs', *configs, '--out', str(tmp_path)]
@@ -474,10 +486,7 @@ def test_learning_evidence_example(tmp_path):
 
 @pytest.mark.full
 def test_learning_evidence_jobs_give_the_same_results(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        'learning_evidence', ROOT / 'experiments' / 'learning_evidence.py')
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = experiment('learning_evidence')
     argv = ['--seeds', '1', '2', '--semi', '0.5', '--configs',
             'paper preset', '+ input target'] + TINY + ['--epochs', '1']
     one = example.main(argv + ['--out', str(tmp_path / 'one')])
@@ -569,10 +578,7 @@ def test_quoted_numbers_come_from_result_files():
     results = (ROOT / 'docs' / 'results.rst').read_text()
     names = re.findall(r'\.\. include:: evidence/(\w+)\.rst', results)
     assert 'main' in names
-    strl = ROOT / 'experiments' / 'strl_real.py'
-    spec = importlib.util.spec_from_file_location('strl_real', strl)
-    strl = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(strl)
+    strl = experiment('strl_real')
     folder = evidence / 'strl_real'
     summary = json.loads((folder / 'strl_real.json').read_text())
     includes = re.findall(r'\.\. include:: evidence/([\w/]+)\.rst', results)
@@ -730,10 +736,7 @@ def test_python_api_refuses_what_does_not_fit(tmp_path):
 def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
     """The protocols page includes the selection table as the selection
     script renders the committed summaries."""
-    spec = importlib.util.spec_from_file_location(
-        'strl_selection', ROOT / 'experiments' / 'strl_selection.py')
-    selection = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(selection)
+    selection = experiment('strl_selection')
     folder = ROOT / 'docs' / 'evidence' / 'strl_selection'
     page = (ROOT / 'docs' / 'protocols.rst').read_text()
     for split, name in (('views', 'strl_selection'),
@@ -776,11 +779,7 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
 def test_streams_evidence_backs_the_results_page():
     """The streams table is the evidence script's rendering of its summary,
     and the held-out weights' claims hold in every seed's files."""
-    sys.path.insert(0, str(ROOT / 'experiments'))
-    try:
-        import streams_evidence
-    finally:
-        sys.path.remove(str(ROOT / 'experiments'))
+    streams_evidence = experiment('streams_evidence')
     folder = ROOT / 'docs' / 'evidence' / 'streams'
     summary = json.loads((folder / 'streams.json').read_text())
     assert (folder / 'streams.rst').read_text() == streams_evidence.table(
@@ -811,20 +810,15 @@ def test_penn_streams_evidence_backs_the_results_page():
     """Penn Action's streams table is the script's rendering of its summary;
     the page's claims on the collapsed run and the fusion hold in the
     files."""
-    sys.path.insert(0, str(ROOT / 'experiments'))
-    try:
-        import streams_evidence
-    finally:
-        sys.path.remove(str(ROOT / 'experiments'))
+    streams_evidence = experiment('streams_evidence')
     folder = ROOT / 'docs' / 'evidence' / 'streams_penn'
     summary = json.loads((folder / 'streams.json').read_text())
     assert (folder / 'streams.rst').read_text() == streams_evidence.table(
         summary)
     mean, seeds = summary['mean'], summary['seeds']
     assert mean['joint']['n'] == 5 and mean['fusion']['n'] == 3
-    streams = ('joint', 'bone', 'motion', 'bone_motion')
     # One run below its floor: seed 2's bone motion, one class predicted.
-    below = [(seed, s) for seed, runs in seeds.items() for s in streams
+    below = [(seed, s) for seed, runs in seeds.items() for s in STREAMS
              if s in runs and runs[s]['top1'] < runs['floor']['top1']]
     assert below == [('seed2', 'bone_motion')]
     confusion = np.loadtxt(folder / 'seed2' / 'bone_motion' /
@@ -833,7 +827,7 @@ def test_penn_streams_evidence_backs_the_results_page():
     for runs in seeds.values():
         if 'fusion' in runs:
             fused = runs['fusion']['fused']['top1']
-            assert fused > max(runs[s]['top1'] for s in streams)
+            assert fused > max(runs[s]['top1'] for s in STREAMS)
             assert fused > 0.979  # UNIK
     collapse = json.loads((folder / 'collapse' / 'measures.json').read_text())
     live = collapse['live_hidden_units']
@@ -975,14 +969,7 @@ def test_a_full_disk_is_one_line_and_the_run_resumes(tmp_path, monkeypatch,
 def test_pool_evidence_is_quoted_from_its_files():
     """The model card's tables and the README's sentence on the pooled
     pre-training are what experiments/pool_evidence.py wrote."""
-    spec = importlib.util.spec_from_file_location(
-        'pool_evidence', ROOT / 'experiments' / 'pool_evidence.py')
-    pool = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(ROOT / 'experiments'))  # its sibling strl_real
-    try:
-        spec.loader.exec_module(pool)
-    finally:
-        sys.path.remove(str(ROOT / 'experiments'))
+    pool = experiment('pool_evidence')
     readme = ' '.join((ROOT / 'README.md').read_text().split())
     for name in ('pool', 'pool_rt', 'pool_2d'):
         folder = ROOT / 'docs' / 'evidence' / name
