@@ -337,7 +337,7 @@ def test_strl_freezing(frozen):
 
 
 def test_strl_reset_parameters_draws_every_parameter_again():
-    model = STRL('coco', 2, 5)
+    model = STRL('coco', 2, 5, input_norm=True)
     with torch.no_grad():
         for p in model.parameters():
             p.add_(1.0)
@@ -363,7 +363,8 @@ def test_strl_repr_shows_its_settings():
         "STRL(skeleton='coco', in_channels=2, num_classes=5, "
         "hidden_channels=64, encoder_layers=3, encoder='gin', "
         "channels=(64, 128, 256), strides=(2, 2, 1), temporal_kernel=5, "
-        "batch_norm=True, pool_heads=0, dropout=0.5, freeze_encoder=False)")
+        "batch_norm=True, pool_heads=0, dropout=0.5, input_norm=False, "
+        "freeze_encoder=False)")
 
 
 def test_strl_widths_strides_and_every_new_setting_train():
@@ -373,7 +374,7 @@ def test_strl_widths_strides_and_every_new_setting_train():
     torch.manual_seed(0)
     model = STRL('coco', 2, 5, hidden_channels=16, channels=(16, 32, 48),
                  strides=(2, 2, 1), temporal_kernel=5, batch_norm=True,
-                 pool_heads=4)
+                 pool_heads=4, input_norm=True)
     x = sequences(C=2, T=9)
     shapes = []
     for layer in model.layers:
@@ -389,6 +390,21 @@ def test_strl_widths_strides_and_every_new_setting_train():
     for name, p in model.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
+
+
+def test_strl_input_norm_makes_training_blind_to_each_channels_scale():
+    """input_norm: in training mode, each input channel scaled and shifted
+    (a stream of small values) gives the same logits; without it, not."""
+    x = sequences(C=2, T=9)
+    x[1, 1] = torch.randn_like(x[1, 1])  # every person present
+    scale, shift = torch.tensor([30.0, 0.2]), torch.tensor([5.0, -1.0])
+    for input_norm in (True, False):
+        torch.manual_seed(0)
+        model = STRL('coco', 2, 5, input_norm=input_norm).train()
+        same = torch.allclose(model(x), model(x * scale + shift),
+                              atol=1e-4)
+        assert same == input_norm
+    assert isinstance(STRL('coco', 2, 5).input_norm, torch.nn.Identity)
 
 
 def test_strl_layer_pool_is_a_per_joint_weighting_of_the_encoder_output():

@@ -45,7 +45,7 @@ SETTINGS = {
                  (RunOptions, _RUN)],
     'finetune': [(load_data, _DATA + ('semi', 'stream')),
                  (STRL, _ENCODER + ('channels', 'strides', 'dropout',
-                                    'freeze_encoder')),
+                                    'input_norm', 'freeze_encoder')),
                  (RunOptions, _RUN)],
     'linear': [(load_data, _DATA + ('semi', 'stream')),
                (RunOptions, _TRAINING)],

@@ -4,8 +4,8 @@ from typing import Any, Dict, Sequence, Union
 
 import torch
 from torch import Tensor
-from torch.nn import (BatchNorm2d, Conv2d, Dropout, Identity, Linear,
-                      MaxPool2d, Module, ModuleList, Parameter, ReLU,
+from torch.nn import (BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Identity,
+                      Linear, MaxPool2d, Module, ModuleList, Parameter, ReLU,
                       Sequential)
 from torch_geometric.data import Batch
 from torch_geometric.nn.inits import reset
@@ -199,6 +199,11 @@ class STRL(ConfiguredModel):
             (default: :obj:`4`)
         dropout (float, optional): Dropout before the classifier's last
             layer. (default: :obj:`0.`)
+        input_norm (bool, optional): Batch-normalize each input channel
+            (over all joints, frames and persons) before the embedding, as
+            CTR-GCN's ``data_bn`` normalizes its inputs; a stream of small
+            values (bone motion) learns faster with it. (default:
+            :obj:`False`)
         freeze_encoder (bool, optional): Freeze embedding and encoders.
             (default: :obj:`False`)
 
@@ -223,7 +228,7 @@ class STRL(ConfiguredModel):
                  strides: Sequence[int] = (2, 2, 1),
                  temporal_kernel: int = 5, batch_norm: bool = True,
                  pool_heads: int = 4, dropout: float = 0.0,
-                 freeze_encoder: bool = False):
+                 input_norm: bool = False, freeze_encoder: bool = False):
         super().__init__()
         self.skeleton = get_skeleton(skeleton)
         channels, strides = tuple(channels), tuple(strides)
@@ -236,6 +241,8 @@ class STRL(ConfiguredModel):
         self.in_channels = in_channels
         self.num_classes = num_classes
         V = self.skeleton.num_joints
+        self.input_norm = (BatchNorm1d(in_channels) if input_norm
+                           else Identity())
         self.embedding = Linear(in_channels, hidden_channels, bias=False)
         self.temporal_embedding = Parameter(
             torch.zeros(MAX_FRAMES, 1, hidden_channels))
@@ -268,7 +275,8 @@ class STRL(ConfiguredModel):
     def reset_parameters(self):
         r"""Resets all learnable parameters and batch-norm statistics, as at
         construction."""
-        for module in (self.embedding, self.layers, self.classifier):
+        for module in (self.input_norm, self.embedding, self.layers,
+                       self.classifier):
             reset(module)
         torch.nn.init.zeros_(self.temporal_embedding)
 
@@ -293,6 +301,7 @@ class STRL(ConfiguredModel):
             raise ValueError(f"Sequences have {T} frames; STRL takes at most "
                              f"{MAX_FRAMES}")
         present = ~absent_persons(x)  # (N, M)
+        x = self.input_norm(x.reshape(-1, x.size(-1))).view_as(x)
         h = self.embedding(x)  # (N, M, T, V, D)
         h = h + self.temporal_embedding[:T]
         for layer in self.layers:
