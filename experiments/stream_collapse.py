@@ -8,7 +8,9 @@ This trains the run of :obj:`seed` exactly as ``streams_evidence.py`` does
 
 - ``none``: no change (the evidence's run);
 - ``input_norm``: a batch norm over the input channels before the embedding,
-  as CTR-GCN's ``data_bn`` normalizes its inputs;
+  as CTR-GCN's ``data_bn`` normalizes its inputs (``STRL(input_norm=True)``;
+  the runs in ``docs/evidence`` wrapped the embedding in such a norm before
+  STRL had the setting: the same initial weights and computation);
 - ``clip``: every step's gradient norm clipped at 10.
 
 ::
@@ -27,8 +29,6 @@ from pathlib import Path
 from typing import List
 
 import torch
-from torch import Tensor
-from torch.nn import BatchNorm1d, Sequential
 
 from torch_skeleton_mae.engine import (
     ProtocolData,
@@ -46,12 +46,6 @@ from torch_skeleton_mae.transforms import STREAMS
 
 ROOT = Path('../shared/data/penn_action/labels')
 CHANGES = ('none', 'input_norm', 'clip')
-
-
-class ChannelNorm(BatchNorm1d):
-    r"""Batch norm over the last dimension of :obj:`(*, C)`."""
-    def forward(self, x: Tensor) -> Tensor:
-        return super().forward(x.reshape(-1, x.size(-1))).view_as(x)
 
 
 def clip_every_step(max_norm: float) -> None:
@@ -72,11 +66,9 @@ def build(data: ProtocolData, seed: int, change: str) -> STRL:
     r"""STRL for :obj:`data`, its initialization drawn from :obj:`seed`,
     with :obj:`change` (one of :data:`CHANGES`) made."""
     seed_everything(seed)
-    model = STRL(data.layout, data.channels, data.num_classes)
-    if change == 'input_norm':
-        model.embedding = Sequential(ChannelNorm(data.channels),
-                                     model.embedding)
-    elif change == 'clip':
+    model = STRL(data.layout, data.channels, data.num_classes,
+                 input_norm=change == 'input_norm')
+    if change == 'clip':
         clip_every_step(10.0)
     return model
 
