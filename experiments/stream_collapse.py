@@ -18,12 +18,16 @@ This trains the run of :obj:`seed` exactly as ``streams_evidence.py`` does
     OMP_NUM_THREADS=1 python experiments/stream_collapse.py SEED CHANGE OUT
 
 writes ``OUT/result.json`` (the test top-1) beside the run's logs;
+``stream_collapse.py summary DIR`` writes ``DIR/summary.json``: for each
+folder ``DIR/<name>_seed<k>`` with a ``result.json``, its top-1 under
+``<name>`` and seed ``k``, and each name's mean;
 ``stream_collapse.py measure OUT RUN ...`` writes ``OUT/measures.json``: the
 standard deviation of each stream's training inputs, and for each run folder
 the share of the test sequences that make any hidden unit of its classifier
 positive, and the mean share of those units positive per sequence.
 """
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import List
@@ -104,7 +108,24 @@ def measure(out: Path, runs: List[Path]) -> None:
         input_std=scale, live_hidden_units=live), indent=1))
 
 
+def summary(folder: Path, key: str = 'top1') -> None:
+    r"""The :obj:`key` of the :obj:`result.json` of every run
+    :obj:`folder/<name>_seed<k>` by name and seed, and each name's mean,
+    into :obj:`folder/summary.json`."""
+    runs = {}
+    for result in sorted(folder.glob('*_seed*/result.json')):
+        name, seed = result.parent.name.rsplit('_seed', 1)
+        runs.setdefault(name, {})[int(seed)] = json.loads(
+            result.read_text())[key]
+    (folder / 'summary.json').write_text(json.dumps({
+        name: dict(seeds=dict(sorted(top1.items())),
+                   mean=statistics.mean(top1.values()))
+        for name, top1 in runs.items()}, indent=1))
+
+
 def main() -> None:
+    if sys.argv[1] == 'summary':
+        return summary(Path(sys.argv[2]))
     if sys.argv[1] == 'measure':
         return measure(Path(sys.argv[2]), [Path(p) for p in sys.argv[3:]])
     seed, change, out = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])

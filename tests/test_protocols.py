@@ -848,14 +848,15 @@ def test_penn_streams_evidence_backs_the_results_page():
     assert f"seed 2's four-stream fusion scored {100 * fusion:.1f}" in page
     changed = {name: json.loads((folder / 'collapse' / name / 'result.json')
                                 .read_text())['top1']
-               for name in ('seeded_seed0', 'input_norm_seed0', 'clip_seed0')}
-    assert changed['seeded_seed0'] < mean['floor']['top1']
+               for name in ('none_seed0', 'input_norm_seed0', 'clip_seed0')}
+    assert changed['none_seed0'] < mean['floor']['top1']
     assert (f"``data_bn``, scored {100 * changed['input_norm_seed0']:.1f}; "
             f"the gradient norm clipped at 10 scored "
             f"{100 * changed['clip_seed0']:.1f}") in page
     held = {f'{stream}_{change}': json.loads((
-        ROOT / 'docs' / 'evidence' / 'input_norm' / f'{stream}_{change}' /
-        'result.json').read_text())['holdout_top1']
+        ROOT / 'docs' / 'evidence' / 'input_norm' /
+        f'{stream}_{change}_seed0' / 'result.json').read_text())[
+            'holdout_top1']
         for stream in ('joint', 'bone_motion')
         for change in ('input_norm', 'none')}
     assert (f"the input batch norm scored {100 * held['joint_input_norm']:.1f}"
@@ -866,7 +867,7 @@ def test_penn_streams_evidence_backs_the_results_page():
     curves = {}
     for change in ('input_norm', 'none'):
         with open(ROOT / 'docs' / 'evidence' / 'input_norm' /
-                  f'bone_motion_{change}' / 'finetune.csv') as f:
+                  f'bone_motion_{change}_seed0' / 'finetune.csv') as f:
             curves[change] = {int(r['epoch']): float(r['val_top1'])
                               for r in csv.DictReader(f) if r['val_top1']}
     leads = [curves['input_norm'][e] - curves['none'][e]
