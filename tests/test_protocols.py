@@ -805,6 +805,17 @@ def test_streams_evidence_backs_the_results_page():
     assert 'led the best stream by 4 to 7 points' in page
 
 
+def checked_summary(folder: Path, key: str) -> dict:
+    """:obj:`folder/summary.json` (``stream_collapse.summary``), checked
+    against the :obj:`key` of every run's ``result.json`` it names."""
+    summary = json.loads((folder / 'summary.json').read_text())
+    for name, runs in summary.items():
+        assert runs['seeds'] == {k: json.loads((
+            folder / f'{name}_seed{k}' / 'result.json').read_text())[key]
+            for k in runs['seeds']}
+    return summary
+
+
 @pytest.mark.docs
 def test_penn_streams_evidence_backs_the_results_page():
     """Penn Action's streams table is the script's rendering of its summary;
@@ -846,24 +857,34 @@ def test_penn_streams_evidence_backs_the_results_page():
             f"{std['joint']:.2f} for the joints") in page
     fusion = seeds['seed2']['fusion']['fused']['top1']
     assert f"seed 2's four-stream fusion scored {100 * fusion:.1f}" in page
-    changed = {name: json.loads((folder / 'collapse' / name / 'result.json')
-                                .read_text())['top1']
-               for name in ('none_seed0', 'input_norm_seed0', 'clip_seed0')}
-    assert changed['none_seed0'] < mean['floor']['top1']
-    assert (f"``data_bn``, scored {100 * changed['input_norm_seed0']:.1f}; "
-            f"the gradient norm clipped at 10 scored "
-            f"{100 * changed['clip_seed0']:.1f}") in page
-    held = {f'{stream}_{change}': json.loads((
-        ROOT / 'docs' / 'evidence' / 'input_norm' /
-        f'{stream}_{change}_seed0' / 'result.json').read_text())[
-            'holdout_top1']
-        for stream in ('joint', 'bone_motion')
-        for change in ('input_norm', 'none')}
-    assert (f"the input batch norm scored {100 * held['joint_input_norm']:.1f}"
-            f" on the held-out fifth against {100 * held['joint_none']:.1f} "
-            f"without it") in page
-    assert (f"on its bone motion, {100 * held['bone_motion_input_norm']:.1f} "
-            f"against {100 * held['bone_motion_none']:.1f}") in page
+    changed = checked_summary(folder / 'collapse', 'top1')
+    normed = changed['input_norm']['seeds']
+    assert changed['none']['seeds']['0'] < mean['floor']['top1']
+    assert (f"``data_bn``, scored {100 * normed['0']:.1f}; the gradient norm "
+            f"clipped at 10 scored {100 * changed['clip']['seeds']['0']:.1f}"
+            ) in page
+    assert (f"seeds 1 and 2 scored {100 * normed['1']:.1f} and "
+            f"{100 * normed['2']:.1f}") in page
+    assert min(normed.values()) > mean['joint']['top1'] > max(
+        runs['bone_motion']['top1'] for runs in seeds.values()
+        if 'bone_motion' in runs)
+    held = checked_summary(ROOT / 'docs' / 'evidence' / 'input_norm',
+                           'holdout_top1')
+    joint = {change: held[f'joint_{change}']
+             for change in ('input_norm', 'none')}
+    assert sorted(joint['input_norm']['seeds']) == ['0', '1', '2']
+    pairs = ', '.join(
+        f"{100 * joint['input_norm']['seeds'][k]:.1f} against "
+        f"{100 * joint['none']['seeds'][k]:.1f}" for k in ('0', '1', '2'))
+    assert (f"{100 * joint['input_norm']['mean']:.1f} on average over three "
+            f"seeds against {100 * joint['none']['mean']:.1f} without it "
+            f"({pairs})") in page
+    assert joint['input_norm']['mean'] < joint['none']['mean']
+    assert (f"scored {100 * held['bone_motion_input_norm']['seeds']['0']:.1f}"
+            f" against {100 * held['bone_motion_none']['seeds']['0']:.1f}"
+            ) in page
+    assert "So STRL's default stays without it" in page
+    assert not STRL('coco', 2, 5).config['input_norm']
     curves = {}
     for change in ('input_norm', 'none'):
         with open(ROOT / 'docs' / 'evidence' / 'input_norm' /
