@@ -754,7 +754,8 @@ def test_strl_selection_table_is_the_scripts_rendering_of_its_files():
               'semi_aug_lr': '(``semi_aug_lr``, {})',
               'deep': '(``deep``, {};', 'deep10': '(``deep10``, {};',
               'wide': '(``wide``, {})',
-              'ema': '(``ema``, {};', 'no_smoothing': '(``no_smoothing``, {})'}
+              'ema': '(``ema``, {};', 'no_smoothing': '(``no_smoothing``, {})',
+              'pooled_x5': '(``pooled_x5``, {};'}
     for name, text in quoted.items():
         runs = [json.loads(p.read_text())['holdout_top1'] for p in [
             folder / f'{name}.holdout.json'] + sorted(
