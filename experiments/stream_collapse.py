@@ -9,8 +9,8 @@ This trains the run of :obj:`seed` exactly as ``streams_evidence.py`` does
 - ``none``: no change (the evidence's run);
 - ``input_norm``: a batch norm over the input channels before the embedding,
   as CTR-GCN's ``data_bn`` normalizes its inputs (``STRL(input_norm=True)``;
-  the runs in ``docs/evidence`` wrapped the embedding in such a norm before
-  STRL had the setting: the same initial weights and computation);
+  the runs made before STRL had the setting, commit ``1eeeaf7``, wrapped the
+  embedding in such a norm: the same initial weights and computation);
 - ``clip``: every step's gradient norm clipped at 10.
 
 ::
